@@ -1,0 +1,440 @@
+//===- DeepSeekOps.cpp - deepseek operations ------------------------------===//
+//
+// Part of Jikji. Verifiers for the invariants that span operands: head
+// counts, ranks, and the dimensions that must agree between them.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialects/DeepSeek/IR/DeepSeekOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpImplementation.h"
+#include "llvm/ADT/StringExtras.h"
+
+using namespace mlir;
+using namespace jikji::deepseek;
+
+#define GET_OP_CLASSES
+#include "dialects/DeepSeek/IR/DeepSeekOps.cpp.inc"
+
+namespace {
+/// Prints a dimension the way a tensor type writes it.
+std::string dimString(int64_t dim) {
+  return ShapedType::isDynamic(dim) ? "?" : std::to_string(dim);
+}
+
+/// Checks that dimension `dim` of `type` is `expected`. Two dynamic sizes
+/// agree (they are the same runtime value, the token count or the cache
+/// capacity); a dynamic and a static size do not, because the graph states
+/// every model dimension statically.
+LogicalResult checkDim(Operation *op, StringRef what, RankedTensorType type,
+                       unsigned dim, int64_t expected) {
+  int64_t found = type.getDimSize(dim);
+  if (found == expected)
+    return success();
+  return op->emitOpError() << what << " dimension " << dim << " must be "
+                           << dimString(expected) << ", found "
+                           << dimString(found);
+}
+
+LogicalResult checkRank(Operation *op, StringRef what, RankedTensorType type,
+                        int64_t rank) {
+  if (type.getRank() == rank)
+    return success();
+  return op->emitOpError() << what << " must have rank " << rank << ", found "
+                           << type.getRank();
+}
+
+RankedTensorType tensorType(Value value) {
+  return cast<RankedTensorType>(value.getType());
+}
+
+/// Checks FP8 block scales: `scales` is [ceil(rows / b0), ceil(cols / b1)]
+/// (after the leading expert dimension, if any) for `weight`'s last two axes.
+LogicalResult checkBlockScales(Operation *op, StringRef what,
+                               RankedTensorType weight, RankedTensorType scales,
+                               ArrayRef<int64_t> blockSize) {
+  if (scales.getRank() != weight.getRank())
+    return op->emitOpError() << what << " scales must have rank "
+                             << weight.getRank() << ", found "
+                             << scales.getRank();
+  int64_t rank = weight.getRank();
+  for (int64_t i = 0; i < rank; ++i) {
+    int64_t expected = weight.getDimSize(i);
+    if (i >= rank - 2)
+      expected = llvm::divideCeil(expected, blockSize[i - (rank - 2)]);
+    if (scales.getDimSize(i) != expected)
+      return op->emitOpError()
+             << what << " scales dimension " << i << " must be " << expected
+             << " for blocks of " << blockSize[0] << "x" << blockSize[1]
+             << ", found " << dimString(scales.getDimSize(i));
+  }
+  return success();
+}
+
+/// Checks that an FP8 weight comes with block scales and that others do not.
+LogicalResult checkQuantization(Operation *op, StringRef what,
+                                RankedTensorType weight, bool hasScales,
+                                std::optional<ArrayRef<int64_t>> blockSize) {
+  bool isFp8 = isa<Float8E4M3FNType>(weight.getElementType());
+  if (isFp8 && !hasScales)
+    return op->emitOpError() << what << " of type f8E4M3FN needs block scales";
+  if (!isFp8 && hasScales)
+    return op->emitOpError() << "block scales apply only to f8E4M3FN "
+                             << what << ", found " << weight.getElementType();
+  if (hasScales && (!blockSize || blockSize->size() != 2 ||
+                    llvm::any_of(*blockSize, [](int64_t b) { return b <= 0; })))
+    return op->emitOpError() << "block size must be two positive integers";
+  return success();
+}
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// ParamOp, ExpertParamOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult ParamOp::verify() {
+  if (getName().empty())
+    return emitOpError("parameter name must not be empty");
+  if (getName().contains('*'))
+    return emitOpError("parameter name must not contain '*' (use "
+                       "deepseek.expert_param for stacked experts)");
+  return success();
+}
+
+LogicalResult ExpertParamOp::verify() {
+  SmallVector<StringRef> components;
+  getName().split(components, '.');
+  if (llvm::count(components, "*") != 1 || getName().count('*') != 1)
+    return emitOpError("expert parameter name must have exactly one '*' "
+                       "component, found '")
+           << getName() << "'";
+  if (getResult().getType().getRank() < 2)
+    return emitOpError("stacked expert parameter must have rank >= 2 (experts "
+                       "first), found rank ")
+           << getResult().getType().getRank();
+  return success();
+}
+
+std::string ExpertParamOp::getExpertTensorName(int64_t expert) {
+  auto [prefix, suffix] = getName().split('*');
+  return (prefix + std::to_string(expert) + suffix).str();
+}
+
+//===----------------------------------------------------------------------===//
+// EmbeddingOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult EmbeddingOp::verify() {
+  RankedTensorType table = getTable().getType();
+  RankedTensorType result = getResult().getType();
+  if (failed(checkRank(*this, "table", table, 2)) ||
+      failed(checkRank(*this, "result", result, 2)))
+    return failure();
+  if (failed(checkDim(*this, "result", result, 0,
+                      getTokens().getType().getDimSize(0))) ||
+      failed(checkDim(*this, "result", result, 1, table.getDimSize(1))))
+    return failure();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// RmsNormOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult RmsNormOp::verify() {
+  RankedTensorType weight = getWeight().getType();
+  RankedTensorType input = getInput().getType();
+  if (failed(checkRank(*this, "weight", weight, 1)))
+    return failure();
+  if (input.getRank() < 1)
+    return emitOpError("input must have rank >= 1");
+  if (weight.getDimSize(0) != input.getDimSize(input.getRank() - 1))
+    return emitOpError() << "weight size " << dimString(weight.getDimSize(0))
+                         << " must equal the normalised axis "
+                         << dimString(input.getDimSize(input.getRank() - 1));
+  if (!(getEpsilon().convertToDouble() > 0))
+    return emitOpError("epsilon must be positive");
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// LinearOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult LinearOp::verify() {
+  RankedTensorType input = getInput().getType();
+  RankedTensorType weight = getWeight().getType();
+  RankedTensorType result = getResult().getType();
+  if (failed(checkRank(*this, "input", input, 2)) ||
+      failed(checkRank(*this, "weight", weight, 2)) ||
+      failed(checkRank(*this, "result", result, 2)))
+    return failure();
+  if (input.getDimSize(1) != weight.getDimSize(1))
+    return emitOpError() << "weight [out, in] has in = "
+                         << dimString(weight.getDimSize(1))
+                         << " but the input has "
+                         << dimString(input.getDimSize(1)) << " features";
+  if (failed(checkDim(*this, "result", result, 0, input.getDimSize(0))) ||
+      failed(checkDim(*this, "result", result, 1, weight.getDimSize(0))))
+    return failure();
+  if (failed(checkQuantization(*this, "weight", weight, !!getScales(),
+                               getBlockSize())))
+    return failure();
+  if (getScales())
+    return checkBlockScales(*this, "weight", weight,
+                            tensorType(getScales()), *getBlockSize());
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// SplitOp, ViewOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult SplitOp::verify() {
+  RankedTensorType input = getInput().getType();
+  ArrayRef<int64_t> sizes = getSizes();
+  if (sizes.size() != getResults().size())
+    return emitOpError() << "has " << sizes.size() << " sizes but "
+                         << getResults().size() << " results";
+  if (llvm::any_of(sizes, [](int64_t size) { return size <= 0; }))
+    return emitOpError("split sizes must be positive");
+  int64_t last = input.getRank() - 1;
+  int64_t total = 0;
+  for (int64_t size : sizes)
+    total += size;
+  if (input.getDimSize(last) != total)
+    return emitOpError() << "split sizes add up to " << total
+                         << " but the last axis has "
+                         << dimString(input.getDimSize(last));
+  for (auto [index, result, size] :
+       llvm::enumerate(getResults().getTypes(), sizes)) {
+    SmallVector<int64_t> shape(input.getShape());
+    shape[last] = size;
+    auto expected = RankedTensorType::get(shape, input.getElementType());
+    if (result != expected)
+      return emitOpError() << "result " << index << " must be " << expected
+                           << ", found " << result;
+  }
+  return success();
+}
+
+LogicalResult ViewOp::verify() {
+  RankedTensorType input = getInput().getType();
+  RankedTensorType result = getResult().getType();
+  if (input.getRank() < 1 || result.getRank() < 1)
+    return emitOpError("view needs a token axis");
+  if (failed(checkDim(*this, "result", result, 0, input.getDimSize(0))))
+    return failure();
+  auto trailing = [](RankedTensorType type) -> int64_t {
+    int64_t product = 1;
+    for (int64_t dim : type.getShape().drop_front()) {
+      if (ShapedType::isDynamic(dim))
+        return ShapedType::kDynamic;
+      product *= dim;
+    }
+    return product;
+  };
+  int64_t from = trailing(input), to = trailing(result);
+  if (ShapedType::isDynamic(from) || ShapedType::isDynamic(to))
+    return emitOpError("only the token axis may be dynamic");
+  if (from != to)
+    return emitOpError() << "reshapes " << from << " values per token into "
+                         << to;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// RopeOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult RopeOp::verify() {
+  RankedTensorType input = getInput().getType();
+  if (input.getRank() != 2 && input.getRank() != 3)
+    return emitOpError() << "input must be [tokens, dim] or [tokens, heads, "
+                            "dim], found rank "
+                         << input.getRank();
+  int64_t dim = input.getDimSize(input.getRank() - 1);
+  if (ShapedType::isDynamic(dim) || dim % 2 != 0)
+    return emitOpError() << "rotary dimension must be static and even, found "
+                         << dimString(dim);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// MlaAttentionOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult MlaAttentionOp::verify() {
+  RankedTensorType queryNope = getQueryNope().getType();
+  RankedTensorType queryRope = getQueryRope().getType();
+  RankedTensorType keyNope = getKeyNope().getType();
+  RankedTensorType keyRope = getKeyRope().getType();
+  RankedTensorType value = getValue().getType();
+  RankedTensorType keyCache = getKeyCache().getType();
+  RankedTensorType valueCache = getValueCache().getType();
+  RankedTensorType output = getOutput().getType();
+  Operation *op = *this;
+  if (failed(checkRank(op, "query_nope", queryNope, 3)) ||
+      failed(checkRank(op, "query_rope", queryRope, 3)) ||
+      failed(checkRank(op, "key_nope", keyNope, 3)) ||
+      failed(checkRank(op, "key_rope", keyRope, 2)) ||
+      failed(checkRank(op, "value", value, 3)) ||
+      failed(checkRank(op, "key_cache", keyCache, 3)) ||
+      failed(checkRank(op, "value_cache", valueCache, 3)) ||
+      failed(checkRank(op, "output", output, 3)))
+    return failure();
+
+  int64_t tokens = queryNope.getDimSize(0);
+  int64_t heads = queryNope.getDimSize(1);
+  int64_t nopeDim = queryNope.getDimSize(2);
+  int64_t ropeDim = queryRope.getDimSize(2);
+  int64_t valueDim = value.getDimSize(2);
+  if (ShapedType::isDynamic(heads) || ShapedType::isDynamic(nopeDim) ||
+      ShapedType::isDynamic(ropeDim) || ShapedType::isDynamic(valueDim))
+    return emitOpError("head count and head dimensions must be static");
+
+  // Every new-token operand agrees on the token count; the heads of the
+  // query, key and value agree; the rotary part is shared by all heads.
+  if (failed(checkDim(op, "query_rope", queryRope, 0, tokens)) ||
+      failed(checkDim(op, "query_rope", queryRope, 1, heads)) ||
+      failed(checkDim(op, "key_nope", keyNope, 0, tokens)) ||
+      failed(checkDim(op, "key_nope", keyNope, 1, heads)) ||
+      failed(checkDim(op, "key_nope", keyNope, 2, nopeDim)) ||
+      failed(checkDim(op, "key_rope", keyRope, 0, tokens)) ||
+      failed(checkDim(op, "key_rope", keyRope, 1, ropeDim)) ||
+      failed(checkDim(op, "value", value, 0, tokens)) ||
+      failed(checkDim(op, "value", value, 1, heads)) ||
+      failed(checkDim(op, "output", output, 0, tokens)) ||
+      failed(checkDim(op, "output", output, 1, heads)) ||
+      failed(checkDim(op, "output", output, 2, valueDim)))
+    return failure();
+
+  // The expanded caches: [capacity, heads, dn + dr] and [capacity, heads, dv].
+  if (failed(checkDim(op, "key_cache", keyCache, 1, heads)) ||
+      failed(checkDim(op, "key_cache", keyCache, 2, nopeDim + ropeDim)) ||
+      failed(checkDim(op, "value_cache", valueCache, 0,
+                      keyCache.getDimSize(0))) ||
+      failed(checkDim(op, "value_cache", valueCache, 1, heads)) ||
+      failed(checkDim(op, "value_cache", valueCache, 2, valueDim)))
+    return failure();
+  if (!(getScale().convertToDouble() > 0))
+    return emitOpError("scale must be positive");
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// MoeRouterOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult MoeRouterOp::verify() {
+  RankedTensorType logits = getLogits().getType();
+  RankedTensorType weights = getWeights().getType();
+  RankedTensorType indices = getIndices().getType();
+  if (failed(checkRank(*this, "logits", logits, 2)) ||
+      failed(checkRank(*this, "weights", weights, 2)))
+    return failure();
+  int64_t experts = logits.getDimSize(1);
+  if (ShapedType::isDynamic(experts))
+    return emitOpError("the number of experts must be static");
+  int64_t topK = getTopK(), groups = getGroups(),
+          topkGroups = getTopkGroups();
+  if (topK > experts)
+    return emitOpError() << "top " << topK << " exceeds the " << experts
+                         << " experts";
+  if (experts % groups != 0)
+    return emitOpError() << groups << " groups do not divide " << experts
+                         << " experts";
+  if (topkGroups > groups)
+    return emitOpError() << "topk_groups " << topkGroups << " exceeds the "
+                         << groups << " groups";
+  if (topK > topkGroups * (experts / groups))
+    return emitOpError() << "top " << topK << " exceeds the "
+                         << topkGroups * (experts / groups)
+                         << " experts in the kept groups";
+  TopKMethod method = getMethod();
+  if (method == TopKMethod::Greedy && groups != 1)
+    return emitOpError("greedy routing takes a single group");
+  if (method == TopKMethod::NoAuxTc && experts / groups < 2)
+    return emitOpError("noaux_tc scores a group by its top 2 experts, so "
+                       "groups need at least 2 experts");
+  if (method == TopKMethod::NoAuxTc && !getBias())
+    return emitOpError("noaux_tc routing needs the correction bias");
+  if (method != TopKMethod::NoAuxTc && getBias())
+    return emitOpError("only noaux_tc routing takes a correction bias");
+  if (getBias()) {
+    RankedTensorType bias = tensorType(getBias());
+    if (failed(checkRank(*this, "bias", bias, 1)) ||
+        failed(checkDim(*this, "bias", bias, 0, experts)))
+      return failure();
+  }
+  if (failed(checkDim(*this, "weights", weights, 0, logits.getDimSize(0))) ||
+      failed(checkDim(*this, "weights", weights, 1, topK)) ||
+      failed(checkDim(*this, "indices", indices, 0, logits.getDimSize(0))) ||
+      failed(checkDim(*this, "indices", indices, 1, topK)))
+    return failure();
+  if (!(getScaling().convertToDouble() > 0))
+    return emitOpError("scaling must be positive");
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// MoeExpertsOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult MoeExpertsOp::verify() {
+  RankedTensorType input = getInput().getType();
+  RankedTensorType weights = getWeights().getType();
+  RankedTensorType indices = getIndices().getType();
+  RankedTensorType gate = getGate().getType();
+  RankedTensorType up = getUp().getType();
+  RankedTensorType down = getDown().getType();
+  RankedTensorType result = getResult().getType();
+  Operation *op = *this;
+  if (failed(checkRank(op, "input", input, 2)) ||
+      failed(checkRank(op, "weights", weights, 2)) ||
+      failed(checkRank(op, "gate", gate, 3)) ||
+      failed(checkRank(op, "up", up, 3)) ||
+      failed(checkRank(op, "down", down, 3)))
+    return failure();
+  int64_t tokens = input.getDimSize(0), hidden = input.getDimSize(1);
+  int64_t experts = gate.getDimSize(0), width = gate.getDimSize(1);
+  if (up != gate)
+    return emitOpError() << "up must have the gate's type " << gate
+                         << ", found " << up;
+  if (failed(checkDim(op, "gate", gate, 2, hidden)) ||
+      failed(checkDim(op, "down", down, 0, experts)) ||
+      failed(checkDim(op, "down", down, 1, hidden)) ||
+      failed(checkDim(op, "down", down, 2, width)) ||
+      failed(checkDim(op, "weights", weights, 0, tokens)) ||
+      failed(checkDim(op, "indices", indices, 0, tokens)) ||
+      failed(checkDim(op, "indices", indices, 1, weights.getDimSize(1))))
+    return failure();
+  if (weights.getDimSize(1) > experts)
+    return emitOpError() << weights.getDimSize(1)
+                         << " experts per token exceed the " << experts
+                         << " experts";
+  if (result != input)
+    return emitOpError() << "result must have the input's type " << input
+                         << ", found " << result;
+
+  OperandRange scales = getScales();
+  if (!scales.empty() && scales.size() != 3)
+    return emitOpError() << "takes the scales of gate, up and down (3), found "
+                         << scales.size();
+  if (failed(checkQuantization(op, "expert weights", gate, !scales.empty(),
+                               getBlockSize())) ||
+      (down.getElementType() != gate.getElementType() &&
+       failed(emitOpError("gate, up and down must share an element type")))) 
+    return failure();
+  if (!scales.empty()) {
+    ArrayRef<int64_t> block = *getBlockSize();
+    if (failed(checkBlockScales(op, "gate", gate, tensorType(scales[0]),
+                                block)) ||
+        failed(checkBlockScales(op, "up", up, tensorType(scales[1]), block)) ||
+        failed(checkBlockScales(op, "down", down, tensorType(scales[2]),
+                                block)))
+      return failure();
+  }
+  return success();
+}

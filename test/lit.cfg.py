@@ -1,0 +1,29 @@
+# The Jikji lit suite. Tools come from the build folder, FileCheck and not
+# from LLVM 22, reference data from ../shared.
+import os
+import shutil
+
+import lit.formats
+from lit.llvm import llvm_config
+
+config.name = "Jikji"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".test"]
+config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "Inputs"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.jikji_obj_root, "test")
+
+llvm_config.use_default_substitutions()
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+llvm_config.with_environment("PATH", config.jikji_tools_dir, append_path=True)
+
+config.substitutions.append(("%python", config.python_executable))
+config.substitutions.append(("%jikji_utils", os.path.join(config.jikji_src_root, "utils")))
+config.substitutions.append(("%jikji_src", config.jikji_src_root))
+config.substitutions.append(("%jikji_obj", config.jikji_obj_root))
+config.substitutions.append(("%shared", config.jikji_shared_dir))
+
+if config.jikji_build_compiler:
+    config.available_features.add("compiler")
+if os.path.isdir(os.path.join(config.jikji_shared_dir, "reference")):
+    config.available_features.add("shared-reference")

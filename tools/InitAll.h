@@ -1,0 +1,32 @@
+//===- InitAll.h - Register Jikji's dialects and passes ---------*- C++ -*-===//
+//
+// Part of Jikji. The one place that says what the tools know about, so that
+// jikji-opt and jikji-compile accept the same IR and run the same passes.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef JIKJI_TOOLS_INITALL_H
+#define JIKJI_TOOLS_INITALL_H
+
+#include "dialects/DeepSeek/IR/DeepSeekDialect.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+namespace jikji {
+
+/// Registers every dialect a Jikji module may contain.
+inline void registerAllDialects(mlir::DialectRegistry &registry) {
+  registry.insert<deepseek::DeepSeekDialect, mlir::arith::ArithDialect,
+                  mlir::func::FuncDialect, mlir::tensor::TensorDialect>();
+}
+
+/// Registers Jikji's passes and pipelines and the upstream passes that its
+/// pipelines use (canonicalize, cse, inline, ...).
+inline void registerAllPasses() { mlir::registerTransformsPasses(); }
+
+} // namespace jikji
+
+#endif // JIKJI_TOOLS_INITALL_H
