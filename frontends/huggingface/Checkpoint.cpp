@@ -282,8 +282,9 @@ static std::string tensorSource(const Checkpoint &checkpoint,
   return tensor ? tensor->file : checkpoint.directory;
 }
 
-Result<CheckpointReport> jikji::hf::checkCheckpoint(const ModelConfig &config,
-                                                    const Checkpoint &checkpoint) {
+Result<CheckpointReport>
+jikji::hf::checkCheckpoint(const ModelConfig &config,
+                           const Checkpoint &checkpoint) {
   std::set<std::string, std::less<>> used;
   for (const ParameterSpec &spec :
        listModelParameters(config, /*includeMultiTokenPrediction=*/false)) {
@@ -295,9 +296,8 @@ Result<CheckpointReport> jikji::hf::checkCheckpoint(const ModelConfig &config,
     std::string where =
         tensorSource(checkpoint, tensor) + ": tensor '" + spec.name + "'";
     if (!tensor)
-      return Error(where + ": expected " + expectedDType +
-                   " of shape " + formatShape(spec.shape) +
-                   ", found no such tensor");
+      return Error(where + ": expected " + expectedDType + " of shape " +
+                   formatShape(spec.shape) + ", found no such tensor");
     if (tensor->shape != spec.shape)
       return Error(where + ": expected shape " + formatShape(spec.shape) +
                    ", found " + formatShape(tensor->shape));
@@ -313,8 +313,8 @@ Result<CheckpointReport> jikji::hf::checkCheckpoint(const ModelConfig &config,
     } else if (isRouterBias) {
       dtypeOk = dtype == DType::F32 || dtype == DType::BF16;
     } else {
-      dtypeOk = dtype == DType::BF16 || dtype == DType::F16 ||
-                dtype == DType::F32;
+      dtypeOk =
+          dtype == DType::BF16 || dtype == DType::F16 || dtype == DType::F32;
       if (dtype == DType::F8E4M3)
         why = " (this weight is never quantized)";
     }
@@ -334,7 +334,8 @@ Result<CheckpointReport> jikji::hf::checkCheckpoint(const ModelConfig &config,
         tensorSource(checkpoint, scale) + ": tensor '" + scaleName + "'";
     if (!scale)
       return Error(scaleWhere + ": expected F32 of shape " +
-                   formatShape(scaleShape) + " (the block scales of the F8_E4M3 '" + spec.name +
+                   formatShape(scaleShape) +
+                   " (the block scales of the F8_E4M3 '" + spec.name +
                    "'), found no such tensor");
     if (scale->shape != scaleShape)
       return Error(scaleWhere + ": expected shape " + formatShape(scaleShape) +
@@ -368,8 +369,8 @@ Result<CheckpointReport> jikji::hf::checkCheckpoint(const ModelConfig &config,
       others.push_back(name);
   }
   if (unusedMtp > 0) {
-    std::string layers = "model.layers." +
-                         std::to_string(config.numHiddenLayers) + ".*";
+    std::string layers =
+        "model.layers." + std::to_string(config.numHiddenLayers) + ".*";
     if (config.numNextnPredictLayers > 1)
       layers += " to model.layers." +
                 std::to_string(config.numHiddenLayers +
@@ -380,9 +381,9 @@ Result<CheckpointReport> jikji::hf::checkCheckpoint(const ModelConfig &config,
                            layers + ") are not used by the compiled model");
   }
   if (!others.empty()) {
-    std::string note = std::to_string(others.size()) +
-                       " other tensors are not used by the model: " +
-                       others.front();
+    std::string note =
+        std::to_string(others.size()) +
+        " other tensors are not used by the model: " + others.front();
     if (others.size() > 1)
       note += ", ...";
     report.notes.push_back(note);

@@ -1,4 +1,4 @@
-//===- Checkpoint.h - A Hugging Face checkpoint folder -----------*- C++ -*-===//
+//===- Checkpoint.h - A Hugging Face checkpoint folder ----------*- C++ -*-===//
 //
 // Part of Jikji, a compiler for DeepSeek models.
 //

@@ -8,8 +8,8 @@
 
 #include <algorithm>
 #include <cassert>
-#include <charconv>
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <numeric>
@@ -289,7 +289,9 @@ public:
   void setStart(size_t start) { pos_ = start; }
 
 private:
-  std::nullopt_t fail(const std::string &message) { return failAt(pos_, message); }
+  std::nullopt_t fail(const std::string &message) {
+    return failAt(pos_, message);
+  }
 
   std::nullopt_t failAt(size_t offset, const std::string &message) {
     error_ = "invalid JSON at byte " + std::to_string(offset) + ": " + message;
@@ -512,15 +514,13 @@ private:
           return failAt(escapeStart, "unpaired low surrogate in \\u escape");
         if (codePoint >= 0xD800 && codePoint <= 0xDBFF) {
           if (text_.substr(pos_, 2) != "\\u")
-            return failAt(escapeStart,
-                          "unpaired high surrogate in \\u escape");
+            return failAt(escapeStart, "unpaired high surrogate in \\u escape");
           pos_ += 2;
           std::optional<unsigned> low = parseHex4();
           if (!low)
             return std::nullopt;
           if (*low < 0xDC00 || *low > 0xDFFF)
-            return failAt(escapeStart,
-                          "unpaired high surrogate in \\u escape");
+            return failAt(escapeStart, "unpaired high surrogate in \\u escape");
           codePoint = 0x10000 + ((codePoint - 0xD800) << 10) + (*low - 0xDC00);
         }
         appendUtf8(out, codePoint);

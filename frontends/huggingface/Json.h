@@ -1,4 +1,4 @@
-//===- Json.h - Strict JSON reader ----------------------------*- C++ -*-===//
+//===- Json.h - Strict JSON reader ------------------------------*- C++ -*-===//
 //
 // Part of Jikji, a compiler for DeepSeek models.
 //

@@ -237,9 +237,9 @@ static std::optional<YarnScaling> parseRopeScaling(const JsonValue &scaling,
   yarn.factor =
       reader.number(scaling, "rope_scaling.", "factor", 1.0,
                     /*inclusive=*/true, "a number >= 1 (the context stretch)");
-  yarn.originalMaxPositionEmbeddings =
-      reader.integer(scaling, "rope_scaling.", "original_max_position_embeddings",
-                     1, kMaxPositions, "a positive integer");
+  yarn.originalMaxPositionEmbeddings = reader.integer(
+      scaling, "rope_scaling.", "original_max_position_embeddings", 1,
+      kMaxPositions, "a positive integer");
   yarn.betaFast = reader.number(scaling, "rope_scaling.", "beta_fast", 0.0,
                                 /*inclusive=*/false, "a positive number", 32.0);
   yarn.betaSlow = reader.number(scaling, "rope_scaling.", "beta_slow", 0.0,
@@ -274,9 +274,8 @@ parseQuantization(const JsonValue &quantization, FieldReader &reader) {
   Fp8Quantization fp8;
   const JsonValue *scaleFormat = quantization.find("scale_fmt");
   if (scaleFormat && !scaleFormat->isNull()) {
-    std::optional<size_t> format =
-        reader.choice(quantization, prefix, "scale_fmt", {"ue8m0"},
-                      std::nullopt);
+    std::optional<size_t> format = reader.choice(
+        quantization, prefix, "scale_fmt", {"ue8m0"}, std::nullopt);
     fp8.powerOfTwoScales = format.has_value();
   }
   if (reader.failed())
@@ -304,9 +303,8 @@ parseQuantization(const JsonValue &quantization, FieldReader &reader) {
 
 /// Reads a token id: absent or null, an integer, or (as some configs write
 /// `eos_token_id`) a list whose first entry counts.
-static std::optional<int64_t> parseTokenId(const JsonValue &root,
-                                           const char *name,
-                                           FieldReader &reader) {
+static std::optional<int64_t>
+parseTokenId(const JsonValue &root, const char *name, FieldReader &reader) {
   const JsonValue *value = root.find(name);
   if (!value || value->isNull())
     return std::nullopt;
@@ -354,11 +352,10 @@ Result<ModelConfig> jikji::hf::parseModelConfig(std::string_view jsonText,
 
   config.architecture = expectedArchitecture;
   if (const JsonValue *architectures = root.find("architectures")) {
-    bool matches = architectures->isArray() &&
-                   !architectures->asArray().empty() &&
-                   architectures->asArray()[0].isString() &&
-                   architectures->asArray()[0].asString() ==
-                       expectedArchitecture;
+    bool matches =
+        architectures->isArray() && !architectures->asArray().empty() &&
+        architectures->asArray()[0].isString() &&
+        architectures->asArray()[0].asString() == expectedArchitecture;
     if (!matches) {
       reader.fail("architectures",
                   std::string("[\"") + expectedArchitecture +
@@ -378,9 +375,8 @@ Result<ModelConfig> jikji::hf::parseModelConfig(std::string_view jsonText,
       reader.integer(root, "", "num_nextn_predict_layers", 0, kMaxLayers,
                      "a non-negative integer", int64_t(0));
   config.numAttentionHeads = reader.size(root, "num_attention_heads");
-  config.nSharedExperts =
-      reader.integer(root, "", "n_shared_experts", 0, kMaxExperts,
-                     "a non-negative integer");
+  config.nSharedExperts = reader.integer(root, "", "n_shared_experts", 0,
+                                         kMaxExperts, "a non-negative integer");
   config.nRoutedExperts = reader.size(root, "n_routed_experts", kMaxExperts);
   config.numExpertsPerTok = reader.size(root, "num_experts_per_tok");
   config.nGroup = reader.integer(root, "", "n_group", 1, kMaxExperts,
@@ -390,9 +386,9 @@ Result<ModelConfig> jikji::hf::parseModelConfig(std::string_view jsonText,
   config.firstKDenseReplace =
       reader.integer(root, "", "first_k_dense_replace", 0, kMaxLayers,
                      "a non-negative integer", int64_t(0));
-  config.moeLayerFreq = reader.integer(root, "", "moe_layer_freq", 1,
-                                       kMaxLayers, "a positive integer",
-                                       int64_t(1));
+  config.moeLayerFreq =
+      reader.integer(root, "", "moe_layer_freq", 1, kMaxLayers,
+                     "a positive integer", int64_t(1));
   if (!reader.failed()) {
     // null and 0 both mean "no query compression".
     const JsonValue *qLoraRank = root.find("q_lora_rank");
@@ -408,9 +404,8 @@ Result<ModelConfig> jikji::hf::parseModelConfig(std::string_view jsonText,
   config.maxPositionEmbeddings =
       reader.size(root, "max_position_embeddings", kMaxPositions);
 
-  std::optional<size_t> scoring =
-      reader.choice(root, "", "scoring_func", {"softmax", "sigmoid"},
-                    size_t(isV3 ? 1 : 0));
+  std::optional<size_t> scoring = reader.choice(
+      root, "", "scoring_func", {"softmax", "sigmoid"}, size_t(isV3 ? 1 : 0));
   std::optional<size_t> topk = reader.choice(
       root, "", "topk_method", {"greedy", "group_limited_greedy", "noaux_tc"},
       size_t(isV3 ? 2 : 0));
@@ -421,9 +416,9 @@ Result<ModelConfig> jikji::hf::parseModelConfig(std::string_view jsonText,
                     /*inclusive=*/false, "a positive number", 1.0);
   config.rmsNormEps = reader.number(root, "", "rms_norm_eps", 0.0,
                                     /*inclusive=*/false, "a positive number");
-  config.ropeTheta = reader.number(root, "", "rope_theta", 0.0,
-                                   /*inclusive=*/false, "a positive number",
-                                   10000.0);
+  config.ropeTheta =
+      reader.number(root, "", "rope_theta", 0.0,
+                    /*inclusive=*/false, "a positive number", 10000.0);
   config.tieWordEmbeddings = reader.boolean(root, "tie_word_embeddings", false);
   // MODEL.md's attention has no biases; a checkpoint with them would compute
   // something else.
@@ -458,8 +453,8 @@ Result<ModelConfig> jikji::hf::parseModelConfig(std::string_view jsonText,
                 str(config.qkRopeHeadDim));
   } else if (config.nRoutedExperts % config.nGroup != 0) {
     reader.fail("n_group",
-                "a divisor of n_routed_experts (" +
-                    str(config.nRoutedExperts) + ")",
+                "a divisor of n_routed_experts (" + str(config.nRoutedExperts) +
+                    ")",
                 str(config.nGroup));
   } else if (config.topkGroup > config.nGroup) {
     reader.fail("topk_group",
@@ -467,8 +462,7 @@ Result<ModelConfig> jikji::hf::parseModelConfig(std::string_view jsonText,
                 str(config.topkGroup));
   } else if (config.numExpertsPerTok > config.nRoutedExperts) {
     reader.fail("num_experts_per_tok",
-                "at most n_routed_experts (" + str(config.nRoutedExperts) +
-                    ")",
+                "at most n_routed_experts (" + str(config.nRoutedExperts) + ")",
                 str(config.numExpertsPerTok));
   } else if (config.topkMethod != TopKMethod::Greedy &&
              config.numExpertsPerTok >
@@ -477,9 +471,8 @@ Result<ModelConfig> jikji::hf::parseModelConfig(std::string_view jsonText,
     int64_t kept = config.topkGroup * (config.nRoutedExperts / config.nGroup);
     reader.fail("num_experts_per_tok",
                 "at most topk_group * n_routed_experts / n_group (" +
-                    str(config.topkGroup) + " * " +
-                    str(config.nRoutedExperts) + " / " + str(config.nGroup) +
-                    " = " + str(kept) + ")",
+                    str(config.topkGroup) + " * " + str(config.nRoutedExperts) +
+                    " / " + str(config.nGroup) + " = " + str(kept) + ")",
                 str(config.numExpertsPerTok));
   } else if (config.topkMethod == TopKMethod::NoAuxTc &&
              config.nRoutedExperts / config.nGroup < 2) {

@@ -1,4 +1,4 @@
-//===- ModelConfig.h - A DeepSeek model's config.json ------------*- C++ -*-===//
+//===- ModelConfig.h - A DeepSeek model's config.json -----------*- C++ -*-===//
 //
 // Part of Jikji, a compiler for DeepSeek models.
 //
@@ -29,6 +29,14 @@
 //
 // Every other size is required. Unknown fields (ep_size, torch_dtype, ...) are
 // ignored: they do not change what the model computes.
+//
+// Only what MODEL.md defines is accepted: model_type deepseek_v2 or
+// deepseek_v3 (deepseek_v32's sparse attention is refused), hidden_act silu,
+// rope_scaling null or YaRN, attention_bias false, and quantization_config null
+// or DeepSeek's FP8 layout (quant_method "fp8", fmt "e4m3", weight_block_size
+// [128, 128], activation_scheme absent or "dynamic", scale_fmt absent, null or
+// "ue8m0"). Sizes are capped (dimensions at 2^24, layers at 1024, experts at
+// 4096, positions at 2^30) so that no product of them can overflow.
 //
 //===----------------------------------------------------------------------===//
 
@@ -78,25 +86,25 @@ struct ModelConfig {
   /// `architectures[0]`, e.g. "DeepseekV3ForCausalLM".
   std::string architecture;
 
-  int64_t vocabSize = 0;          ///< V
-  int64_t hiddenSize = 0;         ///< H
-  int64_t intermediateSize = 0;   ///< dense FFN width
-  int64_t moeIntermediateSize = 0;///< expert FFN width
-  int64_t numHiddenLayers = 0;    ///< L
+  int64_t vocabSize = 0;           ///< V
+  int64_t hiddenSize = 0;          ///< H
+  int64_t intermediateSize = 0;    ///< dense FFN width
+  int64_t moeIntermediateSize = 0; ///< expert FFN width
+  int64_t numHiddenLayers = 0;     ///< L
   int64_t numNextnPredictLayers = 0;
-  int64_t numAttentionHeads = 0;  ///< nh
-  int64_t nSharedExperts = 0;     ///< S, may be 0
-  int64_t nRoutedExperts = 0;     ///< E
-  int64_t numExpertsPerTok = 0;   ///< k
-  int64_t nGroup = 1;             ///< G
-  int64_t topkGroup = 1;          ///< kg
+  int64_t numAttentionHeads = 0; ///< nh
+  int64_t nSharedExperts = 0;    ///< S, may be 0
+  int64_t nRoutedExperts = 0;    ///< E
+  int64_t numExpertsPerTok = 0;  ///< k
+  int64_t nGroup = 1;            ///< G
+  int64_t topkGroup = 1;         ///< kg
   int64_t firstKDenseReplace = 0;
   int64_t moeLayerFreq = 1;
-  int64_t qLoraRank = 0;          ///< rq; 0 when config.json says null or 0
-  int64_t kvLoraRank = 0;         ///< rkv
-  int64_t qkNopeHeadDim = 0;      ///< dn
-  int64_t qkRopeHeadDim = 0;      ///< dr
-  int64_t vHeadDim = 0;           ///< dv
+  int64_t qLoraRank = 0;     ///< rq; 0 when config.json says null or 0
+  int64_t kvLoraRank = 0;    ///< rkv
+  int64_t qkNopeHeadDim = 0; ///< dn
+  int64_t qkRopeHeadDim = 0; ///< dr
+  int64_t vHeadDim = 0;      ///< dv
   int64_t maxPositionEmbeddings = 0;
 
   ScoringFunction scoringFunction = ScoringFunction::Sigmoid;

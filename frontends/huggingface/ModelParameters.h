@@ -1,4 +1,4 @@
-//===- ModelParameters.h - The parameters a config needs ---------*- C++ -*-===//
+//===- ModelParameters.h - The parameters a config needs --------*- C++ -*-===//
 //
 // Part of Jikji, a compiler for DeepSeek models.
 //
@@ -53,8 +53,9 @@ struct ParameterSpec {
 /// `includeMultiTokenPrediction`, the num_nextn_predict_layers MTP modules.
 /// The router's `mlp.gate.e_score_correction_bias` is listed for topk_method
 /// "noaux_tc" only, shared experts only when n_shared_experts > 0.
-std::vector<ParameterSpec> listModelParameters(const ModelConfig &config,
-                                               bool includeMultiTokenPrediction);
+std::vector<ParameterSpec>
+listModelParameters(const ModelConfig &config,
+                    bool includeMultiTokenPrediction);
 
 } // namespace jikji::hf
 

@@ -1,4 +1,4 @@
-//===- Result.h - A value or an error message ---------------------*- C++ -*-===//
+//===- Result.h - A value or an error message -------------------*- C++ -*-===//
 //
 // Part of Jikji, a compiler for DeepSeek models.
 //

@@ -28,13 +28,13 @@ struct DTypeEntry {
 } // namespace
 
 static const DTypeEntry kDTypes[] = {
-    {DType::Bool, "BOOL", 1},       {DType::U8, "U8", 1},
-    {DType::I8, "I8", 1},           {DType::U16, "U16", 2},
-    {DType::I16, "I16", 2},         {DType::U32, "U32", 4},
-    {DType::I32, "I32", 4},         {DType::U64, "U64", 8},
-    {DType::I64, "I64", 8},         {DType::F16, "F16", 2},
-    {DType::BF16, "BF16", 2},       {DType::F32, "F32", 4},
-    {DType::F64, "F64", 8},         {DType::F8E4M3, "F8_E4M3", 1},
+    {DType::Bool, "BOOL", 1},      {DType::U8, "U8", 1},
+    {DType::I8, "I8", 1},          {DType::U16, "U16", 2},
+    {DType::I16, "I16", 2},        {DType::U32, "U32", 4},
+    {DType::I32, "I32", 4},        {DType::U64, "U64", 8},
+    {DType::I64, "I64", 8},        {DType::F16, "F16", 2},
+    {DType::BF16, "BF16", 2},      {DType::F32, "F32", 4},
+    {DType::F64, "F64", 8},        {DType::F8E4M3, "F8_E4M3", 1},
     {DType::F8E5M2, "F8_E5M2", 1},
 };
 
@@ -67,11 +67,11 @@ int64_t TensorInfo::numElements() const {
 }
 
 const TensorInfo *SafeTensorsFile::find(std::string_view name) const {
-  auto it = std::lower_bound(
-      tensors.begin(), tensors.end(), name,
-      [](const TensorInfo &tensor, std::string_view key) {
-        return std::string_view(tensor.name) < key;
-      });
+  auto it =
+      std::lower_bound(tensors.begin(), tensors.end(), name,
+                       [](const TensorInfo &tensor, std::string_view key) {
+                         return std::string_view(tensor.name) < key;
+                       });
   if (it == tensors.end() || it->name != name)
     return nullptr;
   return &*it;
@@ -158,12 +158,10 @@ static Result<TensorInfo> parseTensorEntry(const std::string &name,
                    " has too many elements: its byte size overflows 64 bits");
 
   const JsonValue *offsets = entry.find("data_offsets");
-  bool isPair = offsets && offsets->isArray() &&
-                offsets->asArray().size() == 2 &&
-                offsets->asArray()[0].isInteger() &&
-                offsets->asArray()[0].asInt() >= 0 &&
-                offsets->asArray()[1].isInteger() &&
-                offsets->asArray()[1].asInt() >= 0;
+  bool isPair =
+      offsets && offsets->isArray() && offsets->asArray().size() == 2 &&
+      offsets->asArray()[0].isInteger() && offsets->asArray()[0].asInt() >= 0 &&
+      offsets->asArray()[1].isInteger() && offsets->asArray()[1].asInt() >= 0;
   if (!isPair)
     return fieldError("data_offsets",
                       "[begin, end] with two non-negative integers", offsets);
@@ -291,8 +289,8 @@ jikji::hf::parseSafeTensorsHeader(std::string_view prefix, uint64_t fileSize,
     previous = tensor;
   }
   if (cursor != dataSize) {
-    std::string trailing = std::to_string(dataSize - cursor) +
-                           " bytes after the last tensor";
+    std::string trailing =
+        std::to_string(dataSize - cursor) + " bytes after the last tensor";
     if (!previous)
       return Error(path + ": " + trailing + " (the header names no tensors)");
     return Error(path + ": " + trailing + " ('" + previous->name +
@@ -301,10 +299,9 @@ jikji::hf::parseSafeTensorsHeader(std::string_view prefix, uint64_t fileSize,
                  " bytes)");
   }
 
-  std::sort(file.tensors.begin(), file.tensors.end(),
-            [](const TensorInfo &a, const TensorInfo &b) {
-              return a.name < b.name;
-            });
+  std::sort(
+      file.tensors.begin(), file.tensors.end(),
+      [](const TensorInfo &a, const TensorInfo &b) { return a.name < b.name; });
   return file;
 }
 

@@ -1,4 +1,4 @@
-//===- SafeTensors.h - safetensors headers -----------------------*- C++ -*-===//
+//===- SafeTensors.h - safetensors headers ----------------------*- C++ -*-===//
 //
 // Part of Jikji, a compiler for DeepSeek models.
 //
