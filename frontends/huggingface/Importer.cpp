@@ -64,12 +64,13 @@ public:
       return ds::LinearOp::create(builder, loc, resultType, input, w,
                                   /*scales=*/Value(), /*block_size=*/nullptr);
     }
-    int64_t blockRows = config.fp8->blockRows, blockCols = config.fp8->blockCols;
+    int64_t blockRows = config.fp8->blockRows,
+            blockCols = config.fp8->blockCols;
     Value w = weight(suffix, {out, in}, builder.getType<Float8E4M3FNType>());
-    Value scales = weight(
-        (suffix + "_scale_inv").str(),
-        {llvm::divideCeil(out, blockRows), llvm::divideCeil(in, blockCols)},
-        builder.getF32Type());
+    Value scales = weight((suffix + "_scale_inv").str(),
+                          {llvm::divideCeilSigned(out, blockRows),
+                           llvm::divideCeilSigned(in, blockCols)},
+                          builder.getF32Type());
     return ds::LinearOp::create(
         builder, loc, resultType, input, w, scales,
         builder.getDenseI64ArrayAttr({blockRows, blockCols}));
@@ -98,7 +99,8 @@ public:
     for (int64_t size : sizes) {
       SmallVector<int64_t> shape(type.getShape());
       shape.back() = size;
-      resultTypes.push_back(RankedTensorType::get(shape, type.getElementType()));
+      resultTypes.push_back(
+          RankedTensorType::get(shape, type.getElementType()));
     }
     auto op = ds::SplitOp::create(builder, loc, resultTypes, input,
                                   builder.getDenseI64ArrayAttr(sizes));
@@ -164,7 +166,8 @@ Value LayerBuilder::attention(Value x, Value start, Value keyCache,
   }
   SmallVector<Value> queryParts = split(view(query, {heads, dq}), {dn, dr});
   ds::RopeAttr rope = ropeAttr(builder.getContext(), c);
-  Value queryRope = ds::RopeOp::create(builder, loc, queryParts[1], start, rope);
+  Value queryRope =
+      ds::RopeOp::create(builder, loc, queryParts[1], start, rope);
 
   Value latentAndKeyRope =
       linear(x, "self_attn.kv_a_proj_with_mqa.weight", rkv + dr, hidden);
@@ -183,8 +186,7 @@ Value LayerBuilder::attention(Value x, Value start, Value keyCache,
   auto op = ds::MlaAttentionOp::create(
       builder, loc, outputType, keyCache.getType(), valueCache.getType(),
       queryParts[0], queryRope, keyValueParts[0], keyRope, keyValueParts[1],
-      keyCache, valueCache, start,
-      builder.getF64FloatAttr(c.softmaxScale()));
+      keyCache, valueCache, start, builder.getF64FloatAttr(c.softmaxScale()));
   newKeyCache = op.getNewKeyCache();
   newValueCache = op.getNewValueCache();
   return linear(view(op.getOutput(), {heads * dv}), "self_attn.o_proj.weight",
@@ -196,8 +198,7 @@ Value LayerBuilder::swiglu(Value x, StringRef prefix, int64_t width) {
   Value gate = linear(x, (prefix + ".gate_proj.weight").str(), width, hidden);
   Value up = linear(x, (prefix + ".up_proj.weight").str(), width, hidden);
   Value activated = ds::SiluMulOp::create(builder, loc, gate, up);
-  return linear(activated, (prefix + ".down_proj.weight").str(), hidden,
-                width);
+  return linear(activated, (prefix + ".down_proj.weight").str(), hidden, width);
 }
 
 Value LayerBuilder::mixtureOfExperts(Value x) {
@@ -229,16 +230,14 @@ Value LayerBuilder::mixtureOfExperts(Value x) {
       RankedTensorType::get({kDynamic, topK}, builder.getF32Type()),
       RankedTensorType::get({kDynamic, topK}, builder.getI32Type()), logits,
       bias, ds::ScoringFunctionAttr::get(context, scoring),
-      ds::TopKMethodAttr::get(context, method),
-      builder.getI64IntegerAttr(topK), builder.getI64IntegerAttr(groups),
-      builder.getI64IntegerAttr(topkGroups),
+      ds::TopKMethodAttr::get(context, method), builder.getI64IntegerAttr(topK),
+      builder.getI64IntegerAttr(groups), builder.getI64IntegerAttr(topkGroups),
       c.normTopkProb ? builder.getUnitAttr() : nullptr,
       builder.getF64FloatAttr(c.routedScalingFactor));
 
   Type weightType = c.fp8 ? Type(builder.getType<Float8E4M3FNType>())
                           : Type(builder.getBF16Type());
-  auto expertWeight = [&](StringRef name, ArrayRef<int64_t> shape,
-                          Type type) {
+  auto expertWeight = [&](StringRef name, ArrayRef<int64_t> shape, Type type) {
     SmallVector<int64_t> stacked{experts};
     llvm::append_range(stacked, shape);
     return addParameter(("mlp.experts.*." + name).str(), stacked, type,
@@ -252,8 +251,8 @@ Value LayerBuilder::mixtureOfExperts(Value x) {
   if (c.fp8) {
     int64_t rows = c.fp8->blockRows, cols = c.fp8->blockCols;
     auto scaleShape = [&](int64_t out, int64_t in) {
-      return SmallVector<int64_t>{llvm::divideCeil(out, rows),
-                                  llvm::divideCeil(in, cols)};
+      return SmallVector<int64_t>{llvm::divideCeilSigned(out, rows),
+                                  llvm::divideCeilSigned(in, cols)};
     };
     Type f32 = builder.getF32Type();
     scales = {expertWeight("gate_proj.weight_scale_inv",
@@ -281,8 +280,8 @@ void LayerBuilder::build(bool moe) {
 
   Value newKeyCache, newValueCache;
   Value normed = rmsNorm(hidden, "input_layernorm.weight");
-  Value attended =
-      attention(normed, start, keyCache, valueCache, newKeyCache, newValueCache);
+  Value attended = attention(normed, start, keyCache, valueCache, newKeyCache,
+                             newValueCache);
   hidden = ds::AddOp::create(builder, loc, hidden, attended);
 
   normed = rmsNorm(hidden, "post_attention_layernorm.weight");
@@ -367,7 +366,8 @@ OwningOpRef<ModuleOp> jikji::hf::importModel(MLIRContext &context,
   context.loadDialect<ds::DeepSeekDialect, func::FuncDialect,
                       tensor::TensorDialect, arith::ArithDialect>();
   OpBuilder builder(&context);
-  Location loc = NameLoc::get(builder.getStringAttr(toString(config.modelType)));
+  Location loc =
+      NameLoc::get(builder.getStringAttr(toString(config.modelType)));
   OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
   module->getOperation()->setAttr(
       "deepseek.model_type", builder.getStringAttr(toString(config.modelType)));
@@ -411,8 +411,8 @@ OwningOpRef<ModuleOp> jikji::hf::importModel(MLIRContext &context,
       RankedTensorType::get({config.vocabSize, config.hiddenSize},
                             builder.getBF16Type()),
       builder.getStringAttr("model.embed_tokens.weight"));
-  Value hidden = ds::EmbeddingOp::create(builder, loc, types.hidden,
-                                         embeddings, tokens);
+  Value hidden =
+      ds::EmbeddingOp::create(builder, loc, types.hidden, embeddings, tokens);
 
   // Each layer reads its slice of the stacked caches and writes it back.
   Value capacity = tensor::DimOp::create(builder, loc, keyCache, 1);
@@ -433,9 +433,9 @@ OwningOpRef<ModuleOp> jikji::hf::importModel(MLIRContext &context,
     auto [keyOffsets, keySizes, keyStrides] = sliceOf(types.stackedKeyCache);
     auto [valueOffsets, valueSizes, valueStrides] =
         sliceOf(types.stackedValueCache);
-    Value layerKeys = tensor::ExtractSliceOp::create(
-        builder, loc, types.keyCache, keyCache, keyOffsets, keySizes,
-        keyStrides);
+    Value layerKeys =
+        tensor::ExtractSliceOp::create(builder, loc, types.keyCache, keyCache,
+                                       keyOffsets, keySizes, keyStrides);
     Value layerValues = tensor::ExtractSliceOp::create(
         builder, loc, types.valueCache, valueCache, valueOffsets, valueSizes,
         valueStrides);
@@ -444,12 +444,12 @@ OwningOpRef<ModuleOp> jikji::hf::importModel(MLIRContext &context,
                        layerParameters(builder, loc, layer, parameters));
     auto call = func::CallOp::create(builder, loc, callee, operands);
     hidden = call.getResult(0);
-    keyCache = tensor::InsertSliceOp::create(builder, loc, call.getResult(1),
-                                             keyCache, keyOffsets, keySizes,
-                                             keyStrides);
-    valueCache = tensor::InsertSliceOp::create(
-        builder, loc, call.getResult(2), valueCache, valueOffsets, valueSizes,
-        valueStrides);
+    keyCache =
+        tensor::InsertSliceOp::create(builder, loc, call.getResult(1), keyCache,
+                                      keyOffsets, keySizes, keyStrides);
+    valueCache = tensor::InsertSliceOp::create(builder, loc, call.getResult(2),
+                                               valueCache, valueOffsets,
+                                               valueSizes, valueStrides);
   }
 
   Value normWeight = ds::ParamOp::create(
@@ -458,11 +458,15 @@ OwningOpRef<ModuleOp> jikji::hf::importModel(MLIRContext &context,
       builder.getStringAttr("model.norm.weight"));
   hidden = ds::RmsNormOp::create(builder, loc, hidden, normWeight,
                                  builder.getF64FloatAttr(config.rmsNormEps));
-  Value head = ds::ParamOp::create(
-      builder, loc,
-      RankedTensorType::get({config.vocabSize, config.hiddenSize},
-                            builder.getBF16Type()),
-      builder.getStringAttr("lm_head.weight"));
+  // A tied head reads the embedding table itself.
+  Value head =
+      config.tieWordEmbeddings
+          ? embeddings
+          : ds::ParamOp::create(
+                builder, loc,
+                RankedTensorType::get({config.vocabSize, config.hiddenSize},
+                                      builder.getBF16Type()),
+                builder.getStringAttr("lm_head.weight"));
   Value logits = ds::LinearOp::create(builder, loc, logitsType, hidden, head,
                                       Value(), nullptr);
   func::ReturnOp::create(builder, loc,

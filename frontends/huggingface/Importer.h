@@ -1,4 +1,5 @@
-//===- Importer.h - config.json to the as-written deepseek graph -*- C++ -*-===//
+//===- Importer.h - config.json to the as-written deepseek graph -*- C++
+//-*-===//
 //
 // Part of Jikji.
 //

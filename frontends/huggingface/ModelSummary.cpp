@@ -100,7 +100,8 @@ ModelSummary jikji::hf::summarizeModel(ModuleOp module,
       auto embedding = dyn_cast<ds::EmbeddingOp>(user);
       return embedding && embedding.getTable() == param.getResult();
     });
-    account(param.getName(), type, isEmbedding ? 1.0 / type.getDimSize(0) : 1.0);
+    account(param.getName(), type,
+            isEmbedding ? 1.0 / type.getDimSize(0) : 1.0);
   });
   forward.walk([&](ds::ExpertParamOp param) {
     // A token runs k of the E experts whose weights this op stacks.
@@ -153,8 +154,8 @@ void jikji::hf::printSummaryText(const ModelSummary &summary,
   os << "parameters: " << billions(summary.parameters) << " ("
      << summary.parameters << ")";
   if (summary.multiTokenPredictionParameters > 0)
-    os << "; " << billions(summary.parameters +
-                           summary.multiTokenPredictionParameters)
+    os << "; "
+       << billions(summary.parameters + summary.multiTokenPredictionParameters)
        << " with the multi-token-prediction module (not compiled)";
   os << "\n";
   os << "activated per token: " << billions(summary.activatedParameters, 2)
@@ -190,8 +191,7 @@ void jikji::hf::printSummaryJson(const ModelSummary &summary,
       {"parameters", summary.parameters},
       {"parameters_with_mtp",
        summary.parameters + summary.multiTokenPredictionParameters},
-      {"activated_parameters_per_token",
-       int64_t(summary.activatedParameters)},
+      {"activated_parameters_per_token", int64_t(summary.activatedParameters)},
       {"storage", std::move(storage)},
       {"block_scales", llvm::json::Object{{"values", summary.blockScaleValues},
                                           {"bytes", summary.blockScaleBytes}}},

@@ -55,14 +55,14 @@ LogicalResult checkBlockScales(Operation *op, StringRef what,
                                RankedTensorType weight, RankedTensorType scales,
                                ArrayRef<int64_t> blockSize) {
   if (scales.getRank() != weight.getRank())
-    return op->emitOpError() << what << " scales must have rank "
-                             << weight.getRank() << ", found "
-                             << scales.getRank();
+    return op->emitOpError()
+           << what << " scales must have rank " << weight.getRank()
+           << ", found " << scales.getRank();
   int64_t rank = weight.getRank();
   for (int64_t i = 0; i < rank; ++i) {
     int64_t expected = weight.getDimSize(i);
     if (i >= rank - 2)
-      expected = llvm::divideCeil(expected, blockSize[i - (rank - 2)]);
+      expected = llvm::divideCeilSigned(expected, blockSize[i - (rank - 2)]);
     if (scales.getDimSize(i) != expected)
       return op->emitOpError()
              << what << " scales dimension " << i << " must be " << expected
@@ -80,8 +80,8 @@ LogicalResult checkQuantization(Operation *op, StringRef what,
   if (isFp8 && !hasScales)
     return op->emitOpError() << what << " of type f8E4M3FN needs block scales";
   if (!isFp8 && hasScales)
-    return op->emitOpError() << "block scales apply only to f8E4M3FN "
-                             << what << ", found " << weight.getElementType();
+    return op->emitOpError() << "block scales apply only to f8E4M3FN " << what
+                             << ", found " << weight.getElementType();
   if (hasScales && (!blockSize || blockSize->size() != 2 ||
                     llvm::any_of(*blockSize, [](int64_t b) { return b <= 0; })))
     return op->emitOpError() << "block size must be two positive integers";
@@ -182,8 +182,8 @@ LogicalResult LinearOp::verify() {
                                getBlockSize())))
     return failure();
   if (getScales())
-    return checkBlockScales(*this, "weight", weight,
-                            tensorType(getScales()), *getBlockSize());
+    return checkBlockScales(*this, "weight", weight, tensorType(getScales()),
+                            *getBlockSize());
   return success();
 }
 
@@ -313,8 +313,8 @@ LogicalResult MlaAttentionOp::verify() {
   // The expanded caches: [capacity, heads, dn + dr] and [capacity, heads, dv].
   if (failed(checkDim(op, "key_cache", keyCache, 1, heads)) ||
       failed(checkDim(op, "key_cache", keyCache, 2, nopeDim + ropeDim)) ||
-      failed(checkDim(op, "value_cache", valueCache, 0,
-                      keyCache.getDimSize(0))) ||
+      failed(
+          checkDim(op, "value_cache", valueCache, 0, keyCache.getDimSize(0))) ||
       failed(checkDim(op, "value_cache", valueCache, 1, heads)) ||
       failed(checkDim(op, "value_cache", valueCache, 2, valueDim)))
     return failure();
@@ -337,8 +337,7 @@ LogicalResult MoeRouterOp::verify() {
   int64_t experts = logits.getDimSize(1);
   if (ShapedType::isDynamic(experts))
     return emitOpError("the number of experts must be static");
-  int64_t topK = getTopK(), groups = getGroups(),
-          topkGroups = getTopkGroups();
+  int64_t topK = getTopK(), groups = getGroups(), topkGroups = getTopkGroups();
   if (topK > experts)
     return emitOpError() << "top " << topK << " exceeds the " << experts
                          << " experts";
@@ -425,15 +424,15 @@ LogicalResult MoeExpertsOp::verify() {
   if (failed(checkQuantization(op, "expert weights", gate, !scales.empty(),
                                getBlockSize())) ||
       (down.getElementType() != gate.getElementType() &&
-       failed(emitOpError("gate, up and down must share an element type")))) 
+       failed(emitOpError("gate, up and down must share an element type"))))
     return failure();
   if (!scales.empty()) {
     ArrayRef<int64_t> block = *getBlockSize();
-    if (failed(checkBlockScales(op, "gate", gate, tensorType(scales[0]),
-                                block)) ||
+    if (failed(
+            checkBlockScales(op, "gate", gate, tensorType(scales[0]), block)) ||
         failed(checkBlockScales(op, "up", up, tensorType(scales[1]), block)) ||
-        failed(checkBlockScales(op, "down", down, tensorType(scales[2]),
-                                block)))
+        failed(
+            checkBlockScales(op, "down", down, tensorType(scales[2]), block)))
       return failure();
   }
   return success();
