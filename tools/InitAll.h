@@ -8,6 +8,7 @@
 #ifndef JIKJI_TOOLS_INITALL_H
 #define JIKJI_TOOLS_INITALL_H
 
+#include "codegen/Conversion/Passes.h"
 #include "dialects/DeepSeek/IR/DeepSeekDialect.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -20,12 +21,17 @@ namespace jikji {
 /// Registers every dialect a Jikji module may contain.
 inline void registerAllDialects(mlir::DialectRegistry &registry) {
   registry.insert<deepseek::DeepSeekDialect, mlir::arith::ArithDialect,
-                  mlir::func::FuncDialect, mlir::tensor::TensorDialect>();
+                  mlir::func::FuncDialect, mlir::linalg::LinalgDialect,
+                  mlir::math::MathDialect, mlir::scf::SCFDialect,
+                  mlir::tensor::TensorDialect>();
 }
 
 /// Registers Jikji's passes and pipelines and the upstream passes that its
 /// pipelines use (canonicalize, cse, inline, ...).
-inline void registerAllPasses() { mlir::registerTransformsPasses(); }
+inline void registerAllPasses() {
+  mlir::registerTransformsPasses();
+  registerJikjiConversionPasses();
+}
 
 } // namespace jikji
 

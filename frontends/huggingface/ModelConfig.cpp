@@ -8,7 +8,9 @@
 
 #include "frontends/huggingface/Json.h"
 
+#include <cinttypes>
 #include <cmath>
+#include <cstdio>
 #include <initializer_list>
 
 using namespace jikji;
@@ -498,4 +500,76 @@ Result<ModelConfig> jikji::hf::loadModelConfig(const std::string &path) {
   if (!text)
     return Error(text.error());
   return parseModelConfig(*text, path);
+}
+
+std::string jikji::hf::configDigest(const ModelConfig &config) {
+  std::string text = "jikji-config-digest 1\n";
+  auto integer = [&](const char *field, int64_t value) {
+    text += std::string(field) + "=" + std::to_string(value) + "\n";
+  };
+  // %.17g round-trips every double, so two configs digest alike exactly when
+  // their parsed values are equal.
+  auto real = [&](const char *field, double value) {
+    char buffer[32];
+    std::snprintf(buffer, sizeof(buffer), "%.17g", value);
+    text += std::string(field) + "=" + buffer + "\n";
+  };
+  auto word = [&](const char *field, const char *value) {
+    text += std::string(field) + "=" + value + "\n";
+  };
+  word("model_type", toString(config.modelType));
+  integer("vocab_size", config.vocabSize);
+  integer("hidden_size", config.hiddenSize);
+  integer("intermediate_size", config.intermediateSize);
+  integer("moe_intermediate_size", config.moeIntermediateSize);
+  integer("num_hidden_layers", config.numHiddenLayers);
+  integer("num_nextn_predict_layers", config.numNextnPredictLayers);
+  integer("num_attention_heads", config.numAttentionHeads);
+  integer("n_shared_experts", config.nSharedExperts);
+  integer("n_routed_experts", config.nRoutedExperts);
+  integer("num_experts_per_tok", config.numExpertsPerTok);
+  integer("n_group", config.nGroup);
+  integer("topk_group", config.topkGroup);
+  integer("first_k_dense_replace", config.firstKDenseReplace);
+  integer("moe_layer_freq", config.moeLayerFreq);
+  integer("q_lora_rank", config.qLoraRank);
+  integer("kv_lora_rank", config.kvLoraRank);
+  integer("qk_nope_head_dim", config.qkNopeHeadDim);
+  integer("qk_rope_head_dim", config.qkRopeHeadDim);
+  integer("v_head_dim", config.vHeadDim);
+  integer("max_position_embeddings", config.maxPositionEmbeddings);
+  word("scoring_func", toString(config.scoringFunction));
+  word("topk_method", toString(config.topkMethod));
+  integer("norm_topk_prob", config.normTopkProb);
+  real("routed_scaling_factor", config.routedScalingFactor);
+  real("rms_norm_eps", config.rmsNormEps);
+  real("rope_theta", config.ropeTheta);
+  integer("tie_word_embeddings", config.tieWordEmbeddings);
+  if (config.yarn) {
+    real("rope_scaling.factor", config.yarn->factor);
+    integer("rope_scaling.original_max_position_embeddings",
+            config.yarn->originalMaxPositionEmbeddings);
+    real("rope_scaling.beta_fast", config.yarn->betaFast);
+    real("rope_scaling.beta_slow", config.yarn->betaSlow);
+    real("rope_scaling.mscale", config.yarn->mscale);
+    real("rope_scaling.mscale_all_dim", config.yarn->mscaleAllDim);
+  } else {
+    word("rope_scaling", "null");
+  }
+  if (config.fp8) {
+    integer("quantization_config.block_rows", config.fp8->blockRows);
+    integer("quantization_config.block_cols", config.fp8->blockCols);
+    integer("quantization_config.ue8m0", config.fp8->powerOfTwoScales);
+  } else {
+    word("quantization_config", "null");
+  }
+
+  uint64_t hash = 0xcbf29ce484222325ULL;
+  for (unsigned char byte : text) {
+    hash ^= byte;
+    hash *= 0x100000001b3ULL;
+  }
+  char digits[17];
+  std::snprintf(digits, sizeof(digits), "%016" PRIx64, hash);
+  return std::string("fnv1a64:") + digits;
 }

@@ -145,6 +145,16 @@ Result<ModelConfig> parseModelConfig(std::string_view jsonText,
 /// Reads `path` and parses it with parseModelConfig.
 Result<ModelConfig> loadModelConfig(const std::string &path);
 
+/// A fingerprint of everything in `config` that shapes the compiled graph:
+/// "fnv1a64:" and 16 lowercase hex digits of FNV-1a 64 over a canonical text
+/// (one `field=value` line per field, in a fixed order, numbers printed
+/// exactly). An artifact records it so that the runtime can refuse weights of
+/// another configuration; because it hashes parsed values rather than the
+/// file, reformatting config.json or reordering its keys does not change it.
+/// The architecture name and the bos/eos token ids are left out: they do not
+/// change what the graph computes.
+std::string configDigest(const ModelConfig &config);
+
 } // namespace jikji::hf
 
 #endif // JIKJI_FRONTENDS_HUGGINGFACE_MODELCONFIG_H

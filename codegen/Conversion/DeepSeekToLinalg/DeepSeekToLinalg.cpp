@@ -1,0 +1,55 @@
+//===- DeepSeekToLinalg.cpp - The convert-deepseek-to-linalg pass ---------===//
+//
+// Part of Jikji. A thin driver over the pattern sets of this folder.
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/Conversion/DeepSeekToLinalg/DeepSeekToLinalg.h"
+#include "codegen/Conversion/Passes.h"
+
+#include "dialects/DeepSeek/IR/DeepSeekOps.h"
+
+#include "mlir/Transforms/DialectConversion.h"
+
+#define DEBUG_TYPE "convert-deepseek-to-linalg"
+
+namespace jikji {
+#define GEN_PASS_DEF_CONVERTDEEPSEEKTOLINALGPASS
+#include "codegen/Conversion/Passes.h.inc"
+} // namespace jikji
+
+using namespace mlir;
+namespace ds = jikji::deepseek;
+
+void jikji::populateDeepSeekToLinalgPatterns(RewritePatternSet &patterns) {
+  populateElementwiseToLinalgPatterns(patterns);
+  populateLinearToLinalgPatterns(patterns);
+  populateAttentionToLinalgPatterns(patterns);
+  populateMoeToLinalgPatterns(patterns);
+}
+
+namespace {
+struct ConvertDeepSeekToLinalgPass final
+    : jikji::impl::ConvertDeepSeekToLinalgPassBase<
+          ConvertDeepSeekToLinalgPass> {
+  void runOnOperation() override {
+    MLIRContext *context = &getContext();
+    ConversionTarget target(*context);
+    target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect,
+                           math::MathDialect, scf::SCFDialect,
+                           tensor::TensorDialect>();
+    target.addIllegalDialect<ds::DeepSeekDialect>();
+    // Parameters name checkpoint tensors; the artifact binds them later.
+    // The MoE ops have no lowering yet (see MoeToLinalg.cpp): they stay.
+    target.addLegalOp<ds::ParamOp, ds::ExpertParamOp, ds::MoeRouterOp,
+                      ds::MoeExpertsOp>();
+    target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
+
+    RewritePatternSet patterns(context);
+    jikji::populateDeepSeekToLinalgPatterns(patterns);
+    if (failed(applyPartialConversion(getOperation(), target,
+                                      std::move(patterns))))
+      signalPassFailure();
+  }
+};
+} // namespace

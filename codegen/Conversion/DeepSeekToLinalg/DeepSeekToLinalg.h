@@ -1,0 +1,29 @@
+//===- DeepSeekToLinalg.h - deepseek to linalg patterns ---------*- C++ -*-===//
+//
+// Part of Jikji. Pattern sets, one per family of ops, so that a pipeline can
+// lower some ops early and others later.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef JIKJI_CODEGEN_CONVERSION_DEEPSEEKTOLINALG_DEEPSEEKTOLINALG_H
+#define JIKJI_CODEGEN_CONVERSION_DEEPSEEKTOLINALG_DEEPSEEKTOLINALG_H
+
+#include "mlir/IR/PatternMatch.h"
+
+namespace jikji {
+
+/// embedding, rms_norm, split, view, rope, silu_mul, add.
+void populateElementwiseToLinalgPatterns(mlir::RewritePatternSet &patterns);
+/// linear, with FP8 block scales applied in the body.
+void populateLinearToLinalgPatterns(mlir::RewritePatternSet &patterns);
+/// mla_attention over the expanded cache.
+void populateAttentionToLinalgPatterns(mlir::RewritePatternSet &patterns);
+/// moe_router and moe_experts.
+void populateMoeToLinalgPatterns(mlir::RewritePatternSet &patterns);
+
+/// All of the above.
+void populateDeepSeekToLinalgPatterns(mlir::RewritePatternSet &patterns);
+
+} // namespace jikji
+
+#endif // JIKJI_CODEGEN_CONVERSION_DEEPSEEKTOLINALG_DEEPSEEKTOLINALG_H

@@ -1,0 +1,33 @@
+//===- Passes.td - Jikji's conversion passes ---------------*- tablegen -*-===//
+//
+// Part of Jikji.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef JIKJI_CODEGEN_CONVERSION_PASSES_TD
+#define JIKJI_CODEGEN_CONVERSION_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def ConvertDeepSeekToLinalgPass
+    : Pass<"convert-deepseek-to-linalg", "mlir::ModuleOp"> {
+  let summary = "Lower deepseek compute ops to linalg, tensor, arith, math and scf";
+  let description = [{
+    Rewrites every compute op of the `deepseek` dialect into destination-style
+    ops on tensors that MLIR's bufferization, tiling and vectorization
+    understand. Weights keep their storage type and are widened inside the
+    consuming `linalg.generic`, so a later lowering never materializes a
+    float32 copy of a weight. `deepseek.param` and `deepseek.expert_param`
+    stay: binding weights to memory is the artifact's concern, not this
+    pass's.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
+#endif // JIKJI_CODEGEN_CONVERSION_PASSES_TD
