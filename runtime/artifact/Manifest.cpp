@@ -37,8 +37,8 @@ std::string ManifestParameter::expertName(int64_t expert) const {
   for (std::string_view component : splitComponents(name)) {
     if (!result.empty())
       result += '.';
-    result += component == "*" ? std::to_string(expert)
-                               : std::string(component);
+    result +=
+        component == "*" ? std::to_string(expert) : std::string(component);
   }
   return result;
 }
@@ -112,8 +112,8 @@ public:
     return value->asString();
   }
 
-  int64_t integer(const JsonValue &value, const std::string &field,
-                  int64_t min, int64_t max) {
+  int64_t integer(const JsonValue &value, const std::string &field, int64_t min,
+                  int64_t max) {
     if (!value.isInteger() || value.asInt() < min || value.asInt() > max) {
       fail(field,
            "an integer in [" + std::to_string(min) + ", " +
@@ -148,8 +148,8 @@ public:
 
   /// A non-empty array of positive dimensions whose product stays under
   /// kMaxElements.
-  std::vector<int64_t> shape(const JsonValue &object,
-                             const std::string &prefix, const char *key) {
+  std::vector<int64_t> shape(const JsonValue &object, const std::string &prefix,
+                             const char *key) {
     const JsonValue *value = member(object, prefix, key, "a shape");
     if (!value)
       return {};
@@ -161,9 +161,9 @@ public:
     std::vector<int64_t> dims;
     int64_t elements = 1;
     for (size_t i = 0; i < value->asArray().size(); ++i) {
-      int64_t dim = integer(value->asArray()[i],
-                            field + "[" + std::to_string(i) + "]", 1,
-                            kMaxDimension);
+      int64_t dim =
+          integer(value->asArray()[i], field + "[" + std::to_string(i) + "]", 1,
+                  kMaxDimension);
       if (failed())
         return {};
       if (elements > kMaxElements / dim) {
@@ -186,9 +186,8 @@ public:
     return value;
   }
 
-  const std::vector<JsonValue> *array(const JsonValue &parent,
-                                      const std::string &prefix,
-                                      const char *key) {
+  const std::vector<JsonValue> *
+  array(const JsonValue &parent, const std::string &prefix, const char *key) {
     const JsonValue *value = member(parent, prefix, key, "an array");
     if (!value)
       return nullptr;
@@ -305,8 +304,8 @@ static void readKvCache(ManifestReader &reader, const JsonValue &root,
     std::string tensorPrefix = prefix + "tensors[" + std::to_string(i) + "].";
     const JsonValue &entry = (*tensors)[i];
     if (!entry.isObject()) {
-      reader.fail(tensorPrefix.substr(0, tensorPrefix.size() - 1),
-                  "an object", entry.describe());
+      reader.fail(tensorPrefix.substr(0, tensorPrefix.size() - 1), "an object",
+                  entry.describe());
       return;
     }
     KvCacheTensor tensor;
@@ -365,12 +364,12 @@ Result<Manifest> jikji::runtime::parseManifest(std::string_view jsonText,
                                                const std::string &sourceName) {
   Result<JsonValue> parsed = parseJson(jsonText);
   if (!parsed)
-    return Error(sourceName + ": manifest is not valid JSON: " +
-                 parsed.error());
+    return Error(sourceName +
+                 ": manifest is not valid JSON: " + parsed.error());
   const JsonValue &root = *parsed;
   ManifestReader reader(sourceName);
   if (!root.isObject()) {
-    reader.fail("", "a JSON object", root.describe());
+    reader.failWith(": expected a JSON object, found " + root.describe());
     return reader.takeError();
   }
 
@@ -392,8 +391,7 @@ Result<Manifest> jikji::runtime::parseManifest(std::string_view jsonText,
 
   manifest.generator = reader.string(root, "", "generator");
   manifest.target = reader.string(root, "", "target");
-  if (!reader.failed() && manifest.target != "cpu" &&
-      manifest.target != "cuda")
+  if (!reader.failed() && manifest.target != "cpu" && manifest.target != "cuda")
     reader.fail("target", "\"cpu\" or \"cuda\"", quoteJson(manifest.target));
   manifest.configDigest = reader.string(root, "", "config_digest");
   if (!reader.failed() && !isDigest(manifest.configDigest))
@@ -404,16 +402,15 @@ Result<Manifest> jikji::runtime::parseManifest(std::string_view jsonText,
       manifest.modelType != "deepseek_v3")
     reader.fail("model_type", "\"deepseek_v2\" or \"deepseek_v3\"",
                 quoteJson(manifest.modelType));
-  manifest.vocabSize =
-      reader.integer(root, "", "vocab_size", 1, kMaxDimension);
+  manifest.vocabSize = reader.integer(root, "", "vocab_size", 1, kMaxDimension);
   manifest.hiddenSize =
       reader.integer(root, "", "hidden_size", 1, kMaxDimension);
   manifest.numLayers = reader.integer(root, "", "num_layers", 1, 1 << 20);
   manifest.maxPositionEmbeddings =
       reader.integer(root, "", "max_position_embeddings", 1, kMaxDimension);
   if (const JsonValue *eos = root.find("eos_token_id"); eos && !eos->isNull())
-    manifest.eosTokenId = reader.integer(*eos, "eos_token_id", 0,
-                                         std::max<int64_t>(manifest.vocabSize - 1, 0));
+    manifest.eosTokenId = reader.integer(
+        *eos, "eos_token_id", 0, std::max<int64_t>(manifest.vocabSize - 1, 0));
   if (const JsonValue *entryPoints = reader.object(root, "", "entry_points")) {
     manifest.forwardEntryPoint =
         reader.string(*entryPoints, "entry_points.", "forward");
@@ -475,8 +472,8 @@ std::string jikji::runtime::writeManifestJson(const Manifest &manifest) {
   json += "  \"parameters\": [";
   for (size_t i = 0; i < manifest.parameters.size(); ++i) {
     const ManifestParameter &parameter = manifest.parameters[i];
-    json += std::string(i ? "," : "") + "\n    { \"name\": " +
-            quoteJson(parameter.name) +
+    json += std::string(i ? "," : "") +
+            "\n    { \"name\": " + quoteJson(parameter.name) +
             ", \"dtype\": " + quoteJson(dtypeName(parameter.dtype)) +
             ", \"shape\": " + formatJsonIntegers(parameter.shape);
     if (parameter.isStacked())
@@ -491,8 +488,9 @@ std::string jikji::runtime::writeManifestJson(const Manifest &manifest) {
   json += "    \"dtype\": " + quoteJson(dtypeName(cache.dtype)) + ",\n";
   json += "    \"tensors\": [";
   for (size_t i = 0; i < cache.tensors.size(); ++i)
-    json += std::string(i ? "," : "") + "\n      { \"name\": " +
-            quoteJson(cache.tensors[i].name) + ", \"per_token_shape\": " +
+    json += std::string(i ? "," : "") +
+            "\n      { \"name\": " + quoteJson(cache.tensors[i].name) +
+            ", \"per_token_shape\": " +
             formatJsonIntegers(cache.tensors[i].perTokenShape) + " }";
   json += cache.tensors.empty() ? "],\n" : "\n    ],\n";
   json += "    \"values_per_token_per_layer\": " +

@@ -17,6 +17,7 @@
 
 #include "frontends/huggingface/Result.h"
 #include "frontends/huggingface/SafeTensors.h"
+#include "runtime/support/MappedFile.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -27,8 +28,8 @@
 
 namespace jikji::runtime {
 
-/// A small safetensors file read whole into memory (the tensors are copied,
-/// so the file is not kept open).
+/// A safetensors file of outputs, mapped; its tensors are copied out on
+/// request (they are small, and copying sidesteps unaligned data).
 class TensorFile {
 public:
   /// Reads and validates `path`.
@@ -42,23 +43,23 @@ public:
 
   /// The F32 tensor `name`, checked to have `rank` dimensions (-1: any);
   /// its shape is stored in `shape` when given.
-  Result<std::vector<float>> floats(std::string_view name, int rank = -1,
-                                    std::vector<int64_t> *shape = nullptr) const;
+  Result<std::vector<float>>
+  floats(std::string_view name, int rank = -1,
+         std::vector<int64_t> *shape = nullptr) const;
   /// The I64 tensor `name`, likewise.
   Result<std::vector<int64_t>>
   int64s(std::string_view name, int rank = -1,
          std::vector<int64_t> *shape = nullptr) const;
 
 private:
-  TensorFile(hf::SafeTensorsFile header, std::string data)
-      : header_(std::move(header)), data_(std::move(data)) {}
+  TensorFile(hf::SafeTensorsFile header, MappedFile file)
+      : header_(std::move(header)), file_(std::move(file)) {}
   /// The raw bytes of `name` after checking its dtype and rank.
   Result<std::string_view> bytes(std::string_view name, hf::DType dtype,
                                  int rank, std::vector<int64_t> *shape) const;
 
   hf::SafeTensorsFile header_;
-  /// The whole file.
-  std::string data_;
+  MappedFile file_;
 };
 
 /// The reference outputs of one case (see ../shared/reference/README.md),

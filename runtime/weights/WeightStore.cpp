@@ -48,12 +48,11 @@ Result<WeightStore> WeightStore::fromCheckpoint(Checkpoint checkpoint) {
         mapped->size() > file.dataOffset ? mapped->size() - file.dataOffset : 0;
     if (found < declared)
       return Error(file.path + ": truncated: header declares " +
-                   std::to_string(declared) + " bytes of tensor data, file has " +
-                   std::to_string(found));
+                   std::to_string(declared) +
+                   " bytes of tensor data, file has " + std::to_string(found));
     if (found > declared)
-      return Error(file.path + ": header declares " +
-                   std::to_string(declared) + " bytes of tensor data, file has " +
-                   std::to_string(found) +
+      return Error(file.path + ": header declares " + std::to_string(declared) +
+                   " bytes of tensor data, file has " + std::to_string(found) +
                    " (it changed after its header was read)");
     mappings.push_back(std::move(*mapped));
   }
@@ -109,10 +108,10 @@ WeightStore::bindParameters(const Manifest &manifest) const {
     }
     std::vector<int64_t> expertShape = parameter.expertShape();
     for (int64_t expert = 0; expert < parameter.experts; ++expert) {
-      Result<bool> bound = bind(
-          parameter.expertName(expert), parameter.dtype, expertShape,
-          "expert " + std::to_string(expert) + " of " + role + " '" +
-              parameter.name + "'");
+      Result<bool> bound =
+          bind(parameter.expertName(expert), parameter.dtype, expertShape,
+               "expert " + std::to_string(expert) + " of " + role + " '" +
+                   parameter.name + "'");
       if (!bound)
         return Error(bound.error());
     }
@@ -142,8 +141,8 @@ NonFinite classify(Bits bits, Bits exponentMask, Bits mantissaMask) {
 NonFinite classifyElement(DType dtype, const uint8_t *bytes) {
   switch (dtype) {
   case DType::F64:
-    return classify<uint64_t>(loadBits<uint64_t>(bytes),
-                              0x7FF0000000000000ULL, 0x000FFFFFFFFFFFFFULL);
+    return classify<uint64_t>(loadBits<uint64_t>(bytes), 0x7FF0000000000000ULL,
+                              0x000FFFFFFFFFFFFFULL);
   case DType::F32:
     return classify<uint32_t>(loadBits<uint32_t>(bytes), 0x7F800000u,
                               0x007FFFFFu);

@@ -40,9 +40,7 @@ struct ConvertDeepSeekToLinalgPass final
                            tensor::TensorDialect>();
     target.addIllegalDialect<ds::DeepSeekDialect>();
     // Parameters name checkpoint tensors; the artifact binds them later.
-    // The MoE ops have no lowering yet (see MoeToLinalg.cpp): they stay.
-    target.addLegalOp<ds::ParamOp, ds::ExpertParamOp, ds::MoeRouterOp,
-                      ds::MoeExpertsOp>();
+    target.addLegalOp<ds::ParamOp, ds::ExpertParamOp>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
 
     RewritePatternSet patterns(context);

@@ -1,12 +1,474 @@
 //===- MoeToLinalg.cpp - deepseek.moe_router/moe_experts to linalg --------===//
 //
-// Part of Jikji. Not lowered yet: the router's top-k and the experts' gather
-// are the next step of the CPU pipeline. Until then the pass leaves both ops
-// in place (a partial conversion), and the pipeline stops with an error that
-// names them.
+// Part of Jikji. The router scores with linalg and picks experts with scf
+// loops per token (top-k is a selection, not a contraction); the experts run
+// as written, one SwiGLU per (token, chosen expert), so the work is
+// proportional to tokens x k. Grouping tokens by expert is the fusion pass's
+// job, not this lowering's.
 //
 //===----------------------------------------------------------------------===//
 
+#include "codegen/Conversion/DeepSeekToLinalg/Builders.h"
 #include "codegen/Conversion/DeepSeekToLinalg/DeepSeekToLinalg.h"
 
-void jikji::populateMoeToLinalgPatterns(mlir::RewritePatternSet &) {}
+#include "dialects/DeepSeek/IR/DeepSeekOps.h"
+
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+#include <limits>
+
+using namespace mlir;
+using namespace jikji::lowering;
+namespace ds = jikji::deepseek;
+
+namespace {
+
+constexpr float kMinusInfinity = -std::numeric_limits<float>::infinity();
+
+Value f32Constant(OpBuilder &b, Location loc, double value) {
+  return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(value));
+}
+Value indexConstant(OpBuilder &b, Location loc, int64_t value) {
+  return arith::ConstantIndexOp::create(b, loc, value);
+}
+
+/// Row-wise softmax or elementwise sigmoid of the router logits [T, E].
+Value scoreExperts(OpBuilder &b, Location loc, Value logits,
+                   ds::ScoringFunction scoring) {
+  auto type = cast<RankedTensorType>(logits.getType());
+  SmallVector<Value> dynamic = dynamicSizesOf(b, loc, logits);
+  AffineMap identity = b.getMultiDimIdentityMap(2);
+  Value empty = emptyTensor(b, loc, type, dynamic);
+  if (scoring == ds::ScoringFunction::Sigmoid)
+    return linalg::GenericOp::create(
+               b, loc, type, ValueRange{logits}, ValueRange{empty},
+               ArrayRef<AffineMap>{identity, identity}, iterators(2),
+               [&](OpBuilder &b, Location loc, ValueRange args) {
+                 Value exp = math::ExpOp::create(
+                     b, loc, arith::NegFOp::create(b, loc, args[0]));
+                 Value denominator = arith::AddFOp::create(
+                     b, loc, f32Constant(b, loc, 1.0), exp);
+                 yieldValue(b, loc,
+                            arith::DivFOp::create(
+                                b, loc, f32Constant(b, loc, 1.0), denominator));
+               })
+        .getResult(0);
+
+  MLIRContext *context = b.getContext();
+  auto rowType = RankedTensorType::get({type.getDimSize(0)}, b.getF32Type());
+  AffineMap rowMap =
+      AffineMap::get(2, 0, getAffineDimExpr(0, context), context);
+  Value lowest = filledTensor(b, loc, rowType, dynamic, kMinusInfinity);
+  Value maxima =
+      linalg::GenericOp::create(
+          b, loc, rowType, ValueRange{logits}, ValueRange{lowest},
+          ArrayRef<AffineMap>{identity, rowMap}, iterators(1, 1),
+          [&](OpBuilder &b, Location loc, ValueRange args) {
+            yieldValue(b, loc,
+                       arith::MaximumFOp::create(b, loc, args[0], args[1]));
+          })
+          .getResult(0);
+  Value zeros = filledTensor(b, loc, rowType, dynamic, 0.0);
+  Value sums =
+      linalg::GenericOp::create(
+          b, loc, rowType, ValueRange{logits, maxima}, ValueRange{zeros},
+          ArrayRef<AffineMap>{identity, rowMap, rowMap}, iterators(1, 1),
+          [&](OpBuilder &b, Location loc, ValueRange args) {
+            Value exp = math::ExpOp::create(
+                b, loc, arith::SubFOp::create(b, loc, args[0], args[1]));
+            yieldValue(b, loc, arith::AddFOp::create(b, loc, args[2], exp));
+          })
+          .getResult(0);
+  return linalg::GenericOp::create(
+             b, loc, type, ValueRange{logits, maxima, sums}, ValueRange{empty},
+             ArrayRef<AffineMap>{identity, rowMap, rowMap, identity},
+             iterators(2),
+             [&](OpBuilder &b, Location loc, ValueRange args) {
+               Value exp = math::ExpOp::create(
+                   b, loc, arith::SubFOp::create(b, loc, args[0], args[1]));
+               yieldValue(b, loc, arith::DivFOp::create(b, loc, exp, args[2]));
+             })
+      .getResult(0);
+}
+
+/// The routing of one token, as loops over its row of `choice`.
+class TokenRouter {
+public:
+  TokenRouter(OpBuilder &b, Location loc, ds::MoeRouterOp op, Value choice)
+      : b(b), loc(loc), op(op), choice(choice),
+        experts(op.getLogits().getType().getDimSize(1)),
+        groupSize(experts / op.getGroups()) {}
+
+  /// A bit mask (bit g set) of the groups token `t` may use: all of them
+  /// without grouping, else the topk_groups best by group score.
+  Value keptGroups(Value t) {
+    int64_t groups = op.getGroups();
+    if (groups == 1)
+      return arith::ConstantIntOp::create(b, loc, b.getI64Type(), 1);
+    SmallVector<Value> groupScores;
+    for (int64_t g = 0; g < groups; ++g)
+      groupScores.push_back(groupScore(t, g));
+    // Keep the best topk_groups groups, ties to the lower group index.
+    Value kept = arith::ConstantIntOp::create(b, loc, b.getI64Type(), 0);
+    for (int64_t pick = 0; pick < op.getTopkGroups(); ++pick) {
+      Value best = f32Constant(b, loc, kMinusInfinity);
+      Value bestGroup =
+          arith::ConstantIntOp::create(b, loc, b.getI64Type(), -1);
+      for (int64_t g = 0; g < groups; ++g) {
+        Value bit = bitOf(
+            kept, arith::ConstantIntOp::create(b, loc, b.getI64Type(), g));
+        Value free = arith::CmpIOp::create(
+            b, loc, arith::CmpIPredicate::eq, bit,
+            arith::ConstantIntOp::create(b, loc, b.getI64Type(), 0));
+        Value better = arith::OrIOp::create(
+            b, loc,
+            arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT,
+                                  groupScores[g], best),
+            arith::CmpIOp::create(
+                b, loc, arith::CmpIPredicate::slt, bestGroup,
+                arith::ConstantIntOp::create(b, loc, b.getI64Type(), 0)));
+        Value take = arith::AndIOp::create(b, loc, free, better);
+        best = arith::SelectOp::create(b, loc, take, groupScores[g], best);
+        bestGroup = arith::SelectOp::create(
+            b, loc, take,
+            arith::ConstantIntOp::create(b, loc, b.getI64Type(), g), bestGroup);
+      }
+      Value one = arith::ConstantIntOp::create(b, loc, b.getI64Type(), 1);
+      kept = arith::OrIOp::create(
+          b, loc, kept, arith::ShLIOp::create(b, loc, one, bestGroup));
+    }
+    return kept;
+  }
+
+  /// The `j`-th expert of token `t`: the best-scoring expert in a kept group
+  /// not already among `indices[t, 0..j)`, ties to the lower index.
+  Value pickExpert(Value t, Value j, Value kept, Value indices) {
+    Value lowest = f32Constant(b, loc, kMinusInfinity);
+    Value none = arith::ConstantIntOp::create(b, loc, b.getI64Type(), -1);
+    auto loop = scf::ForOp::create(
+        b, loc, indexConstant(b, loc, 0), indexConstant(b, loc, experts),
+        indexConstant(b, loc, 1), ValueRange{lowest, none},
+        [&](OpBuilder &b, Location loc, Value e, ValueRange carried) {
+          Value value =
+              tensor::ExtractOp::create(b, loc, choice, ValueRange{t, e});
+          Value e64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), e);
+          Value group = arith::DivUIOp::create(
+              b, loc, e64,
+              arith::ConstantIntOp::create(b, loc, b.getI64Type(), groupSize));
+          Value inKeptGroup = arith::CmpIOp::create(
+              b, loc, arith::CmpIPredicate::ne, bitOf(kept, group),
+              arith::ConstantIntOp::create(b, loc, b.getI64Type(), 0));
+          Value taken = alreadyChosen(b, loc, t, j, e64, indices);
+          Value better = arith::OrIOp::create(
+              b, loc,
+              arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, value,
+                                    carried[0]),
+              arith::CmpIOp::create(
+                  b, loc, arith::CmpIPredicate::slt, carried[1],
+                  arith::ConstantIntOp::create(b, loc, b.getI64Type(), 0)));
+          Value take = arith::AndIOp::create(
+              b, loc, arith::AndIOp::create(b, loc, inKeptGroup, better),
+              arith::XOrIOp::create(
+                  b, loc, taken,
+                  arith::ConstantIntOp::create(b, loc, b.getI1Type(), 1)));
+          scf::YieldOp::create(
+              b, loc,
+              ValueRange{
+                  arith::SelectOp::create(b, loc, take, value, carried[0]),
+                  arith::SelectOp::create(b, loc, take, e64, carried[1])});
+        });
+    return loop.getResult(1);
+  }
+
+private:
+  Value bitOf(Value mask, Value index) {
+    Value one = arith::ConstantIntOp::create(b, loc, b.getI64Type(), 1);
+    return arith::AndIOp::create(
+        b, loc, arith::ShRUIOp::create(b, loc, mask, index), one);
+  }
+
+  /// Whether expert `e` is among indices[t, 0..j).
+  Value alreadyChosen(OpBuilder &b, Location loc, Value t, Value j, Value e,
+                      Value indices) {
+    Value no = arith::ConstantIntOp::create(b, loc, b.getI1Type(), 0);
+    auto loop = scf::ForOp::create(
+        b, loc, indexConstant(b, loc, 0), j, indexConstant(b, loc, 1),
+        ValueRange{no},
+        [&](OpBuilder &b, Location loc, Value jj, ValueRange carried) {
+          Value chosen =
+              tensor::ExtractOp::create(b, loc, indices, ValueRange{t, jj});
+          Value chosen64 =
+              arith::ExtSIOp::create(b, loc, b.getI64Type(), chosen);
+          Value same = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                             chosen64, e);
+          scf::YieldOp::create(
+              b, loc,
+              ValueRange{arith::OrIOp::create(b, loc, carried[0], same)});
+        });
+    return loop.getResult(0);
+  }
+
+  /// noaux_tc: the sum of the group's top two choices; group_limited_greedy:
+  /// its best choice.
+  Value groupScore(Value t, int64_t group) {
+    Value first = f32Constant(b, loc, kMinusInfinity);
+    Value second = f32Constant(b, loc, kMinusInfinity);
+    for (int64_t e = group * groupSize; e < (group + 1) * groupSize; ++e) {
+      Value value = tensor::ExtractOp::create(
+          b, loc, choice, ValueRange{t, indexConstant(b, loc, e)});
+      Value aboveFirst = arith::CmpFOp::create(
+          b, loc, arith::CmpFPredicate::OGT, value, first);
+      Value aboveSecond = arith::CmpFOp::create(
+          b, loc, arith::CmpFPredicate::OGT, value, second);
+      second = arith::SelectOp::create(
+          b, loc, aboveFirst, first,
+          arith::SelectOp::create(b, loc, aboveSecond, value, second));
+      first = arith::SelectOp::create(b, loc, aboveFirst, value, first);
+    }
+    if (op.getMethod() == ds::TopKMethod::NoAuxTc)
+      return arith::AddFOp::create(b, loc, first, second);
+    return first;
+  }
+
+  OpBuilder &b;
+  Location loc;
+  ds::MoeRouterOp op;
+  Value choice;
+  int64_t experts;
+  int64_t groupSize;
+};
+
+struct MoeRouterPattern final : OpRewritePattern<ds::MoeRouterOp> {
+  using Base::Base;
+  LogicalResult matchAndRewrite(ds::MoeRouterOp op,
+                                PatternRewriter &rewriter) const override {
+    if (op.getGroups() > 64)
+      return rewriter.notifyMatchFailure(
+          op, "group masks are 64-bit: more than 64 groups are not lowered");
+    Location loc = op.getLoc();
+    OpBuilder &b = rewriter;
+    Value logits = op.getLogits();
+    RankedTensorType logitsType = op.getLogits().getType();
+    SmallVector<Value> dynamic = dynamicSizesOf(b, loc, logits);
+    AffineMap identity = b.getMultiDimIdentityMap(2);
+
+    Value scores = scoreExperts(b, loc, logits, op.getScoring());
+    // The bias steers the choice but never the weights.
+    Value choice = scores;
+    if (Value bias = op.getBias()) {
+      MLIRContext *context = b.getContext();
+      AffineMap biasMap =
+          AffineMap::get(2, 0, getAffineDimExpr(1, context), context);
+      choice =
+          linalg::GenericOp::create(
+              b, loc, logitsType, ValueRange{scores, bias},
+              ValueRange{emptyTensor(b, loc, logitsType, dynamic)},
+              ArrayRef<AffineMap>{identity, biasMap, identity}, iterators(2),
+              [&](OpBuilder &b, Location loc, ValueRange args) {
+                yieldValue(b, loc,
+                           arith::AddFOp::create(b, loc, args[0],
+                                                 widenToF32(b, loc, args[1])));
+              })
+              .getResult(0);
+    }
+
+    RankedTensorType weightsType = op.getWeights().getType();
+    RankedTensorType indicesType = op.getIndices().getType();
+    Value tokens = tensor::DimOp::create(b, loc, logits, 0);
+    Value weights = emptyTensor(b, loc, weightsType, tokens);
+    Value indices = emptyTensor(b, loc, indicesType, tokens);
+    TokenRouter router(b, loc, op, choice);
+    auto perToken = scf::ForOp::create(
+        b, loc, indexConstant(b, loc, 0), tokens, indexConstant(b, loc, 1),
+        ValueRange{weights, indices},
+        [&](OpBuilder &b, Location loc, Value t, ValueRange carried) {
+          Value kept = router.keptGroups(t);
+          auto perChoice = scf::ForOp::create(
+              b, loc, indexConstant(b, loc, 0),
+              indexConstant(b, loc, op.getTopK()), indexConstant(b, loc, 1),
+              carried,
+              [&](OpBuilder &b, Location loc, Value j, ValueRange carried) {
+                Value expert = router.pickExpert(t, j, kept, carried[1]);
+                Value expertIndex = arith::IndexCastOp::create(
+                    b, loc, b.getIndexType(), expert);
+                Value weight = tensor::ExtractOp::create(
+                    b, loc, scores, ValueRange{t, expertIndex});
+                Value stored = arith::TruncIOp::create(
+                    b, loc, indicesType.getElementType(), expert);
+                if (indicesType.getElementType().isInteger(64))
+                  stored = expert;
+                Value newWeights = tensor::InsertOp::create(
+                    b, loc, weight, carried[0], ValueRange{t, j});
+                Value newIndices = tensor::InsertOp::create(
+                    b, loc, stored, carried[1], ValueRange{t, j});
+                scf::YieldOp::create(b, loc,
+                                     ValueRange{newWeights, newIndices});
+              });
+          scf::YieldOp::create(b, loc, perChoice.getResults());
+        });
+    weights = perToken.getResult(0);
+    indices = perToken.getResult(1);
+
+    // weights / sum(weights) when normalizing, then * scaling.
+    int64_t topK = op.getTopK();
+    bool normalize = op.getNormalize() && topK > 1;
+    double scaling = op.getScaling().convertToDouble();
+    MLIRContext *context = b.getContext();
+    AffineMap rowMap =
+        AffineMap::get(2, 0, getAffineDimExpr(0, context), context);
+    auto rowType =
+        RankedTensorType::get({weightsType.getDimSize(0)}, b.getF32Type());
+    Value sums = filledTensor(b, loc, rowType, tokens, 1.0);
+    if (normalize)
+      sums = linalg::GenericOp::create(
+                 b, loc, rowType, ValueRange{weights},
+                 ValueRange{filledTensor(b, loc, rowType, tokens, 0.0)},
+                 ArrayRef<AffineMap>{identity, rowMap}, iterators(1, 1),
+                 [&](OpBuilder &b, Location loc, ValueRange args) {
+                   yieldValue(b, loc,
+                              arith::AddFOp::create(b, loc, args[1], args[0]));
+                 })
+                 .getResult(0);
+    Value scaled =
+        linalg::GenericOp::create(
+            b, loc, weightsType, ValueRange{weights, sums},
+            ValueRange{emptyTensor(b, loc, weightsType, tokens)},
+            ArrayRef<AffineMap>{identity, rowMap, identity}, iterators(2),
+            [&](OpBuilder &b, Location loc, ValueRange args) {
+              Value normalized =
+                  arith::DivFOp::create(b, loc, args[0], args[1]);
+              yieldValue(b, loc,
+                         arith::MulFOp::create(b, loc, normalized,
+                                               f32Constant(b, loc, scaling)));
+            })
+            .getResult(0);
+    rewriter.replaceOp(op, {scaled, indices});
+    return success();
+  }
+};
+
+/// result[o] = Σ_i vector[i] · matrix[o, i], the matrix in storage type.
+Value matrixVector(OpBuilder &b, Location loc, Value matrix, Value vector) {
+  auto matrixType = cast<RankedTensorType>(matrix.getType());
+  MLIRContext *context = b.getContext();
+  AffineExpr o = getAffineDimExpr(0, context), i = getAffineDimExpr(1, context);
+  auto resultType =
+      RankedTensorType::get({matrixType.getDimSize(0)}, b.getF32Type());
+  Value zeros = filledTensor(b, loc, resultType, ValueRange{}, 0.0);
+  return linalg::GenericOp::create(
+             b, loc, resultType, ValueRange{vector, matrix}, ValueRange{zeros},
+             ArrayRef<AffineMap>{AffineMap::get(2, 0, {i}, context),
+                                 AffineMap::get(2, 0, {o, i}, context),
+                                 AffineMap::get(2, 0, {o}, context)},
+             iterators(1, 1),
+             [&](OpBuilder &b, Location loc, ValueRange args) {
+               Value product = arith::MulFOp::create(
+                   b, loc, args[0], widenToF32(b, loc, args[1]), contract(b));
+               yieldValue(b, loc,
+                          arith::AddFOp::create(b, loc, args[2], product,
+                                                contract(b)));
+             })
+      .getResult(0);
+}
+
+/// Expert `e`'s matrix of a stacked [E, rows, cols] weight.
+Value expertMatrix(OpBuilder &b, Location loc, Value stacked, Value e) {
+  auto type = cast<RankedTensorType>(stacked.getType());
+  int64_t rows = type.getDimSize(1), cols = type.getDimSize(2);
+  SmallVector<OpFoldResult> offsets{e, b.getIndexAttr(0), b.getIndexAttr(0)};
+  SmallVector<OpFoldResult> sizes{b.getIndexAttr(1), b.getIndexAttr(rows),
+                                  b.getIndexAttr(cols)};
+  SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
+  auto matrixType = RankedTensorType::get({rows, cols}, type.getElementType());
+  return tensor::ExtractSliceOp::create(b, loc, matrixType, stacked, offsets,
+                                        sizes, strides);
+}
+
+/// One row of a [T, n] tensor as a vector [n].
+Value rowOf(OpBuilder &b, Location loc, Value matrix, Value t) {
+  auto type = cast<RankedTensorType>(matrix.getType());
+  int64_t width = type.getDimSize(1);
+  SmallVector<OpFoldResult> offsets{t, b.getIndexAttr(0)};
+  SmallVector<OpFoldResult> sizes{b.getIndexAttr(1), b.getIndexAttr(width)};
+  SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
+  return tensor::ExtractSliceOp::create(
+      b, loc, RankedTensorType::get({width}, type.getElementType()), matrix,
+      offsets, sizes, strides);
+}
+
+/// Σ_j w[t, j] · SwiGLU(x[t]; expert idx[t, j]) for every token, as written.
+struct MoeExpertsPattern final : OpRewritePattern<ds::MoeExpertsOp> {
+  using Base::Base;
+  LogicalResult matchAndRewrite(ds::MoeExpertsOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!op.getScales().empty())
+      return rewriter.notifyMatchFailure(
+          op, "FP8 experts are not lowered yet (the FP8 issue)");
+    Location loc = op.getLoc();
+    OpBuilder &b = rewriter;
+    RankedTensorType type = op.getType();
+    Value input = op.getInput();
+    Value tokens = tensor::DimOp::create(b, loc, input, 0);
+    Value zeros = filledTensor(b, loc, type, tokens, 0.0);
+    int64_t topK = op.getWeights().getType().getDimSize(1);
+    int64_t hidden = type.getDimSize(1);
+
+    auto perToken = scf::ForOp::create(
+        b, loc, indexConstant(b, loc, 0), tokens, indexConstant(b, loc, 1),
+        ValueRange{zeros},
+        [&](OpBuilder &b, Location loc, Value t, ValueRange carried) {
+          Value x = rowOf(b, loc, input, t);
+          auto perChoice = scf::ForOp::create(
+              b, loc, indexConstant(b, loc, 0), indexConstant(b, loc, topK),
+              indexConstant(b, loc, 1),
+              ValueRange{rowOf(b, loc, carried[0], t)},
+              [&](OpBuilder &b, Location loc, Value j, ValueRange acc) {
+                Value id = tensor::ExtractOp::create(b, loc, op.getIndices(),
+                                                     ValueRange{t, j});
+                Value e =
+                    arith::IndexCastOp::create(b, loc, b.getIndexType(), id);
+                Value weight = tensor::ExtractOp::create(
+                    b, loc, op.getWeights(), ValueRange{t, j});
+                Value gate = matrixVector(
+                    b, loc, expertMatrix(b, loc, op.getGate(), e), x);
+                Value up = matrixVector(b, loc,
+                                        expertMatrix(b, loc, op.getUp(), e), x);
+                Value activated = ds::SiluMulOp::create(b, loc, gate, up);
+                Value down = matrixVector(
+                    b, loc, expertMatrix(b, loc, op.getDown(), e), activated);
+                AffineMap identity = b.getMultiDimIdentityMap(1);
+                Value sum =
+                    linalg::GenericOp::create(
+                        b, loc, acc[0].getType(), ValueRange{down},
+                        ValueRange{acc[0]},
+                        ArrayRef<AffineMap>{identity, identity}, iterators(1),
+                        [&](OpBuilder &b, Location loc, ValueRange args) {
+                          Value scaled =
+                              arith::MulFOp::create(b, loc, args[0], weight);
+                          yieldValue(
+                              b, loc,
+                              arith::AddFOp::create(b, loc, args[1], scaled));
+                        })
+                        .getResult(0);
+                scf::YieldOp::create(b, loc, ValueRange{sum});
+              });
+          SmallVector<OpFoldResult> offsets{t, b.getIndexAttr(0)};
+          SmallVector<OpFoldResult> sizes{b.getIndexAttr(1),
+                                          b.getIndexAttr(hidden)};
+          SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
+          Value updated = tensor::InsertSliceOp::create(
+              b, loc, perChoice.getResult(0), carried[0], offsets, sizes,
+              strides);
+          scf::YieldOp::create(b, loc, ValueRange{updated});
+        });
+    rewriter.replaceOp(op, perToken.getResults());
+    return success();
+  }
+};
+
+} // namespace
+
+void jikji::populateMoeToLinalgPatterns(RewritePatternSet &patterns) {
+  patterns.add<MoeRouterPattern, MoeExpertsPattern>(patterns.getContext());
+}

@@ -1,0 +1,224 @@
+//===- CreateEntryPoint.cpp - The artifact's C entry point ----------------===//
+//
+// Part of Jikji. The runtime calls compiled code through plain pointers and
+// integers (docs/runtime-abi.md), never through MLIR's memref descriptors, so
+// that it needs no MLIR header. This pass builds those descriptors inside the
+// artifact, at the boundary.
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/Artifact/Passes.h"
+
+#include "dialects/DeepSeek/IR/DeepSeekOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+
+#define DEBUG_TYPE "jikji-create-entry-point"
+
+namespace jikji {
+#define GEN_PASS_DEF_CREATEENTRYPOINTPASS
+#include "codegen/Artifact/Passes.h.inc"
+} // namespace jikji
+
+using namespace mlir;
+namespace ds = jikji::deepseek;
+
+namespace {
+
+/// The name of the C entry point and of the module attribute listing the
+/// parameter table.
+constexpr StringLiteral kEntryPointName = "jikji_forward";
+constexpr StringLiteral kParametersAttrName = "jikji.parameters";
+
+Value i64Constant(OpBuilder &b, Location loc, int64_t value) {
+  return LLVM::ConstantOp::create(b, loc, b.getI64Type(),
+                                  b.getI64IntegerAttr(value));
+}
+
+/// A row-major memref of `type` over `pointer`. `dynamicSizes` (i64) give
+/// the dynamic dimensions in order. The descriptor is built as the LLVM
+/// struct that memref lowering uses, and cast back; the casts cancel when
+/// the module reaches the LLVM dialect.
+Value memrefOverPointer(OpBuilder &b, Location loc, Value pointer,
+                        MemRefType type, ValueRange dynamicSizes) {
+  MLIRContext *context = b.getContext();
+  int64_t rank = type.getRank();
+  Type i64 = b.getI64Type();
+  auto ptrType = LLVM::LLVMPointerType::get(context);
+  auto arrayType = LLVM::LLVMArrayType::get(i64, rank);
+  auto descriptorType = LLVM::LLVMStructType::getLiteral(
+      context, {ptrType, ptrType, i64, arrayType, arrayType});
+
+  SmallVector<Value> sizes;
+  unsigned nextDynamic = 0;
+  for (int64_t dim : type.getShape())
+    sizes.push_back(ShapedType::isDynamic(dim) ? dynamicSizes[nextDynamic++]
+                                               : i64Constant(b, loc, dim));
+  SmallVector<Value> strides(rank);
+  for (int64_t dim = rank - 1; dim >= 0; --dim)
+    strides[dim] =
+        dim == rank - 1
+            ? i64Constant(b, loc, 1)
+            : LLVM::MulOp::create(b, loc, strides[dim + 1], sizes[dim + 1]);
+
+  Value descriptor = LLVM::PoisonOp::create(b, loc, descriptorType);
+  descriptor = LLVM::InsertValueOp::create(b, loc, descriptor, pointer,
+                                           ArrayRef<int64_t>{0});
+  descriptor = LLVM::InsertValueOp::create(b, loc, descriptor, pointer,
+                                           ArrayRef<int64_t>{1});
+  descriptor = LLVM::InsertValueOp::create(
+      b, loc, descriptor, i64Constant(b, loc, 0), ArrayRef<int64_t>{2});
+  for (int64_t dim = 0; dim < rank; ++dim) {
+    descriptor = LLVM::InsertValueOp::create(b, loc, descriptor, sizes[dim],
+                                             ArrayRef<int64_t>{3, dim});
+    descriptor = LLVM::InsertValueOp::create(b, loc, descriptor, strides[dim],
+                                             ArrayRef<int64_t>{4, dim});
+  }
+  return UnrealizedConversionCastOp::create(b, loc, TypeRange{type},
+                                            ValueRange{descriptor})
+      .getResult(0);
+}
+
+/// Entry `index` of a table of pointers.
+Value loadPointer(OpBuilder &b, Location loc, Value table, int64_t index) {
+  auto ptrType = LLVM::LLVMPointerType::get(b.getContext());
+  Value address = LLVM::GEPOp::create(b, loc, ptrType, ptrType, table,
+                                      ArrayRef<LLVM::GEPArg>{index});
+  return LLVM::LoadOp::create(b, loc, ptrType, address);
+}
+
+/// A read-only tensor over a buffer the caller owns.
+Value tensorOverPointer(OpBuilder &b, Location loc, Value pointer,
+                        RankedTensorType type, ValueRange dynamicSizes) {
+  auto memrefType = MemRefType::get(type.getShape(), type.getElementType());
+  Value buffer = memrefOverPointer(b, loc, pointer, memrefType, dynamicSizes);
+  return bufferization::ToTensorOp::create(b, loc, type, buffer,
+                                           /*restrict=*/true,
+                                           /*writable=*/false);
+}
+
+struct CreateEntryPointPass final
+    : jikji::impl::CreateEntryPointPassBase<CreateEntryPointPass> {
+  void runOnOperation() override;
+
+  /// Replaces every parameter op of `forward` with a read of the table
+  /// passed as its new last argument, and records the table's order.
+  LogicalResult bindParameters(func::FuncOp forward);
+  /// Builds jikji_forward around `forward`.
+  LogicalResult createEntryPoint(func::FuncOp forward);
+};
+
+LogicalResult CreateEntryPointPass::bindParameters(func::FuncOp forward) {
+  OpBuilder b(forward.getContext());
+  Location loc = forward.getLoc();
+  auto ptrType = LLVM::LLVMPointerType::get(b.getContext());
+  unsigned tableIndex = forward.getNumArguments();
+  if (failed(forward.insertArgument(tableIndex, ptrType, {}, loc)))
+    return failure();
+  Value table = forward.getArgument(tableIndex);
+
+  SmallVector<Attribute> entries;
+  SmallVector<Operation *> parameters;
+  forward.walk([&](Operation *op) {
+    if (isa<ds::ParamOp, ds::ExpertParamOp>(op))
+      parameters.push_back(op);
+  });
+  for (Operation *op : parameters) {
+    b.setInsertionPoint(op);
+    auto type = cast<RankedTensorType>(op->getResult(0).getType());
+    Value pointer = loadPointer(b, op->getLoc(), table, entries.size());
+    op->getResult(0).replaceAllUsesWith(
+        tensorOverPointer(b, op->getLoc(), pointer, type, {}));
+    NamedAttrList entry;
+    entry.append("name", op->getAttr("name"));
+    entry.append("type", TypeAttr::get(type));
+    if (auto stacked = dyn_cast<ds::ExpertParamOp>(op))
+      entry.append("experts", b.getI64IntegerAttr(stacked.getNumExperts()));
+    entries.push_back(entry.getDictionary(b.getContext()));
+    op->erase();
+  }
+  getOperation()->setAttr(kParametersAttrName, b.getArrayAttr(entries));
+  return success();
+}
+
+LogicalResult CreateEntryPointPass::createEntryPoint(func::FuncOp forward) {
+  MLIRContext *context = forward.getContext();
+  OpBuilder b(context);
+  Location loc = forward.getLoc();
+  FunctionType forwardType = forward.getFunctionType();
+  // @forward(tokens, start, key_cache, value_cache, parameters)
+  //   -> (logits, key_cache, value_cache)
+  if (forwardType.getNumInputs() != 5 || forwardType.getNumResults() != 3)
+    return forward.emitOpError("is not the imported forward signature");
+  auto tokensType = cast<RankedTensorType>(forwardType.getInput(0));
+  auto keyCacheType = cast<RankedTensorType>(forwardType.getInput(2));
+  auto valueCacheType = cast<RankedTensorType>(forwardType.getInput(3));
+  auto logitsType = cast<RankedTensorType>(forwardType.getResult(0));
+
+  auto ptrType = LLVM::LLVMPointerType::get(context);
+  Type i64 = b.getI64Type();
+  // jikji_forward(params, tokens, num_tokens, start, caches, capacity, logits)
+  auto entryType = b.getFunctionType(
+      {ptrType, ptrType, i64, i64, ptrType, i64, ptrType}, {b.getI32Type()});
+  b.setInsertionPointToEnd(getOperation().getBody());
+  auto entry = func::FuncOp::create(b, loc, kEntryPointName, entryType);
+  Block *body = entry.addEntryBlock();
+  b.setInsertionPointToStart(body);
+  Value params = body->getArgument(0), tokensPointer = body->getArgument(1);
+  Value numTokens = body->getArgument(2), start = body->getArgument(3);
+  Value caches = body->getArgument(4), capacity = body->getArgument(5);
+  Value logitsPointer = body->getArgument(6);
+
+  Value tokens =
+      tensorOverPointer(b, loc, tokensPointer, tokensType, {numTokens});
+  auto cacheBuffer = [&](int64_t index, RankedTensorType type) {
+    auto memrefType = MemRefType::get(type.getShape(), type.getElementType());
+    return memrefOverPointer(b, loc, loadPointer(b, loc, caches, index),
+                             memrefType, {capacity});
+  };
+  Value keyCacheBuffer = cacheBuffer(0, keyCacheType);
+  Value valueCacheBuffer = cacheBuffer(1, valueCacheType);
+  // The caches are read and written in place: writable, and restrict
+  // because nothing else in the artifact aliases them.
+  Value keyCache = bufferization::ToTensorOp::create(
+      b, loc, keyCacheType, keyCacheBuffer, /*restrict=*/true,
+      /*writable=*/true);
+  Value valueCache = bufferization::ToTensorOp::create(
+      b, loc, valueCacheType, valueCacheBuffer, /*restrict=*/true,
+      /*writable=*/true);
+  Value startIndex =
+      arith::IndexCastOp::create(b, loc, b.getIndexType(), start);
+
+  auto call = func::CallOp::create(
+      b, loc, forward,
+      ValueRange{tokens, startIndex, keyCache, valueCache, params});
+  auto logitsBuffer = memrefOverPointer(
+      b, loc, logitsPointer,
+      MemRefType::get(logitsType.getShape(), logitsType.getElementType()),
+      {numTokens});
+  bufferization::MaterializeInDestinationOp::create(
+      b, loc, TypeRange{}, call.getResult(0), logitsBuffer, /*restrict=*/true,
+      /*writable=*/true);
+  bufferization::MaterializeInDestinationOp::create(
+      b, loc, TypeRange{}, call.getResult(1), keyCacheBuffer,
+      /*restrict=*/true, /*writable=*/true);
+  bufferization::MaterializeInDestinationOp::create(
+      b, loc, TypeRange{}, call.getResult(2), valueCacheBuffer,
+      /*restrict=*/true, /*writable=*/true);
+  Value ok = arith::ConstantIntOp::create(b, loc, b.getI32Type(), 0);
+  func::ReturnOp::create(b, loc, ValueRange{ok});
+  forward.setPrivate();
+  return success();
+}
+
+void CreateEntryPointPass::runOnOperation() {
+  auto forward = getOperation().lookupSymbol<func::FuncOp>("forward");
+  if (!forward) {
+    getOperation().emitError("no @forward function to expose");
+    return signalPassFailure();
+  }
+  if (failed(bindParameters(forward)) || failed(createEntryPoint(forward)))
+    return signalPassFailure();
+}
+
+} // namespace

@@ -1,0 +1,33 @@
+//===- Passes.td - Passes that shape the artifact ----------*- tablegen -*-===//
+//
+// Part of Jikji.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef JIKJI_CODEGEN_ARTIFACT_PASSES_TD
+#define JIKJI_CODEGEN_ARTIFACT_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def CreateEntryPointPass
+    : Pass<"jikji-create-entry-point", "mlir::ModuleOp"> {
+  let summary = "Give @forward the artifact's C entry point and bind parameters";
+  let description = [{
+    Creates `jikji_forward` with the C signature of docs/runtime-abi.md
+    (pointers and 64-bit integers only) around the tensor-level `@forward`,
+    which becomes private. Every `deepseek.param` and `deepseek.expert_param`
+    becomes a read of the runtime's parameter table: a memref over the
+    pointer the runtime bound, wrapped as a `restrict` tensor. The order of
+    the table is recorded in the module attribute `jikji.parameters`, which
+    the artifact's manifest lists.
+
+    Runs after `convert-deepseek-to-linalg` and before bufferization.
+  }];
+  let dependentDialects = [
+    "::mlir::LLVM::LLVMDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::memref::MemRefDialect",
+  ];
+}
+
+#endif // JIKJI_CODEGEN_ARTIFACT_PASSES_TD

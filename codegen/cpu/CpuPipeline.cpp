@@ -1,0 +1,85 @@
+//===- CpuPipeline.cpp - deepseek to the LLVM dialect for the CPU ---------===//
+//
+// Part of Jikji. Each step carries the reason it is there. This first
+// pipeline is the correct one: loops, not yet tiled or vectorized (the CPU
+// performance issue adds the transform schedule of MLIR22-NOTES.md).
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/cpu/CpuPipeline.h"
+
+#include "codegen/Artifact/Passes.h"
+#include "codegen/Conversion/Passes.h"
+
+#include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
+#include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
+#include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
+#include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVMPass.h"
+#include "mlir/Conversion/IndexToLLVM/IndexToLLVM.h"
+#include "mlir/Conversion/MathToLLVM/MathToLLVM.h"
+#include "mlir/Conversion/MathToLibm/MathToLibm.h"
+#include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
+#include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
+#include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+
+void jikji::buildLowerToCpuPipeline(OpPassManager &pm, CpuPhase phase) {
+  // deepseek compute ops become linalg/tensor/scf: what MLIR can bufferize.
+  pm.addPass(createConvertDeepSeekToLinalgPass());
+  // The C entry point, and weights read from the runtime's table.
+  pm.addPass(createCreateEntryPointPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  if (phase == CpuPhase::Linalg)
+    return;
+
+  // Tensors to buffers across calls. Layer functions receive slices of the
+  // stacked caches, so their memrefs take fully dynamic layouts: identity
+  // layouts would copy a layer's cache on every call.
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::FullyDynamicLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  // Temporaries are freed where their last use ends, so a decode loop runs
+  // in constant memory.
+  bufferization::buildBufferDeallocationPipeline(pm);
+  pm.addPass(createCanonicalizerPass());
+  if (phase == CpuPhase::Bufferized)
+    return;
+
+  // Loops, then everything to the LLVM dialect.
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createSCFToControlFlowPass());
+  // Subviews and reshapes become plain descriptor arithmetic.
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  // exp, rsqrt, ... as LLVM intrinsics; what LLVM has no intrinsic for
+  // (none today) would go to libm.
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  // The entry point's descriptor casts cancel against the lowered memrefs.
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createCanonicalizerPass());
+}
+
+void jikji::registerCpuPipelines() {
+  PassPipelineRegistration<>(
+      "jikji-lower-to-cpu",
+      "Lower the deepseek graph to the LLVM dialect for the host CPU",
+      [](OpPassManager &pm) { buildLowerToCpuPipeline(pm); });
+}

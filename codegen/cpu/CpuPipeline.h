@@ -1,0 +1,29 @@
+//===- CpuPipeline.h - deepseek to the LLVM dialect for the CPU -*- C++ -*-===//
+//
+// Part of Jikji.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef JIKJI_CODEGEN_CPU_CPUPIPELINE_H
+#define JIKJI_CODEGEN_CPU_CPUPIPELINE_H
+
+#include "mlir/Pass/PassManager.h"
+
+namespace jikji {
+
+/// The phases of the CPU pipeline, in order; jikji-compile can stop after
+/// any of them (`--emit=linalg|bufferized|llvm`).
+enum class CpuPhase { Linalg, Bufferized, LLVM };
+
+/// Adds the passes that take the as-written (or fused) deepseek graph to
+/// `phase`: linalg on tensors with the artifact's entry point, then
+/// bufferized memrefs, then the LLVM dialect.
+void buildLowerToCpuPipeline(mlir::OpPassManager &pm,
+                             CpuPhase phase = CpuPhase::LLVM);
+
+/// Registers `jikji-lower-to-cpu` with jikji-opt.
+void registerCpuPipelines();
+
+} // namespace jikji
+
+#endif // JIKJI_CODEGEN_CPU_CPUPIPELINE_H

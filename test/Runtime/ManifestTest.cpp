@@ -1,0 +1,246 @@
+//===- ManifestTest.cpp - Tests of the artifact manifest ------------------===//
+//
+// Part of Jikji, a compiler for DeepSeek models.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/artifact/Manifest.h"
+
+#include "frontends/huggingface/Json.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+using namespace jikji;
+using namespace jikji::hf;
+using namespace jikji::runtime;
+
+namespace {
+
+/// A valid manifest with a plain and a stacked parameter.
+Manifest sampleManifest() {
+  Manifest manifest;
+  manifest.configDigest = "fnv1a64:0123456789abcdef";
+  manifest.modelType = "deepseek_v3";
+  manifest.vocabSize = 1024;
+  manifest.hiddenSize = 256;
+  manifest.numLayers = 4;
+  manifest.maxPositionEmbeddings = 512;
+  manifest.eosTokenId = 1;
+  manifest.parameters = {
+      {"model.embed_tokens.weight", DType::BF16, {1024, 256}, 0},
+      {"model.layers.1.mlp.experts.*.gate_proj.weight",
+       DType::BF16,
+       {16, 64, 256},
+       16},
+      {"model.layers.1.mlp.gate.e_score_correction_bias", DType::F32, {16}, 0},
+  };
+  manifest.kvCache.layers = 4;
+  manifest.kvCache.dtype = DType::F32;
+  manifest.kvCache.tensors = {{"key", {8, 48}}, {"value", {8, 32}}};
+  manifest.kvCache.valuesPerTokenPerLayer = 640;
+  manifest.kvCache.bytesPerToken = 10240;
+  return manifest;
+}
+
+void expectSame(const Manifest &a, const Manifest &b) {
+  EXPECT_EQ(a.formatVersion, b.formatVersion);
+  EXPECT_EQ(a.generator, b.generator);
+  EXPECT_EQ(a.target, b.target);
+  EXPECT_EQ(a.configDigest, b.configDigest);
+  EXPECT_EQ(a.modelType, b.modelType);
+  EXPECT_EQ(a.vocabSize, b.vocabSize);
+  EXPECT_EQ(a.hiddenSize, b.hiddenSize);
+  EXPECT_EQ(a.numLayers, b.numLayers);
+  EXPECT_EQ(a.maxPositionEmbeddings, b.maxPositionEmbeddings);
+  EXPECT_EQ(a.eosTokenId, b.eosTokenId);
+  EXPECT_EQ(a.forwardEntryPoint, b.forwardEntryPoint);
+  ASSERT_EQ(a.parameters.size(), b.parameters.size());
+  for (size_t i = 0; i < a.parameters.size(); ++i) {
+    EXPECT_EQ(a.parameters[i].name, b.parameters[i].name);
+    EXPECT_EQ(a.parameters[i].dtype, b.parameters[i].dtype);
+    EXPECT_EQ(a.parameters[i].shape, b.parameters[i].shape);
+    EXPECT_EQ(a.parameters[i].experts, b.parameters[i].experts);
+  }
+  EXPECT_EQ(a.kvCache.layers, b.kvCache.layers);
+  EXPECT_EQ(a.kvCache.dtype, b.kvCache.dtype);
+  ASSERT_EQ(a.kvCache.tensors.size(), b.kvCache.tensors.size());
+  for (size_t i = 0; i < a.kvCache.tensors.size(); ++i) {
+    EXPECT_EQ(a.kvCache.tensors[i].name, b.kvCache.tensors[i].name);
+    EXPECT_EQ(a.kvCache.tensors[i].perTokenShape,
+              b.kvCache.tensors[i].perTokenShape);
+  }
+  EXPECT_EQ(a.kvCache.valuesPerTokenPerLayer, b.kvCache.valuesPerTokenPerLayer);
+  EXPECT_EQ(a.kvCache.bytesPerToken, b.kvCache.bytesPerToken);
+}
+
+/// The error parseManifest gives for `json`, or "" when it succeeds.
+std::string errorFor(const std::string &json) {
+  Result<Manifest> manifest = parseManifest(json, "model.so");
+  return manifest.ok() ? std::string() : manifest.error();
+}
+
+/// The sample manifest's JSON with the first `from` replaced by `to`.
+std::string sampleWith(const std::string &from, const std::string &to) {
+  std::string json = writeManifestJson(sampleManifest());
+  size_t at = json.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  return at == std::string::npos ? json : json.replace(at, from.size(), to);
+}
+
+} // namespace
+
+// Tests that writing and reading gives back the same manifest, and that the
+// writer is a fixed point.
+TEST(ManifestTest, RoundTrip) {
+  Manifest original = sampleManifest();
+  std::string json = writeManifestJson(original);
+  Result<Manifest> parsed = parseManifest(json, "model.so");
+  ASSERT_TRUE(parsed.ok()) << parsed.error() << "\n" << json;
+  expectSame(original, *parsed);
+  EXPECT_EQ(writeManifestJson(*parsed), json);
+  EXPECT_EQ(parsed->numParameterPointers(), 1 + 16 + 1);
+
+  original.eosTokenId.reset();
+  original.target = "cuda";
+  original.parameters.clear();
+  Result<Manifest> bare = parseManifest(writeManifestJson(original), "m");
+  ASSERT_TRUE(bare.ok()) << bare.error();
+  expectSame(original, *bare);
+}
+
+// Tests that strings with quotes, backslashes and control characters
+// survive the writer's escaping.
+TEST(ManifestTest, EscapesStrings) {
+  Manifest manifest = sampleManifest();
+  manifest.generator = "jikji \"compile\"\\\n\t\x01 \xc3\xa9";
+  manifest.parameters[0].name = "we\"ird\\name";
+  Result<Manifest> parsed =
+      parseManifest(writeManifestJson(manifest), "model.so");
+  ASSERT_TRUE(parsed.ok()) << parsed.error();
+  EXPECT_EQ(parsed->generator, manifest.generator);
+  EXPECT_EQ(parsed->parameters[0].name, manifest.parameters[0].name);
+}
+
+// Tests that the example in docs/runtime-abi.md is a valid manifest, so the
+// document and the reader cannot drift apart.
+TEST(ManifestTest, DocumentedExampleParses) {
+  std::string docPath = std::string(JIKJI_SOURCE_DIR) + "/docs/runtime-abi.md";
+  Result<std::string> doc = readTextFile(docPath);
+  ASSERT_TRUE(doc.ok()) << doc.error();
+  size_t begin = doc->find("```json\n");
+  ASSERT_NE(begin, std::string::npos);
+  begin += 8;
+  size_t end = doc->find("```", begin);
+  ASSERT_NE(end, std::string::npos);
+  Result<Manifest> parsed =
+      parseManifest(doc->substr(begin, end - begin), docPath);
+  ASSERT_TRUE(parsed.ok()) << parsed.error();
+  EXPECT_EQ(parsed->parameters.size(), 2u);
+  EXPECT_EQ(parsed->parameters[1].expertName(3),
+            "model.layers.1.mlp.experts.3.gate_proj.weight");
+  EXPECT_EQ(parsed->parameters[1].expertShape(),
+            (std::vector<int64_t>{64, 256}));
+  EXPECT_EQ(parsed->kvCache.bytesPerToken, 10240);
+}
+
+// Tests that a manifest from a newer jikji is refused as such, before any
+// field it might lack is looked at.
+TEST(ManifestTest, RefusesNewerFormat) {
+  EXPECT_EQ(
+      errorFor(sampleWith("\"format_version\": 1", "\"format_version\": 2")),
+      "model.so: built by a newer jikji (format 2); this runtime reads "
+      "format 1");
+  EXPECT_EQ(errorFor(R"({"format": "jikji-artifact", "format_version": 7})"),
+            "model.so: built by a newer jikji (format 7); this runtime reads "
+            "format 1");
+  EXPECT_EQ(
+      errorFor(sampleWith("\"format_version\": 1", "\"format_version\": 0")),
+      "model.so: manifest 'format_version': expected an integer in [1, "
+      "9223372036854775807], found 0");
+  EXPECT_EQ(errorFor(sampleWith("\"jikji-artifact\"", "\"other\"")),
+            "model.so: manifest 'format': expected \"jikji-artifact\", found "
+            "\"other\"");
+}
+
+// Tests that missing fields and wrong types are named.
+TEST(ManifestTest, NamesMissingAndMistypedFields) {
+  EXPECT_EQ(errorFor(sampleWith("\"vocab_size\"", "\"vocab_sizes\"")),
+            "model.so: manifest: missing field 'vocab_size' (expected an "
+            "integer)");
+  EXPECT_EQ(
+      errorFor(sampleWith("\"hidden_size\": 256", "\"hidden_size\": \"256\"")),
+      "model.so: manifest 'hidden_size': expected an integer in [1, "
+      "2147483648], found \"256\"");
+  EXPECT_EQ(errorFor(sampleWith("\"layers\": 4", "\"layerz\": 4")),
+            "model.so: manifest: missing field 'kv_cache.layers' (expected an "
+            "integer)");
+  EXPECT_EQ(errorFor(sampleWith("\"dtype\": \"BF16\"", "\"dtype\": \"BF17\"")),
+            "model.so: manifest 'parameters[0].dtype': expected a safetensors "
+            "dtype (\"BF16\", \"F32\", ...), found \"BF17\"");
+  EXPECT_EQ(errorFor(sampleWith("[1024, 256]", "[1024, 0]")),
+            "model.so: manifest 'parameters[0].shape[1]': expected an integer "
+            "in [1, 2147483648], found 0");
+  EXPECT_EQ(
+      errorFor(sampleWith("\"config_digest\": \"fnv1a64:0123456789abcdef\"",
+                          "\"config_digest\": \"fnv1a64:12\"")),
+      "model.so: manifest 'config_digest': expected \"fnv1a64:\" and 16 "
+      "lowercase hex digits, found \"fnv1a64:12\"");
+  EXPECT_EQ(errorFor(sampleWith("\"jikji_forward\"", "\"jikji-forward\"")),
+            "model.so: manifest 'entry_points.forward': expected a C "
+            "identifier, found \"jikji-forward\"");
+  EXPECT_EQ(
+      errorFor(sampleWith("\"eos_token_id\": 1", "\"eos_token_id\": 1024")),
+      "model.so: manifest 'eos_token_id': expected an integer in [0, "
+      "1023], found 1024");
+  EXPECT_EQ(errorFor("[1]"),
+            "model.so: manifest: expected a JSON object, found [1]");
+  EXPECT_NE(errorFor("{\"format\": ")
+                .find("model.so: manifest is not valid "
+                      "JSON"),
+            std::string::npos);
+}
+
+// Tests the rules for stacked expert parameters.
+TEST(ManifestTest, ChecksStackedParameters) {
+  EXPECT_EQ(errorFor(sampleWith("[16, 64, 256]", "[8, 64, 256]")),
+            "model.so: manifest 'parameters[1].shape': expected [16, ...] "
+            "(experts first, then one expert's shape), found [8, 64, 256]");
+  EXPECT_EQ(errorFor(sampleWith("experts.*.gate", "experts.e*.gate")),
+            "model.so: manifest 'parameters[1].name': expected a name with "
+            "exactly one '*' component for a stacked expert parameter, found "
+            "\"model.layers.1.mlp.experts.e*.gate_proj.weight\"");
+  EXPECT_EQ(errorFor(sampleWith("\"model.embed_tokens.weight\"",
+                                "\"model.*.weight\"")),
+            "model.so: manifest 'parameters[0].name': expected no '*' in a "
+            "parameter without 'experts' (a stacked expert parameter states "
+            "its expert count), found \"model.*.weight\"");
+  EXPECT_EQ(errorFor(sampleWith("\"experts\": 16", "\"experts\": 0")),
+            "model.so: manifest 'parameters[1].experts': expected an integer "
+            "in [1, 2147483648], found 0");
+  EXPECT_EQ(
+      errorFor(sampleWith("model.layers.1.mlp.gate.e_score_correction_bias",
+                          "model.embed_tokens.weight")),
+      "model.so: manifest 'parameters[2].name': expected a name not "
+      "used by an earlier parameter, found \"model.embed_tokens.weight\"");
+}
+
+// Tests that the cache totals must agree with the cache tensors.
+TEST(ManifestTest, ChecksCacheTotals) {
+  EXPECT_EQ(
+      errorFor(sampleWith("\"values_per_token_per_layer\": 640",
+                          "\"values_per_token_per_layer\": 641")),
+      "model.so: manifest 'kv_cache.values_per_token_per_layer': "
+      "expected 640 (the sum of the tensors' per-token sizes), found 641");
+  EXPECT_EQ(errorFor(sampleWith("\"bytes_per_token\": 10240",
+                                "\"bytes_per_token\": 5120")),
+            "model.so: manifest 'kv_cache.bytes_per_token': expected 10240 (4 "
+            "layers x 640 values x 4 bytes of F32), found 5120");
+  EXPECT_EQ(errorFor(sampleWith("\"name\": \"value\"", "\"name\": \"key\"")),
+            "model.so: manifest 'kv_cache.tensors[1].name': expected a name "
+            "not used by another tensor, found \"key\"");
+  EXPECT_EQ(errorFor(sampleWith("[8, 48]", "[]")),
+            "model.so: manifest 'kv_cache.tensors[0].per_token_shape': "
+            "expected a non-empty array of positive integers, found []");
+}
