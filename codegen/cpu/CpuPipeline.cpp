@@ -10,9 +10,11 @@
 
 #include "codegen/Artifact/Passes.h"
 #include "codegen/Conversion/Passes.h"
+#include "codegen/cpu/Passes.h"
 
 #include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
 #include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
+#include "mlir/Conversion/BufferizationToMemRef/BufferizationToMemRef.h"
 #include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
 #include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVMPass.h"
 #include "mlir/Conversion/IndexToLLVM/IndexToLLVM.h"
@@ -31,16 +33,16 @@
 
 using namespace mlir;
 
-void jikji::buildLowerToCpuPipeline(OpPassManager &pm, CpuPhase phase) {
+void jikji::addCpuLinalgPasses(OpPassManager &pm) {
   // deepseek compute ops become linalg/tensor/scf: what MLIR can bufferize.
   pm.addPass(createConvertDeepSeekToLinalgPass());
   // The C entry point, and weights read from the runtime's table.
   pm.addPass(createCreateEntryPointPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
-  if (phase == CpuPhase::Linalg)
-    return;
+}
 
+void jikji::addCpuBufferizePasses(OpPassManager &pm) {
   // Tensors to buffers across calls. Layer functions receive slices of the
   // stacked caches, so their memrefs take fully dynamic layouts: identity
   // layouts would copy a layer's cache on every call.
@@ -53,9 +55,13 @@ void jikji::buildLowerToCpuPipeline(OpPassManager &pm, CpuPhase phase) {
   // in constant memory.
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createCanonicalizerPass());
-  if (phase == CpuPhase::Bufferized)
-    return;
+}
 
+void jikji::addCpuLlvmPasses(OpPassManager &pm) {
+  // Clones left by deallocation become allocations and copies, and copies
+  // become loops: the artifact may not call MLIR's runtime library.
+  pm.addPass(createConvertBufferizationToMemRefPass());
+  pm.addNestedPass<func::FuncOp>(createConvertMemRefCopyToLinalgPass());
   // Loops, then everything to the LLVM dialect.
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(createLowerAffinePass());
@@ -77,7 +83,18 @@ void jikji::buildLowerToCpuPipeline(OpPassManager &pm, CpuPhase phase) {
   pm.addPass(createCanonicalizerPass());
 }
 
+void jikji::buildLowerToCpuPipeline(OpPassManager &pm, CpuPhase phase) {
+  addCpuLinalgPasses(pm);
+  if (phase == CpuPhase::Linalg)
+    return;
+  addCpuBufferizePasses(pm);
+  if (phase == CpuPhase::Bufferized)
+    return;
+  addCpuLlvmPasses(pm);
+}
+
 void jikji::registerCpuPipelines() {
+  registerJikjiCpuPasses();
   PassPipelineRegistration<>(
       "jikji-lower-to-cpu",
       "Lower the deepseek graph to the LLVM dialect for the host CPU",

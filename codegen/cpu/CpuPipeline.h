@@ -15,9 +15,15 @@ namespace jikji {
 /// any of them (`--emit=linalg|bufferized|llvm`).
 enum class CpuPhase { Linalg, Bufferized, LLVM };
 
+/// deepseek -> linalg on tensors, with the artifact's entry point.
+void addCpuLinalgPasses(mlir::OpPassManager &pm);
+/// linalg on tensors -> bufferized memrefs, temporaries freed.
+void addCpuBufferizePasses(mlir::OpPassManager &pm);
+/// bufferized memrefs -> the LLVM dialect.
+void addCpuLlvmPasses(mlir::OpPassManager &pm);
+
 /// Adds the passes that take the as-written (or fused) deepseek graph to
-/// `phase`: linalg on tensors with the artifact's entry point, then
-/// bufferized memrefs, then the LLVM dialect.
+/// `phase`: the three steps above, in order, up to `phase`.
 void buildLowerToCpuPipeline(mlir::OpPassManager &pm,
                              CpuPhase phase = CpuPhase::LLVM);
 

@@ -7,6 +7,8 @@
 
 #include "tools/jikji-compile/CompileDriver.h"
 
+#include "codegen/Artifact/ArtifactWriter.h"
+#include "codegen/cpu/CpuPipeline.h"
 #include "frontends/huggingface/Checkpoint.h"
 #include "frontends/huggingface/Importer.h"
 #include "frontends/huggingface/ModelConfig.h"
@@ -24,6 +26,9 @@
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include "llvm/Support/FormatVariadic.h"
+
+#include <chrono>
 #include <optional>
 #include <string>
 
@@ -31,8 +36,10 @@ using namespace mlir;
 namespace cl = llvm::cl;
 
 namespace {
-/// The phase at which jikji-compile stops and prints the module.
-enum class EmitPhase { DeepSeek };
+/// The phase at which jikji-compile stops: a printed module, or the
+/// artifact itself.
+enum class EmitPhase { DeepSeek, Linalg, Bufferized, LLVM, Artifact };
+enum class Target { None, Cpu, Cuda };
 
 struct CompileOptions {
   cl::opt<std::string> input{cl::Positional,
@@ -40,11 +47,25 @@ struct CompileOptions {
                              cl::Required};
   cl::opt<std::string> output{"o", cl::desc("Output file ('-' for stdout)"),
                               cl::value_desc("file"), cl::init("-")};
+  cl::opt<Target> target{
+      "target", cl::desc("The machine to compile for"),
+      cl::values(clEnumValN(Target::Cpu, "cpu", "x86-64, this host's CPU"),
+                 clEnumValN(Target::Cuda, "cuda", "NVIDIA GPUs (not yet)")),
+      cl::init(Target::None)};
   cl::opt<EmitPhase> emit{
-      "emit", cl::desc("The phase to stop at and print"),
-      cl::values(clEnumValN(EmitPhase::DeepSeek, "deepseek",
-                            "the imported deepseek graph, as written")),
-      cl::init(EmitPhase::DeepSeek)};
+      "emit",
+      cl::desc("The phase to stop at (default: the artifact with "
+               "--target, else the deepseek graph)"),
+      cl::values(
+          clEnumValN(EmitPhase::DeepSeek, "deepseek",
+                     "the imported deepseek graph, as written"),
+          clEnumValN(EmitPhase::Linalg, "linalg",
+                     "linalg on tensors, with the artifact's entry point"),
+          clEnumValN(EmitPhase::Bufferized, "bufferized",
+                     "after bufferization"),
+          clEnumValN(EmitPhase::LLVM, "llvm", "the LLVM dialect"),
+          clEnumValN(EmitPhase::Artifact, "artifact",
+                     "the shared library (needs -o)"))};
   cl::opt<std::string> summary{
       "summary", cl::ValueOptional, cl::value_desc("text|json"),
       cl::desc("Print what the compiled graph holds: layers by kind, "
@@ -91,6 +112,22 @@ jikji::Result<LoadedInput> loadInput(const std::string &path) {
   return LoadedInput{*config, *report};
 }
 
+/// Seconds since the driver started, for progress lines on long compiles.
+struct CompileTimer {
+  std::chrono::steady_clock::time_point start =
+      std::chrono::steady_clock::now();
+  double seconds() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                         start)
+        .count();
+  }
+};
+
+void progress(const CompileTimer &timer, const std::string &what) {
+  llvm::errs() << llvm::formatv("jikji-compile: [{0:F1}s] {1}\n",
+                                timer.seconds(), what);
+}
+
 void reportUnusedTensors(const jikji::hf::CheckpointReport &report) {
   if (report.unusedTensors.empty())
     return;
@@ -123,27 +160,85 @@ int jikji::runCompileDriver(int argc, char **argv, DialectRegistry &registry) {
   if (input->checkpointReport)
     reportUnusedTensors(*input->checkpointReport);
 
+  EmitPhase emit = options.emit.getNumOccurrences()
+                       ? options.emit.getValue()
+                       : (options.target == Target::None ? EmitPhase::DeepSeek
+                                                         : EmitPhase::Artifact);
+  if (options.target == Target::Cuda)
+    return fail("--target=cuda is not implemented yet; use --target=cpu");
+  if (emit == EmitPhase::Artifact && options.output == "-")
+    return fail("an artifact is a shared library: name it with -o FILE");
+
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
+  CompileTimer timer;
   OwningOpRef<ModuleOp> module = hf::importModel(context, input->config);
   if (failed(verify(*module)))
     return fail("the imported module does not verify (a bug in the importer)");
 
-  std::string errorMessage;
-  std::unique_ptr<llvm::ToolOutputFile> output =
-      openOutputFile(options.output, &errorMessage);
-  if (!output)
-    return fail(errorMessage);
-
-  if (wantSummary) {
-    hf::ModelSummary summary = hf::summarizeModel(*module, input->config);
-    if (summaryFormat == "json")
-      hf::printSummaryJson(summary, output->os());
-    else
-      hf::printSummaryText(summary, output->os());
-  } else {
-    module->print(output->os());
+  if (wantSummary || emit == EmitPhase::DeepSeek) {
+    std::string errorMessage;
+    std::unique_ptr<llvm::ToolOutputFile> output =
+        openOutputFile(options.output, &errorMessage);
+    if (!output)
+      return fail(errorMessage);
+    if (!wantSummary) {
+      module->print(output->os());
+    } else {
+      hf::ModelSummary summary = hf::summarizeModel(*module, input->config);
+      if (summaryFormat == "json")
+        hf::printSummaryJson(summary, output->os());
+      else
+        hf::printSummaryText(summary, output->os());
+    }
+    output->keep();
+    return 0;
   }
-  output->keep();
+
+  // The CPU pipeline, in the three steps jikji-opt --jikji-lower-to-cpu
+  // runs; the manifest is read between the first and the rest, while the
+  // module still has its parameter table and cache arguments.
+  auto runPasses = [&](void (*addPasses)(OpPassManager &)) {
+    PassManager pm(&context);
+    if (failed(applyPassManagerCLOptions(pm)))
+      return failure();
+    addPasses(pm);
+    return pm.run(*module);
+  };
+  auto printModule = [&]() {
+    std::string errorMessage;
+    std::unique_ptr<llvm::ToolOutputFile> output =
+        openOutputFile(options.output, &errorMessage);
+    if (!output)
+      return fail(errorMessage);
+    module->print(output->os());
+    output->keep();
+    return 0;
+  };
+  progress(timer, "imported");
+  if (failed(runPasses(addCpuLinalgPasses)))
+    return fail("lowering to linalg failed");
+  progress(timer, "lowered to linalg");
+  if (emit == EmitPhase::Linalg)
+    return printModule();
+  Result<runtime::Manifest> manifest =
+      buildManifest(*module, input->config, "cpu");
+  if (!manifest)
+    return fail(manifest.error());
+  if (failed(runPasses(addCpuBufferizePasses)))
+    return fail("bufferization failed");
+  progress(timer, "bufferized");
+  if (emit == EmitPhase::Bufferized)
+    return printModule();
+  if (failed(runPasses(addCpuLlvmPasses)))
+    return fail("lowering to the LLVM dialect failed");
+  progress(timer, "lowered to the LLVM dialect");
+  if (emit == EmitPhase::LLVM)
+    return printModule();
+  Result<bool> written =
+      writeCpuArtifact(*module, *manifest, options.output.getValue());
+  if (!written)
+    return fail(written.error());
+  progress(timer, "wrote " + options.output.getValue());
   return 0;
 }

@@ -1,0 +1,235 @@
+//===- ArtifactWriter.cpp - The compiled model as a shared library --------===//
+//
+// Part of Jikji.
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/Artifact/ArtifactWriter.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Passes/PassBuilder.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/Target/TargetOptions.h"
+#include "llvm/TargetParser/Host.h"
+#include "llvm/TargetParser/SubtargetFeature.h"
+
+using namespace mlir;
+namespace hf = jikji::hf;
+
+namespace {
+
+std::optional<hf::DType> storageType(Type type) {
+  if (type.isBF16())
+    return hf::DType::BF16;
+  if (type.isF16())
+    return hf::DType::F16;
+  if (type.isF32())
+    return hf::DType::F32;
+  if (isa<Float8E4M3FNType>(type))
+    return hf::DType::F8E4M3;
+  return std::nullopt;
+}
+
+} // namespace
+
+jikji::Result<jikji::runtime::Manifest>
+jikji::buildManifest(ModuleOp module, const hf::ModelConfig &config,
+                     const std::string &target) {
+  runtime::Manifest manifest;
+  manifest.target = target;
+  manifest.configDigest = hf::configDigest(config);
+  manifest.modelType = hf::toString(config.modelType);
+  manifest.vocabSize = config.vocabSize;
+  manifest.hiddenSize = config.hiddenSize;
+  manifest.numLayers = config.numHiddenLayers;
+  manifest.maxPositionEmbeddings = config.maxPositionEmbeddings;
+  manifest.eosTokenId = config.eosTokenId;
+
+  auto parameters = module->getAttrOfType<ArrayAttr>("jikji.parameters");
+  if (!parameters)
+    return Error("the module has no parameter table (run "
+                 "jikji-create-entry-point first)");
+  for (Attribute attribute : parameters) {
+    auto entry = cast<DictionaryAttr>(attribute);
+    auto type =
+        cast<RankedTensorType>(cast<TypeAttr>(entry.get("type")).getValue());
+    runtime::ManifestParameter parameter;
+    parameter.name = cast<StringAttr>(entry.get("name")).str();
+    std::optional<hf::DType> dtype = storageType(type.getElementType());
+    if (!dtype)
+      return Error("parameter '" + parameter.name +
+                   "' has no safetensors storage type");
+    parameter.dtype = *dtype;
+    parameter.shape.assign(type.getShape().begin(), type.getShape().end());
+    if (auto experts = entry.getAs<IntegerAttr>("experts"))
+      parameter.experts = experts.getInt();
+    manifest.parameters.push_back(std::move(parameter));
+  }
+
+  auto forward = module.lookupSymbol<func::FuncOp>("forward");
+  if (!forward)
+    return Error("the module has no @forward");
+  manifest.kvCache.layers = config.numHiddenLayers;
+  manifest.kvCache.dtype = hf::DType::F32;
+  for (BlockArgument argument : forward.getArguments()) {
+    auto role = forward.getArgAttrOfType<StringAttr>(argument.getArgNumber(),
+                                                     "deepseek.kv_cache");
+    if (!role)
+      continue;
+    auto type = cast<RankedTensorType>(argument.getType());
+    runtime::KvCacheTensor tensor;
+    tensor.name = role.str();
+    tensor.perTokenShape.assign(type.getShape().begin() + 2,
+                                type.getShape().end());
+    int64_t values = 1;
+    for (int64_t dim : tensor.perTokenShape)
+      values *= dim;
+    manifest.kvCache.valuesPerTokenPerLayer += values;
+    manifest.kvCache.tensors.push_back(std::move(tensor));
+  }
+  manifest.kvCache.bytesPerToken =
+      manifest.kvCache.layers * manifest.kvCache.valuesPerTokenPerLayer *
+      int64_t(hf::dtypeSize(manifest.kvCache.dtype));
+  return manifest;
+}
+
+namespace {
+
+/// `const char *jikji_manifest(void)`, returning the embedded JSON.
+void embedManifest(llvm::Module &module, const std::string &json) {
+  llvm::LLVMContext &context = module.getContext();
+  llvm::Constant *text =
+      llvm::ConstantDataArray::getString(context, json, /*AddNull=*/true);
+  auto *global = new llvm::GlobalVariable(
+      module, text->getType(), /*isConstant=*/true,
+      llvm::GlobalValue::PrivateLinkage, text, "jikji_manifest_text");
+  auto *function = llvm::Function::Create(
+      llvm::FunctionType::get(llvm::PointerType::getUnqual(context), false),
+      llvm::GlobalValue::ExternalLinkage, "jikji_manifest", module);
+  llvm::IRBuilder<> builder(
+      llvm::BasicBlock::Create(context, "entry", function));
+  builder.CreateRet(global);
+}
+
+/// Everything but the `jikji_*` entry points is internal to the artifact,
+/// so two artifacts loaded in one process never clash.
+void internalize(llvm::Module &module) {
+  for (llvm::Function &function : module)
+    if (!function.isDeclaration() && !function.getName().starts_with("jikji_"))
+      function.setLinkage(llvm::GlobalValue::InternalLinkage);
+}
+
+jikji::Result<std::unique_ptr<llvm::TargetMachine>> hostTargetMachine() {
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
+  std::string error;
+  const llvm::Target *target =
+      llvm::TargetRegistry::lookupTarget(triple, error);
+  if (!target)
+    return jikji::Error("no LLVM target for " + triple.str() + ": " + error);
+  llvm::SubtargetFeatures features;
+  for (const auto &[feature, enabled] : llvm::sys::getHostCPUFeatures())
+    features.AddFeature(feature, enabled);
+  llvm::TargetOptions options;
+  std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
+      triple, llvm::sys::getHostCPUName(), features.getString(), options,
+      llvm::Reloc::PIC_, std::nullopt, llvm::CodeGenOptLevel::Aggressive));
+  if (!machine)
+    return jikji::Error("cannot create a target machine for " + triple.str());
+  return machine;
+}
+
+void optimize(llvm::Module &module, llvm::TargetMachine &machine) {
+  llvm::LoopAnalysisManager loops;
+  llvm::FunctionAnalysisManager functions;
+  llvm::CGSCCAnalysisManager sccs;
+  llvm::ModuleAnalysisManager modules;
+  llvm::PassBuilder builder(&machine);
+  builder.registerModuleAnalyses(modules);
+  builder.registerCGSCCAnalyses(sccs);
+  builder.registerFunctionAnalyses(functions);
+  builder.registerLoopAnalyses(loops);
+  builder.crossRegisterProxies(loops, functions, sccs, modules);
+  llvm::ModulePassManager passes =
+      builder.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3);
+  passes.run(module, modules);
+}
+
+jikji::Result<bool> emitObject(llvm::Module &module,
+                               llvm::TargetMachine &machine,
+                               const std::string &path) {
+  std::error_code error;
+  llvm::raw_fd_ostream os(path, error, llvm::sys::fs::OF_None);
+  if (error)
+    return jikji::Error(path + ": " + error.message());
+  llvm::legacy::PassManager passes;
+  if (machine.addPassesToEmitFile(passes, os, nullptr,
+                                  llvm::CodeGenFileType::ObjectFile))
+    return jikji::Error("the target cannot emit object files");
+  passes.run(module);
+  return true;
+}
+
+/// Links with the system C compiler driver, which knows where libc and
+/// libm live; the artifact depends on nothing else.
+jikji::Result<bool> linkSharedLibrary(const std::string &object,
+                                      const std::string &output) {
+  llvm::ErrorOr<std::string> driver = llvm::sys::findProgramByName("cc");
+  if (!driver)
+    return jikji::Error("no C compiler driver (cc) to link the artifact");
+  llvm::SmallVector<llvm::StringRef> arguments{
+      *driver, "-shared", "-o", output, object, "-lm", "-lpthread"};
+  std::string message;
+  int status = llvm::sys::ExecuteAndWait(*driver, arguments, std::nullopt, {},
+                                         0, 0, &message);
+  if (status != 0)
+    return jikji::Error("linking " + output + " failed" +
+                        (message.empty() ? "" : ": " + message));
+  return true;
+}
+
+} // namespace
+
+jikji::Result<bool> jikji::writeCpuArtifact(ModuleOp module,
+                                            const runtime::Manifest &manifest,
+                                            const std::string &outputPath) {
+  registerBuiltinDialectTranslation(*module->getContext());
+  registerLLVMDialectTranslation(*module->getContext());
+  llvm::LLVMContext context;
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateModuleToLLVMIR(module, context, "jikji");
+  if (!llvmModule)
+    return Error("translation to LLVM IR failed");
+
+  Result<std::unique_ptr<llvm::TargetMachine>> machine = hostTargetMachine();
+  if (!machine)
+    return Error(machine.error());
+  llvmModule->setDataLayout((*machine)->createDataLayout());
+  llvmModule->setTargetTriple((*machine)->getTargetTriple());
+  embedManifest(*llvmModule, runtime::writeManifestJson(manifest));
+  internalize(*llvmModule);
+  optimize(*llvmModule, **machine);
+
+  llvm::SmallString<128> objectPath;
+  if (llvm::sys::fs::createTemporaryFile("jikji", "o", objectPath))
+    return Error("cannot create a temporary object file");
+  Result<bool> emitted =
+      emitObject(*llvmModule, **machine, objectPath.str().str());
+  Result<bool> linked =
+      emitted ? linkSharedLibrary(objectPath.str().str(), outputPath)
+              : Result<bool>(Error(emitted.error()));
+  llvm::sys::fs::remove(objectPath);
+  return linked;
+}

@@ -1,0 +1,38 @@
+//===- ArtifactWriter.h - The compiled model as a shared library -*- C++
+//-*-===//
+//
+// Part of Jikji.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef JIKJI_CODEGEN_ARTIFACT_ARTIFACTWRITER_H
+#define JIKJI_CODEGEN_ARTIFACT_ARTIFACTWRITER_H
+
+#include "frontends/huggingface/ModelConfig.h"
+#include "frontends/huggingface/Result.h"
+#include "runtime/artifact/Manifest.h"
+
+#include "mlir/IR/BuiltinOps.h"
+
+#include <string>
+
+namespace jikji {
+
+/// The manifest of a module that went through jikji-create-entry-point:
+/// its parameter table (`jikji.parameters`), its KV-cache layout (the
+/// `deepseek.kv_cache` arguments of @forward), and the config's facts.
+Result<runtime::Manifest> buildManifest(mlir::ModuleOp module,
+                                        const hf::ModelConfig &config,
+                                        const std::string &target);
+
+/// Translates `module` (LLVM dialect) to LLVM IR, optimizes it for the host
+/// CPU, embeds `manifest` behind `jikji_manifest()`, emits an object in
+/// process and links it into the shared library `outputPath` with the
+/// system's C compiler driver. Only `jikji_*` symbols are exported.
+Result<bool> writeCpuArtifact(mlir::ModuleOp module,
+                              const runtime::Manifest &manifest,
+                              const std::string &outputPath);
+
+} // namespace jikji
+
+#endif // JIKJI_CODEGEN_ARTIFACT_ARTIFACTWRITER_H
