@@ -45,11 +45,27 @@ inline mlir::Value filledTensor(mlir::OpBuilder &b, mlir::Location loc,
   return mlir::linalg::FillOp::create(b, loc, constant, empty).getResult(0);
 }
 
-/// Widens a weight element to float32 (bf16, f16, f8E4M3FN); f32 passes.
+/// The 256 float32 values of the f8E4M3FN encodings, exact (the format has
+/// no infinities; 0x7f and 0xff are NaN).
+mlir::DenseElementsAttr float8E4M3FNTable(mlir::Builder &b);
+
+/// Widens a weight element to float32; f32 passes. FP8 goes through a
+/// 256-entry table: LLVM has no f8 type to extend from, and a table load is
+/// exact and cheap.
 inline mlir::Value widenToF32(mlir::OpBuilder &b, mlir::Location loc,
                               mlir::Value value) {
   if (value.getType().isF32())
     return value;
+  if (mlir::isa<mlir::Float8E4M3FNType>(value.getType())) {
+    mlir::Value table =
+        mlir::arith::ConstantOp::create(b, loc, float8E4M3FNTable(b));
+    mlir::Value bits =
+        mlir::arith::BitcastOp::create(b, loc, b.getI8Type(), value);
+    mlir::Value index =
+        mlir::arith::IndexCastUIOp::create(b, loc, b.getIndexType(), bits);
+    return mlir::tensor::ExtractOp::create(b, loc, table,
+                                           mlir::ValueRange{index});
+  }
   return mlir::arith::ExtFOp::create(b, loc, b.getF32Type(), value);
 }
 

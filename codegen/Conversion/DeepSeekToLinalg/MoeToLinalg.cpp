@@ -348,25 +348,37 @@ struct MoeRouterPattern final : OpRewritePattern<ds::MoeRouterOp> {
   }
 };
 
-/// result[o] = Σ_i vector[i] · matrix[o, i], the matrix in storage type.
-Value matrixVector(OpBuilder &b, Location loc, Value matrix, Value vector) {
+/// result[o] = Σ_i vector[i] · matrix[o, i], the matrix in storage type and,
+/// for FP8, scaled per block by scales[o / b0, i / b1].
+Value matrixVector(OpBuilder &b, Location loc, Value matrix, Value vector,
+                   Value scales = Value(), ArrayRef<int64_t> block = {}) {
   auto matrixType = cast<RankedTensorType>(matrix.getType());
   MLIRContext *context = b.getContext();
   AffineExpr o = getAffineDimExpr(0, context), i = getAffineDimExpr(1, context);
   auto resultType =
       RankedTensorType::get({matrixType.getDimSize(0)}, b.getF32Type());
   Value zeros = filledTensor(b, loc, resultType, ValueRange{}, 0.0);
+  SmallVector<Value> inputs{vector, matrix};
+  SmallVector<AffineMap> maps{AffineMap::get(2, 0, {i}, context),
+                              AffineMap::get(2, 0, {o, i}, context)};
+  if (scales) {
+    inputs.push_back(scales);
+    maps.push_back(AffineMap::get(
+        2, 0, {o.floorDiv(block[0]), i.floorDiv(block[1])}, context));
+  }
+  maps.push_back(AffineMap::get(2, 0, {o}, context));
+  bool scaled = static_cast<bool>(scales);
   return linalg::GenericOp::create(
-             b, loc, resultType, ValueRange{vector, matrix}, ValueRange{zeros},
-             ArrayRef<AffineMap>{AffineMap::get(2, 0, {i}, context),
-                                 AffineMap::get(2, 0, {o, i}, context),
-                                 AffineMap::get(2, 0, {o}, context)},
+             b, loc, resultType, inputs, ValueRange{zeros}, maps,
              iterators(1, 1),
              [&](OpBuilder &b, Location loc, ValueRange args) {
-               Value product = arith::MulFOp::create(
-                   b, loc, args[0], widenToF32(b, loc, args[1]), contract(b));
+               Value weight = widenToF32(b, loc, args[1]);
+               if (scaled)
+                 weight = arith::MulFOp::create(b, loc, weight, args[2]);
+               Value product =
+                   arith::MulFOp::create(b, loc, args[0], weight, contract(b));
                yieldValue(b, loc,
-                          arith::AddFOp::create(b, loc, args[2], product,
+                          arith::AddFOp::create(b, loc, args.back(), product,
                                                 contract(b)));
              })
       .getResult(0);
@@ -402,9 +414,6 @@ struct MoeExpertsPattern final : OpRewritePattern<ds::MoeExpertsOp> {
   using Base::Base;
   LogicalResult matchAndRewrite(ds::MoeExpertsOp op,
                                 PatternRewriter &rewriter) const override {
-    if (!op.getScales().empty())
-      return rewriter.notifyMatchFailure(
-          op, "FP8 experts are not lowered yet (the FP8 issue)");
     Location loc = op.getLoc();
     OpBuilder &b = rewriter;
     RankedTensorType type = op.getType();
@@ -430,13 +439,23 @@ struct MoeExpertsPattern final : OpRewritePattern<ds::MoeExpertsOp> {
                     arith::IndexCastOp::create(b, loc, b.getIndexType(), id);
                 Value weight = tensor::ExtractOp::create(
                     b, loc, op.getWeights(), ValueRange{t, j});
-                Value gate = matrixVector(
-                    b, loc, expertMatrix(b, loc, op.getGate(), e), x);
-                Value up = matrixVector(b, loc,
-                                        expertMatrix(b, loc, op.getUp(), e), x);
+                // Expert e's weights, and for FP8 its block scales.
+                auto project = [&](Value stacked, unsigned scaleIndex,
+                                   Value vector) {
+                  Value scales;
+                  ArrayRef<int64_t> block;
+                  if (!op.getScales().empty()) {
+                    scales =
+                        expertMatrix(b, loc, op.getScales()[scaleIndex], e);
+                    block = *op.getBlockSize();
+                  }
+                  return matrixVector(b, loc, expertMatrix(b, loc, stacked, e),
+                                      vector, scales, block);
+                };
+                Value gate = project(op.getGate(), 0, x);
+                Value up = project(op.getUp(), 1, x);
                 Value activated = ds::SiluMulOp::create(b, loc, gate, up);
-                Value down = matrixVector(
-                    b, loc, expertMatrix(b, loc, op.getDown(), e), activated);
+                Value down = project(op.getDown(), 2, activated);
                 AffineMap identity = b.getMultiDimIdentityMap(1);
                 Value sum =
                     linalg::GenericOp::create(
