@@ -1,0 +1,26 @@
+// RUN: jikji-opt %s --jikji-create-entry-point | FileCheck %s
+
+// Tests that parameters become reads of the runtime's table, in order, that
+// the table is recorded for the manifest, and that jikji_forward has the C
+// signature of docs/runtime-abi.md.
+// CHECK: module attributes {jikji.parameters = [{name = "model.embed_tokens.weight", type = tensor<16x4xbf16>}, {experts = 2 : i64, name = "model.layers.0.mlp.experts.*.up_proj.weight", type = tensor<2x3x4xbf16>}]}
+module {
+  // CHECK-LABEL: func.func private @forward(
+  // CHECK-SAME: %[[TABLE:arg[0-9]+]]: !llvm.ptr)
+  func.func @forward(%tokens: tensor<?xi64>, %start: index, %kc: tensor<1x?x2x6xf32> {deepseek.kv_cache = "key"}, %vc: tensor<1x?x2x4xf32> {deepseek.kv_cache = "value"}) -> (tensor<?x16xf32>, tensor<1x?x2x6xf32>, tensor<1x?x2x4xf32>) {
+    // CHECK: llvm.getelementptr %[[TABLE]][0]
+    // CHECK: bufferization.to_tensor %{{.+}} restrict : memref<16x4xbf16>
+    %e = deepseek.param "model.embed_tokens.weight" : tensor<16x4xbf16>
+    // CHECK: llvm.getelementptr %[[TABLE]][1]
+    // CHECK: bufferization.to_tensor %{{.+}} restrict : memref<2x3x4xbf16>
+    %u = deepseek.expert_param "model.layers.0.mlp.experts.*.up_proj.weight" : tensor<2x3x4xbf16>
+    %h = deepseek.embedding %e[%tokens] : tensor<16x4xbf16>, tensor<?xi64> -> tensor<?x4xf32>
+    %l = deepseek.linear %h, %e : tensor<?x4xf32>, tensor<16x4xbf16> -> tensor<?x16xf32>
+    return %l, %kc, %vc : tensor<?x16xf32>, tensor<1x?x2x6xf32>, tensor<1x?x2x4xf32>
+  }
+  // CHECK-LABEL: func.func @jikji_forward(
+  // CHECK-SAME: %{{.+}}: !llvm.ptr, %{{.+}}: !llvm.ptr, %{{.+}}: i64, %{{.+}}: i64, %{{.+}}: !llvm.ptr, %{{.+}}: i64, %{{.+}}: !llvm.ptr) -> i32
+  // CHECK: bufferization.to_tensor %{{.+}} restrict writable : memref<1x?x2x6xf32>
+  // CHECK: call @forward
+  // CHECK: bufferization.materialize_in_destination {{.+}} in restrict writable
+}

@@ -1,0 +1,104 @@
+// RUN: jikji-opt %s --split-input-file --convert-deepseek-to-linalg | FileCheck %s
+
+// Tests that linear becomes one contraction whose body widens the BF16
+// weight next to the multiply, with FMA contraction allowed.
+// CHECK-LABEL: func.func @linear
+func.func @linear(%x: tensor<?x8xf32>, %w: tensor<4x8xbf16>) -> tensor<?x4xf32> {
+  // CHECK: %[[FILL:.+]] = linalg.fill
+  // CHECK: linalg.generic
+  // CHECK-SAME: iterator_types = ["parallel", "parallel", "reduction"]
+  // CHECK-SAME: ins(%{{.+}}, %{{.+}} : tensor<?x8xf32>, tensor<4x8xbf16>) outs(%[[FILL]] : tensor<?x4xf32>)
+  // CHECK: arith.extf %{{.+}} : bf16 to f32
+  // CHECK: arith.mulf {{.+}} fastmath<contract>
+  // CHECK: arith.addf {{.+}} fastmath<contract>
+  // CHECK-NOT: deepseek.linear
+  %y = deepseek.linear %x, %w : tensor<?x8xf32>, tensor<4x8xbf16> -> tensor<?x4xf32>
+  return %y : tensor<?x4xf32>
+}
+
+// -----
+
+// Tests that an FP8 linear decodes through the exact table and applies the
+// block scale of (o floordiv 128, i floordiv 128).
+// CHECK-DAG: #[[SCALE:.+]] = affine_map<(d0, d1, d2) -> (d1 floordiv 128, d2 floordiv 128)>
+// CHECK-LABEL: func.func @fp8_linear
+func.func @fp8_linear(%x: tensor<?x320xf32>, %w: tensor<704x320xf8E4M3FN>, %s: tensor<6x3xf32>) -> tensor<?x704xf32> {
+  // CHECK: linalg.generic
+  // CHECK-SAME: #[[SCALE]]
+  // CHECK: arith.bitcast %{{.+}} : f8E4M3FN to i8
+  // CHECK: tensor.extract
+  %y = deepseek.linear %x, %w scales %s block [128, 128] : tensor<?x320xf32>, tensor<704x320xf8E4M3FN>, tensor<6x3xf32> -> tensor<?x704xf32>
+  return %y : tensor<?x704xf32>
+}
+
+// -----
+
+// Tests that RMSNorm is a reduction of squares and one normalising pass.
+// CHECK-LABEL: func.func @rms_norm
+func.func @rms_norm(%x: tensor<?x8xf32>, %w: tensor<8xbf16>) -> tensor<?x8xf32> {
+  // CHECK: linalg.generic {{.+}} iterator_types = ["parallel", "reduction"]
+  // CHECK: linalg.generic {{.+}} iterator_types = ["parallel", "parallel"]
+  // CHECK: math.rsqrt
+  %y = deepseek.rms_norm %x, %w eps 1.0e-06 : tensor<?x8xf32>, tensor<8xbf16>
+  return %y : tensor<?x8xf32>
+}
+
+// -----
+
+// Tests that split and view become slices and reshapes.
+// CHECK-LABEL: func.func @split_view
+func.func @split_view(%x: tensor<?x96xf32>) -> (tensor<?x2x32xf32>, tensor<?x2x16xf32>) {
+  // CHECK: tensor.expand_shape %{{.+}} {{\[\[}}0], [1, 2]] output_shape
+  %v = deepseek.view %x : tensor<?x96xf32> -> tensor<?x2x48xf32>
+  // CHECK: tensor.extract_slice %{{.+}}[0, 0, 0] [%{{.+}}, 2, 32] [1, 1, 1]
+  // CHECK: tensor.extract_slice %{{.+}}[0, 0, 32] [%{{.+}}, 2, 16] [1, 1, 1]
+  %a, %b = deepseek.split %v [32, 16] : tensor<?x2x48xf32> -> tensor<?x2x32xf32>, tensor<?x2x16xf32>
+  return %a, %b : tensor<?x2x32xf32>, tensor<?x2x16xf32>
+}
+
+// -----
+
+// Tests that RoPE tabulates YaRN's frequencies at compile time and rotates
+// adjacent pairs by the position's angle in float32.
+// CHECK-LABEL: func.func @rope
+func.func @rope(%x: tensor<?x4xf32>, %start: index) -> tensor<?x4xf32> {
+  // CHECK: arith.constant dense<[1.000000e+00, 0.00999999977]> : tensor<2xf32>
+  // CHECK: linalg.generic
+  // CHECK: math.cos
+  // CHECK: math.sin
+  %y = deepseek.rope %x at %start with <theta = 10000.0, factor = 1.0, original_max_position = 4096, beta_fast = 32.0, beta_slow = 1.0, mscale = 1.0, mscale_all_dim = 1.0> : tensor<?x4xf32>
+  return %y : tensor<?x4xf32>
+}
+
+// -----
+
+// Tests that the as-written attention writes the new rows into both caches,
+// reads rows [0, start + T), and masks the future with -inf.
+// CHECK-LABEL: func.func @attention
+func.func @attention(%qn: tensor<?x2x4xf32>, %qr: tensor<?x2x2xf32>, %kn: tensor<?x2x4xf32>, %kr: tensor<?x2xf32>, %v: tensor<?x2x4xf32>, %kc: tensor<?x2x6xf32>, %vc: tensor<?x2x4xf32>, %start: index) -> (tensor<?x2x4xf32>, tensor<?x2x6xf32>, tensor<?x2x4xf32>) {
+  // CHECK: tensor.insert_slice %{{.+}} into %{{.+}}[%{{.+}}, 0, 0] [%{{.+}}, 2, 6]
+  // CHECK: tensor.insert_slice %{{.+}} into %{{.+}}[%{{.+}}, 0, 0] [%{{.+}}, 2, 4]
+  // CHECK: arith.constant 0xFF800000 : f32
+  // CHECK: math.exp
+  // CHECK-NOT: deepseek.mla_attention
+  %o, %kc2, %vc2 = deepseek.mla_attention query(%qn, %qr) key(%kn, %kr) value(%v) cache(%kc, %vc) at %start scale 0.5
+      : tensor<?x2x4xf32>, tensor<?x2x2xf32>, tensor<?x2x4xf32>, tensor<?x2xf32>, tensor<?x2x4xf32>, tensor<?x2x6xf32>, tensor<?x2x4xf32> -> tensor<?x2x4xf32>
+  return %o, %kc2, %vc2 : tensor<?x2x4xf32>, tensor<?x2x6xf32>, tensor<?x2x4xf32>
+}
+
+// -----
+
+// Tests that the router picks experts per token in loops, and that the
+// experts run one SwiGLU per (token, choice).
+// CHECK-LABEL: func.func @moe
+func.func @moe(%x: tensor<?x8xf32>, %logits: tensor<?x4xf32>, %g: tensor<4x2x8xbf16>, %u: tensor<4x2x8xbf16>, %d: tensor<4x8x2xbf16>) -> tensor<?x8xf32> {
+  // CHECK: scf.for
+  // CHECK: scf.for
+  // CHECK: scf.for
+  %w, %i = deepseek.moe_router %logits scoring softmax method greedy top 2 groups 1 topk_groups 1 scaling 1.0
+      : tensor<?x4xf32> -> tensor<?x2xf32>, tensor<?x2xi32>
+  // CHECK-NOT: deepseek.moe_experts
+  %y = deepseek.moe_experts %x routed(%w, %i) gate(%g) up(%u) down(%d)
+      : tensor<?x8xf32>, tensor<?x2xf32>, tensor<?x2xi32>, tensor<4x2x8xbf16>, tensor<4x2x8xbf16>, tensor<4x8x2xbf16> -> tensor<?x8xf32>
+  return %y : tensor<?x8xf32>
+}
