@@ -25,6 +25,8 @@
 #include "mlir/Dialect/Tensor/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Transforms/Passes.h"
+#include "passes/FusionPipeline.h"
+#include "passes/Passes.h"
 
 namespace jikji {
 
@@ -49,6 +51,8 @@ inline void registerAllDialects(mlir::DialectRegistry &registry) {
 /// pipelines use (canonicalize, cse, inline, ...).
 inline void registerAllPasses() {
   mlir::registerTransformsPasses();
+  registerJikjiGraphPasses();
+  registerFusionPipeline();
   registerJikjiConversionPasses();
   registerJikjiArtifactPasses();
   registerCpuPipelines();

@@ -13,6 +13,7 @@
 #include "frontends/huggingface/Importer.h"
 #include "frontends/huggingface/ModelConfig.h"
 #include "frontends/huggingface/ModelSummary.h"
+#include "passes/FusionPipeline.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/MLIRContext.h"
@@ -66,6 +67,12 @@ struct CompileOptions {
           clEnumValN(EmitPhase::LLVM, "llvm", "the LLVM dialect"),
           clEnumValN(EmitPhase::Artifact, "artifact",
                      "the shared library (needs -o)"))};
+  cl::opt<bool> noFusion{"no-fusion",
+                         cl::desc("Run no graph fusion: compile the graph as "
+                                  "the importer wrote it")};
+  cl::opt<bool> noAbsorbMla{
+      "no-absorb-mla",
+      cl::desc("Keep attention as written: expanded K and V in the cache")};
   cl::opt<std::string> summary{
       "summary", cl::ValueOptional, cl::value_desc("text|json"),
       cl::desc("Print what the compiled graph holds: layers by kind, "
@@ -175,6 +182,17 @@ int jikji::runCompileDriver(int argc, char **argv, DialectRegistry &registry) {
   OwningOpRef<ModuleOp> module = hf::importModel(context, input->config);
   if (failed(verify(*module)))
     return fail("the imported module does not verify (a bug in the importer)");
+
+  FusionOptions fusion;
+  fusion.absorbMla = !options.noFusion && !options.noAbsorbMla;
+  if (!options.noFusion) {
+    PassManager pm(&context);
+    if (failed(applyPassManagerCLOptions(pm)))
+      return fail("invalid pass manager options");
+    buildFusionPipeline(pm, fusion);
+    if (failed(pm.run(*module)))
+      return fail("graph fusion failed");
+  }
 
   if (wantSummary || emit == EmitPhase::DeepSeek) {
     std::string errorMessage;

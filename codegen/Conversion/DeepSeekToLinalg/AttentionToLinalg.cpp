@@ -18,6 +18,7 @@
 
 using namespace mlir;
 using namespace jikji::lowering;
+namespace lowering = jikji::lowering;
 namespace ds = jikji::deepseek;
 
 namespace {
@@ -67,11 +68,12 @@ Value concatHeads(OpBuilder &b, Location loc, Value nope, Value rope,
 Value writeRows(OpBuilder &b, Location loc, Value rows, Value cache,
                 Value start, Value tokens) {
   auto type = cast<RankedTensorType>(cache.getType());
-  SmallVector<OpFoldResult> offsets{start, b.getIndexAttr(0),
-                                    b.getIndexAttr(0)};
-  SmallVector<OpFoldResult> sizes{tokens, b.getIndexAttr(type.getDimSize(1)),
-                                  b.getIndexAttr(type.getDimSize(2))};
-  SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
+  SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0));
+  SmallVector<OpFoldResult> sizes{tokens};
+  offsets[0] = start;
+  for (int64_t dim : type.getShape().drop_front())
+    sizes.push_back(b.getIndexAttr(dim));
+  SmallVector<OpFoldResult> strides(type.getRank(), b.getIndexAttr(1));
   return tensor::InsertSliceOp::create(b, loc, rows, cache, offsets, sizes,
                                        strides);
 }
@@ -79,12 +81,112 @@ Value writeRows(OpBuilder &b, Location loc, Value rows, Value cache,
 /// Rows [0, length) of `cache`.
 Value readRows(OpBuilder &b, Location loc, Value cache, Value length) {
   auto type = cast<RankedTensorType>(cache.getType());
-  SmallVector<OpFoldResult> offsets(3, b.getIndexAttr(0));
-  SmallVector<OpFoldResult> sizes{length, b.getIndexAttr(type.getDimSize(1)),
-                                  b.getIndexAttr(type.getDimSize(2))};
-  SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
+  SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0));
+  SmallVector<OpFoldResult> sizes{length};
+  for (int64_t dim : type.getShape().drop_front())
+    sizes.push_back(b.getIndexAttr(dim));
+  SmallVector<OpFoldResult> strides(type.getRank(), b.getIndexAttr(1));
   return tensor::ExtractSliceOp::create(b, loc, type, cache, offsets, sizes,
                                         strides);
+}
+
+/// A contraction `outs += Σ ins[0] · ins[1]` over the maps given, in
+/// float32 with FMA contraction; the second input may be a weight, widened
+/// (and block-scaled by `ins[2]`) in the body.
+Value contraction(OpBuilder &b, Location loc, RankedTensorType type,
+                  ValueRange inputs, Value init, ArrayRef<AffineMap> maps,
+                  unsigned parallel, unsigned reduction) {
+  bool scaled = inputs.size() == 3;
+  return linalg::GenericOp::create(
+             b, loc, type, inputs, ValueRange{init}, maps,
+             iterators(parallel, reduction),
+             [&](OpBuilder &b, Location loc, ValueRange args) {
+               Value rhs = widenToF32(b, loc, args[1]);
+               if (scaled)
+                 rhs = arith::MulFOp::create(b, loc, rhs, args[2]);
+               Value product = arith::MulFOp::create(b, loc, args[0], rhs,
+                                                     lowering::contract(b));
+               yieldValue(b, loc,
+                          arith::AddFOp::create(b, loc, args.back(), product,
+                                                lowering::contract(b)));
+             })
+      .getResult(0);
+}
+
+/// softmax over s of `dots` [heads, T, S] * scale, with rows s > start + t
+/// hidden (-inf): the causal attention weights, in float32.
+Value causalSoftmax(OpBuilder &b, Location loc, Value dots, Value start,
+                    Value tokens, Value length, double scale) {
+  MLIRContext *context = b.getContext();
+  Type f32 = b.getF32Type();
+  auto scoreType = cast<RankedTensorType>(dots.getType());
+  AffineMap identity3 = b.getMultiDimIdentityMap(3);
+  Value emptyScores =
+      emptyTensor(b, loc, scoreType, ValueRange{tokens, length});
+  Value scores =
+      linalg::GenericOp::create(
+          b, loc, scoreType, ValueRange{dots}, ValueRange{emptyScores},
+          ArrayRef<AffineMap>{identity3, identity3}, iterators(3),
+          [&](OpBuilder &b, Location loc, ValueRange args) {
+            Value t = linalg::IndexOp::create(b, loc, 1);
+            Value s = linalg::IndexOp::create(b, loc, 2);
+            Value position = arith::AddIOp::create(b, loc, start, t);
+            Value visible = arith::CmpIOp::create(
+                b, loc, arith::CmpIPredicate::ule, s, position);
+            Value scaled = arith::MulFOp::create(
+                b, loc, args[0],
+                arith::ConstantOp::create(b, loc, b.getFloatAttr(f32, scale)));
+            Value minusInfinity = arith::ConstantOp::create(
+                b, loc,
+                b.getFloatAttr(f32, -std::numeric_limits<float>::infinity()));
+            yieldValue(b, loc,
+                       arith::SelectOp::create(b, loc, visible, scaled,
+                                               minusInfinity));
+          })
+          .getResult(0);
+
+  auto rowType = RankedTensorType::get(
+      {scoreType.getDimSize(0), ShapedType::kDynamic}, f32);
+  AffineMap rowMap = AffineMap::get(
+      3, 0, {getAffineDimExpr(0, context), getAffineDimExpr(1, context)},
+      context);
+  Value lowest = filledTensor(b, loc, rowType, ValueRange{tokens},
+                              -std::numeric_limits<float>::infinity());
+  Value maxima =
+      linalg::GenericOp::create(
+          b, loc, rowType, ValueRange{scores}, ValueRange{lowest},
+          ArrayRef<AffineMap>{identity3, rowMap}, iterators(2, 1),
+          [&](OpBuilder &b, Location loc, ValueRange args) {
+            yieldValue(b, loc,
+                       arith::MaximumFOp::create(b, loc, args[0], args[1]));
+          })
+          .getResult(0);
+  Value rowZeros = filledTensor(b, loc, rowType, ValueRange{tokens}, 0.0);
+  Value sums =
+      linalg::GenericOp::create(
+          b, loc, rowType, ValueRange{scores, maxima}, ValueRange{rowZeros},
+          ArrayRef<AffineMap>{identity3, rowMap, rowMap}, iterators(2, 1),
+          [&](OpBuilder &b, Location loc, ValueRange args) {
+            Value shifted = arith::SubFOp::create(b, loc, args[0], args[1]);
+            yieldValue(
+                b, loc,
+                arith::AddFOp::create(b, loc, args[2],
+                                      math::ExpOp::create(b, loc, shifted)));
+          })
+          .getResult(0);
+  return linalg::GenericOp::create(
+             b, loc, scoreType, ValueRange{scores, maxima, sums},
+             ValueRange{emptyScores},
+             ArrayRef<AffineMap>{identity3, rowMap, rowMap, identity3},
+             iterators(3),
+             [&](OpBuilder &b, Location loc, ValueRange args) {
+               Value shifted = arith::SubFOp::create(b, loc, args[0], args[1]);
+               yieldValue(
+                   b, loc,
+                   arith::DivFOp::create(
+                       b, loc, math::ExpOp::create(b, loc, shifted), args[2]));
+             })
+      .getResult(0);
 }
 
 struct MlaAttentionPattern final : OpRewritePattern<ds::MlaAttentionOp> {
@@ -126,116 +228,122 @@ struct MlaAttentionPattern final : OpRewritePattern<ds::MlaAttentionOp> {
     auto scoreType = RankedTensorType::get({heads, dyn, dyn}, f32);
     Value zeros =
         filledTensor(b, loc, scoreType, ValueRange{tokens, length}, 0.0);
-    Value dots =
-        linalg::GenericOp::create(
-            b, loc, scoreType, ValueRange{query, keys}, ValueRange{zeros},
-            ArrayRef<AffineMap>{map(4, {d1, d0, d3}), map(4, {d2, d0, d3}),
-                                map(4, {d0, d1, d2})},
-            iterators(3, 1),
-            [&](OpBuilder &b, Location loc, ValueRange args) {
-              Value product =
-                  arith::MulFOp::create(b, loc, args[0], args[1], contract(b));
-              yieldValue(
-                  b, loc,
-                  arith::AddFOp::create(b, loc, args[2], product, contract(b)));
-            })
-            .getResult(0);
-
-    // Scale, and hide the future: s > start + t scores -inf.
-    double scale = op.getScale().convertToDouble();
-    AffineMap identity3 = b.getMultiDimIdentityMap(3);
-    Value emptyScores =
-        emptyTensor(b, loc, scoreType, ValueRange{tokens, length});
-    Value scores =
-        linalg::GenericOp::create(
-            b, loc, scoreType, ValueRange{dots}, ValueRange{emptyScores},
-            ArrayRef<AffineMap>{identity3, identity3}, iterators(3),
-            [&](OpBuilder &b, Location loc, ValueRange args) {
-              Value t = linalg::IndexOp::create(b, loc, 1);
-              Value s = linalg::IndexOp::create(b, loc, 2);
-              Value position = arith::AddIOp::create(b, loc, start, t);
-              Value visible = arith::CmpIOp::create(
-                  b, loc, arith::CmpIPredicate::ule, s, position);
-              Value scaled = arith::MulFOp::create(
-                  b, loc, args[0],
-                  arith::ConstantOp::create(b, loc,
-                                            b.getFloatAttr(f32, scale)));
-              Value minusInfinity = arith::ConstantOp::create(
-                  b, loc,
-                  b.getFloatAttr(f32, -std::numeric_limits<float>::infinity()));
-              yieldValue(b, loc,
-                         arith::SelectOp::create(b, loc, visible, scaled,
-                                                 minusInfinity));
-            })
-            .getResult(0);
-
-    // Softmax over s, in float32: max, sum of exp, divide.
-    auto rowType = RankedTensorType::get({heads, dyn}, f32);
-    AffineMap rowMap = map(3, {d0, d1});
-    Value lowest = filledTensor(b, loc, rowType, ValueRange{tokens},
-                                -std::numeric_limits<float>::infinity());
-    Value maxima =
-        linalg::GenericOp::create(
-            b, loc, rowType, ValueRange{scores}, ValueRange{lowest},
-            ArrayRef<AffineMap>{identity3, rowMap}, iterators(2, 1),
-            [&](OpBuilder &b, Location loc, ValueRange args) {
-              yieldValue(b, loc,
-                         arith::MaximumFOp::create(b, loc, args[0], args[1]));
-            })
-            .getResult(0);
-    Value rowZeros = filledTensor(b, loc, rowType, ValueRange{tokens}, 0.0);
-    Value sums =
-        linalg::GenericOp::create(
-            b, loc, rowType, ValueRange{scores, maxima}, ValueRange{rowZeros},
-            ArrayRef<AffineMap>{identity3, rowMap, rowMap}, iterators(2, 1),
-            [&](OpBuilder &b, Location loc, ValueRange args) {
-              Value shifted = arith::SubFOp::create(b, loc, args[0], args[1]);
-              yieldValue(
-                  b, loc,
-                  arith::AddFOp::create(b, loc, args[2],
-                                        math::ExpOp::create(b, loc, shifted)));
-            })
-            .getResult(0);
-    Value probabilities =
-        linalg::GenericOp::create(
-            b, loc, scoreType, ValueRange{scores, maxima, sums},
-            ValueRange{emptyScores},
-            ArrayRef<AffineMap>{identity3, rowMap, rowMap, identity3},
-            iterators(3),
-            [&](OpBuilder &b, Location loc, ValueRange args) {
-              Value shifted = arith::SubFOp::create(b, loc, args[0], args[1]);
-              yieldValue(
-                  b, loc,
-                  arith::DivFOp::create(
-                      b, loc, math::ExpOp::create(b, loc, shifted), args[2]));
-            })
-            .getResult(0);
+    Value dots = contraction(
+        b, loc, scoreType, ValueRange{query, keys}, zeros,
+        {map(4, {d1, d0, d3}), map(4, {d2, d0, d3}), map(4, {d0, d1, d2})}, 3,
+        1);
+    Value probabilities = causalSoftmax(b, loc, dots, start, tokens, length,
+                                        op.getScale().convertToDouble());
 
     // output[t, h, d] = Σ_s p[h, t, s] · V[s, h, d] over (t, h, d, s).
     auto outputType = op.getOutput().getType();
     Value outputZeros =
         filledTensor(b, loc, outputType, ValueRange{tokens}, 0.0);
-    Value output =
-        linalg::GenericOp::create(
-            b, loc, outputType, ValueRange{probabilities, values},
-            ValueRange{outputZeros},
-            ArrayRef<AffineMap>{map(4, {d1, d0, d3}), map(4, {d3, d1, d2}),
-                                map(4, {d0, d1, d2})},
-            iterators(3, 1),
-            [&](OpBuilder &b, Location loc, ValueRange args) {
-              Value product =
-                  arith::MulFOp::create(b, loc, args[0], args[1], contract(b));
-              yieldValue(
-                  b, loc,
-                  arith::AddFOp::create(b, loc, args[2], product, contract(b)));
-            })
-            .getResult(0);
+    Value output = contraction(
+        b, loc, outputType, ValueRange{probabilities, values}, outputZeros,
+        {map(4, {d1, d0, d3}), map(4, {d3, d1, d2}), map(4, {d0, d1, d2})}, 3,
+        1);
     rewriter.replaceOp(op, {output, keyCache, valueCache});
     return success();
   }
 };
+/// The absorbed form: the query meets the latent cache through W_UK, and
+/// the weighted latent leaves through W_UV; nothing is expanded per head.
+struct LatentAttentionPattern final : OpRewritePattern<ds::LatentAttentionOp> {
+  using Base::Base;
+  LogicalResult matchAndRewrite(ds::LatentAttentionOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *context = rewriter.getContext();
+    OpBuilder &b = rewriter;
+    Type f32 = b.getF32Type();
+    Value start = op.getStart();
+    Value tokens = tensor::DimOp::create(b, loc, op.getQueryNope(), 0);
+    RankedTensorType queryNopeType = op.getQueryNope().getType();
+    int64_t heads = queryNopeType.getDimSize(1);
+    int64_t nopeDim = queryNopeType.getDimSize(2);
+    int64_t rank = op.getLatent().getType().getDimSize(1);
+    int64_t valueDim = op.getOutput().getType().getDimSize(2);
+    int64_t rowsPerHead = nopeDim + valueDim;
+
+    Value latentCache =
+        writeRows(b, loc, op.getLatent(), op.getLatentCache(), start, tokens);
+    Value ropeCache =
+        writeRows(b, loc, op.getKeyRope(), op.getRopeCache(), start, tokens);
+    Value length = arith::AddIOp::create(b, loc, start, tokens);
+    Value latents = readRows(b, loc, latentCache, length);
+    Value ropeKeys = readRows(b, loc, ropeCache, length);
+
+    AffineExpr d0 = getAffineDimExpr(0, context),
+               d1 = getAffineDimExpr(1, context),
+               d2 = getAffineDimExpr(2, context),
+               d3 = getAffineDimExpr(3, context);
+    auto map = [&](ArrayRef<AffineExpr> results) {
+      return AffineMap::get(4, 0, results, context);
+    };
+    // Row `h * (dn + dv) + offset + k` of kv_b_proj, column `r`; FP8 blocks
+    // are scaled by the block holding that element.
+    Value up = op.getUp();
+    Value upScales = op.getUpScales();
+    auto upInputs = [&](Value lhs, AffineExpr row, AffineExpr column,
+                        AffineMap lhsMap, AffineMap outMap) {
+      SmallVector<Value> inputs{lhs, up};
+      SmallVector<AffineMap> maps{lhsMap, map({row, column})};
+      if (upScales) {
+        ArrayRef<int64_t> block = *op.getBlockSize();
+        inputs.push_back(upScales);
+        maps.push_back(
+            map({row.floorDiv(block[0]), column.floorDiv(block[1])}));
+      }
+      maps.push_back(outMap);
+      return std::make_pair(inputs, maps);
+    };
+
+    // q_lat[t, h, r] = Σ_k q_nope[t, h, k] · W_UK[h][k, r] over (t, h, r, k).
+    int64_t dyn = ShapedType::kDynamic;
+    auto latentQueryType = RankedTensorType::get({dyn, heads, rank}, f32);
+    auto [qInputs, qMaps] = upInputs(op.getQueryNope(), d1 * rowsPerHead + d3,
+                                     d2, map({d0, d1, d3}), map({d0, d1, d2}));
+    Value latentQuery = contraction(
+        b, loc, latentQueryType, qInputs,
+        filledTensor(b, loc, latentQueryType, tokens, 0.0), qMaps, 3, 1);
+
+    // score[h, t, s] = q_lat[t, h]·C[s] + q_rope[t, h]·R[s], two reductions
+    // into one accumulator.
+    auto scoreType = RankedTensorType::get({heads, dyn, dyn}, f32);
+    Value zeros =
+        filledTensor(b, loc, scoreType, ValueRange{tokens, length}, 0.0);
+    Value dots = contraction(
+        b, loc, scoreType, ValueRange{latentQuery, latents}, zeros,
+        {map({d1, d0, d3}), map({d2, d3}), map({d0, d1, d2})}, 3, 1);
+    dots = contraction(
+        b, loc, scoreType, ValueRange{op.getQueryRope(), ropeKeys}, dots,
+        {map({d1, d0, d3}), map({d2, d3}), map({d0, d1, d2})}, 3, 1);
+    Value probabilities = causalSoftmax(b, loc, dots, start, tokens, length,
+                                        op.getScale().convertToDouble());
+
+    // o_lat[t, h, r] = Σ_s p[h, t, s] · C[s, r] over (t, h, r, s).
+    Value weightedLatent = contraction(
+        b, loc, latentQueryType, ValueRange{probabilities, latents},
+        filledTensor(b, loc, latentQueryType, tokens, 0.0),
+        {map({d1, d0, d3}), map({d3, d2}), map({d0, d1, d2})}, 3, 1);
+
+    // output[t, h, d] = Σ_r o_lat[t, h, r] · W_UV[h][d, r] over (t, h, d, r).
+    RankedTensorType outputType = op.getOutput().getType();
+    auto [oInputs, oMaps] =
+        upInputs(weightedLatent, d1 * rowsPerHead + nopeDim + d2, d3,
+                 map({d0, d1, d3}), map({d0, d1, d2}));
+    Value output =
+        contraction(b, loc, outputType, oInputs,
+                    filledTensor(b, loc, outputType, tokens, 0.0), oMaps, 3, 1);
+    rewriter.replaceOp(op, {output, latentCache, ropeCache});
+    return success();
+  }
+};
+
 } // namespace
 
 void jikji::populateAttentionToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add<MlaAttentionPattern>(patterns.getContext());
+  patterns.add<MlaAttentionPattern, LatentAttentionPattern>(
+      patterns.getContext());
 }

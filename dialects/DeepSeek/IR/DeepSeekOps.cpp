@@ -437,3 +437,59 @@ LogicalResult MoeExpertsOp::verify() {
   }
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// LatentAttentionOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult LatentAttentionOp::verify() {
+  RankedTensorType queryNope = getQueryNope().getType();
+  RankedTensorType queryRope = getQueryRope().getType();
+  RankedTensorType latent = getLatent().getType();
+  RankedTensorType keyRope = getKeyRope().getType();
+  RankedTensorType up = getUp().getType();
+  RankedTensorType latentCache = getLatentCache().getType();
+  RankedTensorType ropeCache = getRopeCache().getType();
+  RankedTensorType output = getOutput().getType();
+  Operation *op = *this;
+  if (failed(checkRank(op, "query_nope", queryNope, 3)) ||
+      failed(checkRank(op, "query_rope", queryRope, 3)) ||
+      failed(checkRank(op, "latent", latent, 2)) ||
+      failed(checkRank(op, "key_rope", keyRope, 2)) ||
+      failed(checkRank(op, "up", up, 2)) ||
+      failed(checkRank(op, "latent_cache", latentCache, 2)) ||
+      failed(checkRank(op, "rope_cache", ropeCache, 2)) ||
+      failed(checkRank(op, "output", output, 3)))
+    return failure();
+  int64_t tokens = queryNope.getDimSize(0), heads = queryNope.getDimSize(1);
+  int64_t nopeDim = queryNope.getDimSize(2), ropeDim = queryRope.getDimSize(2);
+  int64_t rank = latent.getDimSize(1), valueDim = output.getDimSize(2);
+  if (ShapedType::isDynamic(heads) || ShapedType::isDynamic(nopeDim) ||
+      ShapedType::isDynamic(ropeDim) || ShapedType::isDynamic(rank) ||
+      ShapedType::isDynamic(valueDim))
+    return emitOpError("head count, head dimensions and the latent rank must "
+                       "be static");
+  if (failed(checkDim(op, "query_rope", queryRope, 0, tokens)) ||
+      failed(checkDim(op, "query_rope", queryRope, 1, heads)) ||
+      failed(checkDim(op, "latent", latent, 0, tokens)) ||
+      failed(checkDim(op, "key_rope", keyRope, 0, tokens)) ||
+      failed(checkDim(op, "key_rope", keyRope, 1, ropeDim)) ||
+      failed(checkDim(op, "output", output, 0, tokens)) ||
+      failed(checkDim(op, "output", output, 1, heads)) ||
+      failed(checkDim(op, "up", up, 0, heads * (nopeDim + valueDim))) ||
+      failed(checkDim(op, "up", up, 1, rank)) ||
+      failed(checkDim(op, "latent_cache", latentCache, 1, rank)) ||
+      failed(checkDim(op, "rope_cache", ropeCache, 0,
+                      latentCache.getDimSize(0))) ||
+      failed(checkDim(op, "rope_cache", ropeCache, 1, ropeDim)))
+    return failure();
+  if (failed(checkQuantization(op, "up", up, !!getUpScales(), getBlockSize())))
+    return failure();
+  if (getUpScales() &&
+      failed(checkBlockScales(op, "up", up, tensorType(getUpScales()),
+                              *getBlockSize())))
+    return failure();
+  if (!(getScale().convertToDouble() > 0))
+    return emitOpError("scale must be positive");
+  return success();
+}

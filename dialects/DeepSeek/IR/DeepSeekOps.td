@@ -279,6 +279,67 @@ def DeepSeek_MlaAttentionOp : DeepSeek_Op<"mla_attention",
 }
 
 //===----------------------------------------------------------------------===//
+// deepseek.latent_attention
+//===----------------------------------------------------------------------===//
+
+def DeepSeek_LatentAttentionOp : DeepSeek_Op<"latent_attention",
+    [Pure, AllTypesMatch<["latent_cache", "new_latent_cache"]>,
+     AllTypesMatch<["rope_cache", "new_rope_cache"]>]> {
+  let summary = "multi-head latent attention in the absorbed form, over the latent cache";
+  let description = [{
+    The absorbed attention of MODEL.md: the same function as
+    `deepseek.mla_attention`, computed without expanding keys and values.
+    `up` is `kv_b_proj` `[heads * (dn + dv), rkv]`; per head its first `dn`
+    rows are `W_UK[h]` and the next `dv` rows `W_UV[h]`. The `T` new
+    tokens' latents `c` and rotary keys are written to rows
+    `start .. start+T-1` of the caches, which are returned updated. Then,
+    over cache rows `s <= start + t`:
+
+    ```
+    q_lat[t,h]   = query_nope[t,h] · W_UK[h]                      # [rkv]
+    score[h,t,s] = (q_lat[t,h]·C[s] + query_rope[t,h]·R[s]) * scale
+    o_lat[t,h]   = Σ_s softmax_s(score[h,t,:])[s] · C[s]          # [rkv]
+    output[t,h]  = o_lat[t,h] · W_UV[h]ᵀ                          # [dv]
+    ```
+
+    The caches hold `rkv + dr` values per token (576 for V3) instead of
+    `heads × (dn + dr + dv)`.
+
+    ```mlir
+    %o, %lc2, %rc2 = deepseek.latent_attention query(%qn, %qr) latent(%c, %kr)
+        up(%w : tensor<512x64xbf16>) cache(%lc, %rc) at %start scale 0.1767766952966369
+        : tensor<?x8x32xf32>, tensor<?x8x16xf32>, tensor<?x64xf32>, tensor<?x16xf32>,
+          tensor<?x64xf32>, tensor<?x16xf32> -> tensor<?x8x32xf32>
+    ```
+  }];
+  let arguments = (ins DeepSeek_Activation:$query_nope,
+                   DeepSeek_Activation:$query_rope,
+                   DeepSeek_Activation:$latent,
+                   DeepSeek_Activation:$key_rope,
+                   DeepSeek_Weight:$up,
+                   Optional<RankedTensorOf<[F32]>>:$up_scales,
+                   OptionalAttr<DenseI64ArrayAttr>:$block_size,
+                   DeepSeek_Activation:$latent_cache,
+                   DeepSeek_Activation:$rope_cache,
+                   Index:$start, F64Attr:$scale);
+  let results = (outs DeepSeek_Activation:$output,
+                 DeepSeek_Activation:$new_latent_cache,
+                 DeepSeek_Activation:$new_rope_cache);
+  let assemblyFormat = [{
+    `query` `(` $query_nope `,` $query_rope `)`
+    `latent` `(` $latent `,` $key_rope `)`
+    `up` `(` $up (`scales` $up_scales^ `block` $block_size)? `:` type($up)
+      (`,` type($up_scales)^)? `)`
+    `cache` `(` $latent_cache `,` $rope_cache `)`
+    `at` $start `scale` $scale attr-dict `:`
+    type($query_nope) `,` type($query_rope) `,` type($latent) `,`
+    type($key_rope) `,` type($latent_cache) `,` type($rope_cache) `->`
+    type($output)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
 // deepseek.silu_mul
 //===----------------------------------------------------------------------===//
 

@@ -618,3 +618,57 @@ func.func @f(%x: tensor<?x256xf32>, %w: tensor<?x4xf32>, %i: tensor<?x4xi32>, %g
   %y = deepseek.moe_experts %x routed(%w, %i) gate(%g) up(%u) down(%d) scales(%s0, %s1, %s2) block [128, 128] : tensor<?x256xf32>, tensor<?x4xf32>, tensor<?x4xi32>, tensor<16x64x256xf8E4M3FN>, tensor<16x64x256xf8E4M3FN>, tensor<16x256x64xf8E4M3FN>, tensor<16x1x2xf32>, tensor<16x1x2xf32>, tensor<16x1x1xf32> -> tensor<?x256xf32>
   return
 }
+
+// -----
+
+// Tests that the up-projection has heads x (dn + dv) rows.
+func.func @f(%qn: tensor<?x8x32xf32>, %qr: tensor<?x8x16xf32>, %c: tensor<?x64xf32>, %kr: tensor<?x16xf32>, %w: tensor<256x64xbf16>, %lc: tensor<?x64xf32>, %rc: tensor<?x16xf32>, %p: index) {
+  // expected-error@+1 {{up dimension 0 must be 512, found 256}}
+  %o, %lc2, %rc2 = deepseek.latent_attention query(%qn, %qr) latent(%c, %kr) up(%w : tensor<256x64xbf16>) cache(%lc, %rc) at %p scale 0.125 : tensor<?x8x32xf32>, tensor<?x8x16xf32>, tensor<?x64xf32>, tensor<?x16xf32>, tensor<?x64xf32>, tensor<?x16xf32> -> tensor<?x8x32xf32>
+  return
+}
+
+// -----
+
+// Tests that the up-projection reads the latent.
+func.func @f(%qn: tensor<?x8x32xf32>, %qr: tensor<?x8x16xf32>, %c: tensor<?x64xf32>, %kr: tensor<?x16xf32>, %w: tensor<512x32xbf16>, %lc: tensor<?x64xf32>, %rc: tensor<?x16xf32>, %p: index) {
+  // expected-error@+1 {{up dimension 1 must be 64, found 32}}
+  %o, %lc2, %rc2 = deepseek.latent_attention query(%qn, %qr) latent(%c, %kr) up(%w : tensor<512x32xbf16>) cache(%lc, %rc) at %p scale 0.125 : tensor<?x8x32xf32>, tensor<?x8x16xf32>, tensor<?x64xf32>, tensor<?x16xf32>, tensor<?x64xf32>, tensor<?x16xf32> -> tensor<?x8x32xf32>
+  return
+}
+
+// -----
+
+// Tests that the latent cache holds the latent.
+func.func @f(%qn: tensor<?x8x32xf32>, %qr: tensor<?x8x16xf32>, %c: tensor<?x64xf32>, %kr: tensor<?x16xf32>, %w: tensor<512x64xbf16>, %lc: tensor<?x32xf32>, %rc: tensor<?x16xf32>, %p: index) {
+  // expected-error@+1 {{latent_cache dimension 1 must be 64, found 32}}
+  %o, %lc2, %rc2 = deepseek.latent_attention query(%qn, %qr) latent(%c, %kr) up(%w : tensor<512x64xbf16>) cache(%lc, %rc) at %p scale 0.125 : tensor<?x8x32xf32>, tensor<?x8x16xf32>, tensor<?x64xf32>, tensor<?x16xf32>, tensor<?x32xf32>, tensor<?x16xf32> -> tensor<?x8x32xf32>
+  return
+}
+
+// -----
+
+// Tests that the latent rank is static.
+func.func @f(%qn: tensor<?x8x32xf32>, %qr: tensor<?x8x16xf32>, %c: tensor<?x?xf32>, %kr: tensor<?x16xf32>, %w: tensor<512x64xbf16>, %lc: tensor<?x64xf32>, %rc: tensor<?x16xf32>, %p: index) {
+  // expected-error@+1 {{head count, head dimensions and the latent rank must be static}}
+  %o, %lc2, %rc2 = deepseek.latent_attention query(%qn, %qr) latent(%c, %kr) up(%w : tensor<512x64xbf16>) cache(%lc, %rc) at %p scale 0.125 : tensor<?x8x32xf32>, tensor<?x8x16xf32>, tensor<?x?xf32>, tensor<?x16xf32>, tensor<?x64xf32>, tensor<?x16xf32> -> tensor<?x8x32xf32>
+  return
+}
+
+// -----
+
+// Tests that an FP8 up-projection needs its scales.
+func.func @f(%qn: tensor<?x8x32xf32>, %qr: tensor<?x8x16xf32>, %c: tensor<?x64xf32>, %kr: tensor<?x16xf32>, %w: tensor<512x64xf8E4M3FN>, %lc: tensor<?x64xf32>, %rc: tensor<?x16xf32>, %p: index) {
+  // expected-error@+1 {{up of type f8E4M3FN needs block scales}}
+  %o, %lc2, %rc2 = deepseek.latent_attention query(%qn, %qr) latent(%c, %kr) up(%w : tensor<512x64xf8E4M3FN>) cache(%lc, %rc) at %p scale 0.125 : tensor<?x8x32xf32>, tensor<?x8x16xf32>, tensor<?x64xf32>, tensor<?x16xf32>, tensor<?x64xf32>, tensor<?x16xf32> -> tensor<?x8x32xf32>
+  return
+}
+
+// -----
+
+// Tests that the latent attention's scale is positive.
+func.func @f(%qn: tensor<?x8x32xf32>, %qr: tensor<?x8x16xf32>, %c: tensor<?x64xf32>, %kr: tensor<?x16xf32>, %w: tensor<512x64xbf16>, %lc: tensor<?x64xf32>, %rc: tensor<?x16xf32>, %p: index) {
+  // expected-error@+1 {{scale must be positive}}
+  %o, %lc2, %rc2 = deepseek.latent_attention query(%qn, %qr) latent(%c, %kr) up(%w : tensor<512x64xbf16>) cache(%lc, %rc) at %p scale 0.0 : tensor<?x8x32xf32>, tensor<?x8x16xf32>, tensor<?x64xf32>, tensor<?x16xf32>, tensor<?x64xf32>, tensor<?x16xf32> -> tensor<?x8x32xf32>
+  return
+}

@@ -96,3 +96,17 @@ func.func @fp8_experts(%x: tensor<?x320xf32>, %w: tensor<?x4xf32>, %i: tensor<?x
       : tensor<?x320xf32>, tensor<?x4xf32>, tensor<?x4xi32>, tensor<16x160x320xf8E4M3FN>, tensor<16x160x320xf8E4M3FN>, tensor<16x320x160xf8E4M3FN>, tensor<16x2x3xf32>, tensor<16x2x3xf32>, tensor<16x3x2xf32> -> tensor<?x320xf32>
   return %y : tensor<?x320xf32>
 }
+
+// -----
+
+// Tests the absorbed attention over the latent cache, BF16 and FP8.
+// CHECK-LABEL: func.func @latent_attention
+func.func @latent_attention(%qn: tensor<?x8x32xf32>, %qr: tensor<?x8x16xf32>, %c: tensor<?x64xf32>, %kr: tensor<?x16xf32>, %w: tensor<512x64xbf16>, %w8: tensor<512x64xf8E4M3FN>, %s: tensor<4x1xf32>, %lc: tensor<?x64xf32>, %rc: tensor<?x16xf32>, %start: index) -> (tensor<?x8x32xf32>, tensor<?x8x32xf32>) {
+  // CHECK: deepseek.latent_attention query(%{{.+}}, %{{.+}}) latent(%{{.+}}, %{{.+}}) up(%{{.+}} : tensor<512x64xbf16>) cache(%{{.+}}, %{{.+}}) at %{{.+}} scale 1.250000e-01 : tensor<?x8x32xf32>, tensor<?x8x16xf32>, tensor<?x64xf32>, tensor<?x16xf32>, tensor<?x64xf32>, tensor<?x16xf32> -> tensor<?x8x32xf32>
+  %o, %lc2, %rc2 = deepseek.latent_attention query(%qn, %qr) latent(%c, %kr) up(%w : tensor<512x64xbf16>) cache(%lc, %rc) at %start scale 0.125
+      : tensor<?x8x32xf32>, tensor<?x8x16xf32>, tensor<?x64xf32>, tensor<?x16xf32>, tensor<?x64xf32>, tensor<?x16xf32> -> tensor<?x8x32xf32>
+  // CHECK: up(%{{.+}} scales %{{.+}} block [128, 128] : tensor<512x64xf8E4M3FN>, tensor<4x1xf32>)
+  %o8, %lc3, %rc3 = deepseek.latent_attention query(%qn, %qr) latent(%c, %kr) up(%w8 scales %s block [128, 128] : tensor<512x64xf8E4M3FN>, tensor<4x1xf32>) cache(%lc, %rc) at %start scale 0.125
+      : tensor<?x8x32xf32>, tensor<?x8x16xf32>, tensor<?x64xf32>, tensor<?x16xf32>, tensor<?x64xf32>, tensor<?x16xf32> -> tensor<?x8x32xf32>
+  return %o, %o8 : tensor<?x8x32xf32>, tensor<?x8x32xf32>
+}

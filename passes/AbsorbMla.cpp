@@ -1,0 +1,255 @@
+//===- AbsorbMla.cpp - The deepseek-absorb-mla pass -----------------------===//
+//
+// Part of Jikji. MLA caches what it compresses, the latent, and expands it
+// per head only to attend. Absorbing the up-projection into the query and
+// the output (MODEL.md) makes the expansion unnecessary: the cache shrinks
+// from heads x (dn + dr + dv) to rkv + dr values per token.
+//
+// The rewrite crosses function boundaries (the caches are arguments of the
+// layer functions and of @forward), so it is a module pass that matches
+// every attention first and rewrites only if all of them match.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+
+#include "dialects/DeepSeek/IR/DeepSeekOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Builders.h"
+
+#define DEBUG_TYPE "deepseek-absorb-mla"
+
+namespace jikji {
+#define GEN_PASS_DEF_ABSORBMLAPASS
+#include "passes/Passes.h.inc"
+} // namespace jikji
+
+using namespace mlir;
+namespace ds = jikji::deepseek;
+
+namespace {
+
+/// The parts of one as-written attention that the absorbed form keeps.
+struct AsWrittenMla {
+  ds::MlaAttentionOp attention;
+  ds::LinearOp upProjection; ///< kv = linear(c, kv_b_proj)
+  BlockArgument keyCache, valueCache;
+};
+
+/// Matches `attention` against the as-written subgraph, or says why not.
+FailureOr<AsWrittenMla> matchAsWritten(ds::MlaAttentionOp attention,
+                                       std::string &why) {
+  auto split = attention.getKeyNope().getDefiningOp<ds::SplitOp>();
+  if (!split || attention.getValue().getDefiningOp<ds::SplitOp>() != split ||
+      split.getNumResults() != 2 ||
+      split.getResult(0) != attention.getKeyNope() ||
+      split.getResult(1) != attention.getValue()) {
+    why = "keys and values are not the two parts of one split";
+    return failure();
+  }
+  auto view = split.getInput().getDefiningOp<ds::ViewOp>();
+  auto upProjection =
+      view ? view.getInput().getDefiningOp<ds::LinearOp>() : ds::LinearOp();
+  if (!upProjection) {
+    why = "keys and values are not a per-head view of one linear layer";
+    return failure();
+  }
+  auto keyCache = dyn_cast<BlockArgument>(attention.getKeyCache());
+  auto valueCache = dyn_cast<BlockArgument>(attention.getValueCache());
+  if (!keyCache || !valueCache ||
+      !isa<func::FuncOp>(keyCache.getOwner()->getParentOp()) ||
+      keyCache.getOwner() != valueCache.getOwner()) {
+    why = "the caches are not arguments of the enclosing function";
+    return failure();
+  }
+  auto onlyReturned = [](Value value) {
+    return llvm::all_of(value.getUsers(), [](Operation *user) {
+      return isa<func::ReturnOp>(user);
+    });
+  };
+  if (!keyCache.hasOneUse() || !valueCache.hasOneUse() ||
+      !onlyReturned(attention.getNewKeyCache()) ||
+      !onlyReturned(attention.getNewValueCache())) {
+    why = "the caches are used by something other than this attention";
+    return failure();
+  }
+  return AsWrittenMla{attention, upProjection, keyCache, valueCache};
+}
+
+/// Replaces the attention with deepseek.latent_attention and retypes the
+/// function's cache arguments and results.
+void absorb(AsWrittenMla match) {
+  ds::MlaAttentionOp attention = match.attention;
+  auto func = cast<func::FuncOp>(match.keyCache.getOwner()->getParentOp());
+  OpBuilder b(attention);
+  Location loc = attention.getLoc();
+  Value latent = match.upProjection.getInput();
+  auto latentType = cast<RankedTensorType>(latent.getType());
+  RankedTensorType keyRopeType = attention.getKeyRope().getType();
+  int64_t capacity = attention.getKeyCache().getType().getDimSize(0);
+  auto latentCacheType = RankedTensorType::get(
+      {capacity, latentType.getDimSize(1)}, latentType.getElementType());
+  auto ropeCacheType = RankedTensorType::get(
+      {capacity, keyRopeType.getDimSize(1)}, keyRopeType.getElementType());
+  match.keyCache.setType(latentCacheType);
+  match.valueCache.setType(ropeCacheType);
+
+  auto latentAttention = ds::LatentAttentionOp::create(
+      b, loc, attention.getOutput().getType(), latentCacheType, ropeCacheType,
+      attention.getQueryNope(), attention.getQueryRope(), latent,
+      attention.getKeyRope(), match.upProjection.getWeight(),
+      match.upProjection.getScales(), match.upProjection.getBlockSizeAttr(),
+      match.keyCache, match.valueCache, attention.getStart(),
+      attention.getScaleAttr());
+  attention.replaceAllUsesWith(latentAttention.getResults());
+  attention.erase();
+  // The expansion (linear, view, split) is dead now.
+  Operation *split = nullptr, *view = nullptr;
+  for (Operation *user : match.upProjection->getUsers())
+    view = user;
+  if (view)
+    for (Operation *user : view->getUsers())
+      split = user;
+  for (Operation *dead : {split, view, match.upProjection.getOperation()})
+    if (dead && dead->use_empty())
+      dead->erase();
+
+  auto returnOp = cast<func::ReturnOp>(func.getBody().front().getTerminator());
+  func.setFunctionType(FunctionType::get(func.getContext(),
+                                         func.getBody().getArgumentTypes(),
+                                         returnOp.getOperandTypes()));
+}
+
+/// Whether `stacked` [layers, capacity, a...] and `layer` [capacity, b...]
+/// agree on the per-token shape (a == b).
+bool sameEntry(Type stacked, Type layer) {
+  return cast<RankedTensorType>(stacked).getShape().drop_front(2) ==
+         cast<RankedTensorType>(layer).getShape().drop_front();
+}
+
+/// Offsets, sizes and strides of one layer's slice of a stacked cache whose
+/// per-token shape is `entry`, keeping the layer and capacity of `like`.
+std::tuple<SmallVector<OpFoldResult>, SmallVector<OpFoldResult>,
+           SmallVector<OpFoldResult>>
+layerSlice(OpBuilder &b, OffsetSizeAndStrideOpInterface like,
+           ArrayRef<int64_t> entry) {
+  SmallVector<OpFoldResult> offsets = like.getMixedOffsets();
+  SmallVector<OpFoldResult> sizes = like.getMixedSizes();
+  offsets.resize(2);
+  sizes.resize(2);
+  for (int64_t dim : entry) {
+    offsets.push_back(b.getIndexAttr(0));
+    sizes.push_back(b.getIndexAttr(dim));
+  }
+  SmallVector<OpFoldResult> strides(offsets.size(), b.getIndexAttr(1));
+  return {offsets, sizes, strides};
+}
+
+/// Retypes @forward's stacked caches to the layer functions' new cache
+/// types and rebuilds the chain of slices and calls that threads them.
+void retypeForward(func::FuncOp forward, RankedTensorType latentCache,
+                   RankedTensorType ropeCache) {
+  OpBuilder b(forward.getContext());
+  unsigned cacheIndex = 0;
+  for (BlockArgument argument : forward.getArguments()) {
+    if (!forward.getArgAttr(argument.getArgNumber(), "deepseek.kv_cache"))
+      continue;
+    RankedTensorType layerType = cacheIndex == 0 ? latentCache : ropeCache;
+    auto old = cast<RankedTensorType>(argument.getType());
+    SmallVector<int64_t> shape{old.getDimSize(0)};
+    llvm::append_range(shape, layerType.getShape());
+    argument.setType(RankedTensorType::get(shape, layerType.getElementType()));
+    forward.setArgAttr(
+        argument.getArgNumber(), "deepseek.kv_cache",
+        b.getStringAttr(cacheIndex == 0 ? "latent" : "key_rope"));
+    ++cacheIndex;
+  }
+
+  SmallVector<Operation *> chain;
+  forward.walk([&](Operation *op) {
+    if (isa<func::CallOp, tensor::ExtractSliceOp, tensor::InsertSliceOp>(op))
+      chain.push_back(op);
+  });
+  for (Operation *op : chain) {
+    b.setInsertionPoint(op);
+    if (auto extract = dyn_cast<tensor::ExtractSliceOp>(op)) {
+      auto source = cast<RankedTensorType>(extract.getSource().getType());
+      if (sameEntry(source, extract.getType()))
+        continue;
+      ArrayRef<int64_t> entry = source.getShape().drop_front(2);
+      auto [offsets, sizes, strides] = layerSlice(b, extract, entry);
+      SmallVector<int64_t> shape{extract.getType().getDimSize(0)};
+      llvm::append_range(shape, entry);
+      auto replacement = tensor::ExtractSliceOp::create(
+          b, extract.getLoc(),
+          RankedTensorType::get(shape, source.getElementType()),
+          extract.getSource(), offsets, sizes, strides);
+      extract.replaceAllUsesWith(replacement.getResult());
+      extract.erase();
+    } else if (auto call = dyn_cast<func::CallOp>(op)) {
+      auto callee = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
+          call, call.getCalleeAttr());
+      if (TypeRange(call.getResultTypes()) ==
+          TypeRange(callee.getFunctionType().getResults()))
+        continue;
+      auto replacement =
+          func::CallOp::create(b, call.getLoc(), callee, call.getOperands());
+      call.replaceAllUsesWith(replacement.getResults());
+      call.erase();
+    } else if (auto insert = dyn_cast<tensor::InsertSliceOp>(op)) {
+      if (insert.getType() == insert.getDest().getType() &&
+          sameEntry(insert.getDest().getType(), insert.getSource().getType()))
+        continue;
+      auto dest = cast<RankedTensorType>(insert.getDest().getType());
+      auto [offsets, sizes, strides] =
+          layerSlice(b, insert, dest.getShape().drop_front(2));
+      auto replacement = tensor::InsertSliceOp::create(
+          b, insert.getLoc(), insert.getSource(), insert.getDest(), offsets,
+          sizes, strides);
+      insert.replaceAllUsesWith(replacement.getResult());
+      insert.erase();
+    }
+  }
+  auto returnOp =
+      cast<func::ReturnOp>(forward.getBody().front().getTerminator());
+  forward.setFunctionType(FunctionType::get(
+      forward.getContext(), forward.getBody().getArgumentTypes(),
+      returnOp.getOperandTypes()));
+}
+
+struct AbsorbMlaPass final : jikji::impl::AbsorbMlaPassBase<AbsorbMlaPass> {
+  using AbsorbMlaPassBase::AbsorbMlaPassBase;
+  void runOnOperation() override;
+};
+
+void AbsorbMlaPass::runOnOperation() {
+  ModuleOp module = getOperation();
+  SmallVector<AsWrittenMla> matches;
+  bool allMatch = true;
+  module.walk([&](ds::MlaAttentionOp attention) {
+    std::string why;
+    FailureOr<AsWrittenMla> match = matchAsWritten(attention, why);
+    if (succeeded(match)) {
+      matches.push_back(*match);
+      return;
+    }
+    allMatch = false;
+    if (reportSkipped)
+      attention.emitRemark() << "not absorbed: " << why;
+  });
+  if (!allMatch || matches.empty())
+    return;
+  for (AsWrittenMla &match : matches)
+    absorb(match);
+  // Every layer function now takes the same latent caches.
+  RankedTensorType latentCache =
+      cast<RankedTensorType>(matches.front().keyCache.getType());
+  RankedTensorType ropeCache =
+      cast<RankedTensorType>(matches.front().valueCache.getType());
+  if (auto forward = module.lookupSymbol<func::FuncOp>("forward"))
+    retypeForward(forward, latentCache, ropeCache);
+}
+
+} // namespace
