@@ -19,6 +19,9 @@ void jikji::buildFusionPipeline(OpPassManager &pm,
   // step.
   if (options.absorbMla)
     pm.addPass(createAbsorbMlaPass());
+  // One router op, and experts grouped by the tokens they received.
+  if (options.fuseMoeRouting)
+    pm.addPass(createFuseMoeRoutingPass());
   // What the fusions leave unused (the expanded K/V projections).
   pm.addPass(createCanonicalizerPass());
 }

@@ -15,6 +15,7 @@ namespace jikji {
 /// changes the numbers beyond rounding (DESIGN.md, decision 5).
 struct FusionOptions {
   bool absorbMla = true;
+  bool fuseMoeRouting = true;
 };
 
 /// Adds the graph fusions, in order, to `pm`.

@@ -39,4 +39,22 @@ def AbsorbMlaPass : Pass<"deepseek-absorb-mla", "mlir::ModuleOp"> {
   ];
 }
 
+def FuseMoeRoutingPass : Pass<"deepseek-fuse-moe-routing"> {
+  let summary = "Fuse the MoE router and group the routed experts by expert";
+  let description = [{
+    Two rewrites, each a pattern in `populateFuseMoeRoutingPatterns`:
+
+    - `moe_router(linear(x, mlp.gate.weight))` becomes one
+      `deepseek.fused_router`: scores, bias, group selection, top-k, the
+      unbiased weights, normalisation and scaling from the hidden state.
+    - `add(moe_experts(...), shared)` becomes `deepseek.grouped_experts`,
+      whose lowering sorts the (token, choice) pairs by expert, runs each
+      expert once over the rows it received (gate and up together, SwiGLU in
+      the epilogue, then down) and scatters the weighted rows back onto the
+      shared experts' output. Work is proportional to tokens x k.
+
+    Each pattern says why it does not apply (`notifyMatchFailure`).
+  }];
+}
+
 #endif // JIKJI_PASSES_PASSES_TD

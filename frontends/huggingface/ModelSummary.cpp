@@ -51,6 +51,8 @@ std::optional<int64_t> expertsPerToken(func::CallOp call, Value value,
     for (Operation *user : argument.getUsers())
       if (auto experts = dyn_cast<ds::MoeExpertsOp>(user))
         return experts.getIndices().getType().getDimSize(1);
+      else if (auto grouped = dyn_cast<ds::GroupedExpertsOp>(user))
+        return grouped.getIndices().getType().getDimSize(1);
   }
   return std::nullopt;
 }

@@ -73,6 +73,9 @@ struct CompileOptions {
   cl::opt<bool> noAbsorbMla{
       "no-absorb-mla",
       cl::desc("Keep attention as written: expanded K and V in the cache")};
+  cl::opt<bool> noFuseMoeRouting{
+      "no-fuse-moe-routing",
+      cl::desc("Keep the router and each routed expert as written")};
   cl::opt<std::string> summary{
       "summary", cl::ValueOptional, cl::value_desc("text|json"),
       cl::desc("Print what the compiled graph holds: layers by kind, "
@@ -185,6 +188,7 @@ int jikji::runCompileDriver(int argc, char **argv, DialectRegistry &registry) {
 
   FusionOptions fusion;
   fusion.absorbMla = !options.noFusion && !options.noAbsorbMla;
+  fusion.fuseMoeRouting = !options.noFusion && !options.noFuseMoeRouting;
   if (!options.noFusion) {
     PassManager pm(&context);
     if (failed(applyPassManagerCLOptions(pm)))

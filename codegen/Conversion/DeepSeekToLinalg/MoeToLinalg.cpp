@@ -486,8 +486,285 @@ struct MoeExpertsPattern final : OpRewritePattern<ds::MoeExpertsOp> {
   }
 };
 
+/// The fused router lowers through the gate's linear layer and the router
+/// (the conversion lowers both in turn): the fusion pays off in the IR the
+/// passes see; a lowering that keeps the logits in registers can replace
+/// this one without changing the op.
+struct FusedRouterPattern final : OpRewritePattern<ds::FusedRouterOp> {
+  using Base::Base;
+  LogicalResult matchAndRewrite(ds::FusedRouterOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    int64_t experts = op.getGate().getType().getDimSize(0);
+    auto logitsType =
+        RankedTensorType::get({op.getInput().getType().getDimSize(0), experts},
+                              rewriter.getF32Type());
+    Value logits =
+        ds::LinearOp::create(rewriter, loc, logitsType, op.getInput(),
+                             op.getGate(), Value(), nullptr);
+    auto router = ds::MoeRouterOp::create(
+        rewriter, loc, op.getWeights().getType(), op.getIndices().getType(),
+        logits, op.getBias(), op.getScoringAttr(), op.getMethodAttr(),
+        op.getTopKAttr(), op.getGroupsAttr(), op.getTopkGroupsAttr(),
+        op.getNormalizeAttr(), op.getScalingAttr());
+    rewriter.replaceOp(op, router.getResults());
+    return success();
+  }
+};
+
+/// Integer tensor helpers for the grouping.
+Value indexTensor(OpBuilder &b, Location loc, int64_t size, Value dynamicSize) {
+  auto type = RankedTensorType::get({size}, b.getIndexType());
+  Value empty = dynamicSize ? emptyTensor(b, loc, type, dynamicSize)
+                            : emptyTensor(b, loc, type, {});
+  Value zero = indexConstant(b, loc, 0);
+  return linalg::FillOp::create(b, loc, zero, empty).getResult(0);
+}
+
+/// Adds one to counts[e] for every (token, choice) sent to expert e.
+Value countPerExpert(OpBuilder &b, Location loc, Value indices, Value tokens,
+                     int64_t topK, int64_t experts) {
+  Value counts = indexTensor(b, loc, experts, Value());
+  return scf::ForOp::create(
+             b, loc, indexConstant(b, loc, 0), tokens, indexConstant(b, loc, 1),
+             ValueRange{counts},
+             [&](OpBuilder &b, Location loc, Value t, ValueRange carried) {
+               auto inner = scf::ForOp::create(
+                   b, loc, indexConstant(b, loc, 0),
+                   indexConstant(b, loc, topK), indexConstant(b, loc, 1),
+                   carried,
+                   [&](OpBuilder &b, Location loc, Value j, ValueRange acc) {
+                     Value e = arith::IndexCastOp::create(
+                         b, loc, b.getIndexType(),
+                         tensor::ExtractOp::create(b, loc, indices,
+                                                   ValueRange{t, j}));
+                     Value count = tensor::ExtractOp::create(b, loc, acc[0],
+                                                             ValueRange{e});
+                     Value next = arith::AddIOp::create(
+                         b, loc, count, indexConstant(b, loc, 1));
+                     scf::YieldOp::create(
+                         b, loc,
+                         ValueRange{tensor::InsertOp::create(
+                             b, loc, next, acc[0], ValueRange{e})});
+                   });
+               scf::YieldOp::create(b, loc, inner.getResults());
+             })
+      .getResult(0);
+}
+
+/// Exclusive prefix sum: where each expert's rows start.
+Value exclusiveOffsets(OpBuilder &b, Location loc, Value counts,
+                       int64_t experts) {
+  Value offsets = indexTensor(b, loc, experts, Value());
+  auto loop = scf::ForOp::create(
+      b, loc, indexConstant(b, loc, 0), indexConstant(b, loc, experts),
+      indexConstant(b, loc, 1), ValueRange{offsets, indexConstant(b, loc, 0)},
+      [&](OpBuilder &b, Location loc, Value e, ValueRange carried) {
+        Value updated = tensor::InsertOp::create(b, loc, carried[1], carried[0],
+                                                 ValueRange{e});
+        Value count = tensor::ExtractOp::create(b, loc, counts, ValueRange{e});
+        scf::YieldOp::create(
+            b, loc,
+            ValueRange{updated,
+                       arith::AddIOp::create(b, loc, carried[1], count)});
+      });
+  return loop.getResult(0);
+}
+
+/// order[p]: the (token * k + choice) pair in sorted position p; pairs of
+/// one expert keep token order.
+Value sortPairsByExpert(OpBuilder &b, Location loc, Value indices, Value tokens,
+                        int64_t topK, Value offsets, Value pairs) {
+  Value order = indexTensor(b, loc, ShapedType::kDynamic, pairs);
+  auto loop = scf::ForOp::create(
+      b, loc, indexConstant(b, loc, 0), tokens, indexConstant(b, loc, 1),
+      ValueRange{order, offsets},
+      [&](OpBuilder &b, Location loc, Value t, ValueRange carried) {
+        auto inner = scf::ForOp::create(
+            b, loc, indexConstant(b, loc, 0), indexConstant(b, loc, topK),
+            indexConstant(b, loc, 1), carried,
+            [&](OpBuilder &b, Location loc, Value j, ValueRange acc) {
+              Value e = arith::IndexCastOp::create(
+                  b, loc, b.getIndexType(),
+                  tensor::ExtractOp::create(b, loc, indices, ValueRange{t, j}));
+              Value cursor =
+                  tensor::ExtractOp::create(b, loc, acc[1], ValueRange{e});
+              Value pair = arith::AddIOp::create(
+                  b, loc,
+                  arith::MulIOp::create(b, loc, t, indexConstant(b, loc, topK)),
+                  j);
+              Value newOrder = tensor::InsertOp::create(b, loc, pair, acc[0],
+                                                        ValueRange{cursor});
+              Value newCursors = tensor::InsertOp::create(
+                  b, loc,
+                  arith::AddIOp::create(b, loc, cursor,
+                                        indexConstant(b, loc, 1)),
+                  acc[1], ValueRange{e});
+              scf::YieldOp::create(b, loc, ValueRange{newOrder, newCursors});
+            });
+        scf::YieldOp::create(b, loc, inner.getResults());
+      });
+  return loop.getResult(0);
+}
+
+/// rows[p, :] = f32(matrix[e] applied...) -- here: out[p, o] = Σ_i rows[p, i]
+/// · W[o, i] for one expert's W (storage type, optional block scales).
+Value rowsTimesWeight(OpBuilder &b, Location loc, Value rows, Value weight,
+                      Value scales, ArrayRef<int64_t> block, Value count) {
+  auto weightType = cast<RankedTensorType>(weight.getType());
+  MLIRContext *context = b.getContext();
+  AffineExpr p = getAffineDimExpr(0, context), o = getAffineDimExpr(1, context),
+             i = getAffineDimExpr(2, context);
+  auto resultType = RankedTensorType::get(
+      {ShapedType::kDynamic, weightType.getDimSize(0)}, b.getF32Type());
+  Value zeros = filledTensor(b, loc, resultType, count, 0.0);
+  SmallVector<Value> inputs{rows, weight};
+  SmallVector<AffineMap> maps{AffineMap::get(3, 0, {p, i}, context),
+                              AffineMap::get(3, 0, {o, i}, context)};
+  if (scales) {
+    inputs.push_back(scales);
+    maps.push_back(AffineMap::get(
+        3, 0, {o.floorDiv(block[0]), i.floorDiv(block[1])}, context));
+  }
+  maps.push_back(AffineMap::get(3, 0, {p, o}, context));
+  bool scaled = static_cast<bool>(scales);
+  return linalg::GenericOp::create(
+             b, loc, resultType, inputs, ValueRange{zeros}, maps,
+             iterators(2, 1),
+             [&](OpBuilder &b, Location loc, ValueRange args) {
+               Value w = widenToF32(b, loc, args[1]);
+               if (scaled)
+                 w = arith::MulFOp::create(b, loc, w, args[2]);
+               Value product =
+                   arith::MulFOp::create(b, loc, args[0], w, contract(b));
+               yieldValue(b, loc,
+                          arith::AddFOp::create(b, loc, args.back(), product,
+                                                contract(b)));
+             })
+      .getResult(0);
+}
+
+/// Tokens grouped by expert: count, offsets, sort, one pass per expert over
+/// its rows, weighted scatter onto the accumulator.
+struct GroupedExpertsPattern final : OpRewritePattern<ds::GroupedExpertsOp> {
+  using Base::Base;
+  LogicalResult matchAndRewrite(ds::GroupedExpertsOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    OpBuilder &b = rewriter;
+    Value input = op.getInput();
+    RankedTensorType type = op.getType();
+    int64_t hidden = type.getDimSize(1);
+    int64_t topK = op.getWeights().getType().getDimSize(1);
+    int64_t experts = op.getGate().getType().getDimSize(0);
+    Value tokens = tensor::DimOp::create(b, loc, input, 0);
+    Value pairs =
+        arith::MulIOp::create(b, loc, tokens, indexConstant(b, loc, topK));
+
+    Value counts =
+        countPerExpert(b, loc, op.getIndices(), tokens, topK, experts);
+    Value offsets = exclusiveOffsets(b, loc, counts, experts);
+    Value order = sortPairsByExpert(b, loc, op.getIndices(), tokens, topK,
+                                    offsets, pairs);
+
+    // The input rows in sorted order: sorted[p] = input[order[p] / k].
+    auto sortedType =
+        RankedTensorType::get({ShapedType::kDynamic, hidden}, b.getF32Type());
+    Value sorted =
+        linalg::GenericOp::create(
+            b, loc, sortedType, ValueRange{},
+            ValueRange{emptyTensor(b, loc, sortedType, pairs)},
+            ArrayRef<AffineMap>{b.getMultiDimIdentityMap(2)}, iterators(2),
+            [&](OpBuilder &b, Location loc, ValueRange) {
+              Value p = linalg::IndexOp::create(b, loc, 0);
+              Value h = linalg::IndexOp::create(b, loc, 1);
+              Value pair =
+                  tensor::ExtractOp::create(b, loc, order, ValueRange{p});
+              Value t = arith::DivUIOp::create(b, loc, pair,
+                                               indexConstant(b, loc, topK));
+              yieldValue(
+                  b, loc,
+                  tensor::ExtractOp::create(b, loc, input, ValueRange{t, h}));
+            })
+            .getResult(0);
+
+    bool quantized = !op.getScales().empty();
+    auto perExpert = scf::ForOp::create(
+        b, loc, indexConstant(b, loc, 0), indexConstant(b, loc, experts),
+        indexConstant(b, loc, 1), ValueRange{op.getAccumulator()},
+        [&](OpBuilder &b, Location loc, Value e, ValueRange carried) {
+          Value count =
+              tensor::ExtractOp::create(b, loc, counts, ValueRange{e});
+          Value offset =
+              tensor::ExtractOp::create(b, loc, offsets, ValueRange{e});
+          // An expert without tokens runs zero-trip loops: it costs nothing.
+          SmallVector<OpFoldResult> rowOffsets{offset, b.getIndexAttr(0)};
+          SmallVector<OpFoldResult> rowSizes{count, b.getIndexAttr(hidden)};
+          SmallVector<OpFoldResult> unit(2, b.getIndexAttr(1));
+          Value rows = tensor::ExtractSliceOp::create(
+              b, loc, sortedType, sorted, rowOffsets, rowSizes, unit);
+          auto project = [&](Value stacked, unsigned scaleIndex, Value lhs) {
+            Value scales;
+            ArrayRef<int64_t> block;
+            if (quantized) {
+              scales = expertMatrix(b, loc, op.getScales()[scaleIndex], e);
+              block = *op.getBlockSize();
+            }
+            return rowsTimesWeight(b, loc, lhs,
+                                   expertMatrix(b, loc, stacked, e), scales,
+                                   block, count);
+          };
+          Value gate = project(op.getGate(), 0, rows);
+          Value up = project(op.getUp(), 1, rows);
+          Value activated = ds::SiluMulOp::create(b, loc, gate, up);
+          Value down = project(op.getDown(), 2, activated);
+
+          // Scatter: out[t] += w[t, j] * down[p] for the pair at offset + p.
+          auto scatter = scf::ForOp::create(
+              b, loc, indexConstant(b, loc, 0), count, indexConstant(b, loc, 1),
+              carried,
+              [&](OpBuilder &b, Location loc, Value p, ValueRange acc) {
+                Value position = arith::AddIOp::create(b, loc, offset, p);
+                Value pair = tensor::ExtractOp::create(b, loc, order,
+                                                       ValueRange{position});
+                Value k = indexConstant(b, loc, topK);
+                Value t = arith::DivUIOp::create(b, loc, pair, k);
+                Value j = arith::RemUIOp::create(b, loc, pair, k);
+                Value weight = tensor::ExtractOp::create(
+                    b, loc, op.getWeights(), ValueRange{t, j});
+                Value downRow = rowOf(b, loc, down, p);
+                Value outRow = rowOf(b, loc, acc[0], t);
+                AffineMap identity = b.getMultiDimIdentityMap(1);
+                Value sum =
+                    linalg::GenericOp::create(
+                        b, loc, outRow.getType(), ValueRange{downRow},
+                        ValueRange{outRow},
+                        ArrayRef<AffineMap>{identity, identity}, iterators(1),
+                        [&](OpBuilder &b, Location loc, ValueRange args) {
+                          Value scaled =
+                              arith::MulFOp::create(b, loc, args[0], weight);
+                          yieldValue(
+                              b, loc,
+                              arith::AddFOp::create(b, loc, args[1], scaled));
+                        })
+                        .getResult(0);
+                SmallVector<OpFoldResult> offsets{t, b.getIndexAttr(0)};
+                SmallVector<OpFoldResult> sizes{b.getIndexAttr(1),
+                                                b.getIndexAttr(hidden)};
+                Value updated = tensor::InsertSliceOp::create(
+                    b, loc, sum, acc[0], offsets, sizes, unit);
+                scf::YieldOp::create(b, loc, ValueRange{updated});
+              });
+          scf::YieldOp::create(b, loc, scatter.getResults());
+        });
+    rewriter.replaceOp(op, perExpert.getResults());
+    return success();
+  }
+};
+
 } // namespace
 
 void jikji::populateMoeToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add<MoeRouterPattern, MoeExpertsPattern>(patterns.getContext());
+  patterns.add<MoeRouterPattern, MoeExpertsPattern, FusedRouterPattern,
+               GroupedExpertsPattern>(patterns.getContext());
 }

@@ -327,69 +327,94 @@ LogicalResult MlaAttentionOp::verify() {
 // MoeRouterOp
 //===----------------------------------------------------------------------===//
 
-LogicalResult MoeRouterOp::verify() {
-  RankedTensorType logits = getLogits().getType();
-  RankedTensorType weights = getWeights().getType();
-  RankedTensorType indices = getIndices().getType();
-  if (failed(checkRank(*this, "logits", logits, 2)) ||
-      failed(checkRank(*this, "weights", weights, 2)))
+/// The routing invariants shared by moe_router and fused_router: `experts`
+/// scored per token, k of them chosen, in groups.
+template <typename RouterOp>
+static LogicalResult verifyRouting(RouterOp op, int64_t tokens,
+                                   int64_t experts) {
+  RankedTensorType weights = op.getWeights().getType();
+  RankedTensorType indices = op.getIndices().getType();
+  if (failed(checkRank(op, "weights", weights, 2)))
     return failure();
-  int64_t experts = logits.getDimSize(1);
   if (ShapedType::isDynamic(experts))
-    return emitOpError("the number of experts must be static");
-  int64_t topK = getTopK(), groups = getGroups(), topkGroups = getTopkGroups();
+    return op.emitOpError("the number of experts must be static");
+  int64_t topK = op.getTopK(), groups = op.getGroups(),
+          topkGroups = op.getTopkGroups();
   if (topK > experts)
-    return emitOpError() << "top " << topK << " exceeds the " << experts
-                         << " experts";
+    return op.emitOpError()
+           << "top " << topK << " exceeds the " << experts << " experts";
   if (experts % groups != 0)
-    return emitOpError() << groups << " groups do not divide " << experts
-                         << " experts";
+    return op.emitOpError()
+           << groups << " groups do not divide " << experts << " experts";
   if (topkGroups > groups)
-    return emitOpError() << "topk_groups " << topkGroups << " exceeds the "
-                         << groups << " groups";
+    return op.emitOpError() << "topk_groups " << topkGroups << " exceeds the "
+                            << groups << " groups";
   if (topK > topkGroups * (experts / groups))
-    return emitOpError() << "top " << topK << " exceeds the "
-                         << topkGroups * (experts / groups)
-                         << " experts in the kept groups";
-  TopKMethod method = getMethod();
+    return op.emitOpError()
+           << "top " << topK << " exceeds the "
+           << topkGroups * (experts / groups) << " experts in the kept groups";
+  TopKMethod method = op.getMethod();
   if (method == TopKMethod::Greedy && groups != 1)
-    return emitOpError("greedy routing takes a single group");
+    return op.emitOpError("greedy routing takes a single group");
   if (method == TopKMethod::NoAuxTc && experts / groups < 2)
-    return emitOpError("noaux_tc scores a group by its top 2 experts, so "
-                       "groups need at least 2 experts");
-  if (method == TopKMethod::NoAuxTc && !getBias())
-    return emitOpError("noaux_tc routing needs the correction bias");
-  if (method != TopKMethod::NoAuxTc && getBias())
-    return emitOpError("only noaux_tc routing takes a correction bias");
-  if (getBias()) {
-    RankedTensorType bias = tensorType(getBias());
-    if (failed(checkRank(*this, "bias", bias, 1)) ||
-        failed(checkDim(*this, "bias", bias, 0, experts)))
+    return op.emitOpError("noaux_tc scores a group by its top 2 experts, so "
+                          "groups need at least 2 experts");
+  if (method == TopKMethod::NoAuxTc && !op.getBias())
+    return op.emitOpError("noaux_tc routing needs the correction bias");
+  if (method != TopKMethod::NoAuxTc && op.getBias())
+    return op.emitOpError("only noaux_tc routing takes a correction bias");
+  if (op.getBias()) {
+    RankedTensorType bias = tensorType(op.getBias());
+    if (failed(checkRank(op, "bias", bias, 1)) ||
+        failed(checkDim(op, "bias", bias, 0, experts)))
       return failure();
   }
-  if (failed(checkDim(*this, "weights", weights, 0, logits.getDimSize(0))) ||
-      failed(checkDim(*this, "weights", weights, 1, topK)) ||
-      failed(checkDim(*this, "indices", indices, 0, logits.getDimSize(0))) ||
-      failed(checkDim(*this, "indices", indices, 1, topK)))
+  if (failed(checkDim(op, "weights", weights, 0, tokens)) ||
+      failed(checkDim(op, "weights", weights, 1, topK)) ||
+      failed(checkDim(op, "indices", indices, 0, tokens)) ||
+      failed(checkDim(op, "indices", indices, 1, topK)))
     return failure();
-  if (!(getScaling().convertToDouble() > 0))
-    return emitOpError("scaling must be positive");
+  if (!(op.getScaling().convertToDouble() > 0))
+    return op.emitOpError("scaling must be positive");
   return success();
+}
+
+LogicalResult MoeRouterOp::verify() {
+  RankedTensorType logits = getLogits().getType();
+  if (failed(checkRank(*this, "logits", logits, 2)))
+    return failure();
+  return verifyRouting(*this, logits.getDimSize(0), logits.getDimSize(1));
+}
+
+LogicalResult FusedRouterOp::verify() {
+  RankedTensorType input = getInput().getType();
+  RankedTensorType gate = getGate().getType();
+  if (failed(checkRank(*this, "input", input, 2)) ||
+      failed(checkRank(*this, "gate", gate, 2)))
+    return failure();
+  if (gate.getDimSize(1) != input.getDimSize(1))
+    return emitOpError() << "gate [experts, in] has in = "
+                         << dimString(gate.getDimSize(1))
+                         << " but the input has "
+                         << dimString(input.getDimSize(1)) << " features";
+  return verifyRouting(*this, input.getDimSize(0), gate.getDimSize(0));
 }
 
 //===----------------------------------------------------------------------===//
 // MoeExpertsOp
 //===----------------------------------------------------------------------===//
 
-LogicalResult MoeExpertsOp::verify() {
-  RankedTensorType input = getInput().getType();
-  RankedTensorType weights = getWeights().getType();
-  RankedTensorType indices = getIndices().getType();
-  RankedTensorType gate = getGate().getType();
-  RankedTensorType up = getUp().getType();
-  RankedTensorType down = getDown().getType();
-  RankedTensorType result = getResult().getType();
-  Operation *op = *this;
+/// The expert invariants shared by moe_experts and grouped_experts.
+template <typename ExpertsOp>
+static LogicalResult verifyExperts(ExpertsOp expertsOp) {
+  RankedTensorType input = expertsOp.getInput().getType();
+  RankedTensorType weights = expertsOp.getWeights().getType();
+  RankedTensorType indices = expertsOp.getIndices().getType();
+  RankedTensorType gate = expertsOp.getGate().getType();
+  RankedTensorType up = expertsOp.getUp().getType();
+  RankedTensorType down = expertsOp.getDown().getType();
+  RankedTensorType result = expertsOp.getResult().getType();
+  Operation *op = expertsOp;
   if (failed(checkRank(op, "input", input, 2)) ||
       failed(checkRank(op, "weights", weights, 2)) ||
       failed(checkRank(op, "gate", gate, 3)) ||
@@ -399,8 +424,8 @@ LogicalResult MoeExpertsOp::verify() {
   int64_t tokens = input.getDimSize(0), hidden = input.getDimSize(1);
   int64_t experts = gate.getDimSize(0), width = gate.getDimSize(1);
   if (up != gate)
-    return emitOpError() << "up must have the gate's type " << gate
-                         << ", found " << up;
+    return op->emitOpError()
+           << "up must have the gate's type " << gate << ", found " << up;
   if (failed(checkDim(op, "gate", gate, 2, hidden)) ||
       failed(checkDim(op, "down", down, 0, experts)) ||
       failed(checkDim(op, "down", down, 1, hidden)) ||
@@ -410,24 +435,25 @@ LogicalResult MoeExpertsOp::verify() {
       failed(checkDim(op, "indices", indices, 1, weights.getDimSize(1))))
     return failure();
   if (weights.getDimSize(1) > experts)
-    return emitOpError() << weights.getDimSize(1)
-                         << " experts per token exceed the " << experts
-                         << " experts";
+    return op->emitOpError()
+           << weights.getDimSize(1) << " experts per token exceed the "
+           << experts << " experts";
   if (result != input)
-    return emitOpError() << "result must have the input's type " << input
-                         << ", found " << result;
+    return op->emitOpError() << "result must have the input's type " << input
+                             << ", found " << result;
 
-  OperandRange scales = getScales();
+  OperandRange scales = expertsOp.getScales();
   if (!scales.empty() && scales.size() != 3)
-    return emitOpError() << "takes the scales of gate, up and down (3), found "
-                         << scales.size();
+    return op->emitOpError()
+           << "takes the scales of gate, up and down (3), found "
+           << scales.size();
   if (failed(checkQuantization(op, "expert weights", gate, !scales.empty(),
-                               getBlockSize())) ||
+                               expertsOp.getBlockSize())) ||
       (down.getElementType() != gate.getElementType() &&
-       failed(emitOpError("gate, up and down must share an element type"))))
+       failed(op->emitOpError("gate, up and down must share an element type"))))
     return failure();
   if (!scales.empty()) {
-    ArrayRef<int64_t> block = *getBlockSize();
+    ArrayRef<int64_t> block = *expertsOp.getBlockSize();
     if (failed(
             checkBlockScales(op, "gate", gate, tensorType(scales[0]), block)) ||
         failed(checkBlockScales(op, "up", up, tensorType(scales[1]), block)) ||
@@ -436,6 +462,16 @@ LogicalResult MoeExpertsOp::verify() {
       return failure();
   }
   return success();
+}
+
+LogicalResult MoeExpertsOp::verify() { return verifyExperts(*this); }
+
+LogicalResult GroupedExpertsOp::verify() {
+  if (getAccumulator().getType() != getInput().getType())
+    return emitOpError() << "accumulator must have the input's type "
+                         << getInput().getType() << ", found "
+                         << getAccumulator().getType();
+  return verifyExperts(*this);
 }
 
 //===----------------------------------------------------------------------===//

@@ -462,4 +462,89 @@ def DeepSeek_MoeExpertsOp : DeepSeek_Op<"moe_experts", [Pure]> {
   let hasVerifier = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// deepseek.fused_router
+//===----------------------------------------------------------------------===//
+
+def DeepSeek_FusedRouterOp : DeepSeek_Op<"fused_router", [Pure]> {
+  let summary = "the gate's matrix product and the whole routing, as one op";
+  let description = [{
+    `deepseek.moe_router` applied to `linear(input, gate)`: the gate's logits
+    never leave the op, so a lowering can score and select per token while
+    the logits are in registers. The attributes and results are those of
+    `deepseek.moe_router`; `deepseek-fuse-moe-routing` produces it.
+
+    ```mlir
+    %w, %i = deepseek.fused_router %x gate(%g) bias %b scoring sigmoid method noaux_tc
+        top 4 groups 4 topk_groups 2 normalize scaling 2.5
+        : tensor<?x256xf32>, tensor<16x256xbf16>, tensor<16xf32> -> tensor<?x4xf32>, tensor<?x4xi32>
+    ```
+  }];
+  let arguments = (ins DeepSeek_Activation:$input, DeepSeek_Weight:$gate,
+                   Optional<RankedTensorOf<[F32, BF16]>>:$bias,
+                   DeepSeek_ScoringFunction:$scoring,
+                   DeepSeek_TopKMethod:$method,
+                   ConfinedAttr<I64Attr, [IntPositive]>:$top_k,
+                   ConfinedAttr<I64Attr, [IntPositive]>:$groups,
+                   ConfinedAttr<I64Attr, [IntPositive]>:$topk_groups,
+                   UnitAttr:$normalize, F64Attr:$scaling);
+  let results = (outs DeepSeek_Activation:$weights,
+                 DeepSeek_ExpertIds:$indices);
+  let assemblyFormat = [{
+    $input `gate` `(` $gate `)` (`bias` $bias^)? `scoring` $scoring
+    `method` $method `top` $top_k `groups` $groups `topk_groups` $topk_groups
+    (`normalize` $normalize^)? `scaling` $scaling attr-dict `:`
+    type($input) `,` type($gate) (`,` type($bias)^)? `->` type($weights) `,`
+    type($indices)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// deepseek.grouped_experts
+//===----------------------------------------------------------------------===//
+
+def DeepSeek_GroupedExpertsOp : DeepSeek_Op<"grouped_experts", [Pure]> {
+  let summary = "the routed experts as one computation over tokens grouped by expert";
+  let description = [{
+    The same sum as `deepseek.moe_experts`, added to `accumulator` (the
+    shared experts' output):
+
+    `result[t] = accumulator[t] + Σ_j weights[t, j] · SwiGLU(input[t]; expert indices[t, j])`
+
+    computed the grouped way: the `T·k` (token, choice) pairs are sorted by
+    expert (counts and offsets per expert), each expert multiplies the rows
+    it received at once, gate and up together with SwiGLU in the epilogue,
+    then the down projection, and each row is scattered back to its token
+    with its weight. Work is proportional to `T·k`; an expert that receives
+    no token costs nothing.
+
+    ```mlir
+    %y = deepseek.grouped_experts %x routed(%w, %i) gate(%g) up(%u) down(%d) accumulate(%shared)
+        : tensor<?x256xf32>, tensor<?x256xf32>, tensor<?x4xf32>, tensor<?x4xi32>,
+          tensor<16x64x256xbf16>, tensor<16x64x256xbf16>, tensor<16x256x64xbf16>
+          -> tensor<?x256xf32>
+    ```
+  }];
+  let arguments = (ins DeepSeek_Activation:$input,
+                   DeepSeek_Activation:$weights,
+                   DeepSeek_ExpertIds:$indices,
+                   DeepSeek_Weight:$gate, DeepSeek_Weight:$up,
+                   DeepSeek_Weight:$down,
+                   Variadic<RankedTensorOf<[F32]>>:$scales,
+                   OptionalAttr<DenseI64ArrayAttr>:$block_size,
+                   DeepSeek_Activation:$accumulator);
+  let results = (outs DeepSeek_Activation:$result);
+  let assemblyFormat = [{
+    $input `routed` `(` $weights `,` $indices `)` `gate` `(` $gate `)`
+    `up` `(` $up `)` `down` `(` $down `)`
+    (`scales` `(` $scales^ `)` `block` $block_size)?
+    `accumulate` `(` $accumulator `)` attr-dict `:`
+    type($input) `,` type($accumulator) `,` type($weights) `,`
+    type($indices) `,` type($gate) `,` type($up) `,` type($down)
+    (`,` type($scales)^)? `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // JIKJI_DIALECTS_DEEPSEEK_IR_DEEPSEEKOPS_TD

@@ -672,3 +672,39 @@ func.func @f(%qn: tensor<?x8x32xf32>, %qr: tensor<?x8x16xf32>, %c: tensor<?x64xf
   %o, %lc2, %rc2 = deepseek.latent_attention query(%qn, %qr) latent(%c, %kr) up(%w : tensor<512x64xbf16>) cache(%lc, %rc) at %p scale 0.0 : tensor<?x8x32xf32>, tensor<?x8x16xf32>, tensor<?x64xf32>, tensor<?x16xf32>, tensor<?x64xf32>, tensor<?x16xf32> -> tensor<?x8x32xf32>
   return
 }
+
+// -----
+
+// Tests that the fused router's gate reads the input's features.
+func.func @f(%x: tensor<?x128xf32>, %gate: tensor<16x256xbf16>) {
+  // expected-error@+1 {{gate [experts, in] has in = 256 but the input has 128 features}}
+  %w, %i = deepseek.fused_router %x gate(%gate) scoring softmax method greedy top 2 groups 1 topk_groups 1 scaling 1.0 : tensor<?x128xf32>, tensor<16x256xbf16> -> tensor<?x2xf32>, tensor<?x2xi32>
+  return
+}
+
+// -----
+
+// Tests that the fused router checks routing like moe_router.
+func.func @f(%x: tensor<?x256xf32>, %gate: tensor<16x256xbf16>) {
+  // expected-error@+1 {{top 17 exceeds the 16 experts}}
+  %w, %i = deepseek.fused_router %x gate(%gate) scoring softmax method greedy top 17 groups 1 topk_groups 1 scaling 1.0 : tensor<?x256xf32>, tensor<16x256xbf16> -> tensor<?x17xf32>, tensor<?x17xi32>
+  return
+}
+
+// -----
+
+// Tests that the grouped experts accumulate into a tensor like the input.
+func.func @f(%x: tensor<?x256xf32>, %w: tensor<?x4xf32>, %i: tensor<?x4xi32>, %g: tensor<16x64x256xbf16>, %u: tensor<16x64x256xbf16>, %d: tensor<16x256x64xbf16>, %acc: tensor<?x128xf32>) {
+  // expected-error@+1 {{accumulator must have the input's type 'tensor<?x256xf32>', found 'tensor<?x128xf32>'}}
+  %y = deepseek.grouped_experts %x routed(%w, %i) gate(%g) up(%u) down(%d) accumulate(%acc) : tensor<?x256xf32>, tensor<?x128xf32>, tensor<?x4xf32>, tensor<?x4xi32>, tensor<16x64x256xbf16>, tensor<16x64x256xbf16>, tensor<16x256x64xbf16> -> tensor<?x256xf32>
+  return
+}
+
+// -----
+
+// Tests that the grouped experts check experts like moe_experts.
+func.func @f(%x: tensor<?x256xf32>, %w: tensor<?x4xf32>, %i: tensor<?x4xi32>, %g: tensor<16x64x256xbf16>, %u: tensor<16x64x256xbf16>, %d: tensor<16x256x32xbf16>, %acc: tensor<?x256xf32>) {
+  // expected-error@+1 {{down dimension 2 must be 64, found 32}}
+  %y = deepseek.grouped_experts %x routed(%w, %i) gate(%g) up(%u) down(%d) accumulate(%acc) : tensor<?x256xf32>, tensor<?x256xf32>, tensor<?x4xf32>, tensor<?x4xi32>, tensor<16x64x256xbf16>, tensor<16x64x256xbf16>, tensor<16x256x32xbf16> -> tensor<?x256xf32>
+  return
+}

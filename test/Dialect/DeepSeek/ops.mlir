@@ -110,3 +110,17 @@ func.func @latent_attention(%qn: tensor<?x8x32xf32>, %qr: tensor<?x8x16xf32>, %c
       : tensor<?x8x32xf32>, tensor<?x8x16xf32>, tensor<?x64xf32>, tensor<?x16xf32>, tensor<?x64xf32>, tensor<?x16xf32> -> tensor<?x8x32xf32>
   return %o, %o8 : tensor<?x8x32xf32>, tensor<?x8x32xf32>
 }
+
+// -----
+
+// Tests the fused router and the grouped experts.
+// CHECK-LABEL: func.func @fused_moe
+func.func @fused_moe(%x: tensor<?x256xf32>, %gate: tensor<16x256xbf16>, %bias: tensor<16xf32>, %g: tensor<16x64x256xbf16>, %u: tensor<16x64x256xbf16>, %d: tensor<16x256x64xbf16>, %shared: tensor<?x256xf32>) -> tensor<?x256xf32> {
+  // CHECK: deepseek.fused_router %{{.+}} gate(%{{.+}}) bias %{{.+}} scoring sigmoid method noaux_tc top 4 groups 4 topk_groups 2 normalize scaling 2.500000e+00 : tensor<?x256xf32>, tensor<16x256xbf16>, tensor<16xf32> -> tensor<?x4xf32>, tensor<?x4xi32>
+  %w, %i = deepseek.fused_router %x gate(%gate) bias %bias scoring sigmoid method noaux_tc top 4 groups 4 topk_groups 2 normalize scaling 2.5
+      : tensor<?x256xf32>, tensor<16x256xbf16>, tensor<16xf32> -> tensor<?x4xf32>, tensor<?x4xi32>
+  // CHECK: deepseek.grouped_experts %{{.+}} routed(%{{.+}}, %{{.+}}) gate(%{{.+}}) up(%{{.+}}) down(%{{.+}}) accumulate(%{{.+}}) : tensor<?x256xf32>, tensor<?x256xf32>, tensor<?x4xf32>, tensor<?x4xi32>, tensor<16x64x256xbf16>, tensor<16x64x256xbf16>, tensor<16x256x64xbf16> -> tensor<?x256xf32>
+  %y = deepseek.grouped_experts %x routed(%w, %i) gate(%g) up(%u) down(%d) accumulate(%shared)
+      : tensor<?x256xf32>, tensor<?x256xf32>, tensor<?x4xf32>, tensor<?x4xi32>, tensor<16x64x256xbf16>, tensor<16x64x256xbf16>, tensor<16x256x64xbf16> -> tensor<?x256xf32>
+  return %y : tensor<?x256xf32>
+}
