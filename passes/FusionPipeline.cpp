@@ -22,6 +22,9 @@ void jikji::buildFusionPipeline(OpPassManager &pm,
   // One router op, and experts grouped by the tokens they received.
   if (options.fuseMoeRouting)
     pm.addPass(createFuseMoeRoutingPass());
+  // Dense MLPs and shared experts read their input once for gate and up.
+  if (options.fuseSwiGlu)
+    pm.addPass(createFuseSwiGluPass());
   // What the fusions leave unused (the expanded K/V projections).
   pm.addPass(createCanonicalizerPass());
 }

@@ -16,6 +16,7 @@ namespace jikji {
 struct FusionOptions {
   bool absorbMla = true;
   bool fuseMoeRouting = true;
+  bool fuseSwiGlu = true;
 };
 
 /// Adds the graph fusions, in order, to `pm`.

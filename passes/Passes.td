@@ -57,4 +57,14 @@ def FuseMoeRoutingPass : Pass<"deepseek-fuse-moe-routing"> {
   }];
 }
 
+def FuseSwiGluPass : Pass<"deepseek-fuse-swiglu"> {
+  let summary = "Fuse a SwiGLU MLP's gate and up projections into one product";
+  let description = [{
+    Rewrites `linear(silu_mul(linear(x, Wg), linear(x, Wu)), Wd)` into
+    `deepseek.swiglu`, whose lowering computes the gate and up projections in
+    one loop nest over `x`. The worked example of
+    docs/writing-a-fusion-pass.md.
+  }];
+}
+
 #endif // JIKJI_PASSES_PASSES_TD

@@ -76,6 +76,8 @@ struct CompileOptions {
   cl::opt<bool> noFuseMoeRouting{
       "no-fuse-moe-routing",
       cl::desc("Keep the router and each routed expert as written")};
+  cl::opt<bool> noFuseSwiGlu{
+      "no-fuse-swiglu", cl::desc("Keep SwiGLU MLPs as three linear layers")};
   cl::opt<std::string> summary{
       "summary", cl::ValueOptional, cl::value_desc("text|json"),
       cl::desc("Print what the compiled graph holds: layers by kind, "
@@ -189,6 +191,7 @@ int jikji::runCompileDriver(int argc, char **argv, DialectRegistry &registry) {
   FusionOptions fusion;
   fusion.absorbMla = !options.noFusion && !options.noAbsorbMla;
   fusion.fuseMoeRouting = !options.noFusion && !options.noFuseMoeRouting;
+  fusion.fuseSwiGlu = !options.noFusion && !options.noFuseSwiGlu;
   if (!options.noFusion) {
     PassManager pm(&context);
     if (failed(applyPassManagerCLOptions(pm)))

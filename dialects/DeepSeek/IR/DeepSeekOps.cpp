@@ -529,3 +529,32 @@ LogicalResult LatentAttentionOp::verify() {
     return emitOpError("scale must be positive");
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// SwiGluOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult SwiGluOp::verify() {
+  RankedTensorType input = getInput().getType();
+  RankedTensorType gate = getGate().getType();
+  RankedTensorType down = getDown().getType();
+  Operation *op = *this;
+  if (failed(checkRank(op, "input", input, 2)) ||
+      failed(checkRank(op, "gate", gate, 2)) ||
+      failed(checkRank(op, "down", down, 2)))
+    return failure();
+  if (getUp().getType() != gate)
+    return emitOpError() << "up must have the gate's type " << gate
+                         << ", found " << getUp().getType();
+  if (isa<Float8E4M3FNType>(gate.getElementType()) ||
+      isa<Float8E4M3FNType>(down.getElementType()))
+    return emitOpError("takes no block-scaled FP8 weights");
+  if (failed(checkDim(op, "gate", gate, 1, input.getDimSize(1))) ||
+      failed(checkDim(op, "down", down, 0, input.getDimSize(1))) ||
+      failed(checkDim(op, "down", down, 1, gate.getDimSize(0))))
+    return failure();
+  if (getResult().getType() != input)
+    return emitOpError() << "result must have the input's type " << input
+                         << ", found " << getResult().getType();
+  return success();
+}

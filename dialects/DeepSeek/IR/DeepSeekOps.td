@@ -360,6 +360,35 @@ def DeepSeek_SiluMulOp : DeepSeek_Op<"silu_mul",
 }
 
 //===----------------------------------------------------------------------===//
+// deepseek.swiglu
+//===----------------------------------------------------------------------===//
+
+def DeepSeek_SwiGluOp : DeepSeek_Op<"swiglu", [Pure]> {
+  let summary = "a whole SwiGLU MLP: gate and up as one product, then down";
+  let description = [{
+    `result = Linear(silu(Linear(x, gate)) * Linear(x, up), down)`, with
+    `gate`, `up` `[I, H]` and `down` `[H, I]`. Reading the input once for
+    the gate and the up projections is the point: `deepseek-fuse-swiglu`
+    forms it from the three linear layers and the `silu_mul` of a dense MLP
+    or the shared experts (BF16 weights; FP8 ones stay as written).
+
+    ```mlir
+    %y = deepseek.swiglu %x gate(%wg) up(%wu) down(%wd)
+        : tensor<?x256xf32>, tensor<512x256xbf16>, tensor<512x256xbf16>, tensor<256x512xbf16> -> tensor<?x256xf32>
+    ```
+  }];
+  let arguments = (ins DeepSeek_Activation:$input, DeepSeek_Weight:$gate,
+                   DeepSeek_Weight:$up, DeepSeek_Weight:$down);
+  let results = (outs DeepSeek_Activation:$result);
+  let assemblyFormat = [{
+    $input `gate` `(` $gate `)` `up` `(` $up `)` `down` `(` $down `)` attr-dict
+    `:` type($input) `,` type($gate) `,` type($up) `,` type($down) `->`
+    type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
 // deepseek.add
 //===----------------------------------------------------------------------===//
 

@@ -708,3 +708,30 @@ func.func @f(%x: tensor<?x256xf32>, %w: tensor<?x4xf32>, %i: tensor<?x4xi32>, %g
   %y = deepseek.grouped_experts %x routed(%w, %i) gate(%g) up(%u) down(%d) accumulate(%acc) : tensor<?x256xf32>, tensor<?x256xf32>, tensor<?x4xf32>, tensor<?x4xi32>, tensor<16x64x256xbf16>, tensor<16x64x256xbf16>, tensor<16x256x32xbf16> -> tensor<?x256xf32>
   return
 }
+
+// -----
+
+// Tests that swiglu's gate and up projections have one type.
+func.func @f(%x: tensor<?x256xf32>, %wg: tensor<512x256xbf16>, %wu: tensor<256x256xbf16>, %wd: tensor<256x512xbf16>) {
+  // expected-error@+1 {{up must have the gate's type 'tensor<512x256xbf16>', found 'tensor<256x256xbf16>'}}
+  %y = deepseek.swiglu %x gate(%wg) up(%wu) down(%wd) : tensor<?x256xf32>, tensor<512x256xbf16>, tensor<256x256xbf16>, tensor<256x512xbf16> -> tensor<?x256xf32>
+  return
+}
+
+// -----
+
+// Tests that swiglu's down projection maps the width back to the input's.
+func.func @f(%x: tensor<?x256xf32>, %wg: tensor<512x256xbf16>, %wu: tensor<512x256xbf16>, %wd: tensor<256x256xbf16>) {
+  // expected-error@+1 {{down dimension 1 must be 512, found 256}}
+  %y = deepseek.swiglu %x gate(%wg) up(%wu) down(%wd) : tensor<?x256xf32>, tensor<512x256xbf16>, tensor<512x256xbf16>, tensor<256x256xbf16> -> tensor<?x256xf32>
+  return
+}
+
+// -----
+
+// Tests that swiglu takes no FP8 weights (they keep their block scales in linear).
+func.func @f(%x: tensor<?x256xf32>, %wg: tensor<512x256xf8E4M3FN>, %wu: tensor<512x256xf8E4M3FN>, %wd: tensor<256x512xbf16>) {
+  // expected-error@+1 {{takes no block-scaled FP8 weights}}
+  %y = deepseek.swiglu %x gate(%wg) up(%wu) down(%wd) : tensor<?x256xf32>, tensor<512x256xf8E4M3FN>, tensor<512x256xf8E4M3FN>, tensor<256x512xbf16> -> tensor<?x256xf32>
+  return
+}

@@ -124,3 +124,13 @@ func.func @fused_moe(%x: tensor<?x256xf32>, %gate: tensor<16x256xbf16>, %bias: t
       : tensor<?x256xf32>, tensor<?x256xf32>, tensor<?x4xf32>, tensor<?x4xi32>, tensor<16x64x256xbf16>, tensor<16x64x256xbf16>, tensor<16x256x64xbf16> -> tensor<?x256xf32>
   return %y : tensor<?x256xf32>
 }
+
+// -----
+
+// Tests the fused SwiGLU MLP.
+// CHECK-LABEL: func.func @swiglu
+func.func @swiglu(%x: tensor<?x256xf32>, %wg: tensor<512x256xbf16>, %wu: tensor<512x256xbf16>, %wd: tensor<256x512xbf16>) -> tensor<?x256xf32> {
+  // CHECK: deepseek.swiglu %{{.+}} gate(%{{.+}}) up(%{{.+}}) down(%{{.+}}) : tensor<?x256xf32>, tensor<512x256xbf16>, tensor<512x256xbf16>, tensor<256x512xbf16> -> tensor<?x256xf32>
+  %y = deepseek.swiglu %x gate(%wg) up(%wu) down(%wd) : tensor<?x256xf32>, tensor<512x256xbf16>, tensor<512x256xbf16>, tensor<256x512xbf16> -> tensor<?x256xf32>
+  return %y : tensor<?x256xf32>
+}
