@@ -13,6 +13,7 @@
 #include "dialects/DeepSeek/IR/DeepSeekOps.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 
 #include <limits>
 
@@ -189,17 +190,44 @@ Value causalSoftmax(OpBuilder &b, Location loc, Value dots, Value start,
       .getResult(0);
 }
 
+/// Attention over expanded per-head keys [S, heads, dq] and values
+/// [S, heads, dv]: scores over (h, t, s, j), causal softmax, weighted sum
+/// over (t, h, d, s).
+Value expandedAttention(OpBuilder &b, Location loc, Value query, Value keys,
+                        Value values, Value start, Value tokens, Value length,
+                        double scale, RankedTensorType outputType) {
+  MLIRContext *context = b.getContext();
+  int64_t heads = outputType.getDimSize(1);
+  AffineExpr d0 = getAffineDimExpr(0, context),
+             d1 = getAffineDimExpr(1, context),
+             d2 = getAffineDimExpr(2, context),
+             d3 = getAffineDimExpr(3, context);
+  auto map = [&](ArrayRef<AffineExpr> results) {
+    return AffineMap::get(4, 0, results, context);
+  };
+  int64_t dyn = ShapedType::kDynamic;
+  auto scoreType = RankedTensorType::get({heads, dyn, dyn}, b.getF32Type());
+  Value zeros =
+      filledTensor(b, loc, scoreType, ValueRange{tokens, length}, 0.0);
+  Value dots = contraction(
+      b, loc, scoreType, ValueRange{query, keys}, zeros,
+      {map({d1, d0, d3}), map({d2, d0, d3}), map({d0, d1, d2})}, 3, 1);
+  Value probabilities =
+      causalSoftmax(b, loc, dots, start, tokens, length, scale);
+  Value outputZeros = filledTensor(b, loc, outputType, ValueRange{tokens}, 0.0);
+  return contraction(
+      b, loc, outputType, ValueRange{probabilities, values}, outputZeros,
+      {map({d1, d0, d3}), map({d3, d1, d2}), map({d0, d1, d2})}, 3, 1);
+}
+
 struct MlaAttentionPattern final : OpRewritePattern<ds::MlaAttentionOp> {
   using Base::Base;
   LogicalResult matchAndRewrite(ds::MlaAttentionOp op,
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    MLIRContext *context = rewriter.getContext();
     OpBuilder &b = rewriter;
-    Type f32 = b.getF32Type();
     Value start = op.getStart();
     Value tokens = tensor::DimOp::create(b, loc, op.getQueryNope(), 0);
-    int64_t heads = op.getQueryNope().getType().getDimSize(1);
 
     // The new tokens' keys and values join the caches first: each token
     // attends to itself.
@@ -215,34 +243,9 @@ struct MlaAttentionPattern final : OpRewritePattern<ds::MlaAttentionOp> {
     Value query =
         concatHeads(b, loc, op.getQueryNope(), op.getQueryRope(), tokens);
 
-    AffineExpr d0 = getAffineDimExpr(0, context),
-               d1 = getAffineDimExpr(1, context),
-               d2 = getAffineDimExpr(2, context),
-               d3 = getAffineDimExpr(3, context);
-    auto map = [&](unsigned dims, ArrayRef<AffineExpr> results) {
-      return AffineMap::get(dims, 0, results, context);
-    };
-
-    // score[h, t, s] = q[t, h] · K[s, h] over (h, t, s, j).
-    int64_t dyn = ShapedType::kDynamic;
-    auto scoreType = RankedTensorType::get({heads, dyn, dyn}, f32);
-    Value zeros =
-        filledTensor(b, loc, scoreType, ValueRange{tokens, length}, 0.0);
-    Value dots = contraction(
-        b, loc, scoreType, ValueRange{query, keys}, zeros,
-        {map(4, {d1, d0, d3}), map(4, {d2, d0, d3}), map(4, {d0, d1, d2})}, 3,
-        1);
-    Value probabilities = causalSoftmax(b, loc, dots, start, tokens, length,
-                                        op.getScale().convertToDouble());
-
-    // output[t, h, d] = Σ_s p[h, t, s] · V[s, h, d] over (t, h, d, s).
-    auto outputType = op.getOutput().getType();
-    Value outputZeros =
-        filledTensor(b, loc, outputType, ValueRange{tokens}, 0.0);
-    Value output = contraction(
-        b, loc, outputType, ValueRange{probabilities, values}, outputZeros,
-        {map(4, {d1, d0, d3}), map(4, {d3, d1, d2}), map(4, {d0, d1, d2})}, 3,
-        1);
+    Value output = expandedAttention(b, loc, query, keys, values, start, tokens,
+                                     length, op.getScale().convertToDouble(),
+                                     op.getOutput().getType());
     rewriter.replaceOp(op, {output, keyCache, valueCache});
     return success();
   }
@@ -299,43 +302,92 @@ struct LatentAttentionPattern final : OpRewritePattern<ds::LatentAttentionOp> {
       return std::make_pair(inputs, maps);
     };
 
-    // q_lat[t, h, r] = Σ_k q_nope[t, h, k] · W_UK[h][k, r] over (t, h, r, k).
+    // Which form is cheaper depends on T and S (docs/dialect/rationale.md):
+    // absorbed costs T·S·(2·rkv + dr) + T·rkv·(dn + dv) multiply-adds per
+    // head, expanding the cache S·rkv·(dn + dv) + T·S·(dn + dr + dv). Decode
+    // (T = 1) always takes the absorbed form; long prefills the expanded one.
     int64_t dyn = ShapedType::kDynamic;
-    auto latentQueryType = RankedTensorType::get({dyn, heads, rank}, f32);
-    auto [qInputs, qMaps] = upInputs(op.getQueryNope(), d1 * rowsPerHead + d3,
-                                     d2, map({d0, d1, d3}), map({d0, d1, d2}));
-    Value latentQuery = contraction(
-        b, loc, latentQueryType, qInputs,
-        filledTensor(b, loc, latentQueryType, tokens, 0.0), qMaps, 3, 1);
+    auto absorbed = [&](OpBuilder &, Location) -> Value {
+      // q_lat[t, h, r] = Σ_k q_nope[t, h, k] · W_UK[h][k, r] over (t, h, r, k).
+      auto latentQueryType = RankedTensorType::get({dyn, heads, rank}, f32);
+      auto [qInputs, qMaps] =
+          upInputs(op.getQueryNope(), d1 * rowsPerHead + d3, d2,
+                   map({d0, d1, d3}), map({d0, d1, d2}));
+      Value latentQuery = contraction(
+          b, loc, latentQueryType, qInputs,
+          filledTensor(b, loc, latentQueryType, tokens, 0.0), qMaps, 3, 1);
 
-    // score[h, t, s] = q_lat[t, h]·C[s] + q_rope[t, h]·R[s], two reductions
-    // into one accumulator.
-    auto scoreType = RankedTensorType::get({heads, dyn, dyn}, f32);
-    Value zeros =
-        filledTensor(b, loc, scoreType, ValueRange{tokens, length}, 0.0);
-    Value dots = contraction(
-        b, loc, scoreType, ValueRange{latentQuery, latents}, zeros,
-        {map({d1, d0, d3}), map({d2, d3}), map({d0, d1, d2})}, 3, 1);
-    dots = contraction(
-        b, loc, scoreType, ValueRange{op.getQueryRope(), ropeKeys}, dots,
-        {map({d1, d0, d3}), map({d2, d3}), map({d0, d1, d2})}, 3, 1);
-    Value probabilities = causalSoftmax(b, loc, dots, start, tokens, length,
-                                        op.getScale().convertToDouble());
+      // score[h, t, s] = q_lat[t, h]·C[s] + q_rope[t, h]·R[s], two reductions
+      // into one accumulator.
+      auto scoreType = RankedTensorType::get({heads, dyn, dyn}, f32);
+      Value zeros =
+          filledTensor(b, loc, scoreType, ValueRange{tokens, length}, 0.0);
+      Value dots = contraction(
+          b, loc, scoreType, ValueRange{latentQuery, latents}, zeros,
+          {map({d1, d0, d3}), map({d2, d3}), map({d0, d1, d2})}, 3, 1);
+      dots = contraction(
+          b, loc, scoreType, ValueRange{op.getQueryRope(), ropeKeys}, dots,
+          {map({d1, d0, d3}), map({d2, d3}), map({d0, d1, d2})}, 3, 1);
+      Value probabilities = causalSoftmax(b, loc, dots, start, tokens, length,
+                                          op.getScale().convertToDouble());
 
-    // o_lat[t, h, r] = Σ_s p[h, t, s] · C[s, r] over (t, h, r, s).
-    Value weightedLatent = contraction(
-        b, loc, latentQueryType, ValueRange{probabilities, latents},
-        filledTensor(b, loc, latentQueryType, tokens, 0.0),
-        {map({d1, d0, d3}), map({d3, d2}), map({d0, d1, d2})}, 3, 1);
+      // o_lat[t, h, r] = Σ_s p[h, t, s] · C[s, r] over (t, h, r, s).
+      Value weightedLatent = contraction(
+          b, loc, latentQueryType, ValueRange{probabilities, latents},
+          filledTensor(b, loc, latentQueryType, tokens, 0.0),
+          {map({d1, d0, d3}), map({d3, d2}), map({d0, d1, d2})}, 3, 1);
 
-    // output[t, h, d] = Σ_r o_lat[t, h, r] · W_UV[h][d, r] over (t, h, d, r).
-    RankedTensorType outputType = op.getOutput().getType();
-    auto [oInputs, oMaps] =
-        upInputs(weightedLatent, d1 * rowsPerHead + nopeDim + d2, d3,
-                 map({d0, d1, d3}), map({d0, d1, d2}));
-    Value output =
-        contraction(b, loc, outputType, oInputs,
-                    filledTensor(b, loc, outputType, tokens, 0.0), oMaps, 3, 1);
+      // output[t, h, d] = Σ_r o_lat[t, h, r] · W_UV[h][d, r] over (t, h, d, r).
+      RankedTensorType outputType = op.getOutput().getType();
+      auto [oInputs, oMaps] =
+          upInputs(weightedLatent, d1 * rowsPerHead + nopeDim + d2, d3,
+                   map({d0, d1, d3}), map({d0, d1, d2}));
+      return contraction(b, loc, outputType, oInputs,
+                         filledTensor(b, loc, outputType, tokens, 0.0), oMaps,
+                         3, 1);
+    };
+    auto expanded = [&](OpBuilder &, Location) -> Value {
+      // K_nope[s, h] = W_UK[h] · C[s] and V[s, h] = W_UV[h] · C[s] for every
+      // cache row, then attention as written.
+      auto expand = [&](int64_t offset, int64_t size) {
+        auto type = RankedTensorType::get({dyn, heads, size}, f32);
+        auto [inputs, maps] = upInputs(latents, d1 * rowsPerHead + offset + d2,
+                                       d3, map({d0, d3}), map({d0, d1, d2}));
+        return contraction(b, loc, type, inputs,
+                           filledTensor(b, loc, type, length, 0.0), maps, 3, 1);
+      };
+      Value keys = concatHeads(b, loc, expand(0, nopeDim), ropeKeys, length);
+      Value values = expand(nopeDim, valueDim);
+      Value query =
+          concatHeads(b, loc, op.getQueryNope(), op.getQueryRope(), tokens);
+      return expandedAttention(b, loc, query, keys, values, start, tokens,
+                               length, op.getScale().convertToDouble(),
+                               op.getOutput().getType());
+    };
+    auto cost = [&](Value a, int64_t factor, Value c) {
+      Value product = arith::MulIOp::create(b, loc, a, c);
+      return arith::MulIOp::create(
+          b, loc, product, arith::ConstantIndexOp::create(b, loc, factor));
+    };
+    Value one = arith::ConstantIndexOp::create(b, loc, 1);
+    int64_t ropeDim = op.getQueryRope().getType().getDimSize(2);
+    Value absorbedCost =
+        arith::AddIOp::create(b, loc, cost(tokens, 2 * rank + ropeDim, length),
+                              cost(tokens, rank * rowsPerHead, one));
+    Value expandedCost = arith::AddIOp::create(
+        b, loc, cost(length, rank * rowsPerHead, one),
+        cost(tokens, nopeDim + ropeDim + valueDim, length));
+    Value expandCheaper = arith::CmpIOp::create(
+        b, loc, arith::CmpIPredicate::ult, expandedCost, absorbedCost);
+    auto choice = scf::IfOp::create(
+        b, loc, expandCheaper,
+        [&](OpBuilder &b, Location loc) {
+          scf::YieldOp::create(b, loc, ValueRange{expanded(b, loc)});
+        },
+        [&](OpBuilder &b, Location loc) {
+          scf::YieldOp::create(b, loc, ValueRange{absorbed(b, loc)});
+        });
+    Value output = choice.getResult(0);
     rewriter.replaceOp(op, {output, latentCache, ropeCache});
     return success();
   }
