@@ -144,9 +144,14 @@ def main():
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--layers", type=int, default=3)
     parser.add_argument("--variant", choices=["v3", "v2-lite", "v2"], default="v3")
+    parser.add_argument("--width", type=int, default=1,
+                        help="multiply the hidden, intermediate and vocabulary sizes "
+                             "(a bigger model for timing; the generator is pure Python)")
     args = parser.parse_args()
 
     config = apply_variant(tiny_v3_config(args.layers), args.variant)
+    for field in ("hidden_size", "intermediate_size", "moe_intermediate_size", "vocab_size"):
+        config[field] *= args.width
     rng = random.Random(args.seed)
     header, blobs, offset = {"__metadata__": {"format": "pt"}}, [], 0
     for name, shape, kind in parameters(config):

@@ -88,7 +88,8 @@ iterators(unsigned parallel, unsigned reduction = 0) {
 /// fastmath<contract>, so that LLVM forms FMAs (MLIR22-NOTES.md: 30% faster).
 inline mlir::arith::FastMathFlagsAttr contract(mlir::OpBuilder &b) {
   return mlir::arith::FastMathFlagsAttr::get(
-      b.getContext(), mlir::arith::FastMathFlags::contract);
+      b.getContext(), mlir::arith::FastMathFlags::contract |
+                          mlir::arith::FastMathFlags::reassoc);
 }
 
 } // namespace jikji::lowering
