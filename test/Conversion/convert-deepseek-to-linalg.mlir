@@ -1,7 +1,8 @@
 // RUN: jikji-opt %s --split-input-file --convert-deepseek-to-linalg | FileCheck %s
 
 // Tests that linear becomes one contraction whose body widens the BF16
-// weight next to the multiply, with FMA contraction allowed.
+// weight next to the multiply, with FMA contraction and reassociation
+// (so that reductions vectorize) allowed.
 // CHECK-LABEL: func.func @linear
 func.func @linear(%x: tensor<?x8xf32>, %w: tensor<4x8xbf16>) -> tensor<?x4xf32> {
   // CHECK: %[[FILL:.+]] = linalg.fill
@@ -9,8 +10,8 @@ func.func @linear(%x: tensor<?x8xf32>, %w: tensor<4x8xbf16>) -> tensor<?x4xf32> 
   // CHECK-SAME: iterator_types = ["parallel", "parallel", "reduction"]
   // CHECK-SAME: ins(%{{.+}}, %{{.+}} : tensor<?x8xf32>, tensor<4x8xbf16>) outs(%[[FILL]] : tensor<?x4xf32>)
   // CHECK: arith.extf %{{.+}} : bf16 to f32
-  // CHECK: arith.mulf {{.+}} fastmath<contract>
-  // CHECK: arith.addf {{.+}} fastmath<contract>
+  // CHECK: arith.mulf {{.+}} fastmath<reassoc,contract>
+  // CHECK: arith.addf {{.+}} fastmath<reassoc,contract>
   // CHECK-NOT: deepseek.linear
   %y = deepseek.linear %x, %w : tensor<?x8xf32>, tensor<4x8xbf16> -> tensor<?x4xf32>
   return %y : tensor<?x4xf32>

@@ -85,7 +85,8 @@ iterators(unsigned parallel, unsigned reduction = 0) {
   return types;
 }
 
-/// fastmath<contract>, so that LLVM forms FMAs (MLIR22-NOTES.md: 30% faster).
+/// fastmath<contract> so that LLVM forms FMAs (MLIR22-NOTES.md: 30% faster),
+/// and reassoc so that it vectorizes reductions (docs/benchmarks.md: 2x).
 inline mlir::arith::FastMathFlagsAttr contract(mlir::OpBuilder &b) {
   return mlir::arith::FastMathFlagsAttr::get(
       b.getContext(), mlir::arith::FastMathFlags::contract |
