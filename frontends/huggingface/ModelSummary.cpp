@@ -57,9 +57,14 @@ std::optional<int64_t> expertsPerToken(func::CallOp call, Value value,
   return std::nullopt;
 }
 
+/// A parameter count the way model cards write it: 671.0B, 2.45B, 7.5M.
 std::string billions(double count, int decimals = 1) {
-  return llvm::formatv(decimals == 1 ? "{0:F1}B" : "{0:F2}B", count / 1e9)
-      .str();
+  const char *format = decimals == 1 ? "{0:F1}{1}" : "{0:F2}{1}";
+  if (count >= 1e9)
+    return llvm::formatv(format, count / 1e9, "B").str();
+  if (count >= 1e6)
+    return llvm::formatv(format, count / 1e6, "M").str();
+  return llvm::formatv(format, count / 1e3, "K").str();
 }
 
 std::string gibibytes(int64_t bytes) {
