@@ -1,0 +1,192 @@
+//===- CApi.cpp - The runtime's C API -------------------------------------===//
+//
+// Part of Jikji, a compiler for DeepSeek models.
+//
+//===----------------------------------------------------------------------===//
+//
+// jikji/runtime.h over Model, Sequence and the Sampler. Each entry point
+// checks its arguments before anything runs (JIKJI_INVALID_ARGUMENT) and
+// turns every Result's message into the thread's last error.
+//
+//===----------------------------------------------------------------------===//
+
+#include "jikji/runtime.h"
+
+#include "runtime/session/Model.h"
+#include "runtime/session/Sequence.h"
+
+#include <memory>
+#include <string>
+#include <utility>
+
+using namespace jikji;
+using namespace jikji::runtime;
+
+/// The model, shared with the sequences made from it so that freeing the
+/// model first does not leave them dangling.
+struct jikji_model {
+  std::shared_ptr<const Model> model;
+};
+
+struct jikji_sequence {
+  std::shared_ptr<const Model> model;
+  Sequence sequence;
+};
+
+namespace {
+
+/// Per thread, so that two threads' failures do not overwrite each other's
+/// message (as errno).
+thread_local std::string lastError;
+
+jikji_status fail(jikji_status status, const std::string &message) {
+  lastError = message;
+  return status;
+}
+
+} // namespace
+
+extern "C" {
+
+const char *jikji_last_error(void) { return lastError.c_str(); }
+
+const char *jikji_status_name(jikji_status status) {
+  switch (status) {
+  case JIKJI_OK:
+    return "JIKJI_OK";
+  case JIKJI_INVALID_ARGUMENT:
+    return "JIKJI_INVALID_ARGUMENT";
+  case JIKJI_LOAD_FAILED:
+    return "JIKJI_LOAD_FAILED";
+  case JIKJI_WEIGHTS_MISMATCH:
+    return "JIKJI_WEIGHTS_MISMATCH";
+  case JIKJI_EXECUTION_FAILED:
+    return "JIKJI_EXECUTION_FAILED";
+  }
+  return "unknown jikji_status";
+}
+
+jikji_status jikji_model_load(const char *artifact_path,
+                              const char *weights_dir,
+                              jikji_model **out_model) {
+  if (!artifact_path || !weights_dir || !out_model)
+    return fail(JIKJI_INVALID_ARGUMENT,
+                "jikji_model_load: expected an artifact path, a weights "
+                "folder and a place for the model, found a null pointer");
+  *out_model = nullptr;
+  Result<Artifact> artifact = Artifact::open(artifact_path);
+  if (!artifact)
+    return fail(JIKJI_LOAD_FAILED, artifact.error());
+  Result<bool> supported =
+      Model::checkSupported(artifact->manifest(), artifact->path());
+  if (!supported)
+    return fail(JIKJI_LOAD_FAILED, supported.error());
+  Result<WeightStore> weights = WeightStore::open(weights_dir);
+  if (!weights)
+    return fail(JIKJI_LOAD_FAILED, weights.error());
+  Result<Model> model =
+      Model::create(std::move(*artifact), std::move(*weights));
+  if (!model)
+    return fail(JIKJI_WEIGHTS_MISMATCH, model.error());
+  *out_model = new jikji_model{std::make_shared<Model>(std::move(*model))};
+  return JIKJI_OK;
+}
+
+void jikji_model_free(jikji_model *model) { delete model; }
+
+int64_t jikji_model_vocab_size(const jikji_model *model) {
+  return model ? model->model->vocabSize() : 0;
+}
+
+int64_t jikji_model_max_positions(const jikji_model *model) {
+  return model ? model->model->maxPositions() : 0;
+}
+
+int64_t jikji_model_eos_token_id(const jikji_model *model) {
+  if (!model || !model->model->eosTokenId())
+    return -1;
+  return *model->model->eosTokenId();
+}
+
+jikji_status jikji_sequence_create(jikji_model *model, int64_t capacity,
+                                   jikji_sequence **out_sequence) {
+  if (!model || !out_sequence)
+    return fail(JIKJI_INVALID_ARGUMENT,
+                "jikji_sequence_create: expected a model and a place for the "
+                "sequence, found a null pointer");
+  *out_sequence = nullptr;
+  Result<bool> fits = model->model->checkCapacity(capacity);
+  if (!fits)
+    return fail(JIKJI_INVALID_ARGUMENT, fits.error());
+  Result<Sequence> sequence = Sequence::create(*model->model, capacity);
+  if (!sequence)
+    return fail(JIKJI_EXECUTION_FAILED, sequence.error());
+  *out_sequence = new jikji_sequence{model->model, std::move(*sequence)};
+  return JIKJI_OK;
+}
+
+void jikji_sequence_free(jikji_sequence *sequence) { delete sequence; }
+
+int64_t jikji_sequence_length(const jikji_sequence *sequence) {
+  return sequence ? sequence->sequence.length() : 0;
+}
+
+int64_t jikji_sequence_capacity(const jikji_sequence *sequence) {
+  return sequence ? sequence->sequence.capacity() : 0;
+}
+
+void jikji_sequence_reset(jikji_sequence *sequence) {
+  if (sequence)
+    sequence->sequence.reset();
+}
+
+jikji_status jikji_sequence_forward(jikji_sequence *sequence,
+                                    const int64_t *tokens, int64_t num_tokens,
+                                    float *logits) {
+  if (!sequence || !logits)
+    return fail(JIKJI_INVALID_ARGUMENT,
+                "jikji_sequence_forward: expected a sequence and a logits "
+                "buffer, found a null pointer");
+  Result<bool> valid = sequence->sequence.checkTokens(tokens, num_tokens);
+  if (!valid)
+    return fail(JIKJI_INVALID_ARGUMENT, valid.error());
+  Result<bool> done =
+      sequence->sequence.forwardInto(tokens, num_tokens, logits);
+  if (!done)
+    return fail(JIKJI_EXECUTION_FAILED, done.error());
+  return JIKJI_OK;
+}
+
+jikji_status jikji_sequence_generate(jikji_sequence *sequence,
+                                     const int64_t *prompt,
+                                     int64_t prompt_length,
+                                     int64_t max_new_tokens, double temperature,
+                                     int64_t top_k, double top_p, uint64_t seed,
+                                     int64_t *out_tokens, int64_t *out_count) {
+  if (!sequence || !out_count || (max_new_tokens > 0 && !out_tokens))
+    return fail(JIKJI_INVALID_ARGUMENT,
+                "jikji_sequence_generate: expected a sequence, room for the "
+                "tokens and for their count, found a null pointer");
+  *out_count = 0;
+  SamplingOptions options;
+  options.temperature = temperature;
+  options.topK = top_k;
+  options.topP = top_p;
+  options.seed = seed;
+  Sequence &target = sequence->sequence;
+  Result<bool> valid =
+      target.checkGenerate(prompt, prompt_length, max_new_tokens, options);
+  if (!valid)
+    return fail(JIKJI_INVALID_ARGUMENT, valid.error());
+  Result<Generation> generation =
+      target.generate(prompt, prompt_length, max_new_tokens, options,
+                      target.model().eosTokenId());
+  if (!generation)
+    return fail(JIKJI_EXECUTION_FAILED, generation.error());
+  for (size_t i = 0; i < generation->tokens.size(); ++i)
+    out_tokens[i] = generation->tokens[i];
+  *out_count = static_cast<int64_t>(generation->tokens.size());
+  return JIKJI_OK;
+}
+
+} // extern "C"

@@ -1,0 +1,74 @@
+//===- Artifact.h - A compiled model, loaded --------------------*- C++ -*-===//
+//
+// Part of Jikji, a compiler for DeepSeek models.
+//
+//===----------------------------------------------------------------------===//
+//
+// jikji-compile writes a model as one shared library exporting
+// `jikji_manifest` and a forward entry point (docs/runtime-abi.md). An
+// Artifact is that library opened with dlopen, its manifest parsed and its
+// entry point looked up; the library stays loaded as long as the Artifact
+// lives.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef JIKJI_RUNTIME_ARTIFACT_ARTIFACT_H
+#define JIKJI_RUNTIME_ARTIFACT_ARTIFACT_H
+
+#include "frontends/huggingface/Result.h"
+#include "runtime/artifact/Manifest.h"
+
+#include <cstdint>
+#include <string>
+
+namespace jikji::runtime {
+
+/// The exported symbol that returns the manifest's JSON text.
+constexpr const char *kManifestSymbol = "jikji_manifest";
+
+/// The signature of the forward entry point; docs/runtime-abi.md states what
+/// each argument holds.
+using ForwardFunction = int32_t (*)(const void *const *params,
+                                    const int64_t *tokens, int64_t numTokens,
+                                    int64_t start, void *const *caches,
+                                    int64_t cacheCapacity, float *logits);
+
+/// A loaded artifact. Move-only; the destructor unloads the library, so
+/// nothing obtained from it (the entry point) may outlive it.
+class Artifact {
+public:
+  /// Loads the shared library at `path` and reads its manifest. Every
+  /// message starts with `path`: a missing file, a library dlopen refuses
+  /// (with dlerror's reason), "not a Jikji artifact: no jikji_manifest", a
+  /// manifest parseManifest refuses, or an entry point the manifest names
+  /// that the library does not export.
+  static Result<Artifact> open(const std::string &path);
+
+  Artifact(Artifact &&other) noexcept;
+  Artifact &operator=(Artifact &&other) noexcept;
+  Artifact(const Artifact &) = delete;
+  Artifact &operator=(const Artifact &) = delete;
+  ~Artifact();
+
+  const std::string &path() const { return path_; }
+  const Manifest &manifest() const { return manifest_; }
+  /// The entry point named by the manifest's `entry_points.forward`.
+  ForwardFunction forward() const { return forward_; }
+
+private:
+  Artifact(std::string path, void *handle, Manifest manifest,
+           ForwardFunction forwardFunction)
+      : path_(std::move(path)), handle_(handle), manifest_(std::move(manifest)),
+        forward_(forwardFunction) {}
+  void release();
+
+  std::string path_;
+  /// The dlopen handle; null once moved from.
+  void *handle_ = nullptr;
+  Manifest manifest_;
+  ForwardFunction forward_ = nullptr;
+};
+
+} // namespace jikji::runtime
+
+#endif // JIKJI_RUNTIME_ARTIFACT_ARTIFACT_H

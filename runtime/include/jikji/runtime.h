@@ -1,0 +1,128 @@
+/*===- jikji/runtime.h - The Jikji runtime's C API ----------------*- C -*-===*\
+|*                                                                            *|
+|* Part of Jikji, a compiler for DeepSeek models.                             *|
+|*                                                                            *|
+|*===----------------------------------------------------------------------===*|
+|*                                                                            *|
+|* Runs a model compiled by jikji-compile from a C or C++ program: load the   *|
+|* artifact with its weights, create sequences, run forward steps or          *|
+|* generate tokens. docs/runtime-c-api.md has a complete example.             *|
+|*                                                                            *|
+|* Every function that can fail returns a jikji_status; on failure,           *|
+|* jikji_last_error() gives a message naming what was wrong, what was         *|
+|* expected and what was found. Nothing aborts and nothing is thrown.         *|
+|*                                                                            *|
+\*===----------------------------------------------------------------------===*/
+
+#ifndef JIKJI_RUNTIME_H
+#define JIKJI_RUNTIME_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** A compiled model bound to its weights; immutable once loaded, so that
+ *  sequences on several threads may share it. */
+typedef struct jikji_model jikji_model;
+
+/** One sequence of tokens with its own KV cache. Not for use by two threads
+ *  at once; different sequences may run on different threads. */
+typedef struct jikji_sequence jikji_sequence;
+
+/** What a call did. Codes are stable; new ones may be added. */
+typedef enum jikji_status {
+  /** Success. */
+  JIKJI_OK = 0,
+  /** The caller's arguments: a null pointer, an empty prompt, a token id
+   *  outside [0, vocab), more positions than the sequence's capacity or the
+   *  model's context limit, bad sampling options. Nothing was run and the
+   *  sequence is unchanged. */
+  JIKJI_INVALID_ARGUMENT = 1,
+  /** The artifact or the checkpoint could not be opened or read: a missing
+   *  file, a library that is not a Jikji artifact, a corrupt safetensors
+   *  file. */
+  JIKJI_LOAD_FAILED = 2,
+  /** The weights do not fit the artifact: made for another config.json, or a
+   *  tensor missing or of another dtype or shape. */
+  JIKJI_WEIGHTS_MISMATCH = 3,
+  /** Running failed: the compiled code returned an error, produced NaN or
+   *  infinite logits, or memory ran out. The failed step is not part of the
+   *  sequence (its length is as before that step), but the steps of a
+   *  generate call before it are. */
+  JIKJI_EXECUTION_FAILED = 4
+} jikji_status;
+
+/** The message of the most recent failed call on the calling thread, or ""
+ *  when none has failed. Valid until the next failing call on this thread. */
+const char *jikji_last_error(void);
+
+/** A constant name for `status`: "JIKJI_OK", "JIKJI_INVALID_ARGUMENT", ... */
+const char *jikji_status_name(jikji_status status);
+
+/** Loads the artifact at `artifact_path` (a shared library written by
+ *  jikji-compile) and binds the checkpoint in `weights_dir` (config.json and
+ *  *.safetensors) to it. On success stores the model in `*out_model`. */
+jikji_status jikji_model_load(const char *artifact_path,
+                              const char *weights_dir, jikji_model **out_model);
+
+/** Releases the caller's reference to `model` (null is ignored). Sequences
+ *  created from it keep it alive until they are freed too. */
+void jikji_model_free(jikji_model *model);
+
+/** The vocabulary size: token ids are in [0, vocab) and each position's
+ *  logits are vocab floats. */
+int64_t jikji_model_vocab_size(const jikji_model *model);
+/** The context limit: the most positions one sequence may hold. */
+int64_t jikji_model_max_positions(const jikji_model *model);
+/** The end-of-sequence token that stops generation, or -1 when the model
+ *  has none. */
+int64_t jikji_model_eos_token_id(const jikji_model *model);
+
+/** Creates an empty sequence whose cache holds `capacity` positions, 1 to
+ *  jikji_model_max_positions(model). */
+jikji_status jikji_sequence_create(jikji_model *model, int64_t capacity,
+                                   jikji_sequence **out_sequence);
+
+/** Frees `sequence` and its cache (null is ignored). */
+void jikji_sequence_free(jikji_sequence *sequence);
+
+/** The positions filled so far. */
+int64_t jikji_sequence_length(const jikji_sequence *sequence);
+/** The positions the sequence may hold. */
+int64_t jikji_sequence_capacity(const jikji_sequence *sequence);
+/** Empties the sequence, keeping its cache for reuse. */
+void jikji_sequence_reset(jikji_sequence *sequence);
+
+/** Appends `num_tokens` tokens (at least 1) to the sequence in one step and
+ *  writes their logits, num_tokens x vocab floats row-major, to `logits`. */
+jikji_status jikji_sequence_forward(jikji_sequence *sequence,
+                                    const int64_t *tokens, int64_t num_tokens,
+                                    float *logits);
+
+/** Appends the prompt (at least 1 token) in one step, then generates up to
+ *  `max_new_tokens` tokens into `out_tokens` (room for max_new_tokens) and
+ *  their number into `*out_count`. Stops after the model's end-of-sequence
+ *  token, which is stored. The sequence must have room for its length +
+ *  prompt_length + max_new_tokens positions. The last token generated is
+ *  not fed back: to continue the sequence, start the next call's tokens
+ *  with it.
+ *
+ *  temperature 0 picks greedily (top_k, top_p and seed must still be valid
+ *  but do not matter); above 0, sampling keeps the `top_k` most likely
+ *  tokens (0: all) and the smallest set whose probability reaches `top_p`
+ *  (in (0, 1]; 1: all), drawing from a generator seeded with `seed`: one
+ *  seed, one output. */
+jikji_status jikji_sequence_generate(jikji_sequence *sequence,
+                                     const int64_t *prompt,
+                                     int64_t prompt_length,
+                                     int64_t max_new_tokens, double temperature,
+                                     int64_t top_k, double top_p, uint64_t seed,
+                                     int64_t *out_tokens, int64_t *out_count);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* JIKJI_RUNTIME_H */

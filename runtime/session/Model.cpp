@@ -1,0 +1,127 @@
+//===- Model.cpp - An artifact bound to its weights -----------------------===//
+//
+// Part of Jikji, a compiler for DeepSeek models.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/session/Model.h"
+
+#include "frontends/huggingface/ModelConfig.h"
+
+#include <cstring>
+#include <utility>
+
+using namespace jikji;
+using namespace jikji::hf;
+using namespace jikji::runtime;
+
+Result<Model> Model::load(const std::string &artifactPath,
+                          const std::string &weightsDir) {
+  Result<Artifact> artifact = Artifact::open(artifactPath);
+  if (!artifact)
+    return Error(artifact.error());
+  Result<WeightStore> weights = WeightStore::open(weightsDir);
+  if (!weights)
+    return Error(weights.error());
+  return create(std::move(*artifact), std::move(*weights));
+}
+
+Result<bool> Model::checkSupported(const Manifest &manifest,
+                                   const std::string &path) {
+  if (manifest.target != "cpu")
+    return Error(path + ": artifact compiled for target '" + manifest.target +
+                 "'; this runtime runs only 'cpu' artifacts so far");
+  if (manifest.kvCache.dtype != DType::F32)
+    return Error(path +
+                 ": manifest 'kv_cache.dtype': expected \"F32\" (the "
+                 "only cache dtype this runtime allocates), found \"" +
+                 dtypeName(manifest.kvCache.dtype) + "\"");
+  return true;
+}
+
+/// True when `pointer` is aligned to `alignment` bytes.
+static bool isAligned(const void *pointer, size_t alignment) {
+  return reinterpret_cast<uintptr_t>(pointer) % alignment == 0;
+}
+
+Result<Model> Model::create(Artifact artifact, WeightStore weights) {
+  const Manifest &manifest = artifact.manifest();
+  const std::string &artifactPath = artifact.path();
+  Result<bool> supported = checkSupported(manifest, artifactPath);
+  if (!supported)
+    return Error(supported.error());
+
+  // The artifact was compiled from config.json alone (DESIGN.md, decision
+  // 2); the checkpoint's config must be the same one, or the weights would
+  // be read with the wrong sizes and routing.
+  std::string configPath = weights.checkpoint().directory + "/config.json";
+  Result<ModelConfig> config = loadModelConfig(configPath);
+  if (!config)
+    return Error(config.error());
+  std::string digest = configDigest(*config);
+  if (digest != manifest.configDigest)
+    return Error(configPath +
+                 ": weights were made for another config: digest " + digest +
+                 ", artifact " + artifactPath + " compiled for " +
+                 manifest.configDigest);
+
+  Result<std::vector<const void *>> bound = weights.bindParameters(manifest);
+  if (!bound)
+    return Error(bound.error());
+
+  Model model(std::move(artifact), std::move(weights));
+  WeightStats &stats = model.weightStats_;
+  for (const SafeTensorsFile &file : model.weights_.checkpoint().files)
+    stats.mappedFileBytes += file.fileSize;
+
+  // bindParameters gives one pointer per expert; the entry point takes one
+  // per parameter.
+  size_t next = 0;
+  for (const ManifestParameter &parameter : model.manifest().parameters) {
+    size_t elementSize = dtypeSize(parameter.dtype);
+    uint64_t tensorBytes = elementSize;
+    for (int64_t dim :
+         parameter.isStacked() ? parameter.expertShape() : parameter.shape)
+      tensorBytes *= static_cast<uint64_t>(dim);
+    size_t count = static_cast<size_t>(parameter.numPointers());
+    const void *const *pointers = bound->data() + next;
+    next += count;
+
+    // In place when the tensors lie back to back (one expert's bytes
+    // apart) and the first is aligned to its element, as compiled code
+    // assumes.
+    bool inPlace = isAligned(pointers[0], elementSize);
+    const auto *first = static_cast<const uint8_t *>(pointers[0]);
+    for (size_t i = 1; i < count && inPlace; ++i)
+      inPlace = pointers[i] == first + i * tensorBytes;
+    uint64_t totalBytes = tensorBytes * count;
+    if (inPlace) {
+      model.parameterTable_.push_back(pointers[0]);
+      stats.boundInPlaceBytes += totalBytes;
+      continue;
+    }
+    Result<HostBuffer> copy = HostBuffer::allocate(
+        totalBytes, "a copy of parameter '" + parameter.name + "'");
+    if (!copy)
+      return Error(copy.error());
+    auto *destination = static_cast<uint8_t *>(copy->data());
+    for (size_t i = 0; i < count; ++i)
+      std::memcpy(destination + i * tensorBytes, pointers[i], tensorBytes);
+    model.parameterTable_.push_back(copy->data());
+    model.copies_.push_back(std::move(*copy));
+    stats.copiedBytes += totalBytes;
+    ++stats.copiedParameters;
+  }
+  // Result's constructor takes its value by value, which C++17 does not
+  // move into implicitly.
+  return Result<Model>(std::move(model));
+}
+
+Result<bool> Model::checkCapacity(int64_t capacity) const {
+  if (capacity < 1 || capacity > maxPositions())
+    return Error("sequence capacity " + std::to_string(capacity) +
+                 ": expected 1 to " + std::to_string(maxPositions()) +
+                 " positions (the model's context limit, "
+                 "max_position_embeddings)");
+  return true;
+}

@@ -1,0 +1,112 @@
+//===- Model.h - An artifact bound to its weights ---------------*- C++ -*-===//
+//
+// Part of Jikji, a compiler for DeepSeek models.
+//
+//===----------------------------------------------------------------------===//
+//
+// A Model is what every sequence runs on: the loaded artifact, the
+// memory-mapped checkpoint, and the parameter table the entry point reads,
+// checked once at load so that a forward step never meets a missing or
+// mis-shaped weight. It is immutable after loading, so sequences on several
+// threads may share one.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef JIKJI_RUNTIME_SESSION_MODEL_H
+#define JIKJI_RUNTIME_SESSION_MODEL_H
+
+#include "frontends/huggingface/Result.h"
+#include "runtime/artifact/Artifact.h"
+#include "runtime/artifact/Manifest.h"
+#include "runtime/support/HostBuffer.h"
+#include "runtime/weights/WeightStore.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace jikji::runtime {
+
+/// Where the weights the artifact reads live.
+struct WeightStats {
+  /// The size of every safetensors file mapped (address space, not memory:
+  /// pages are read on first touch).
+  uint64_t mappedFileBytes = 0;
+  /// The bytes of the parameters the artifact reads straight from the
+  /// mappings.
+  uint64_t boundInPlaceBytes = 0;
+  /// The bytes the runtime copied into buffers of its own (see
+  /// Model::create), in addition to the mappings.
+  uint64_t copiedBytes = 0;
+  /// How many parameters were copied.
+  int64_t copiedParameters = 0;
+};
+
+/// A compiled model bound to a checkpoint. Move-only.
+class Model {
+public:
+  /// Loads the artifact at `artifactPath` and the checkpoint in
+  /// `weightsDir`, then binds them with create().
+  static Result<Model> load(const std::string &artifactPath,
+                            const std::string &weightsDir);
+
+  /// Binds `weights` to `artifact`. Refuses, naming the first problem:
+  /// a checkpoint without a valid config.json; a config whose digest
+  /// differs from the one the artifact was compiled for ("weights were made
+  /// for another config"); a parameter whose tensor is missing or has
+  /// another dtype or shape; an artifact for a target or cache dtype this
+  /// runtime cannot run.
+  ///
+  /// The entry point takes one pointer per manifest parameter; a stacked
+  /// expert parameter's pointer must address all experts' tensors back to
+  /// back. Where the checkpoint stores them so (the usual case), the pointer
+  /// goes into the mapping; otherwise, and for a tensor not aligned to its
+  /// element size, the runtime copies it into a buffer of its own, which
+  /// costs memory (reported in weightStats()). Removing that copy needs an
+  /// entry point that takes one pointer per expert.
+  static Result<Model> create(Artifact artifact, WeightStore weights);
+
+  const Artifact &artifact() const { return artifact_; }
+  const Manifest &manifest() const { return artifact_.manifest(); }
+  const WeightStore &weights() const { return weights_; }
+  const WeightStats &weightStats() const { return weightStats_; }
+
+  int64_t vocabSize() const { return manifest().vocabSize; }
+  /// The context limit: the most positions one sequence may hold.
+  int64_t maxPositions() const { return manifest().maxPositionEmbeddings; }
+  /// The manifest's end-of-sequence token, if it has one.
+  std::optional<int64_t> eosTokenId() const { return manifest().eosTokenId; }
+  /// The bytes of KV cache one position of one sequence takes.
+  uint64_t cacheBytesPerToken() const {
+    return static_cast<uint64_t>(manifest().kvCache.bytesPerToken);
+  }
+
+  /// The entry point's `params`: one pointer per manifest parameter, in
+  /// manifest order.
+  const void *const *parameterTable() const { return parameterTable_.data(); }
+
+  /// Checks that this runtime can run `manifest`'s artifact (at `path`, for
+  /// the message): target "cpu" and an F32 KV cache so far.
+  static Result<bool> checkSupported(const Manifest &manifest,
+                                     const std::string &path);
+
+  /// Checks that a sequence may hold `capacity` positions: at least 1 and at
+  /// most maxPositions().
+  Result<bool> checkCapacity(int64_t capacity) const;
+
+private:
+  Model(Artifact artifact, WeightStore weights)
+      : artifact_(std::move(artifact)), weights_(std::move(weights)) {}
+
+  Artifact artifact_;
+  WeightStore weights_;
+  std::vector<const void *> parameterTable_;
+  /// The runtime's own copies of parameters parameterTable_ points into.
+  std::vector<HostBuffer> copies_;
+  WeightStats weightStats_;
+};
+
+} // namespace jikji::runtime
+
+#endif // JIKJI_RUNTIME_SESSION_MODEL_H

@@ -1,0 +1,228 @@
+//===- Sequence.cpp - One sequence's KV cache and steps -------------------===//
+//
+// Part of Jikji, a compiler for DeepSeek models.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/session/Sequence.h"
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <utility>
+
+using namespace jikji;
+using namespace jikji::runtime;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double secondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+} // namespace
+
+Sequence::Sequence(const Model &model, int64_t capacity,
+                   std::vector<HostBuffer> caches)
+    : model_(&model), capacity_(capacity), caches_(std::move(caches)) {
+  for (HostBuffer &cache : caches_)
+    cachePointers_.push_back(cache.data());
+}
+
+Result<Sequence> Sequence::create(const Model &model, int64_t capacity) {
+  Result<bool> fits = model.checkCapacity(capacity);
+  if (!fits)
+    return Error(fits.error());
+  const KvCacheLayout &layout = model.manifest().kvCache;
+  std::vector<HostBuffer> caches;
+  for (const KvCacheTensor &tensor : layout.tensors) {
+    // The manifest reader bounds layers * per-token values * 4 by int64
+    // (bytes_per_token); only the capacity can still overflow.
+    uint64_t bytesPerPosition = static_cast<uint64_t>(layout.layers) *
+                                static_cast<uint64_t>(sizeof(float));
+    for (int64_t dim : tensor.perTokenShape)
+      bytesPerPosition *= static_cast<uint64_t>(dim);
+    if (bytesPerPosition >
+        std::numeric_limits<uint64_t>::max() / static_cast<uint64_t>(capacity))
+      return Error("KV cache '" + tensor.name + "' for " +
+                   std::to_string(capacity) +
+                   " positions: more bytes than 64 bits count");
+    Result<HostBuffer> cache =
+        HostBuffer::allocate(bytesPerPosition * static_cast<uint64_t>(capacity),
+                             "KV cache '" + tensor.name + "' of " +
+                                 std::to_string(capacity) + " positions");
+    if (!cache)
+      return Error(cache.error());
+    caches.push_back(std::move(*cache));
+  }
+  return Sequence(model, capacity, std::move(caches));
+}
+
+uint64_t Sequence::cacheBytes() const {
+  uint64_t bytes = 0;
+  for (const HostBuffer &cache : caches_)
+    bytes += cache.size();
+  return bytes;
+}
+
+Result<bool> jikji::runtime::checkTokenIds(const Model &model,
+                                           const int64_t *tokens, int64_t count,
+                                           int64_t firstPosition) {
+  if (!tokens)
+    return Error("expected " + std::to_string(count) +
+                 " tokens, found a null pointer");
+  int64_t vocab = model.vocabSize();
+  for (int64_t i = 0; i < count; ++i)
+    if (tokens[i] < 0 || tokens[i] >= vocab)
+      return Error("token " + std::to_string(i) + " (position " +
+                   std::to_string(firstPosition + i) + ") is " +
+                   std::to_string(tokens[i]) + "; expected an id in [0, " +
+                   std::to_string(vocab) + ")");
+  return true;
+}
+
+Result<bool> Sequence::checkTokens(const int64_t *tokens, int64_t count) const {
+  if (count < 1)
+    return Error("expected at least one token, found " + std::to_string(count));
+  Result<bool> valid = checkTokenIds(*model_, tokens, count, length_);
+  if (!valid)
+    return valid;
+  // Compared by subtraction so that the sum cannot overflow.
+  if (count > capacity_ - length_)
+    return Error("sequence of capacity " + std::to_string(capacity_) +
+                 " holds " + std::to_string(length_) + " positions; " +
+                 std::to_string(count) + " more tokens would need " +
+                 std::to_string(static_cast<uint64_t>(length_) +
+                                static_cast<uint64_t>(count)));
+  return true;
+}
+
+Result<bool> Sequence::forwardInto(const int64_t *tokens, int64_t count,
+                                   float *logits) {
+  Result<bool> valid = checkTokens(tokens, count);
+  if (!valid)
+    return valid;
+  if (!logits)
+    return Error("expected a logits buffer, found a null pointer");
+  const Artifact &artifact = model_->artifact();
+  int32_t status =
+      artifact.forward()(model_->parameterTable(), tokens, count, length_,
+                         cachePointers_.data(), capacity_, logits);
+  if (status != 0)
+    return Error(artifact.path() + ": " +
+                 artifact.manifest().forwardEntryPoint + " returned status " +
+                 std::to_string(status) + " for " + std::to_string(count) +
+                 " tokens at position " + std::to_string(length_));
+  int64_t vocab = model_->vocabSize();
+  for (int64_t row = 0; row < count; ++row)
+    for (int64_t column = 0; column < vocab; ++column) {
+      float value = logits[row * vocab + column];
+      if (!std::isfinite(value))
+        return Error(artifact.path() + ": non-finite logits: logit " +
+                     std::to_string(column) + " of token " +
+                     std::to_string(row) + " (position " +
+                     std::to_string(length_ + row) + ") is " +
+                     (std::isnan(value) ? "NaN" : "infinite") +
+                     "; expected finite values");
+    }
+  length_ += count;
+  return true;
+}
+
+Result<std::vector<float>> Sequence::forward(const int64_t *tokens,
+                                             int64_t count) {
+  Result<bool> valid = checkTokens(tokens, count);
+  if (!valid)
+    return Error(valid.error());
+  std::vector<float> logits(static_cast<size_t>(count) *
+                            static_cast<size_t>(model_->vocabSize()));
+  Result<bool> done = forwardInto(tokens, count, logits.data());
+  if (!done)
+    return Error(done.error());
+  return logits;
+}
+
+Result<bool> Sequence::checkGenerate(const int64_t *prompt,
+                                     int64_t promptLength, int64_t maxNewTokens,
+                                     const SamplingOptions &options) const {
+  if (promptLength < 1)
+    return Error("the prompt is empty; expected at least one token");
+  if (maxNewTokens < 0)
+    return Error("maximum new tokens: expected a number >= 0, found " +
+                 std::to_string(maxNewTokens));
+  Result<bool> valid = checkTokenIds(*model_, prompt, promptLength, length_);
+  if (!valid)
+    return valid;
+  // Compared by subtraction so that no sum overflows.
+  if (promptLength > capacity_ - length_ ||
+      maxNewTokens > capacity_ - length_ - promptLength)
+    return Error("a prompt of " + std::to_string(promptLength) +
+                 " tokens and " + std::to_string(maxNewTokens) +
+                 " new tokens need " + std::to_string(length_) + " + " +
+                 std::to_string(promptLength) + " + " +
+                 std::to_string(maxNewTokens) +
+                 " positions; the sequence has a capacity of " +
+                 std::to_string(capacity_));
+  return validateSamplingOptions(options);
+}
+
+Result<Generation> Sequence::generate(const int64_t *prompt,
+                                      int64_t promptLength,
+                                      int64_t maxNewTokens,
+                                      const SamplingOptions &options,
+                                      std::optional<int64_t> eos) {
+  Result<bool> valid =
+      checkGenerate(prompt, promptLength, maxNewTokens, options);
+  if (!valid)
+    return Error(valid.error());
+  int64_t vocab = model_->vocabSize();
+  // One buffer serves the prefill (every prompt row) and each decode step
+  // (one row).
+  Result<HostBuffer> scratch = HostBuffer::allocate(
+      static_cast<uint64_t>(promptLength) * static_cast<uint64_t>(vocab) *
+          sizeof(float),
+      "the logits of a prompt of " + std::to_string(promptLength) + " tokens");
+  if (!scratch)
+    return Error(scratch.error());
+  auto *logits = static_cast<float *>(scratch->data());
+
+  Generation generation;
+  GenerationStats &stats = generation.stats;
+  Clock::time_point start = Clock::now();
+  Result<bool> prefilled = forwardInto(prompt, promptLength, logits);
+  if (!prefilled)
+    return Error(prefilled.error());
+  stats.prefillTokens = promptLength;
+  stats.prefillSeconds = secondsSince(start);
+  if (maxNewTokens == 0)
+    return generation;
+
+  Sampler sampler(options);
+  const float *nextLogits = logits + (promptLength - 1) * vocab;
+  Clock::time_point firstToken;
+  while (true) {
+    Result<int64_t> token = sampler.sample(nextLogits, vocab);
+    if (!token)
+      return Error(token.error());
+    generation.tokens.push_back(*token);
+    if (generation.tokens.size() == 1) {
+      firstToken = Clock::now();
+      stats.firstTokenSeconds = secondsSince(start);
+    }
+    if (eos && *token == *eos) {
+      generation.stoppedAtEos = true;
+      break;
+    }
+    if (static_cast<int64_t>(generation.tokens.size()) == maxNewTokens)
+      break;
+    Result<bool> decoded = forwardInto(&*token, 1, logits);
+    if (!decoded)
+      return Error(decoded.error());
+    ++stats.decodeTokens;
+    nextLogits = logits;
+  }
+  stats.decodeSeconds = secondsSince(firstToken);
+  return generation;
+}

@@ -1,0 +1,131 @@
+//===- Sequence.h - One sequence's KV cache and steps -----------*- C++ -*-===//
+//
+// Part of Jikji, a compiler for DeepSeek models.
+//
+//===----------------------------------------------------------------------===//
+//
+// A sequence is one stream of tokens through a Model: it owns the KV cache
+// the manifest describes, sized for the positions it may hold, and knows how
+// many of them are filled. forward() runs the artifact on new tokens;
+// generate() prefills a prompt in one step and then decodes one token per
+// step. Every argument is checked before the artifact sees it, and the
+// artifact's logits are checked after, so that a bad id is a message and a
+// numerical failure is reported rather than sampled from.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef JIKJI_RUNTIME_SESSION_SEQUENCE_H
+#define JIKJI_RUNTIME_SESSION_SEQUENCE_H
+
+#include "frontends/huggingface/Result.h"
+#include "runtime/sampler/Sampler.h"
+#include "runtime/session/Model.h"
+#include "runtime/support/HostBuffer.h"
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+namespace jikji::runtime {
+
+/// Timings of one generate() call, in seconds.
+struct GenerationStats {
+  int64_t prefillTokens = 0;
+  /// Decode steps run (each feeds one token).
+  int64_t decodeTokens = 0;
+  /// The prefill step alone.
+  double prefillSeconds = 0;
+  /// From the start of the call until the first new token was picked.
+  double firstTokenSeconds = 0;
+  /// All decode steps, sampling included.
+  double decodeSeconds = 0;
+};
+
+/// What generate() produced.
+struct Generation {
+  /// The new tokens, the end-of-sequence token included when it stopped
+  /// generation.
+  std::vector<int64_t> tokens;
+  bool stoppedAtEos = false;
+  GenerationStats stats;
+};
+
+/// Checks that `tokens` is not null and that its `count` ids are in
+/// [0, vocab) of `model`. `firstPosition` is the position of tokens[0], for
+/// the message: "token 3 (position 7) is 1024; expected an id in [0, 1024)".
+Result<bool> checkTokenIds(const Model &model, const int64_t *tokens,
+                           int64_t count, int64_t firstPosition);
+
+/// One sequence. Move-only. It refers to its Model, which must outlive it.
+/// One sequence must not be used by two threads at once; different
+/// sequences of one model may run on different threads.
+class Sequence {
+public:
+  /// A sequence of `capacity` positions (Model::checkCapacity), with a
+  /// zeroed cache of capacity * model.cacheBytesPerToken() bytes.
+  static Result<Sequence> create(const Model &model, int64_t capacity);
+
+  Sequence(Sequence &&) noexcept = default;
+  Sequence &operator=(Sequence &&) noexcept = default;
+  Sequence(const Sequence &) = delete;
+  Sequence &operator=(const Sequence &) = delete;
+
+  const Model &model() const { return *model_; }
+  int64_t capacity() const { return capacity_; }
+  /// The positions whose keys and values are in the cache.
+  int64_t length() const { return length_; }
+  /// The bytes of this sequence's cache.
+  uint64_t cacheBytes() const;
+
+  /// Forgets every position, so the sequence starts again empty. Rows past
+  /// length() are never read, so the cache need not be cleared.
+  void reset() { length_ = 0; }
+
+  /// Checks `count` tokens for forward(): at least one, each an id in
+  /// [0, vocab), and room for them (length() + count <= capacity()).
+  Result<bool> checkTokens(const int64_t *tokens, int64_t count) const;
+
+  /// Runs the artifact on `count` new tokens at positions length() ..
+  /// length() + count - 1 and writes their logits, count x vocab float32,
+  /// to `logits`. On success the tokens join the sequence; on failure
+  /// (checkTokens, the artifact's status, a NaN or infinite logit) the
+  /// length is unchanged, so the rows the artifact may have written are
+  /// never read.
+  Result<bool> forwardInto(const int64_t *tokens, int64_t count, float *logits);
+  /// As forwardInto, returning the logits.
+  Result<std::vector<float>> forward(const int64_t *tokens, int64_t count);
+
+  /// Checks generate()'s arguments: a non-empty prompt of valid ids,
+  /// maxNewTokens >= 0, room for length() + promptLength + maxNewTokens
+  /// positions, and valid sampling options.
+  Result<bool> checkGenerate(const int64_t *prompt, int64_t promptLength,
+                             int64_t maxNewTokens,
+                             const SamplingOptions &options) const;
+
+  /// Appends `prompt` in one forward step, then picks up to `maxNewTokens`
+  /// tokens, feeding each but the last back in its own step. Stops early
+  /// after `eos` when given (normally model().eosTokenId()). The last new
+  /// token is returned but not fed, so length() ends at the prompt plus all
+  /// but one new token; a caller continuing the sequence feeds it first.
+  /// maxNewTokens = 0 only prefills.
+  Result<Generation> generate(const int64_t *prompt, int64_t promptLength,
+                              int64_t maxNewTokens,
+                              const SamplingOptions &options,
+                              std::optional<int64_t> eos);
+
+private:
+  Sequence(const Model &model, int64_t capacity,
+           std::vector<HostBuffer> caches);
+
+  const Model *model_;
+  int64_t capacity_;
+  int64_t length_ = 0;
+  /// One buffer per manifest cache tensor, [layers, capacity, per-token].
+  std::vector<HostBuffer> caches_;
+  /// The entry point's `caches`: the buffers' addresses.
+  std::vector<void *> cachePointers_;
+};
+
+} // namespace jikji::runtime
+
+#endif // JIKJI_RUNTIME_SESSION_SEQUENCE_H

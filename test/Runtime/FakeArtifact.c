@@ -1,0 +1,88 @@
+/*===- FakeArtifact.c - A stand-in for a compiled model -----------*- C -*-===*\
+|*                                                                            *|
+|* Part of Jikji, a compiler for DeepSeek models.                             *|
+|*                                                                            *|
+|*===----------------------------------------------------------------------===*|
+|*                                                                            *|
+|* The runtime's unit tests load this library instead of a model compiled     *|
+|* by jikji-compile, so that they run without the compiler and can make the   *|
+|* artifact misbehave on purpose. It exports the artifact ABI of              *|
+|* docs/runtime-abi.md plus jikji_test_* hooks the tests call through their   *|
+|* own dlopen of the same file (which shares this library's state).           *|
+|*                                                                            *|
+|* Its "model": the KV cache has one layer and two tensors of one float per   *|
+|* position; a step writes each token id into tensor 0 and its position       *|
+|* into tensor 1, and the logits of a token are one-hot at (the sum of        *|
+|* every token id in the cache so far) mod vocab. So the greedy output        *|
+|* proves that earlier steps' cache rows were kept and read.                  *|
+|*                                                                            *|
+|* Built with JIKJI_FAKE_NO_MANIFEST it exports no jikji_manifest: a shared   *|
+|* library that is not an artifact.                                           *|
+|*                                                                            *|
+\*===----------------------------------------------------------------------===*/
+
+#include <math.h>
+#include <stdint.h>
+
+static const char *manifestText = "";
+static int64_t vocabSize = 1;
+static int32_t forcedStatus = 0;
+static int64_t nanAtPosition = -1;
+static const void *const *lastParams = 0;
+static int64_t calls = 0;
+
+/* Sets what jikji_manifest returns (the caller keeps `text` alive) and the
+ * vocabulary the logits have. */
+void jikji_test_set_manifest(const char *text, int64_t vocab) {
+  manifestText = text;
+  vocabSize = vocab;
+}
+
+/* Makes jikji_forward return `status` (0: normal), and write a NaN logit for
+ * the token at `nan_position` (-1: never). */
+void jikji_test_set_failures(int32_t status, int64_t nan_position) {
+  forcedStatus = status;
+  nanAtPosition = nan_position;
+}
+
+/* The params table of the last jikji_forward call. */
+const void *const *jikji_test_last_params(void) { return lastParams; }
+
+/* How many times jikji_forward has been called. */
+int64_t jikji_test_calls(void) { return calls; }
+
+#ifndef JIKJI_FAKE_NO_MANIFEST
+const char *jikji_manifest(void) { return manifestText; }
+#endif
+
+int32_t jikji_forward(const void *const *params, const int64_t *tokens,
+                      int64_t num_tokens, int64_t start, void *const *caches,
+                      int64_t cache_capacity, float *logits) {
+  float *tokenCache = (float *)caches[0];
+  float *positionCache = (float *)caches[1];
+  int64_t i, row, v;
+  ++calls;
+  lastParams = params;
+  if (forcedStatus != 0)
+    return forcedStatus;
+  if (start < 0 || num_tokens < 1 || start + num_tokens > cache_capacity)
+    return 99;
+  for (i = 0; i < num_tokens; ++i) {
+    tokenCache[start + i] = (float)tokens[i];
+    positionCache[start + i] = (float)(start + i);
+  }
+  for (i = 0; i < num_tokens; ++i) {
+    int64_t sum = 0;
+    for (row = 0; row <= start + i; ++row) {
+      /* A row whose position is wrong was not written by this sequence. */
+      if (positionCache[row] != (float)row)
+        return 98;
+      sum += (int64_t)tokenCache[row];
+    }
+    for (v = 0; v < vocabSize; ++v)
+      logits[i * vocabSize + v] = v == sum % vocabSize ? 1.0f : 0.0f;
+    if (start + i == nanAtPosition)
+      logits[i * vocabSize] = NAN;
+  }
+  return 0;
+}
