@@ -11,7 +11,10 @@
 
 #include "dialects/DeepSeek/IR/DeepSeekOps.h"
 
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 
 #define DEBUG_TYPE "jikji-create-entry-point"
 
@@ -82,8 +85,9 @@ Value memrefOverPointer(OpBuilder &b, Location loc, Value pointer,
 /// Entry `index` of a table of pointers.
 Value loadPointer(OpBuilder &b, Location loc, Value table, int64_t index) {
   auto ptrType = LLVM::LLVMPointerType::get(b.getContext());
-  Value address = LLVM::GEPOp::create(b, loc, ptrType, ptrType, table,
-                                      ArrayRef<LLVM::GEPArg>{index});
+  Value address =
+      LLVM::GEPOp::create(b, loc, ptrType, ptrType, table,
+                          ArrayRef<LLVM::GEPArg>{static_cast<int32_t>(index)});
   return LLVM::LoadOp::create(b, loc, ptrType, address);
 }
 
@@ -108,6 +112,73 @@ struct CreateEntryPointPass final
   LogicalResult createEntryPoint(func::FuncOp forward);
 };
 
+/// Expert `e`'s tensor of a stacked parameter whose experts are the
+/// pointers `experts[0 .. E)`: a read of the table, not a copy.
+Value expertOverPointer(OpBuilder &b, Location loc, Value experts, Value e,
+                        RankedTensorType expertType) {
+  auto ptrType = LLVM::LLVMPointerType::get(b.getContext());
+  Value index = arith::IndexCastOp::create(b, loc, b.getI64Type(), e);
+  Value address = LLVM::GEPOp::create(b, loc, ptrType, ptrType, experts,
+                                      ArrayRef<LLVM::GEPArg>{index});
+  Value pointer = LLVM::LoadOp::create(b, loc, ptrType, address);
+  return tensorOverPointer(b, loc, pointer, expertType, {});
+}
+
+/// Replaces the uses of the stacked expert tensor `stacked` with reads
+/// through `experts`, a pointer to its E experts' pointers. The lowering
+/// reads one expert at a time (a rank-reducing extract_slice at [e, 0, 0]);
+/// a layer function receiving the tensor receives the pointer instead.
+LogicalResult bindStackedUses(Value stacked, Value experts) {
+  auto stackedType = cast<RankedTensorType>(stacked.getType());
+  auto expertType = RankedTensorType::get(stackedType.getShape().drop_front(),
+                                          stackedType.getElementType());
+  // Snapshot the uses: binding adds uses of `experts`, which may be the same
+  // value inside a layer function.
+  SmallVector<OpOperand *> uses;
+  for (OpOperand &use : stacked.getUses())
+    uses.push_back(&use);
+  for (OpOperand *use : uses) {
+    Operation *user = use->getOwner();
+    OpBuilder b(user);
+    if (auto slice = dyn_cast<tensor::ExtractSliceOp>(user)) {
+      if (slice.getType() != expertType ||
+          !llvm::all_of(
+              ArrayRef<OpFoldResult>(slice.getMixedOffsets()).drop_front(),
+              [](OpFoldResult offset) {
+                return isConstantIntValue(offset, 0);
+              }))
+        return user->emitOpError("reads a stacked expert parameter other "
+                                 "than one expert at a time");
+      Value e = getValueOrCreateConstantIndexOp(b, slice.getLoc(),
+                                                slice.getMixedOffsets()[0]);
+      slice.replaceAllUsesWith(
+          expertOverPointer(b, slice.getLoc(), experts, e, expertType));
+      slice.erase();
+      continue;
+    }
+    if (auto call = dyn_cast<func::CallOp>(user)) {
+      auto callee = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
+          call, call.getCalleeAttr());
+      BlockArgument argument = callee.getArgument(use->getOperandNumber());
+      use->set(experts);
+      if (isa<LLVM::LLVMPointerType>(argument.getType()))
+        continue; // Another layer already retyped this callee.
+      // Inside the layer the argument becomes the pointer to the experts'
+      // pointers: bind its uses through itself, then retype it.
+      if (failed(bindStackedUses(argument, argument)))
+        return failure();
+      argument.setType(experts.getType());
+      callee.setFunctionType(FunctionType::get(
+          callee.getContext(), callee.getBody().getArgumentTypes(),
+          callee.getFunctionType().getResults()));
+      continue;
+    }
+    return user->emitOpError("uses a stacked expert parameter in a way the "
+                             "artifact cannot bind");
+  }
+  return success();
+}
+
 LogicalResult CreateEntryPointPass::bindParameters(func::FuncOp forward) {
   OpBuilder b(forward.getContext());
   Location loc = forward.getLoc();
@@ -123,17 +194,29 @@ LogicalResult CreateEntryPointPass::bindParameters(func::FuncOp forward) {
     if (isa<ds::ParamOp, ds::ExpertParamOp>(op))
       parameters.push_back(op);
   });
+  // The table holds one pointer per parameter, and one per expert of a
+  // stacked parameter: experts are separate checkpoint tensors, read in
+  // place.
+  int64_t next = 0;
   for (Operation *op : parameters) {
     b.setInsertionPoint(op);
     auto type = cast<RankedTensorType>(op->getResult(0).getType());
-    Value pointer = loadPointer(b, op->getLoc(), table, entries.size());
-    op->getResult(0).replaceAllUsesWith(
-        tensorOverPointer(b, op->getLoc(), pointer, type, {}));
     NamedAttrList entry;
     entry.append("name", op->getAttr("name"));
     entry.append("type", TypeAttr::get(type));
-    if (auto stacked = dyn_cast<ds::ExpertParamOp>(op))
+    if (auto stacked = dyn_cast<ds::ExpertParamOp>(op)) {
       entry.append("experts", b.getI64IntegerAttr(stacked.getNumExperts()));
+      Value experts = LLVM::GEPOp::create(
+          b, op->getLoc(), ptrType, ptrType, table,
+          ArrayRef<LLVM::GEPArg>{static_cast<int32_t>(next)});
+      if (failed(bindStackedUses(stacked.getResult(), experts)))
+        return failure();
+      next += stacked.getNumExperts();
+    } else {
+      Value pointer = loadPointer(b, op->getLoc(), table, next++);
+      op->getResult(0).replaceAllUsesWith(
+          tensorOverPointer(b, op->getLoc(), pointer, type, {}));
+    }
     entries.push_back(entry.getDictionary(b.getContext()));
     op->erase();
   }

@@ -74,8 +74,10 @@ Result<Model> Model::create(Artifact artifact, WeightStore weights) {
   for (const SafeTensorsFile &file : model.weights_.checkpoint().files)
     stats.mappedFileBytes += file.fileSize;
 
-  // bindParameters gives one pointer per expert; the entry point takes one
-  // per parameter.
+  // The entry point takes the pointers as bindParameters gives them: one
+  // per parameter, one per expert of a stacked parameter, all read in place
+  // from the mapped files. Only a tensor that is not aligned to its element
+  // size (compiled code assumes it is) gets an aligned copy.
   size_t next = 0;
   for (const ManifestParameter &parameter : model.manifest().parameters) {
     size_t elementSize = dtypeSize(parameter.dtype);
@@ -84,33 +86,25 @@ Result<Model> Model::create(Artifact artifact, WeightStore weights) {
          parameter.isStacked() ? parameter.expertShape() : parameter.shape)
       tensorBytes *= static_cast<uint64_t>(dim);
     size_t count = static_cast<size_t>(parameter.numPointers());
-    const void *const *pointers = bound->data() + next;
-    next += count;
-
-    // In place when the tensors lie back to back (one expert's bytes
-    // apart) and the first is aligned to its element, as compiled code
-    // assumes.
-    bool inPlace = isAligned(pointers[0], elementSize);
-    const auto *first = static_cast<const uint8_t *>(pointers[0]);
-    for (size_t i = 1; i < count && inPlace; ++i)
-      inPlace = pointers[i] == first + i * tensorBytes;
-    uint64_t totalBytes = tensorBytes * count;
-    if (inPlace) {
-      model.parameterTable_.push_back(pointers[0]);
-      stats.boundInPlaceBytes += totalBytes;
-      continue;
+    bool copied = false;
+    for (size_t i = 0; i < count; ++i) {
+      const void *pointer = (*bound)[next++];
+      if (isAligned(pointer, elementSize)) {
+        model.parameterTable_.push_back(pointer);
+        stats.boundInPlaceBytes += tensorBytes;
+        continue;
+      }
+      Result<HostBuffer> copy = HostBuffer::allocate(
+          tensorBytes, "an aligned copy of parameter '" + parameter.name + "'");
+      if (!copy)
+        return Error(copy.error());
+      std::memcpy(copy->data(), pointer, tensorBytes);
+      model.parameterTable_.push_back(copy->data());
+      model.copies_.push_back(std::move(*copy));
+      stats.copiedBytes += tensorBytes;
+      copied = true;
     }
-    Result<HostBuffer> copy = HostBuffer::allocate(
-        totalBytes, "a copy of parameter '" + parameter.name + "'");
-    if (!copy)
-      return Error(copy.error());
-    auto *destination = static_cast<uint8_t *>(copy->data());
-    for (size_t i = 0; i < count; ++i)
-      std::memcpy(destination + i * tensorBytes, pointers[i], tensorBytes);
-    model.parameterTable_.push_back(copy->data());
-    model.copies_.push_back(std::move(*copy));
-    stats.copiedBytes += totalBytes;
-    ++stats.copiedParameters;
+    stats.copiedParameters += copied ? 1 : 0;
   }
   // Result's constructor takes its value by value, which C++17 does not
   // move into implicitly.
