@@ -144,6 +144,11 @@ def main():
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--layers", type=int, default=3)
     parser.add_argument("--variant", choices=["v3", "v2-lite", "v2"], default="v3")
+    parser.add_argument("--override", default="{}",
+                        help="a JSON object merged into the config (sizes of a bench model)")
+    parser.add_argument("--fast-random", action="store_true",
+                        help="draw matrix weights from random bytes (signed, magnitudes in "
+                             "[2^-7, 2^-5)) at C speed, for models too big for Python's gauss")
     parser.add_argument("--width", type=int, default=1,
                         help="multiply the hidden, intermediate and vocabulary sizes "
                              "(a bigger model for timing; the generator is pure Python)")
@@ -152,6 +157,10 @@ def main():
     config = apply_variant(tiny_v3_config(args.layers), args.variant)
     for field in ("hidden_size", "intermediate_size", "moe_intermediate_size", "vocab_size"):
         config[field] *= args.width
+    config.update(json.loads(args.override))
+    # Bytes 0x00..0xff of a BF16 value's high byte -> sign kept, exponent
+    # 120/121 with the low byte's top bit: magnitudes in [2^-7, 2^-5).
+    high_byte = bytes((b & 0x80) | 0x3C for b in range(256))
     rng = random.Random(args.seed)
     header, blobs, offset = {"__metadata__": {"format": "pt"}}, [], 0
     for name, shape, kind in parameters(config):
@@ -165,9 +174,14 @@ def main():
             # Norm weights near 1; matrices with the spread of a trained
             # model's (std 1/sqrt(fan-in)), so activations stay in range.
             std = 1.0 / (shape[-1] ** 0.5)
-            values = ([1.0 + rng.gauss(0.0, 0.1) for _ in range(count)] if kind == "norm"
-                      else [rng.gauss(0.0, std) for _ in range(count)])
-            data, dtype = bf16_bytes(values), "BF16"
+            if kind == "linear" and args.fast_random:
+                raw = bytearray(rng.randbytes(2 * count))
+                raw[1::2] = bytes(raw[1::2]).translate(high_byte)
+                data, dtype = bytes(raw), "BF16"
+            else:
+                values = ([1.0 + rng.gauss(0.0, 0.1) for _ in range(count)] if kind == "norm"
+                          else [rng.gauss(0.0, std) for _ in range(count)])
+                data, dtype = bf16_bytes(values), "BF16"
         header[name] = {"dtype": dtype, "shape": shape,
                         "data_offsets": [offset, offset + len(data)]}
         blobs.append(data)

@@ -51,6 +51,12 @@ void jikji::addCpuBufferizePasses(OpPassManager &pm) {
   bufferize.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::FullyDynamicLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  // Layer functions update their cache slices in place and return them;
+  // dropping those results turns @forward's copy back into the stacked
+  // cache into a self-copy that canonicalization removes. Without this,
+  // every step copied every layer's whole cache (docs/benchmarks.md).
+  pm.addPass(bufferization::createDropEquivalentBufferResultsPass());
+  pm.addPass(createCanonicalizerPass());
   // Temporaries are freed where their last use ends, so a decode loop runs
   // in constant memory.
   bufferization::buildBufferDeallocationPipeline(pm);

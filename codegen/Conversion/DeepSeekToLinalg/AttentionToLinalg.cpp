@@ -96,11 +96,10 @@ Value readRows(OpBuilder &b, Location loc, Value cache, Value length) {
 /// (and block-scaled by `ins[2]`) in the body.
 Value contraction(OpBuilder &b, Location loc, RankedTensorType type,
                   ValueRange inputs, Value init, ArrayRef<AffineMap> maps,
-                  unsigned parallel, unsigned reduction) {
+                  ArrayRef<utils::IteratorType> loops) {
   bool scaled = inputs.size() == 3;
   return linalg::GenericOp::create(
-             b, loc, type, inputs, ValueRange{init}, maps,
-             iterators(parallel, reduction),
+             b, loc, type, inputs, ValueRange{init}, maps, loops,
              [&](OpBuilder &b, Location loc, ValueRange args) {
                Value rhs = widenToF32(b, loc, args[1]);
                if (scaled)
@@ -112,6 +111,22 @@ Value contraction(OpBuilder &b, Location loc, RankedTensorType type,
                                                 lowering::contract(b)));
              })
       .getResult(0);
+}
+
+/// The same with the reductions innermost.
+Value contraction(OpBuilder &b, Location loc, RankedTensorType type,
+                  ValueRange inputs, Value init, ArrayRef<AffineMap> maps,
+                  unsigned parallel, unsigned reduction) {
+  return contraction(b, loc, type, inputs, init, maps,
+                     iterators(parallel, reduction));
+}
+
+/// Loops (p, p, r, p): a sum over rows s of an [S, n] matrix with the row's
+/// contiguous axis innermost, so the cache streams instead of striding.
+SmallVector<utils::IteratorType> rowSumLoops() {
+  using utils::IteratorType;
+  return {IteratorType::parallel, IteratorType::parallel,
+          IteratorType::reduction, IteratorType::parallel};
 }
 
 /// softmax over s of `dots` [heads, T, S] * scale, with rows s > start + t
@@ -215,9 +230,10 @@ Value expandedAttention(OpBuilder &b, Location loc, Value query, Value keys,
   Value probabilities =
       causalSoftmax(b, loc, dots, start, tokens, length, scale);
   Value outputZeros = filledTensor(b, loc, outputType, ValueRange{tokens}, 0.0);
+  // output[t, h, d] = Σ_s p[h, t, s] · V[s, h, d] over (t, h, s, d).
   return contraction(
       b, loc, outputType, ValueRange{probabilities, values}, outputZeros,
-      {map({d1, d0, d3}), map({d3, d1, d2}), map({d0, d1, d2})}, 3, 1);
+      {map({d1, d0, d2}), map({d2, d1, d3}), map({d0, d1, d3})}, rowSumLoops());
 }
 
 struct MlaAttentionPattern final : OpRewritePattern<ds::MlaAttentionOp> {
@@ -331,11 +347,11 @@ struct LatentAttentionPattern final : OpRewritePattern<ds::LatentAttentionOp> {
       Value probabilities = causalSoftmax(b, loc, dots, start, tokens, length,
                                           op.getScale().convertToDouble());
 
-      // o_lat[t, h, r] = Σ_s p[h, t, s] · C[s, r] over (t, h, r, s).
+      // o_lat[t, h, r] = Σ_s p[h, t, s] · C[s, r] over (t, h, s, r).
       Value weightedLatent = contraction(
           b, loc, latentQueryType, ValueRange{probabilities, latents},
           filledTensor(b, loc, latentQueryType, tokens, 0.0),
-          {map({d1, d0, d3}), map({d3, d2}), map({d0, d1, d2})}, 3, 1);
+          {map({d1, d0, d2}), map({d2, d3}), map({d0, d1, d3})}, rowSumLoops());
 
       // output[t, h, d] = Σ_r o_lat[t, h, r] · W_UV[h][d, r] over (t, h, d, r).
       RankedTensorType outputType = op.getOutput().getType();
