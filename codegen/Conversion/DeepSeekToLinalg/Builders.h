@@ -69,6 +69,15 @@ inline mlir::Value widenToF32(mlir::OpBuilder &b, mlir::Location loc,
   return mlir::arith::ExtFOp::create(b, loc, b.getF32Type(), value);
 }
 
+/// `result[..., o] = Σ_i input[..., i] · W[o, i]` for an input of rank 1
+/// or 2 and a weight `[out, in]` in its storage type, widened (and, for FP8,
+/// multiplied by `scales[o / block[0], i / block[1]]`) next to the multiply.
+/// The one contraction behind linear layers and expert projections.
+mlir::Value weightContraction(mlir::OpBuilder &b, mlir::Location loc,
+                              mlir::Value input, mlir::Value weight,
+                              mlir::Value scales = mlir::Value(),
+                              llvm::ArrayRef<int64_t> block = {});
+
 /// Ends a linalg.generic body with one value.
 inline void yieldValue(mlir::OpBuilder &b, mlir::Location loc,
                        mlir::Value value) {

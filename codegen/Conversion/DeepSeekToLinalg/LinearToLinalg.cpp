@@ -15,47 +15,73 @@ using namespace mlir;
 using namespace jikji::lowering;
 namespace ds = jikji::deepseek;
 
+Value jikji::lowering::weightContraction(OpBuilder &b, Location loc,
+                                         Value input, Value weight,
+                                         Value scales,
+                                         ArrayRef<int64_t> block) {
+  MLIRContext *context = b.getContext();
+  auto inputType = cast<RankedTensorType>(input.getType());
+  auto weightType = cast<RankedTensorType>(weight.getType());
+  // Loops (rows..., o, i): the rows of the input (none for a vector), the
+  // output features, then the reduction.
+  unsigned rows = inputType.getRank() - 1;
+  unsigned dims = rows + 2;
+  SmallVector<AffineExpr> row;
+  for (unsigned d = 0; d < rows; ++d)
+    row.push_back(getAffineDimExpr(d, context));
+  AffineExpr o = getAffineDimExpr(rows, context);
+  AffineExpr i = getAffineDimExpr(rows + 1, context);
+  auto map = [&](ArrayRef<AffineExpr> results) {
+    return AffineMap::get(dims, 0, results, context);
+  };
+  auto withRow = [&](AffineExpr last) {
+    SmallVector<AffineExpr> results(row);
+    results.push_back(last);
+    return results;
+  };
+
+  SmallVector<int64_t> shape(inputType.getShape().drop_back());
+  shape.push_back(weightType.getDimSize(0));
+  auto resultType = RankedTensorType::get(shape, b.getF32Type());
+  Value zeros =
+      filledTensor(b, loc, resultType, dynamicSizesOf(b, loc, input), 0.0);
+  SmallVector<Value> inputs{input, weight};
+  SmallVector<AffineMap> maps{map(withRow(i)), map({o, i})};
+  if (scales) {
+    inputs.push_back(scales);
+    maps.push_back(map({o.floorDiv(block[0]), i.floorDiv(block[1])}));
+  }
+  maps.push_back(map(withRow(o)));
+  bool scaled = static_cast<bool>(scales);
+  return linalg::GenericOp::create(
+             b, loc, resultType, inputs, ValueRange{zeros}, maps,
+             iterators(rows + 1, 1),
+             [&](OpBuilder &b, Location loc, ValueRange args) {
+               arith::FastMathFlagsAttr fastmath = contract(b);
+               Value w = widenToF32(b, loc, args[1]);
+               if (scaled)
+                 w = arith::MulFOp::create(b, loc, w, args[2]);
+               Value product =
+                   arith::MulFOp::create(b, loc, args[0], w, fastmath);
+               yieldValue(b, loc,
+                          arith::AddFOp::create(b, loc, args.back(), product,
+                                                fastmath));
+             })
+      .getResult(0);
+}
+
 namespace {
 /// result[t, o] = Σ_i input[t, i] · W[o, i] (· scales[o / b0, i / b1]).
 struct LinearPattern final : OpRewritePattern<ds::LinearOp> {
   using Base::Base;
   LogicalResult matchAndRewrite(ds::LinearOp op,
                                 PatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    MLIRContext *context = rewriter.getContext();
-    RankedTensorType resultType = op.getType();
-    Value zeros =
-        filledTensor(rewriter, loc, resultType,
-                     dynamicSizesOf(rewriter, loc, op.getInput()), 0.0);
-    AffineExpr t = getAffineDimExpr(0, context);
-    AffineExpr o = getAffineDimExpr(1, context);
-    AffineExpr i = getAffineDimExpr(2, context);
-    auto map = [&](ArrayRef<AffineExpr> results) {
-      return AffineMap::get(3, 0, results, context);
-    };
-    SmallVector<Value> inputs{op.getInput(), op.getWeight()};
-    SmallVector<AffineMap> maps{map({t, i}), map({o, i})};
-    if (Value scales = op.getScales()) {
-      ArrayRef<int64_t> block = *op.getBlockSize();
-      inputs.push_back(scales);
-      maps.push_back(map({o.floorDiv(block[0]), i.floorDiv(block[1])}));
-    }
-    maps.push_back(map({t, o}));
-    bool scaled = inputs.size() == 3;
-    auto generic = linalg::GenericOp::create(
-        rewriter, loc, resultType, inputs, ValueRange{zeros}, maps,
-        iterators(2, 1), [&](OpBuilder &b, Location loc, ValueRange args) {
-          arith::FastMathFlagsAttr fastmath = contract(b);
-          Value weight = widenToF32(b, loc, args[1]);
-          if (scaled)
-            weight = arith::MulFOp::create(b, loc, weight, args[2]);
-          Value product =
-              arith::MulFOp::create(b, loc, args[0], weight, fastmath);
-          yieldValue(
-              b, loc,
-              arith::AddFOp::create(b, loc, args.back(), product, fastmath));
-        });
-    rewriter.replaceOp(op, generic.getResults());
+    ArrayRef<int64_t> block;
+    if (op.getScales())
+      block = *op.getBlockSize();
+    rewriter.replaceOp(op, weightContraction(rewriter, op.getLoc(),
+                                             op.getInput(), op.getWeight(),
+                                             op.getScales(), block));
     return success();
   }
 };

@@ -111,7 +111,7 @@ public:
       groupScores.push_back(groupScore(t, g));
     // Keep the best topk_groups groups, ties to the lower group index.
     Value kept = arith::ConstantIntOp::create(b, loc, b.getI64Type(), 0);
-    for (int64_t pick = 0; pick < op.getTopkGroups(); ++pick) {
+    for (int64_t pick = 0, picks = op.getTopkGroups(); pick < picks; ++pick) {
       Value best = f32Constant(b, loc, kMinusInfinity);
       Value bestGroup =
           arith::ConstantIntOp::create(b, loc, b.getI64Type(), -1);
@@ -348,42 +348,6 @@ struct MoeRouterPattern final : OpRewritePattern<ds::MoeRouterOp> {
   }
 };
 
-/// result[o] = Σ_i vector[i] · matrix[o, i], the matrix in storage type and,
-/// for FP8, scaled per block by scales[o / b0, i / b1].
-Value matrixVector(OpBuilder &b, Location loc, Value matrix, Value vector,
-                   Value scales = Value(), ArrayRef<int64_t> block = {}) {
-  auto matrixType = cast<RankedTensorType>(matrix.getType());
-  MLIRContext *context = b.getContext();
-  AffineExpr o = getAffineDimExpr(0, context), i = getAffineDimExpr(1, context);
-  auto resultType =
-      RankedTensorType::get({matrixType.getDimSize(0)}, b.getF32Type());
-  Value zeros = filledTensor(b, loc, resultType, ValueRange{}, 0.0);
-  SmallVector<Value> inputs{vector, matrix};
-  SmallVector<AffineMap> maps{AffineMap::get(2, 0, {i}, context),
-                              AffineMap::get(2, 0, {o, i}, context)};
-  if (scales) {
-    inputs.push_back(scales);
-    maps.push_back(AffineMap::get(
-        2, 0, {o.floorDiv(block[0]), i.floorDiv(block[1])}, context));
-  }
-  maps.push_back(AffineMap::get(2, 0, {o}, context));
-  bool scaled = static_cast<bool>(scales);
-  return linalg::GenericOp::create(
-             b, loc, resultType, inputs, ValueRange{zeros}, maps,
-             iterators(1, 1),
-             [&](OpBuilder &b, Location loc, ValueRange args) {
-               Value weight = widenToF32(b, loc, args[1]);
-               if (scaled)
-                 weight = arith::MulFOp::create(b, loc, weight, args[2]);
-               Value product =
-                   arith::MulFOp::create(b, loc, args[0], weight, contract(b));
-               yieldValue(b, loc,
-                          arith::AddFOp::create(b, loc, args.back(), product,
-                                                contract(b)));
-             })
-      .getResult(0);
-}
-
 /// Expert `e`'s matrix of a stacked [E, rows, cols] weight.
 Value expertMatrix(OpBuilder &b, Location loc, Value stacked, Value e) {
   auto type = cast<RankedTensorType>(stacked.getType());
@@ -449,8 +413,9 @@ struct MoeExpertsPattern final : OpRewritePattern<ds::MoeExpertsOp> {
                         expertMatrix(b, loc, op.getScales()[scaleIndex], e);
                     block = *op.getBlockSize();
                   }
-                  return matrixVector(b, loc, expertMatrix(b, loc, stacked, e),
-                                      vector, scales, block);
+                  return weightContraction(b, loc, vector,
+                                           expertMatrix(b, loc, stacked, e),
+                                           scales, block);
                 };
                 Value gate = project(op.getGate(), 0, x);
                 Value up = project(op.getUp(), 1, x);
@@ -607,43 +572,6 @@ Value sortPairsByExpert(OpBuilder &b, Location loc, Value indices, Value tokens,
   return loop.getResult(0);
 }
 
-/// rows[p, :] = f32(matrix[e] applied...) -- here: out[p, o] = Σ_i rows[p, i]
-/// · W[o, i] for one expert's W (storage type, optional block scales).
-Value rowsTimesWeight(OpBuilder &b, Location loc, Value rows, Value weight,
-                      Value scales, ArrayRef<int64_t> block, Value count) {
-  auto weightType = cast<RankedTensorType>(weight.getType());
-  MLIRContext *context = b.getContext();
-  AffineExpr p = getAffineDimExpr(0, context), o = getAffineDimExpr(1, context),
-             i = getAffineDimExpr(2, context);
-  auto resultType = RankedTensorType::get(
-      {ShapedType::kDynamic, weightType.getDimSize(0)}, b.getF32Type());
-  Value zeros = filledTensor(b, loc, resultType, count, 0.0);
-  SmallVector<Value> inputs{rows, weight};
-  SmallVector<AffineMap> maps{AffineMap::get(3, 0, {p, i}, context),
-                              AffineMap::get(3, 0, {o, i}, context)};
-  if (scales) {
-    inputs.push_back(scales);
-    maps.push_back(AffineMap::get(
-        3, 0, {o.floorDiv(block[0]), i.floorDiv(block[1])}, context));
-  }
-  maps.push_back(AffineMap::get(3, 0, {p, o}, context));
-  bool scaled = static_cast<bool>(scales);
-  return linalg::GenericOp::create(
-             b, loc, resultType, inputs, ValueRange{zeros}, maps,
-             iterators(2, 1),
-             [&](OpBuilder &b, Location loc, ValueRange args) {
-               Value w = widenToF32(b, loc, args[1]);
-               if (scaled)
-                 w = arith::MulFOp::create(b, loc, w, args[2]);
-               Value product =
-                   arith::MulFOp::create(b, loc, args[0], w, contract(b));
-               yieldValue(b, loc,
-                          arith::AddFOp::create(b, loc, args.back(), product,
-                                                contract(b)));
-             })
-      .getResult(0);
-}
-
 /// Tokens grouped by expert: count, offsets, sort, one pass per expert over
 /// its rows, weighted scatter onto the accumulator.
 struct GroupedExpertsPattern final : OpRewritePattern<ds::GroupedExpertsOp> {
@@ -710,9 +638,8 @@ struct GroupedExpertsPattern final : OpRewritePattern<ds::GroupedExpertsOp> {
               scales = expertMatrix(b, loc, op.getScales()[scaleIndex], e);
               block = *op.getBlockSize();
             }
-            return rowsTimesWeight(b, loc, lhs,
-                                   expertMatrix(b, loc, stacked, e), scales,
-                                   block, count);
+            return weightContraction(
+                b, loc, lhs, expertMatrix(b, loc, stacked, e), scales, block);
           };
           Value gate = project(op.getGate(), 0, rows);
           Value up = project(op.getUp(), 1, rows);
