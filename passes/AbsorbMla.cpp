@@ -35,6 +35,8 @@ namespace {
 struct AsWrittenMla {
   ds::MlaAttentionOp attention;
   ds::LinearOp upProjection; ///< kv = linear(c, kv_b_proj)
+  ds::ViewOp perHead;        ///< view(kv) as [T, heads, dn + dv]
+  ds::SplitOp keysAndValues; ///< split(view, [dn, dv])
   BlockArgument keyCache, valueCache;
 };
 
@@ -75,7 +77,8 @@ FailureOr<AsWrittenMla> matchAsWritten(ds::MlaAttentionOp attention,
     why = "the caches are used by something other than this attention";
     return failure();
   }
-  return AsWrittenMla{attention, upProjection, keyCache, valueCache};
+  return AsWrittenMla{attention, upProjection, view,
+                      split,     keyCache,     valueCache};
 }
 
 /// Replaces the attention with deepseek.latent_attention and retypes the
@@ -105,16 +108,13 @@ void absorb(AsWrittenMla match) {
       attention.getScaleAttr());
   attention.replaceAllUsesWith(latentAttention.getResults());
   attention.erase();
-  // The expansion (linear, view, split) is dead now.
-  Operation *split = nullptr, *view = nullptr;
-  for (Operation *user : match.upProjection->getUsers())
-    view = user;
-  if (view)
-    for (Operation *user : view->getUsers())
-      split = user;
-  for (Operation *dead : {split, view, match.upProjection.getOperation()})
-    if (dead && dead->use_empty())
-      dead->erase();
+  // The expansion is dead now unless something else reads it; erase it
+  // consumers first.
+  for (Operation *expansion :
+       {match.keysAndValues.getOperation(), match.perHead.getOperation(),
+        match.upProjection.getOperation()})
+    if (expansion->use_empty())
+      expansion->erase();
 
   auto returnOp = cast<func::ReturnOp>(func.getBody().front().getTerminator());
   func.setFunctionType(FunctionType::get(func.getContext(),
