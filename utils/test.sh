@@ -7,6 +7,10 @@ build=${JIKJI_BUILD_DIR:-$root/build}
 
 "$root/utils/build.sh"
 ninja -C "$build" mlir-doc >/dev/null
+# The fuzz targets (clang-22 libFuzzer) into build-fuzz/, so that lit
+# replays every seed and regression input through them
+# (test/Fuzz/replay.test).
+"$root/utils/fuzz.sh" build
 
 log=$(mktemp)
 status=0

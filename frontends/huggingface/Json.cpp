@@ -203,7 +203,20 @@ std::string JsonValue::describe(size_t maxLength) const {
   std::string out;
   render(*this, out, maxLength);
   if (out.size() > maxLength) {
-    out.resize(maxLength);
+    // Cut before the character the limit falls in, not inside it: the text
+    // ends up in messages, which must stay valid UTF-8.
+    size_t cut = maxLength;
+    size_t lead = cut;
+    while (lead > 0 &&
+           (static_cast<unsigned char>(out[lead - 1]) & 0xC0) == 0x80)
+      --lead;
+    if (lead > 0 && static_cast<unsigned char>(out[lead - 1]) >= 0xC0) {
+      unsigned char first = static_cast<unsigned char>(out[lead - 1]);
+      size_t length = first >= 0xF0 ? 4 : first >= 0xE0 ? 3 : 2;
+      if (lead - 1 + length > cut)
+        cut = lead - 1;
+    }
+    out.resize(cut);
     out += "...";
   }
   return out;

@@ -94,6 +94,11 @@ constexpr int64_t kMaxDimension = int64_t(1) << 24;
 constexpr int64_t kMaxLayers = 1024;
 constexpr int64_t kMaxExperts = 4096;
 constexpr int64_t kMaxPositions = int64_t(1) << 30;
+/// The artifact manifest's limits (runtime/artifact/Manifest.cpp) on what the
+/// sizes above multiply into: one dimension of a projection, and all of one
+/// layer's routed experts.
+constexpr int64_t kMaxProjectionWidth = int64_t(1) << 31;
+constexpr int64_t kMaxStackedExpertElements = int64_t(1) << 56;
 
 /// Reads fields of one JSON object, remembering the first failure. After a
 /// failure every getter returns a harmless default, so a run of getters can be
@@ -489,6 +494,37 @@ Result<ModelConfig> jikji::hf::parseModelConfig(std::string_view jsonText,
                 "at most num_hidden_layers (" + str(config.numHiddenLayers) +
                     ")",
                 str(config.firstKDenseReplace));
+  } else if (config.numAttentionHeads * config.qkHeadDim() >
+             kMaxProjectionWidth) {
+    // What the compiler accepts the runtime must load: the artifact manifest
+    // holds at most 2^31 per dimension and 2^56 elements per parameter (a
+    // layer's routed experts stacked into one). Each size is capped at 2^24
+    // above, so only these products can pass those limits.
+    reader.fail("num_attention_heads",
+                "at most " + str(kMaxProjectionWidth / config.qkHeadDim()) +
+                    " (num_attention_heads * (qk_nope_head_dim + "
+                    "qk_rope_head_dim) may be at most 2^31)",
+                str(config.numAttentionHeads));
+  } else if (config.numAttentionHeads *
+                 (config.qkNopeHeadDim + config.vHeadDim) >
+             kMaxProjectionWidth) {
+    reader.fail("num_attention_heads",
+                "at most " +
+                    str(kMaxProjectionWidth /
+                        (config.qkNopeHeadDim + config.vHeadDim)) +
+                    " (num_attention_heads * (qk_nope_head_dim + v_head_dim) "
+                    "may be at most 2^31)",
+                str(config.numAttentionHeads));
+  } else if (config.nRoutedExperts * config.moeIntermediateSize *
+                 config.hiddenSize >
+             kMaxStackedExpertElements) {
+    reader.fail("moe_intermediate_size",
+                "at most " +
+                    str(kMaxStackedExpertElements /
+                        (config.nRoutedExperts * config.hiddenSize)) +
+                    " (n_routed_experts * moe_intermediate_size * "
+                    "hidden_size may be at most 2^56)",
+                str(config.moeIntermediateSize));
   }
   if (reader.failed())
     return reader.takeError();
