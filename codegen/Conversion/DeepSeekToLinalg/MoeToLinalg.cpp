@@ -373,6 +373,33 @@ Value rowOf(OpBuilder &b, Location loc, Value matrix, Value t) {
       offsets, sizes, strides);
 }
 
+/// `matrix` with row t replaced by `row` [n].
+Value withRow(OpBuilder &b, Location loc, Value row, Value matrix, Value t) {
+  int64_t width = cast<RankedTensorType>(matrix.getType()).getDimSize(1);
+  SmallVector<OpFoldResult> offsets{t, b.getIndexAttr(0)};
+  SmallVector<OpFoldResult> sizes{b.getIndexAttr(1), b.getIndexAttr(width)};
+  SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
+  return tensor::InsertSliceOp::create(b, loc, row, matrix, offsets, sizes,
+                                       strides);
+}
+
+/// `accumulator + weight · row` for two vectors [n]: how a routed expert's
+/// output joins its token's sum.
+Value addWeighted(OpBuilder &b, Location loc, Value accumulator, Value row,
+                  Value weight) {
+  AffineMap identity = b.getMultiDimIdentityMap(1);
+  return linalg::GenericOp::create(
+             b, loc, accumulator.getType(), ValueRange{row},
+             ValueRange{accumulator}, ArrayRef<AffineMap>{identity, identity},
+             iterators(1),
+             [&](OpBuilder &b, Location loc, ValueRange args) {
+               Value scaled = arith::MulFOp::create(b, loc, args[0], weight);
+               yieldValue(b, loc,
+                          arith::AddFOp::create(b, loc, args[1], scaled));
+             })
+      .getResult(0);
+}
+
 /// Σ_j w[t, j] · SwiGLU(x[t]; expert idx[t, j]) for every token, as written.
 struct MoeExpertsPattern final : OpRewritePattern<ds::MoeExpertsOp> {
   using Base::Base;
@@ -385,7 +412,6 @@ struct MoeExpertsPattern final : OpRewritePattern<ds::MoeExpertsOp> {
     Value tokens = tensor::DimOp::create(b, loc, input, 0);
     Value zeros = filledTensor(b, loc, type, tokens, 0.0);
     int64_t topK = op.getWeights().getType().getDimSize(1);
-    int64_t hidden = type.getDimSize(1);
 
     auto perToken = scf::ForOp::create(
         b, loc, indexConstant(b, loc, 0), tokens, indexConstant(b, loc, 1),
@@ -421,29 +447,11 @@ struct MoeExpertsPattern final : OpRewritePattern<ds::MoeExpertsOp> {
                 Value up = project(op.getUp(), 1, x);
                 Value activated = ds::SiluMulOp::create(b, loc, gate, up);
                 Value down = project(op.getDown(), 2, activated);
-                AffineMap identity = b.getMultiDimIdentityMap(1);
-                Value sum =
-                    linalg::GenericOp::create(
-                        b, loc, acc[0].getType(), ValueRange{down},
-                        ValueRange{acc[0]},
-                        ArrayRef<AffineMap>{identity, identity}, iterators(1),
-                        [&](OpBuilder &b, Location loc, ValueRange args) {
-                          Value scaled =
-                              arith::MulFOp::create(b, loc, args[0], weight);
-                          yieldValue(
-                              b, loc,
-                              arith::AddFOp::create(b, loc, args[1], scaled));
-                        })
-                        .getResult(0);
+                Value sum = addWeighted(b, loc, acc[0], down, weight);
                 scf::YieldOp::create(b, loc, ValueRange{sum});
               });
-          SmallVector<OpFoldResult> offsets{t, b.getIndexAttr(0)};
-          SmallVector<OpFoldResult> sizes{b.getIndexAttr(1),
-                                          b.getIndexAttr(hidden)};
-          SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
-          Value updated = tensor::InsertSliceOp::create(
-              b, loc, perChoice.getResult(0), carried[0], offsets, sizes,
-              strides);
+          Value updated =
+              withRow(b, loc, perChoice.getResult(0), carried[0], t);
           scf::YieldOp::create(b, loc, ValueRange{updated});
         });
     rewriter.replaceOp(op, perToken.getResults());
@@ -671,25 +679,8 @@ struct GroupedExpertsPattern final : OpRewritePattern<ds::GroupedExpertsOp> {
                     b, loc, op.getWeights(), ValueRange{t, j});
                 Value downRow = rowOf(b, loc, down, p);
                 Value outRow = rowOf(b, loc, acc[0], t);
-                AffineMap identity = b.getMultiDimIdentityMap(1);
-                Value sum =
-                    linalg::GenericOp::create(
-                        b, loc, outRow.getType(), ValueRange{downRow},
-                        ValueRange{outRow},
-                        ArrayRef<AffineMap>{identity, identity}, iterators(1),
-                        [&](OpBuilder &b, Location loc, ValueRange args) {
-                          Value scaled =
-                              arith::MulFOp::create(b, loc, args[0], weight);
-                          yieldValue(
-                              b, loc,
-                              arith::AddFOp::create(b, loc, args[1], scaled));
-                        })
-                        .getResult(0);
-                SmallVector<OpFoldResult> offsets{t, b.getIndexAttr(0)};
-                SmallVector<OpFoldResult> sizes{b.getIndexAttr(1),
-                                                b.getIndexAttr(hidden)};
-                Value updated = tensor::InsertSliceOp::create(
-                    b, loc, sum, acc[0], offsets, sizes, unit);
+                Value sum = addWeighted(b, loc, outRow, downRow, weight);
+                Value updated = withRow(b, loc, sum, acc[0], t);
                 scf::YieldOp::create(b, loc, ValueRange{updated});
               });
           scf::YieldOp::create(b, loc, scatter.getResults());
