@@ -78,16 +78,6 @@ mlir::Value weightContraction(mlir::OpBuilder &b, mlir::Location loc,
                               mlir::Value scales = mlir::Value(),
                               llvm::ArrayRef<int64_t> block = {});
 
-/// The gate and up projections of a SwiGLU over the rows of `input`
-/// `[rows, H]`, as one loop nest that reads each input element once for
-/// both: (`input · gateᵀ`, `input · upᵀ`), each `[rows, I]`. FP8 weights
-/// pass their two block scales.
-std::pair<mlir::Value, mlir::Value>
-gateUpContraction(mlir::OpBuilder &b, mlir::Location loc, mlir::Value input,
-                  mlir::Value gate, mlir::Value up,
-                  mlir::ValueRange scales = {},
-                  llvm::ArrayRef<int64_t> block = {});
-
 /// Ends a linalg.generic body with one value.
 inline void yieldValue(mlir::OpBuilder &b, mlir::Location loc,
                        mlir::Value value) {
