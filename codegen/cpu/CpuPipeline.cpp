@@ -28,6 +28,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 
@@ -68,6 +69,8 @@ void jikji::addCpuLlvmPasses(OpPassManager &pm) {
   // become loops: the artifact may not call MLIR's runtime library.
   pm.addPass(createConvertBufferizationToMemRefPass());
   pm.addNestedPass<func::FuncOp>(createConvertMemRefCopyToLinalgPass());
+  // The parts of a split attention run one after another for now.
+  pm.addPass(createForallToForLoopPass());
   // Loops, then everything to the LLVM dialect.
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(createLowerAffinePass());

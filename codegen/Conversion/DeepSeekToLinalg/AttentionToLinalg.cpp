@@ -3,17 +3,18 @@
 // Part of Jikji. The as-written attention, step by step: write the new keys
 // and values into the caches, score every new token against the cache up to
 // its own position, softmax, and sum the values. A straightforward reference
-// lowering; the latent form (deepseek-absorb-mla) is where speed comes from.
+// lowering; the latent form (deepseek-absorb-mla, LatentAttentionToLinalg.cpp)
+// is where speed comes from. The pieces both share are defined here.
 //
 //===----------------------------------------------------------------------===//
 
+#include "codegen/Conversion/DeepSeekToLinalg/AttentionBuilders.h"
 #include "codegen/Conversion/DeepSeekToLinalg/Builders.h"
 #include "codegen/Conversion/DeepSeekToLinalg/DeepSeekToLinalg.h"
 
 #include "dialects/DeepSeek/IR/DeepSeekOps.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
-#include "mlir/Dialect/SCF/IR/SCF.h"
 
 #include <limits>
 
@@ -22,11 +23,9 @@ using namespace jikji::lowering;
 namespace lowering = jikji::lowering;
 namespace ds = jikji::deepseek;
 
-namespace {
-
 /// [T, heads, a + b] from `nope` [T, heads, a] and `rope`, which is either
 /// [T, heads, b] or [T, b] (one vector shared by all heads).
-Value concatHeads(OpBuilder &b, Location loc, Value nope, Value rope,
+Value lowering::concatHeads(OpBuilder &b, Location loc, Value nope, Value rope,
                   Value tokens) {
   auto nopeType = cast<RankedTensorType>(nope.getType());
   auto ropeType = cast<RankedTensorType>(rope.getType());
@@ -66,7 +65,7 @@ Value concatHeads(OpBuilder &b, Location loc, Value nope, Value rope,
 }
 
 /// Rows [start, start + T) of `cache` become `rows`.
-Value writeRows(OpBuilder &b, Location loc, Value rows, Value cache,
+Value lowering::writeRows(OpBuilder &b, Location loc, Value rows, Value cache,
                 Value start, Value tokens) {
   auto type = cast<RankedTensorType>(cache.getType());
   SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0));
@@ -79,11 +78,12 @@ Value writeRows(OpBuilder &b, Location loc, Value rows, Value cache,
                                        strides);
 }
 
-/// Rows [0, length) of `cache`.
-Value readRows(OpBuilder &b, Location loc, Value cache, Value length) {
+Value lowering::readRows(OpBuilder &b, Location loc, Value cache,
+                         OpFoldResult begin, OpFoldResult count) {
   auto type = cast<RankedTensorType>(cache.getType());
   SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0));
-  SmallVector<OpFoldResult> sizes{length};
+  SmallVector<OpFoldResult> sizes{count};
+  offsets[0] = begin;
   for (int64_t dim : type.getShape().drop_front())
     sizes.push_back(b.getIndexAttr(dim));
   SmallVector<OpFoldResult> strides(type.getRank(), b.getIndexAttr(1));
@@ -94,7 +94,7 @@ Value readRows(OpBuilder &b, Location loc, Value cache, Value length) {
 /// A contraction `outs += Σ ins[0] · ins[1]` over the maps given, in
 /// float32 with FMA contraction; the second input may be a weight, widened
 /// (and block-scaled by `ins[2]`) in the body.
-Value contraction(OpBuilder &b, Location loc, RankedTensorType type,
+Value lowering::contraction(OpBuilder &b, Location loc, RankedTensorType type,
                   ValueRange inputs, Value init, ArrayRef<AffineMap> maps,
                   ArrayRef<utils::IteratorType> loops) {
   bool scaled = inputs.size() == 3;
@@ -114,7 +114,7 @@ Value contraction(OpBuilder &b, Location loc, RankedTensorType type,
 }
 
 /// The same with the reductions innermost.
-Value contraction(OpBuilder &b, Location loc, RankedTensorType type,
+Value lowering::contraction(OpBuilder &b, Location loc, RankedTensorType type,
                   ValueRange inputs, Value init, ArrayRef<AffineMap> maps,
                   unsigned parallel, unsigned reduction) {
   return contraction(b, loc, type, inputs, init, maps,
@@ -123,7 +123,7 @@ Value contraction(OpBuilder &b, Location loc, RankedTensorType type,
 
 /// Loops (p, p, r, p): a sum over rows s of an [S, n] matrix with the row's
 /// contiguous axis innermost, so the cache streams instead of striding.
-SmallVector<utils::IteratorType> rowSumLoops() {
+SmallVector<utils::IteratorType> lowering::rowSumLoops() {
   using utils::IteratorType;
   return {IteratorType::parallel, IteratorType::parallel,
           IteratorType::reduction, IteratorType::parallel};
@@ -131,7 +131,7 @@ SmallVector<utils::IteratorType> rowSumLoops() {
 
 /// softmax over s of `dots` [heads, T, S] * scale, with rows s > start + t
 /// hidden (-inf): the causal attention weights, in float32.
-Value causalSoftmax(OpBuilder &b, Location loc, Value dots, Value start,
+static Value causalSoftmax(OpBuilder &b, Location loc, Value dots, Value start,
                     Value tokens, Value length, double scale) {
   MLIRContext *context = b.getContext();
   Type f32 = b.getF32Type();
@@ -208,7 +208,7 @@ Value causalSoftmax(OpBuilder &b, Location loc, Value dots, Value start,
 /// Attention over expanded per-head keys [S, heads, dq] and values
 /// [S, heads, dv]: scores over (h, t, s, j), causal softmax, weighted sum
 /// over (t, h, d, s).
-Value expandedAttention(OpBuilder &b, Location loc, Value query, Value keys,
+Value lowering::expandedAttention(OpBuilder &b, Location loc, Value query, Value keys,
                         Value values, Value start, Value tokens, Value length,
                         double scale, RankedTensorType outputType) {
   MLIRContext *context = b.getContext();
@@ -236,6 +236,7 @@ Value expandedAttention(OpBuilder &b, Location loc, Value query, Value keys,
       {map({d1, d0, d2}), map({d2, d1, d3}), map({d0, d1, d3})}, rowSumLoops());
 }
 
+namespace {
 struct MlaAttentionPattern final : OpRewritePattern<ds::MlaAttentionOp> {
   using Base::Base;
   LogicalResult matchAndRewrite(ds::MlaAttentionOp op,
@@ -254,8 +255,8 @@ struct MlaAttentionPattern final : OpRewritePattern<ds::MlaAttentionOp> {
     Value valueCache =
         writeRows(b, loc, op.getValue(), op.getValueCache(), start, tokens);
     Value length = arith::AddIOp::create(b, loc, start, tokens);
-    Value keys = readRows(b, loc, keyCache, length);
-    Value values = readRows(b, loc, valueCache, length);
+    Value keys = readRows(b, loc, keyCache, b.getIndexAttr(0), length);
+    Value values = readRows(b, loc, valueCache, b.getIndexAttr(0), length);
     Value query =
         concatHeads(b, loc, op.getQueryNope(), op.getQueryRope(), tokens);
 
@@ -266,152 +267,8 @@ struct MlaAttentionPattern final : OpRewritePattern<ds::MlaAttentionOp> {
     return success();
   }
 };
-/// The absorbed form: the query meets the latent cache through W_UK, and
-/// the weighted latent leaves through W_UV; nothing is expanded per head.
-struct LatentAttentionPattern final : OpRewritePattern<ds::LatentAttentionOp> {
-  using Base::Base;
-  LogicalResult matchAndRewrite(ds::LatentAttentionOp op,
-                                PatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    MLIRContext *context = rewriter.getContext();
-    OpBuilder &b = rewriter;
-    Type f32 = b.getF32Type();
-    Value start = op.getStart();
-    Value tokens = tensor::DimOp::create(b, loc, op.getQueryNope(), 0);
-    RankedTensorType queryNopeType = op.getQueryNope().getType();
-    int64_t heads = queryNopeType.getDimSize(1);
-    int64_t nopeDim = queryNopeType.getDimSize(2);
-    int64_t rank = op.getLatent().getType().getDimSize(1);
-    int64_t valueDim = op.getOutput().getType().getDimSize(2);
-    int64_t rowsPerHead = nopeDim + valueDim;
-
-    Value latentCache =
-        writeRows(b, loc, op.getLatent(), op.getLatentCache(), start, tokens);
-    Value ropeCache =
-        writeRows(b, loc, op.getKeyRope(), op.getRopeCache(), start, tokens);
-    Value length = arith::AddIOp::create(b, loc, start, tokens);
-    Value latents = readRows(b, loc, latentCache, length);
-    Value ropeKeys = readRows(b, loc, ropeCache, length);
-
-    AffineExpr d0 = getAffineDimExpr(0, context),
-               d1 = getAffineDimExpr(1, context),
-               d2 = getAffineDimExpr(2, context),
-               d3 = getAffineDimExpr(3, context);
-    auto map = [&](ArrayRef<AffineExpr> results) {
-      return AffineMap::get(4, 0, results, context);
-    };
-    // Row `h * (dn + dv) + offset + k` of kv_b_proj, column `r`; FP8 blocks
-    // are scaled by the block holding that element.
-    Value up = op.getUp();
-    Value upScales = op.getUpScales();
-    auto upInputs = [&](Value lhs, AffineExpr row, AffineExpr column,
-                        AffineMap lhsMap, AffineMap outMap) {
-      SmallVector<Value> inputs{lhs, up};
-      SmallVector<AffineMap> maps{lhsMap, map({row, column})};
-      if (upScales) {
-        ArrayRef<int64_t> block = *op.getBlockSize();
-        inputs.push_back(upScales);
-        maps.push_back(
-            map({row.floorDiv(block[0]), column.floorDiv(block[1])}));
-      }
-      maps.push_back(outMap);
-      return std::make_pair(inputs, maps);
-    };
-
-    // Which form is cheaper depends on T and S (docs/dialect/rationale.md):
-    // absorbed costs T·S·(2·rkv + dr) + T·rkv·(dn + dv) multiply-adds per
-    // head, expanding the cache S·rkv·(dn + dv) + T·S·(dn + dr + dv). Decode
-    // (T = 1) always takes the absorbed form; long prefills the expanded one.
-    int64_t dyn = ShapedType::kDynamic;
-    auto absorbed = [&](OpBuilder &, Location) -> Value {
-      // q_lat[t, h, r] = Σ_k q_nope[t, h, k] · W_UK[h][k, r] over (t, h, r, k).
-      auto latentQueryType = RankedTensorType::get({dyn, heads, rank}, f32);
-      auto [qInputs, qMaps] =
-          upInputs(op.getQueryNope(), d1 * rowsPerHead + d3, d2,
-                   map({d0, d1, d3}), map({d0, d1, d2}));
-      Value latentQuery = contraction(
-          b, loc, latentQueryType, qInputs,
-          filledTensor(b, loc, latentQueryType, tokens, 0.0), qMaps, 3, 1);
-
-      // score[h, t, s] = q_lat[t, h]·C[s] + q_rope[t, h]·R[s], two reductions
-      // into one accumulator.
-      auto scoreType = RankedTensorType::get({heads, dyn, dyn}, f32);
-      Value zeros =
-          filledTensor(b, loc, scoreType, ValueRange{tokens, length}, 0.0);
-      Value dots = contraction(
-          b, loc, scoreType, ValueRange{latentQuery, latents}, zeros,
-          {map({d1, d0, d3}), map({d2, d3}), map({d0, d1, d2})}, 3, 1);
-      dots = contraction(
-          b, loc, scoreType, ValueRange{op.getQueryRope(), ropeKeys}, dots,
-          {map({d1, d0, d3}), map({d2, d3}), map({d0, d1, d2})}, 3, 1);
-      Value probabilities = causalSoftmax(b, loc, dots, start, tokens, length,
-                                          op.getScale().convertToDouble());
-
-      // o_lat[t, h, r] = Σ_s p[h, t, s] · C[s, r] over (t, h, s, r).
-      Value weightedLatent = contraction(
-          b, loc, latentQueryType, ValueRange{probabilities, latents},
-          filledTensor(b, loc, latentQueryType, tokens, 0.0),
-          {map({d1, d0, d2}), map({d2, d3}), map({d0, d1, d3})}, rowSumLoops());
-
-      // output[t, h, d] = Σ_r o_lat[t, h, r] · W_UV[h][d, r] over (t, h, d, r).
-      RankedTensorType outputType = op.getOutput().getType();
-      auto [oInputs, oMaps] =
-          upInputs(weightedLatent, d1 * rowsPerHead + nopeDim + d2, d3,
-                   map({d0, d1, d3}), map({d0, d1, d2}));
-      return contraction(b, loc, outputType, oInputs,
-                         filledTensor(b, loc, outputType, tokens, 0.0), oMaps,
-                         3, 1);
-    };
-    auto expanded = [&](OpBuilder &, Location) -> Value {
-      // K_nope[s, h] = W_UK[h] · C[s] and V[s, h] = W_UV[h] · C[s] for every
-      // cache row, then attention as written.
-      auto expand = [&](int64_t offset, int64_t size) {
-        auto type = RankedTensorType::get({dyn, heads, size}, f32);
-        auto [inputs, maps] = upInputs(latents, d1 * rowsPerHead + offset + d2,
-                                       d3, map({d0, d3}), map({d0, d1, d2}));
-        return contraction(b, loc, type, inputs,
-                           filledTensor(b, loc, type, length, 0.0), maps, 3, 1);
-      };
-      Value keys = concatHeads(b, loc, expand(0, nopeDim), ropeKeys, length);
-      Value values = expand(nopeDim, valueDim);
-      Value query =
-          concatHeads(b, loc, op.getQueryNope(), op.getQueryRope(), tokens);
-      return expandedAttention(b, loc, query, keys, values, start, tokens,
-                               length, op.getScale().convertToDouble(),
-                               op.getOutput().getType());
-    };
-    auto cost = [&](Value a, int64_t factor, Value c) {
-      Value product = arith::MulIOp::create(b, loc, a, c);
-      return arith::MulIOp::create(
-          b, loc, product, arith::ConstantIndexOp::create(b, loc, factor));
-    };
-    Value one = arith::ConstantIndexOp::create(b, loc, 1);
-    int64_t ropeDim = op.getQueryRope().getType().getDimSize(2);
-    Value absorbedCost =
-        arith::AddIOp::create(b, loc, cost(tokens, 2 * rank + ropeDim, length),
-                              cost(tokens, rank * rowsPerHead, one));
-    Value expandedCost = arith::AddIOp::create(
-        b, loc, cost(length, rank * rowsPerHead, one),
-        cost(tokens, nopeDim + ropeDim + valueDim, length));
-    Value expandCheaper = arith::CmpIOp::create(
-        b, loc, arith::CmpIPredicate::ult, expandedCost, absorbedCost);
-    auto choice = scf::IfOp::create(
-        b, loc, expandCheaper,
-        [&](OpBuilder &b, Location loc) {
-          scf::YieldOp::create(b, loc, ValueRange{expanded(b, loc)});
-        },
-        [&](OpBuilder &b, Location loc) {
-          scf::YieldOp::create(b, loc, ValueRange{absorbed(b, loc)});
-        });
-    Value output = choice.getResult(0);
-    rewriter.replaceOp(op, {output, latentCache, ropeCache});
-    return success();
-  }
-};
-
 } // namespace
 
 void jikji::populateAttentionToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add<MlaAttentionPattern, LatentAttentionPattern>(
-      patterns.getContext());
+  patterns.add<MlaAttentionPattern>(patterns.getContext());
 }

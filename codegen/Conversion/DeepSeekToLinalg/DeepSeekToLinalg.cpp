@@ -25,6 +25,7 @@ void jikji::populateDeepSeekToLinalgPatterns(RewritePatternSet &patterns) {
   populateElementwiseToLinalgPatterns(patterns);
   populateLinearToLinalgPatterns(patterns);
   populateAttentionToLinalgPatterns(patterns);
+  populateLatentAttentionToLinalgPatterns(patterns);
   populateMoeToLinalgPatterns(patterns);
 }
 

@@ -18,6 +18,9 @@ void populateElementwiseToLinalgPatterns(mlir::RewritePatternSet &patterns);
 void populateLinearToLinalgPatterns(mlir::RewritePatternSet &patterns);
 /// mla_attention over the expanded cache.
 void populateAttentionToLinalgPatterns(mlir::RewritePatternSet &patterns);
+/// latent_attention over the latent cache, absorbed or expanded per call.
+void populateLatentAttentionToLinalgPatterns(
+    mlir::RewritePatternSet &patterns);
 /// moe_router and moe_experts.
 void populateMoeToLinalgPatterns(mlir::RewritePatternSet &patterns);
 

@@ -1,0 +1,58 @@
+//===- AttentionBuilders.h - Pieces shared by the attentions ----*- C++ -*-===//
+//
+// Part of Jikji. The as-written attention and the latent attention both
+// write new rows into a cache, read the rows up to the sequence's length,
+// and contract heads against cache rows; these are those pieces.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef JIKJI_CODEGEN_CONVERSION_DEEPSEEKTOLINALG_ATTENTIONBUILDERS_H
+#define JIKJI_CODEGEN_CONVERSION_DEEPSEEKTOLINALG_ATTENTIONBUILDERS_H
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/IR/Builders.h"
+
+namespace jikji::lowering {
+
+/// [T, heads, a + b] from `nope` [T, heads, a] and `rope`, which is either
+/// [T, heads, b] or [T, b] (one vector shared by all heads).
+mlir::Value concatHeads(mlir::OpBuilder &b, mlir::Location loc,
+                        mlir::Value nope, mlir::Value rope, mlir::Value tokens);
+
+/// Rows [start, start + T) of `cache` become `rows`.
+mlir::Value writeRows(mlir::OpBuilder &b, mlir::Location loc, mlir::Value rows,
+                      mlir::Value cache, mlir::Value start, mlir::Value tokens);
+
+/// Rows [begin, begin + count) of `cache`.
+mlir::Value readRows(mlir::OpBuilder &b, mlir::Location loc, mlir::Value cache,
+                     mlir::OpFoldResult begin, mlir::OpFoldResult count);
+
+/// A contraction `outs += Σ ins[0] · ins[1]` over the maps given, in
+/// float32 with FMA contraction; the second input may be a weight, widened
+/// (and block-scaled by `ins[2]`) in the body.
+mlir::Value contraction(mlir::OpBuilder &b, mlir::Location loc,
+                        mlir::RankedTensorType type, mlir::ValueRange inputs,
+                        mlir::Value init, llvm::ArrayRef<mlir::AffineMap> maps,
+                        llvm::ArrayRef<mlir::utils::IteratorType> loops);
+
+/// The same with the reductions innermost.
+mlir::Value contraction(mlir::OpBuilder &b, mlir::Location loc,
+                        mlir::RankedTensorType type, mlir::ValueRange inputs,
+                        mlir::Value init, llvm::ArrayRef<mlir::AffineMap> maps,
+                        unsigned parallel, unsigned reduction);
+
+/// Loops (p, p, r, p): a sum over rows s of an [S, n] matrix with the row's
+/// contiguous axis innermost, so the cache streams instead of striding.
+llvm::SmallVector<mlir::utils::IteratorType> rowSumLoops();
+
+/// Attention over expanded per-head keys [S, heads, dq] and values
+/// [S, heads, dv] with a causal mask at `start`: the as-written form.
+mlir::Value expandedAttention(mlir::OpBuilder &b, mlir::Location loc,
+                              mlir::Value query, mlir::Value keys,
+                              mlir::Value values, mlir::Value start,
+                              mlir::Value tokens, mlir::Value length,
+                              double scale, mlir::RankedTensorType outputType);
+
+} // namespace jikji::lowering
+
+#endif // JIKJI_CODEGEN_CONVERSION_DEEPSEEKTOLINALG_ATTENTIONBUILDERS_H
