@@ -1,7 +1,8 @@
 // RUN: jikji-opt %s --split-input-file --convert-deepseek-to-linalg | FileCheck %s
 
 // Tests that linear becomes one contraction whose body widens the BF16
-// weight next to the multiply, with FMA contraction and reassociation
+// weight next to the multiply (as integer ops: a shift into the top half,
+// which LLVM vectorizes 16 wide), with FMA contraction and reassociation
 // (so that reductions vectorize) allowed.
 // CHECK-LABEL: func.func @linear
 func.func @linear(%x: tensor<?x8xf32>, %w: tensor<4x8xbf16>) -> tensor<?x4xf32> {
@@ -9,8 +10,11 @@ func.func @linear(%x: tensor<?x8xf32>, %w: tensor<4x8xbf16>) -> tensor<?x4xf32> 
   // CHECK: linalg.generic
   // CHECK-SAME: iterator_types = ["parallel", "parallel", "reduction"]
   // CHECK-SAME: ins(%{{.+}}, %{{.+}} : tensor<?x8xf32>, tensor<4x8xbf16>) outs(%[[FILL]] : tensor<?x4xf32>)
-  // CHECK: arith.extf %{{.+}} : bf16 to f32
-  // CHECK: arith.mulf {{.+}} fastmath<reassoc,contract>
+  // CHECK: %[[BITS:.+]] = arith.bitcast %{{.+}} : bf16 to i16
+  // CHECK: %[[WIDE:.+]] = arith.extui %[[BITS]] : i16 to i32
+  // CHECK: %[[SHIFTED:.+]] = arith.shli %[[WIDE]], %{{.+}} : i32
+  // CHECK: %[[WEIGHT:.+]] = arith.bitcast %[[SHIFTED]] : i32 to f32
+  // CHECK: arith.mulf %{{.+}}, %[[WEIGHT]] fastmath<reassoc,contract>
   // CHECK: arith.addf {{.+}} fastmath<reassoc,contract>
   // CHECK-NOT: deepseek.linear
   %y = deepseek.linear %x, %w : tensor<?x8xf32>, tensor<4x8xbf16> -> tensor<?x4xf32>
