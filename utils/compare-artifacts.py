@@ -7,6 +7,7 @@ one token per step) never calls.
 
     utils/compare-artifacts.py A.so B.so CHECKPOINT_DIR --prompt 600
         --chunks 3,1,4,2 --length 1100 [--max-relative-error E]
+        [--threads 2,1]
 """
 import argparse
 import math
@@ -26,10 +27,13 @@ parser.add_argument("--chunks", required=True,
 parser.add_argument("--length", type=int, required=True,
                     help="positions in all")
 parser.add_argument("--max-relative-error", type=float, default=None)
+parser.add_argument("--threads", default="1,1",
+                    help="threads of the first and second artifact")
 args = parser.parse_args()
 
-first = Artifact(args.first, args.checkpoint)
-second = Artifact(args.second, args.checkpoint)
+threads = [int(t) for t in args.threads.split(",")]
+first = Artifact(args.first, args.checkpoint, threads=threads[0])
+second = Artifact(args.second, args.checkpoint, threads=threads[1])
 vocab = first.vocab_size
 stream = [(i * 7919 + 13) % vocab for i in range(args.length)]
 chunks = [int(c) for c in args.chunks.split(",")]

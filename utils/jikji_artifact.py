@@ -11,8 +11,11 @@ import struct
 
 
 class Artifact:
-    def __init__(self, artifact_path, checkpoint_dir):
+    def __init__(self, artifact_path, checkpoint_dir, threads=1):
         self.lib = ctypes.CDLL(os.path.abspath(artifact_path))
+        # Artifacts that run loops on threads export the count's setter.
+        if hasattr(self.lib, "jikji_set_num_threads"):
+            self.lib.jikji_set_num_threads(ctypes.c_int32(threads))
         self.lib.jikji_manifest.restype = ctypes.c_char_p
         self.manifest = json.loads(self.lib.jikji_manifest())
         path = os.path.join(checkpoint_dir, "model.safetensors")

@@ -7,6 +7,8 @@ packages=(
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools clang-22 lld-22
   libclang-rt-22-dev
   cmake ninja-build ccache g++ python3 libgtest-dev
+  # libomp.so.5: compiled artifacts run their products on threads with it.
+  libomp5-14
 )
 
 missing=()

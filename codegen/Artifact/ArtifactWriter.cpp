@@ -9,6 +9,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LegacyPassManager.h"
@@ -183,14 +184,18 @@ jikji::Result<bool> emitObject(llvm::Module &module,
 }
 
 /// Links with the system C compiler driver, which knows where libc and
-/// libm live; the artifact depends on nothing else.
+/// libm live; the artifact depends on nothing else, but for the OpenMP
+/// runtime (libomp.so.5) when it runs loops on threads.
 jikji::Result<bool> linkSharedLibrary(const std::string &object,
-                                      const std::string &output) {
+                                      const std::string &output,
+                                      bool threaded) {
   llvm::ErrorOr<std::string> driver = llvm::sys::findProgramByName("cc");
   if (!driver)
     return jikji::Error("no C compiler driver (cc) to link the artifact");
   llvm::SmallVector<llvm::StringRef> arguments{
       *driver, "-shared", "-o", output, object, "-lm", "-lpthread"};
+  if (threaded)
+    arguments.push_back("-l:libomp.so.5");
   std::string message;
   int status = llvm::sys::ExecuteAndWait(*driver, arguments, std::nullopt, {},
                                          0, 0, &message);
@@ -207,6 +212,7 @@ jikji::Result<bool> jikji::writeCpuArtifact(ModuleOp module,
                                             const std::string &outputPath) {
   registerBuiltinDialectTranslation(*module->getContext());
   registerLLVMDialectTranslation(*module->getContext());
+  registerOpenMPDialectTranslation(*module->getContext());
   llvm::LLVMContext context;
   std::unique_ptr<llvm::Module> llvmModule =
       translateModuleToLLVMIR(module, context, "jikji");
@@ -218,6 +224,8 @@ jikji::Result<bool> jikji::writeCpuArtifact(ModuleOp module,
     return Error(machine.error());
   llvmModule->setDataLayout((*machine)->createDataLayout());
   llvmModule->setTargetTriple((*machine)->getTargetTriple());
+  // OpenMP's translation forks through libomp's entry points.
+  bool threaded = llvmModule->getFunction("__kmpc_fork_call") != nullptr;
   embedManifest(*llvmModule, runtime::writeManifestJson(manifest));
   internalize(*llvmModule);
   optimize(*llvmModule, **machine);
@@ -228,7 +236,7 @@ jikji::Result<bool> jikji::writeCpuArtifact(ModuleOp module,
   Result<bool> emitted =
       emitObject(*llvmModule, **machine, objectPath.str().str());
   Result<bool> linked =
-      emitted ? linkSharedLibrary(objectPath.str().str(), outputPath)
+      emitted ? linkSharedLibrary(objectPath.str().str(), outputPath, threaded)
               : Result<bool>(Error(emitted.error()));
   llvm::sys::fs::remove(objectPath);
   return linked;

@@ -1,8 +1,8 @@
 //===- CpuPipeline.cpp - deepseek to the LLVM dialect for the CPU ---------===//
 //
-// Part of Jikji. Each step carries the reason it is there. This first
-// pipeline is the correct one: loops, not yet tiled or vectorized (the CPU
-// performance issue adds the transform schedule of MLIR22-NOTES.md).
+// Part of Jikji. Each step carries the reason it is there. Loops, not yet
+// tiled or vectorized by MLIR (LLVM vectorizes the inner loops); the
+// products over weights run on threads through OpenMP.
 //
 //===----------------------------------------------------------------------===//
 
@@ -21,8 +21,10 @@
 #include "mlir/Conversion/MathToLLVM/MathToLLVM.h"
 #include "mlir/Conversion/MathToLibm/MathToLibm.h"
 #include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
+#include "mlir/Conversion/OpenMPToLLVM/ConvertOpenMPToLLVM.h"
 #include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
 #include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Conversion/SCFToOpenMP/SCFToOpenMP.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -71,8 +73,14 @@ void jikji::addCpuLlvmPasses(OpPassManager &pm) {
   pm.addNestedPass<func::FuncOp>(createConvertMemRefCopyToLinalgPass());
   // The parts of a split attention run one after another for now.
   pm.addPass(createForallToForLoopPass());
-  // Loops, then everything to the LLVM dialect.
-  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  // Loops; the products over weights share their parallel loops among
+  // threads (OpenMP, with the thread count the runtime sets).
+  pm.addNestedPass<func::FuncOp>(createLinalgToThreadedLoopsPass());
+  pm.addPass(createConvertSCFToOpenMPPass());
+  // scf-to-openmp leaves alloca scopes that only verify once folded.
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createSetOpenMPThreadCountPass());
+  // Then everything to the LLVM dialect.
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
   // Subviews and reshapes become plain descriptor arithmetic.
@@ -87,6 +95,7 @@ void jikji::addCpuLlvmPasses(OpPassManager &pm) {
   pm.addPass(createConvertIndexToLLVMPass());
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createConvertOpenMPToLLVMPass());
   // The entry point's descriptor casts cancel against the lowered memrefs.
   pm.addPass(createReconcileUnrealizedCastsPass());
   pm.addPass(createCanonicalizerPass());

@@ -21,4 +21,32 @@ def ConvertMemRefCopyToLinalgPass
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def LinalgToThreadedLoopsPass
+    : Pass<"jikji-linalg-to-threaded-loops", "mlir::func::FuncOp"> {
+  let summary = "Lower linalg ops to loops, parallel where marked";
+  let description = [{
+    Linalg ops marked `jikji.parallel` by the lowering to linalg (the
+    products over weights) become `scf.parallel` over their parallel
+    dimensions, with their reductions as `scf.for` inside; every other
+    linalg op becomes `scf.for` loops, as `convert-linalg-to-loops` makes
+    them. A fork and join costs microseconds: only the ops that carry the
+    work are worth one.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
+def SetOpenMPThreadCountPass
+    : Pass<"jikji-set-openmp-thread-count", "mlir::ModuleOp"> {
+  let summary = "Run every omp.parallel on the artifact's thread count";
+  let description = [{
+    Adds the artifact's thread count, an internal global that starts at 1,
+    the exported `void jikji_set_num_threads(int32_t)` that the runtime
+    calls to change it (values below 1 count as 1), and makes every
+    `omp.parallel` read it as its `num_threads`. The count is the
+    runtime's to choose, per loaded model, not the OpenMP environment's.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 #endif // JIKJI_CODEGEN_CPU_PASSES_TD

@@ -8,6 +8,7 @@
 
 #include "codegen/Conversion/DeepSeekToLinalg/Builders.h"
 #include "codegen/Conversion/DeepSeekToLinalg/DeepSeekToLinalg.h"
+#include "codegen/Conversion/ParallelLoops.h"
 
 #include "dialects/DeepSeek/IR/DeepSeekOps.h"
 
@@ -53,21 +54,21 @@ Value jikji::lowering::weightContraction(OpBuilder &b, Location loc,
   }
   maps.push_back(map(withRow(o)));
   bool scaled = static_cast<bool>(scales);
-  return linalg::GenericOp::create(
-             b, loc, resultType, inputs, ValueRange{zeros}, maps,
-             iterators(rows + 1, 1),
-             [&](OpBuilder &b, Location loc, ValueRange args) {
-               arith::FastMathFlagsAttr fastmath = contract(b);
-               Value w = widenToF32(b, loc, args[1]);
-               if (scaled)
-                 w = arith::MulFOp::create(b, loc, w, args[2]);
-               Value product =
-                   arith::MulFOp::create(b, loc, args[0], w, fastmath);
-               yieldValue(b, loc,
-                          arith::AddFOp::create(b, loc, args.back(), product,
-                                                fastmath));
-             })
-      .getResult(0);
+  auto product = linalg::GenericOp::create(
+      b, loc, resultType, inputs, ValueRange{zeros}, maps,
+      iterators(rows + 1, 1),
+      [&](OpBuilder &b, Location loc, ValueRange args) {
+        arith::FastMathFlagsAttr fastmath = contract(b);
+        Value w = widenToF32(b, loc, args[1]);
+        if (scaled)
+          w = arith::MulFOp::create(b, loc, w, args[2]);
+        Value term = arith::MulFOp::create(b, loc, args[0], w, fastmath);
+        yieldValue(b, loc,
+                   arith::AddFOp::create(b, loc, args.back(), term, fastmath));
+      });
+  // Every product over a weight streams megabytes: worth its threads.
+  product->setAttr(kParallelLoopsAttrName, b.getUnitAttr());
+  return product.getResult(0);
 }
 
 namespace {

@@ -1,0 +1,43 @@
+// RUN: jikji-opt %s --split-input-file --verify-diagnostics --jikji-linalg-to-threaded-loops | FileCheck %s
+
+#x = affine_map<(d0, d1, d2) -> (d0, d2)>
+#w = affine_map<(d0, d1, d2) -> (d1, d2)>
+#y = affine_map<(d0, d1, d2) -> (d0, d1)>
+#id = affine_map<(d0, d1) -> (d0, d1)>
+
+// Tests that a product marked jikji.parallel shares its parallel loops (rows
+// and output features) in one scf.parallel, with its reduction as scf.for
+// inside, and that an unmarked op keeps sequential loops.
+// CHECK-LABEL: func.func @marked_and_unmarked
+func.func @marked_and_unmarked(%x: memref<?x8xf32>, %w: memref<4x8xf32>, %y: memref<?x4xf32>, %z: memref<?x4xf32>) {
+  // CHECK: scf.parallel (%{{.+}}, %{{.+}}) =
+  // CHECK: scf.for
+  // CHECK: arith.mulf
+  // CHECK: scf.reduce
+  linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %w : memref<?x8xf32>, memref<4x8xf32>) outs(%y : memref<?x4xf32>) attrs = {jikji.parallel} {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  // CHECK-NOT: scf.parallel
+  // CHECK: scf.for
+  // CHECK: scf.for
+  // CHECK: arith.subf
+  // CHECK-NOT: linalg.generic
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%y : memref<?x4xf32>) outs(%z : memref<?x4xf32>) {
+  ^bb0(%a: f32, %b: f32):
+    %d = arith.subf %a, %b : f32
+    linalg.yield %d : f32
+  }
+  return
+}
+
+// -----
+
+// Tests that ops on tensors are refused: the pass runs after bufferization.
+func.func @tensors(%a: tensor<4xf32>, %b: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{expected buffers: run after bufferization}}
+  %0 = linalg.copy ins(%a : tensor<4xf32>) outs(%b : tensor<4xf32>) -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
