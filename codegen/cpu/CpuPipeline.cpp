@@ -71,8 +71,8 @@ void jikji::addCpuLlvmPasses(OpPassManager &pm) {
   // become loops: the artifact may not call MLIR's runtime library.
   pm.addPass(createConvertBufferizationToMemRefPass());
   pm.addNestedPass<func::FuncOp>(createConvertMemRefCopyToLinalgPass());
-  // The parts of a split attention run one after another for now.
-  pm.addPass(createForallToForLoopPass());
+  // The parts of a split attention run side by side, as parallel loops.
+  pm.addPass(createForallToParallelLoopPass());
   // Loops; the products over weights share their parallel loops among
   // threads (OpenMP, with the thread count the runtime sets).
   pm.addNestedPass<func::FuncOp>(createLinalgToThreadedLoopsPass());
