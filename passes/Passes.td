@@ -58,12 +58,12 @@ def FuseMoeRoutingPass : Pass<"deepseek-fuse-moe-routing"> {
 }
 
 def FuseSwiGluPass : Pass<"deepseek-fuse-swiglu"> {
-  let summary = "Fuse a SwiGLU MLP's gate and up projections into one product";
+  let summary = "Fuse a SwiGLU MLP into one op";
   let description = [{
     Rewrites `linear(silu_mul(linear(x, Wg), linear(x, Wu)), Wd)` into
-    `deepseek.swiglu`, whose lowering computes the gate and up projections in
-    one loop nest over `x`. The worked example of
-    docs/writing-a-fusion-pass.md.
+    `deepseek.swiglu`, whose lowering computes the gate and up projections
+    per column tile with the SwiGLU as their epilogue, the tiles shared
+    among threads. The worked example of docs/writing-a-fusion-pass.md.
   }];
 }
 

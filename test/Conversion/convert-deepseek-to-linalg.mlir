@@ -107,3 +107,27 @@ func.func @moe(%x: tensor<?x8xf32>, %logits: tensor<?x4xf32>, %g: tensor<4x2x8xb
       : tensor<?x8xf32>, tensor<?x2xf32>, tensor<?x2xi32>, tensor<4x2x8xbf16>, tensor<4x2x8xbf16>, tensor<4x8x2xbf16> -> tensor<?x8xf32>
   return %y : tensor<?x8xf32>
 }
+
+// -----
+
+// Tests that a SwiGLU MLP computes gate and up per 64-column tile with the
+// SwiGLU as their epilogue, the tiles shared among threads (scf.forall) and
+// each tile's products on one thread (no jikji.parallel), then the down
+// projection as one threaded product.
+// CHECK-LABEL: func.func @swiglu
+func.func @swiglu(%x: tensor<?x256xf32>, %wg: tensor<192x256xbf16>, %wu: tensor<192x256xbf16>, %wd: tensor<256x192xbf16>) -> tensor<?x256xf32> {
+  // CHECK: %[[ACT:.+]] = scf.forall (%[[TILE:.+]]) in (3) shared_outs(%[[OUT:.+]] = %{{.+}}) -> (tensor<?x192xf32>)
+  // CHECK: %[[COL:.+]] = arith.muli %[[TILE]], %{{.+}} : index
+  // CHECK: %[[GW:.+]] = tensor.extract_slice %{{.+}}[%[[COL]], 0] [64, 256] [1, 1] : tensor<192x256xbf16> to tensor<64x256xbf16>
+  // CHECK: %[[GATE:.+]] = linalg.generic
+  // CHECK-SAME: ins(%{{.+}}, %[[GW]] :
+  // CHECK-NOT: jikji.parallel
+  // CHECK: %[[UP:.+]] = linalg.generic
+  // CHECK-NOT: jikji.parallel
+  // CHECK: linalg.generic {{.+}} ins(%[[GATE]], %[[UP]] :
+  // CHECK: math.exp
+  // CHECK: tensor.parallel_insert_slice %{{.+}} into %[[OUT]][0, %[[COL]]] [%{{.+}}, 64] [1, 1]
+  // CHECK: linalg.generic {{.+}} ins(%[[ACT]], %{{.+}} : tensor<?x192xf32>, tensor<256x192xbf16>) {{.+}} attrs = {jikji.parallel}
+  %y = deepseek.swiglu %x gate(%wg) up(%wu) down(%wd) : tensor<?x256xf32>, tensor<192x256xbf16>, tensor<192x256xbf16>, tensor<256x192xbf16> -> tensor<?x256xf32>
+  return %y : tensor<?x256xf32>
+}

@@ -92,6 +92,16 @@ mlir::Value weightContraction(mlir::OpBuilder &b, mlir::Location loc,
                               mlir::Value scales = mlir::Value(),
                               llvm::ArrayRef<int64_t> block = {});
 
+/// silu(input · gateᵀ) * (input · upᵀ), `[..., I]` for weights `[I, in]`:
+/// the gate and up products of column tiles of I, shared among threads,
+/// with the SwiGLU applied to each tile while it is in cache (the
+/// products' epilogue). FP8 weights take their block scales.
+mlir::Value swigluProduct(mlir::OpBuilder &b, mlir::Location loc,
+                          mlir::Value input, mlir::Value gate, mlir::Value up,
+                          mlir::Value gateScales = mlir::Value(),
+                          mlir::Value upScales = mlir::Value(),
+                          llvm::ArrayRef<int64_t> block = {});
+
 /// Ends a linalg.generic body with one value.
 inline void yieldValue(mlir::OpBuilder &b, mlir::Location loc,
                        mlir::Value value) {

@@ -12,6 +12,10 @@
 
 #include "dialects/DeepSeek/IR/DeepSeekOps.h"
 
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+#include <algorithm>
+
 using namespace mlir;
 using namespace jikji::lowering;
 namespace ds = jikji::deepseek;
@@ -71,6 +75,92 @@ Value jikji::lowering::weightContraction(OpBuilder &b, Location loc,
   return product.getResult(0);
 }
 
+/// Columns per tile of a SwiGLU product: the largest divisor of `width` up
+/// to 64, so that tiles are whole and many (a few per thread). With FP8
+/// block scales a tile must also divide 128, so that it lies in one block.
+static int64_t swigluTile(int64_t width, bool quantized) {
+  constexpr int64_t kMaxTile = 64;
+  for (int64_t tile = std::min(width, kMaxTile); tile > 1; --tile)
+    if (width % tile == 0 && (!quantized || 128 % tile == 0))
+      return tile;
+  return 1;
+}
+
+Value jikji::lowering::swigluProduct(OpBuilder &b, Location loc, Value input,
+                                     Value gate, Value up, Value gateScales,
+                                     Value upScales, ArrayRef<int64_t> block) {
+  auto inputType = cast<RankedTensorType>(input.getType());
+  auto gateType = cast<RankedTensorType>(gate.getType());
+  int64_t width = gateType.getDimSize(0), depth = gateType.getDimSize(1);
+  bool quantized = static_cast<bool>(gateScales);
+  int64_t tile = swigluTile(width, quantized);
+  SmallVector<int64_t> shape(inputType.getShape().drop_back());
+  shape.push_back(width);
+  auto resultType = RankedTensorType::get(shape, b.getF32Type());
+  unsigned rank = resultType.getRank();
+  SmallVector<Value> inputSizes = dynamicSizesOf(b, loc, input);
+  Value init = emptyTensor(b, loc, resultType, inputSizes);
+
+  auto forall = scf::ForallOp::create(
+      b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(width / tile)},
+      ValueRange{init}, std::nullopt,
+      [&](OpBuilder &, Location, ValueRange arguments) {
+        Value column = arith::MulIOp::create(
+            b, loc, arguments[0], arith::ConstantIndexOp::create(b, loc, tile));
+        // Rows [column, column + tile) of a weight, and the row of block
+        // scales that holds them (a tile divides 128).
+        auto tileOf = [&](Value matrix, int64_t rows, int64_t cols,
+                          OpFoldResult row) {
+          auto type = RankedTensorType::get(
+              {rows, cols},
+              cast<RankedTensorType>(matrix.getType()).getElementType());
+          SmallVector<OpFoldResult> offsets{row, b.getIndexAttr(0)};
+          SmallVector<OpFoldResult> sizes{b.getIndexAttr(rows),
+                                          b.getIndexAttr(cols)};
+          SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
+          return tensor::ExtractSliceOp::create(b, loc, type, matrix, offsets,
+                                                sizes, strides)
+              .getResult();
+        };
+        auto product = [&](Value weight, Value scales) {
+          Value scaleTile;
+          if (scales) {
+            Value scaleRow = arith::DivUIOp::create(
+                b, loc, column,
+                arith::ConstantIndexOp::create(b, loc, block[0]));
+            int64_t scaleCols =
+                cast<RankedTensorType>(scales.getType()).getDimSize(1);
+            scaleTile = tileOf(scales, 1, scaleCols, scaleRow);
+          }
+          Value result = weightContraction(
+              b, loc, input, tileOf(weight, tile, depth, column), scaleTile,
+              block);
+          // The tiles are the threads' work: each product stays on its own.
+          result.getDefiningOp()->removeAttr(kParallelLoopsAttrName);
+          return result;
+        };
+        Value gateTile = product(gate, gateScales);
+        Value upTile = product(up, upScales);
+        Value activated = ds::SiluMulOp::create(b, loc, gateTile, upTile);
+
+        auto terminator = scf::InParallelOp::create(b, loc);
+        b.setInsertionPointToStart(terminator.getBody());
+        SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0));
+        offsets.back() = column;
+        SmallVector<OpFoldResult> sizes;
+        for (unsigned dim = 0, dynamic = 0; dim + 1 < rank; ++dim)
+          sizes.push_back(resultType.isDynamicDim(dim)
+                              ? OpFoldResult(inputSizes[dynamic++])
+                              : OpFoldResult(
+                                    b.getIndexAttr(resultType.getDimSize(dim))));
+        sizes.push_back(b.getIndexAttr(tile));
+        SmallVector<OpFoldResult> strides(rank, b.getIndexAttr(1));
+        tensor::ParallelInsertSliceOp::create(b, loc, activated, arguments[1],
+                                              offsets, sizes, strides);
+      });
+  return forall.getResult(0);
+}
+
 namespace {
 /// result[t, o] = Σ_i input[t, i] · W[o, i] (· scales[o / b0, i / b1]).
 struct LinearPattern final : OpRewritePattern<ds::LinearOp> {
@@ -86,19 +176,17 @@ struct LinearPattern final : OpRewritePattern<ds::LinearOp> {
     return success();
   }
 };
-/// gate and up as two products, silu(gate) * up, then the down projection.
-/// One loop nest with two accumulators reads x once, but LLVM vectorizes
-/// neither reduction then: a decode step measured 6x slower
-/// (docs/benchmarks.md). The op keeps the MLP whole for a lowering that
-/// tiles both products together.
+/// Gate and up per column tile with the SwiGLU as their epilogue, then the
+/// down projection. Within a tile they stay two products: one loop nest
+/// with two accumulators reads x once, but LLVM vectorizes neither
+/// reduction then (a decode step measured 6x slower, docs/benchmarks.md).
 struct SwiGluPattern final : OpRewritePattern<ds::SwiGluOp> {
   using Base::Base;
   LogicalResult matchAndRewrite(ds::SwiGluOp op,
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    Value gate = weightContraction(rewriter, loc, op.getInput(), op.getGate());
-    Value up = weightContraction(rewriter, loc, op.getInput(), op.getUp());
-    Value activated = ds::SiluMulOp::create(rewriter, loc, gate, up);
+    Value activated = swigluProduct(rewriter, loc, op.getInput(),
+                                    op.getGate(), op.getUp());
     rewriter.replaceOp(
         op, weightContraction(rewriter, loc, activated, op.getDown()));
     return success();

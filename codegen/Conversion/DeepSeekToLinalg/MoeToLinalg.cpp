@@ -625,6 +625,51 @@ struct GroupedExpertsPattern final : OpRewritePattern<ds::GroupedExpertsOp> {
             .getResult(0);
 
     bool quantized = !op.getScales().empty();
+    // Expert e over its `count` rows from `offset` of the sorted input:
+    // gate and up with the SwiGLU as their epilogue, down, and the
+    // weighted scatter onto `accumulator`.
+    auto runExpert = [&](OpBuilder &b, Location loc, Value e, Value count,
+                         Value offset, Value accumulator) -> ValueRange {
+      SmallVector<OpFoldResult> rowOffsets{offset, b.getIndexAttr(0)};
+      SmallVector<OpFoldResult> rowSizes{count, b.getIndexAttr(hidden)};
+      SmallVector<OpFoldResult> unit(2, b.getIndexAttr(1));
+      Value rows = tensor::ExtractSliceOp::create(
+          b, loc, sortedType, sorted, rowOffsets, rowSizes, unit);
+      auto scalesOf = [&](unsigned index) {
+        return quantized ? expertMatrix(b, loc, op.getScales()[index], e)
+                         : Value();
+      };
+      ArrayRef<int64_t> block;
+      if (quantized)
+        block = *op.getBlockSize();
+      Value activated = swigluProduct(
+          b, loc, rows, expertMatrix(b, loc, op.getGate(), e),
+          expertMatrix(b, loc, op.getUp(), e), scalesOf(0), scalesOf(1), block);
+      Value down = weightContraction(b, loc, activated,
+                                     expertMatrix(b, loc, op.getDown(), e),
+                                     scalesOf(2), block);
+
+      // Scatter: out[t] += w[t, j] * down[p] for the pair at offset + p.
+      auto scatter = scf::ForOp::create(
+          b, loc, indexConstant(b, loc, 0), count, indexConstant(b, loc, 1),
+          ValueRange{accumulator},
+          [&](OpBuilder &b, Location loc, Value p, ValueRange acc) {
+            Value position = arith::AddIOp::create(b, loc, offset, p);
+            Value pair = tensor::ExtractOp::create(b, loc, order,
+                                                   ValueRange{position});
+            Value k = indexConstant(b, loc, topK);
+            Value t = arith::DivUIOp::create(b, loc, pair, k);
+            Value j = arith::RemUIOp::create(b, loc, pair, k);
+            Value weight = tensor::ExtractOp::create(b, loc, op.getWeights(),
+                                                     ValueRange{t, j});
+            Value downRow = rowOf(b, loc, down, p);
+            Value outRow = rowOf(b, loc, acc[0], t);
+            Value sum = addWeighted(b, loc, outRow, downRow, weight);
+            Value updated = withRow(b, loc, sum, acc[0], t);
+            scf::YieldOp::create(b, loc, ValueRange{updated});
+          });
+      return scatter.getResults();
+    };
     auto perExpert = scf::ForOp::create(
         b, loc, indexConstant(b, loc, 0), indexConstant(b, loc, experts),
         indexConstant(b, loc, 1), ValueRange{op.getAccumulator()},
@@ -633,51 +678,20 @@ struct GroupedExpertsPattern final : OpRewritePattern<ds::GroupedExpertsOp> {
               tensor::ExtractOp::create(b, loc, counts, ValueRange{e});
           Value offset =
               tensor::ExtractOp::create(b, loc, offsets, ValueRange{e});
-          // An expert without tokens runs zero-trip loops: it costs nothing.
-          SmallVector<OpFoldResult> rowOffsets{offset, b.getIndexAttr(0)};
-          SmallVector<OpFoldResult> rowSizes{count, b.getIndexAttr(hidden)};
-          SmallVector<OpFoldResult> unit(2, b.getIndexAttr(1));
-          Value rows = tensor::ExtractSliceOp::create(
-              b, loc, sortedType, sorted, rowOffsets, rowSizes, unit);
-          auto project = [&](Value stacked, unsigned scaleIndex, Value lhs) {
-            Value scales;
-            ArrayRef<int64_t> block;
-            if (quantized) {
-              scales = expertMatrix(b, loc, op.getScales()[scaleIndex], e);
-              block = *op.getBlockSize();
-            }
-            return weightContraction(
-                b, loc, lhs, expertMatrix(b, loc, stacked, e), scales, block);
-          };
-          // Two products over the expert's rows: one loop nest with two
-          // accumulators measured 10x slower per expert
-          // here, since LLVM then vectorizes neither reduction
-          // (docs/benchmarks.md).
-          Value gate = project(op.getGate(), 0, rows);
-          Value up = project(op.getUp(), 1, rows);
-          Value activated = ds::SiluMulOp::create(b, loc, gate, up);
-          Value down = project(op.getDown(), 2, activated);
-
-          // Scatter: out[t] += w[t, j] * down[p] for the pair at offset + p.
-          auto scatter = scf::ForOp::create(
-              b, loc, indexConstant(b, loc, 0), count, indexConstant(b, loc, 1),
-              carried,
-              [&](OpBuilder &b, Location loc, Value p, ValueRange acc) {
-                Value position = arith::AddIOp::create(b, loc, offset, p);
-                Value pair = tensor::ExtractOp::create(b, loc, order,
-                                                       ValueRange{position});
-                Value k = indexConstant(b, loc, topK);
-                Value t = arith::DivUIOp::create(b, loc, pair, k);
-                Value j = arith::RemUIOp::create(b, loc, pair, k);
-                Value weight = tensor::ExtractOp::create(
-                    b, loc, op.getWeights(), ValueRange{t, j});
-                Value downRow = rowOf(b, loc, down, p);
-                Value outRow = rowOf(b, loc, acc[0], t);
-                Value sum = addWeighted(b, loc, outRow, downRow, weight);
-                Value updated = withRow(b, loc, sum, acc[0], t);
-                scf::YieldOp::create(b, loc, ValueRange{updated});
+          // An expert without tokens is skipped whole: its products would
+          // still fork threads for zero rows.
+          Value used = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne,
+                                             count, indexConstant(b, loc, 0));
+          auto expert = scf::IfOp::create(
+              b, loc, used,
+              [&](OpBuilder &b, Location loc) {
+                scf::YieldOp::create(
+                    b, loc, runExpert(b, loc, e, count, offset, carried[0]));
+              },
+              [&](OpBuilder &b, Location loc) {
+                scf::YieldOp::create(b, loc, carried);
               });
-          scf::YieldOp::create(b, loc, scatter.getResults());
+          scf::YieldOp::create(b, loc, expert.getResults());
         });
     rewriter.replaceOp(op, perExpert.getResults());
     return success();
