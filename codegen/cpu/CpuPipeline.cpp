@@ -25,6 +25,7 @@
 #include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
 #include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
 #include "mlir/Conversion/SCFToOpenMP/SCFToOpenMP.h"
+#include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVMPass.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -47,13 +48,10 @@ void jikji::addCpuLinalgPasses(OpPassManager &pm) {
 
 void jikji::addCpuBufferizePasses(OpPassManager &pm) {
   // Tensors to buffers across calls. Layer functions receive slices of the
-  // stacked caches, so their memrefs take fully dynamic layouts: identity
-  // layouts would copy a layer's cache on every call.
-  bufferization::OneShotBufferizePassOptions bufferize;
-  bufferize.bufferizeFunctionBoundaries = true;
-  bufferize.functionBoundaryTypeConversion =
-      bufferization::LayoutMapOption::FullyDynamicLayoutMap;
-  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  // stacked caches, so their memrefs take dynamic offsets and outer strides
+  // (identity layouts would copy a layer's cache on every call); rows stay
+  // contiguous, which vector loads and LLVM's vectorizer rely on.
+  pm.addPass(createBufferizePass());
   // Layer functions update their cache slices in place and return them;
   // dropping those results turns @forward's copy back into the stacked
   // cache into a self-copy that canonicalization removes. Without this,
@@ -86,6 +84,11 @@ void jikji::addCpuLlvmPasses(OpPassManager &pm) {
   // Subviews and reshapes become plain descriptor arithmetic.
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
+  // The register-blocked products' vectors: transfers become loads and
+  // stores (rows are contiguous), reductions may reassociate.
+  ConvertVectorToLLVMPassOptions vectorOptions;
+  vectorOptions.reassociateFPReductions = true;
+  pm.addPass(createConvertVectorToLLVMPass(vectorOptions));
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   // exp, rsqrt, ... as LLVM intrinsics; what LLVM has no intrinsic for
   // (none today) would go to libm.

@@ -21,6 +21,23 @@ def ConvertMemRefCopyToLinalgPass
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def BufferizePass : Pass<"jikji-bufferize", "mlir::ModuleOp"> {
+  let summary = "One-shot bufferization across functions, rows contiguous";
+  let description = [{
+    One-shot bufferization of the whole module, function boundaries
+    included, like `one-shot-bufferize{bufferize-function-boundaries}` with
+    one difference: every function argument and result is a memref whose
+    offset and outer strides are dynamic but whose innermost stride is 1
+    (`strided<[?, ..., ?, 1], offset: ?>`). Layer functions receive slices
+    of the stacked caches and weights in place, which that layout takes
+    without a copy, and the code inside knows every row is contiguous:
+    vector loads need it, and LLVM then vectorizes without checking
+    strides at run time.
+  }];
+  let dependentDialects = ["::mlir::bufferization::BufferizationDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 def LinalgToThreadedLoopsPass
     : Pass<"jikji-linalg-to-threaded-loops", "mlir::func::FuncOp"> {
   let summary = "Lower linalg ops to loops, parallel where marked";

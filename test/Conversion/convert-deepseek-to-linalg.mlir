@@ -112,22 +112,53 @@ func.func @moe(%x: tensor<?x8xf32>, %logits: tensor<?x4xf32>, %g: tensor<4x2x8xb
 
 // Tests that a SwiGLU MLP computes gate and up per 64-column tile with the
 // SwiGLU as their epilogue, the tiles shared among threads (scf.forall) and
-// each tile's products on one thread (no jikji.parallel), then the down
-// projection as one threaded product.
+// each tile's products on one thread (no scf.forall or jikji.parallel of
+// their own), then the down projection shared among threads.
 // CHECK-LABEL: func.func @swiglu
 func.func @swiglu(%x: tensor<?x256xf32>, %wg: tensor<192x256xbf16>, %wu: tensor<192x256xbf16>, %wd: tensor<256x192xbf16>) -> tensor<?x256xf32> {
   // CHECK: %[[ACT:.+]] = scf.forall (%[[TILE:.+]]) in (3) shared_outs(%[[OUT:.+]] = %{{.+}}) -> (tensor<?x192xf32>)
   // CHECK: %[[COL:.+]] = arith.muli %[[TILE]], %{{.+}} : index
-  // CHECK: %[[GW:.+]] = tensor.extract_slice %{{.+}}[%[[COL]], 0] [64, 256] [1, 1] : tensor<192x256xbf16> to tensor<64x256xbf16>
-  // CHECK: %[[GATE:.+]] = linalg.generic
-  // CHECK-SAME: ins(%{{.+}}, %[[GW]] :
+  // CHECK: tensor.extract_slice %{{.+}}[%[[COL]], 0] [64, 256] [1, 1] : tensor<192x256xbf16> to tensor<64x256xbf16>
+  // CHECK-NOT: scf.forall
   // CHECK-NOT: jikji.parallel
-  // CHECK: %[[UP:.+]] = linalg.generic
+  // CHECK: vector.fma
+  // CHECK-NOT: scf.forall
   // CHECK-NOT: jikji.parallel
-  // CHECK: linalg.generic {{.+}} ins(%[[GATE]], %[[UP]] :
   // CHECK: math.exp
   // CHECK: tensor.parallel_insert_slice %{{.+}} into %[[OUT]][0, %[[COL]]] [%{{.+}}, 64] [1, 1]
-  // CHECK: linalg.generic {{.+}} ins(%[[ACT]], %{{.+}} : tensor<?x192xf32>, tensor<256x192xbf16>) {{.+}} attrs = {jikji.parallel}
+  // CHECK: scf.forall (%{{.+}}) in (4)
+  // CHECK: vector.transfer_read %[[ACT]]
+  // CHECK: linalg.generic {{.+}} attrs = {jikji.parallel}
   %y = deepseek.swiglu %x gate(%wg) up(%wu) down(%wd) : tensor<?x256xf32>, tensor<192x256xbf16>, tensor<192x256xbf16>, tensor<256x192xbf16> -> tensor<?x256xf32>
   return %y : tensor<?x256xf32>
+}
+
+// -----
+
+// Tests the register-blocked product for rows in blocks of 4: output
+// features in blocks of 64 shared among threads, 4 x 4 sums of 16 lanes
+// each carried across the reduction in steps of 16, the bf16 weight widened
+// by a shift; the 0-3 rows left (a decode step's one row) take the threaded
+// generic contraction.
+// CHECK-LABEL: func.func @blocked_linear
+func.func @blocked_linear(%x: tensor<?x32xf32>, %w: tensor<128x32xbf16>) -> tensor<?x128xf32> {
+  // CHECK: %[[ROWS:.+]] = tensor.dim %{{.+}}, %{{.+}} : tensor<?x32xf32>
+  // CHECK: %[[OUT:.+]] = bufferization.alloc_tensor(%[[ROWS]]) : tensor<?x128xf32>
+  // CHECK: scf.if
+  // CHECK: scf.forall (%{{.+}}) in (2) shared_outs(%{{.+}} = %[[OUT]])
+  // CHECK: scf.for
+  // CHECK: scf.for
+  // CHECK: scf.for {{.+}} iter_args({{.+}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+  // CHECK-COUNT-4: vector.transfer_read {{.+}} : tensor<?x32xf32>, vector<16xf32>
+  // CHECK: vector.transfer_read {{.+}} : tensor<128x32xbf16>, vector<16xbf16>
+  // CHECK: arith.shli
+  // CHECK-COUNT-16: vector.fma
+  // CHECK: vector.reduction <add>
+  // CHECK: vector.transfer_write {{.+}} : vector<4xf32>, tensor<?x64xf32>
+  // CHECK: tensor.parallel_insert_slice
+  // CHECK: scf.if
+  // CHECK: linalg.generic {{.+}} attrs = {jikji.parallel}
+  // CHECK: tensor.insert_slice
+  %y = deepseek.linear %x, %w : tensor<?x32xf32>, tensor<128x32xbf16> -> tensor<?x128xf32>
+  return %y : tensor<?x128xf32>
 }

@@ -87,10 +87,26 @@ inline mlir::Value widenToF32(mlir::OpBuilder &b, mlir::Location loc,
 /// or 2 and a weight `[out, in]` in its storage type, widened (and, for FP8,
 /// multiplied by `scales[o / block[0], i / block[1]]`) next to the multiply.
 /// The one contraction behind linear layers and expert projections.
+/// With `threaded`, its loops are shared among threads; without, it runs
+/// on the calling thread (for products that are already one thread's
+/// share of a larger piece of work).
 mlir::Value weightContraction(mlir::OpBuilder &b, mlir::Location loc,
                               mlir::Value input, mlir::Value weight,
                               mlir::Value scales = mlir::Value(),
-                              llvm::ArrayRef<int64_t> block = {});
+                              llvm::ArrayRef<int64_t> block = {},
+                              bool threaded = true);
+
+/// Whether `blockedWeightProduct` takes `input` [M, K] and `weight` [N, K]:
+/// bf16 or f32 weights, K a multiple of 16 and N of 4.
+bool hasBlockedWeightProduct(mlir::Value input, mlir::Value weight);
+
+/// Rows [0, rows) of input · weightᵀ into `output` [M, N], register-blocked
+/// 4 rows x 4 features x 16 lanes (rows a multiple of 4): the prefill
+/// kernel (BlockedWeightProduct.cpp).
+mlir::Value blockedWeightProduct(mlir::OpBuilder &b, mlir::Location loc,
+                                 mlir::Value input, mlir::Value weight,
+                                 mlir::Value rows, mlir::Value output,
+                                 bool threaded);
 
 /// silu(input · gateᵀ) * (input · upᵀ), `[..., I]` for weights `[I, in]`:
 /// the gate and up products of column tiles of I, shared among threads,

@@ -9,6 +9,8 @@
 
 #include "dialects/DeepSeek/IR/DeepSeekOps.h"
 
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Transforms/DialectConversion.h"
 
 #define DEBUG_TYPE "convert-deepseek-to-linalg"

@@ -12,6 +12,7 @@
 
 #include "dialects/DeepSeek/IR/DeepSeekOps.h"
 
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
 #include <algorithm>
@@ -20,10 +21,11 @@ using namespace mlir;
 using namespace jikji::lowering;
 namespace ds = jikji::deepseek;
 
-Value jikji::lowering::weightContraction(OpBuilder &b, Location loc,
-                                         Value input, Value weight,
-                                         Value scales,
-                                         ArrayRef<int64_t> block) {
+/// The contraction as one linalg.generic: loops that LLVM vectorizes, one
+/// dot product at a time. What decode (one row) and FP8 weights use.
+static Value genericWeightContraction(OpBuilder &b, Location loc, Value input,
+                                      Value weight, Value scales,
+                                      ArrayRef<int64_t> block, bool threaded) {
   MLIRContext *context = b.getContext();
   auto inputType = cast<RankedTensorType>(input.getType());
   auto weightType = cast<RankedTensorType>(weight.getType());
@@ -71,8 +73,71 @@ Value jikji::lowering::weightContraction(OpBuilder &b, Location loc,
                    arith::AddFOp::create(b, loc, args.back(), term, fastmath));
       });
   // Every product over a weight streams megabytes: worth its threads.
-  product->setAttr(kParallelLoopsAttrName, b.getUnitAttr());
+  if (threaded)
+    product->setAttr(jikji::kParallelLoopsAttrName, b.getUnitAttr());
   return product.getResult(0);
+}
+
+Value jikji::lowering::weightContraction(OpBuilder &b, Location loc,
+                                         Value input, Value weight,
+                                         Value scales, ArrayRef<int64_t> block,
+                                         bool threaded) {
+  if (scales || !hasBlockedWeightProduct(input, weight))
+    return genericWeightContraction(b, loc, input, weight, scales, block,
+                                    threaded);
+  // Rows in blocks of 4 take the register-blocked kernel; the 0-3 rows
+  // left (all of a decode step's one row) take the generic contraction.
+  auto index = [&](int64_t value) {
+    return arith::ConstantIndexOp::create(b, loc, value).getResult();
+  };
+  Value rows = tensor::DimOp::create(b, loc, input, 0);
+  Value blocked = arith::MulIOp::create(
+      b, loc, arith::DivUIOp::create(b, loc, rows, index(4)), index(4));
+  Value left = arith::SubIOp::create(b, loc, rows, blocked);
+  int64_t features = cast<RankedTensorType>(weight.getType()).getDimSize(0);
+  int64_t depth = cast<RankedTensorType>(input.getType()).getDimSize(1);
+  auto resultType =
+      RankedTensorType::get({ShapedType::kDynamic, features}, b.getF32Type());
+  // An allocation, not tensor.empty: two identical empties CSE into one,
+  // and one defined outside a parallel loop and yielded by the scf.if below
+  // inside it became one buffer that every thread wrote (bufferization did
+  // not see the write through the scf.if; caught by test/e2e/threads.test).
+  Value output = bufferization::AllocTensorOp::create(b, loc, resultType,
+                                                      ValueRange{rows});
+  auto ifRows = [&](Value count, function_ref<Value()> compute) {
+    Value any = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, count,
+                                      index(0));
+    return scf::IfOp::create(
+               b, loc, any,
+               [&](OpBuilder &b, Location loc) {
+                 scf::YieldOp::create(b, loc, compute());
+               },
+               [&](OpBuilder &b, Location loc) {
+                 scf::YieldOp::create(b, loc, output);
+               })
+        .getResult(0);
+  };
+  output = ifRows(blocked, [&] {
+    return blockedWeightProduct(b, loc, input, weight, blocked, output,
+                                threaded);
+  });
+  return ifRows(left, [&] {
+    auto sliceType =
+        RankedTensorType::get({ShapedType::kDynamic, depth}, b.getF32Type());
+    Value rest = tensor::ExtractSliceOp::create(
+        b, loc, sliceType, input,
+        ArrayRef<OpFoldResult>{blocked, b.getIndexAttr(0)},
+        ArrayRef<OpFoldResult>{left, b.getIndexAttr(depth)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+    Value product = genericWeightContraction(b, loc, rest, weight, Value(),
+                                             {}, threaded);
+    return tensor::InsertSliceOp::create(
+               b, loc, product, output,
+               ArrayRef<OpFoldResult>{blocked, b.getIndexAttr(0)},
+               ArrayRef<OpFoldResult>{left, b.getIndexAttr(features)},
+               ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)})
+        .getResult();
+  });
 }
 
 /// Columns per tile of a SwiGLU product: the largest divisor of `width` up
@@ -132,12 +197,10 @@ Value jikji::lowering::swigluProduct(OpBuilder &b, Location loc, Value input,
                 cast<RankedTensorType>(scales.getType()).getDimSize(1);
             scaleTile = tileOf(scales, 1, scaleCols, scaleRow);
           }
-          Value result = weightContraction(
-              b, loc, input, tileOf(weight, tile, depth, column), scaleTile,
-              block);
           // The tiles are the threads' work: each product stays on its own.
-          result.getDefiningOp()->removeAttr(kParallelLoopsAttrName);
-          return result;
+          return weightContraction(b, loc, input,
+                                   tileOf(weight, tile, depth, column),
+                                   scaleTile, block, /*threaded=*/false);
         };
         Value gateTile = product(gate, gateScales);
         Value upTile = product(up, upScales);

@@ -1,0 +1,193 @@
+//===- BlockedWeightProduct.cpp - x Wᵀ register-blocked for prefill -------===//
+//
+// Part of Jikji. For several input rows, a product over a weight is
+// limited by arithmetic, not by reading the weight, if each weight vector
+// loaded serves several rows. LLVM's vectorizer only vectorizes innermost
+// loops, so the linalg loops give it one dot product at a time: every
+// weight element is loaded once per row. This builds the register-blocked
+// kernel itself in the vector dialect: 4 rows x 4 output features, each a
+// 16-lane float32 accumulator, over the reduction in steps of 16. Per step
+// 4 input and 4 weight vectors feed 16 FMAs.
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/Conversion/DeepSeekToLinalg/Builders.h"
+
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+
+namespace {
+
+constexpr int64_t kRows = 4;     // input rows per register block
+constexpr int64_t kColumns = 4;  // output features per register block
+constexpr int64_t kLanes = 16;   // float32 per AVX-512 register
+constexpr int64_t kMaxBlock = 64; // output features per thread's block
+
+class BlockedProduct {
+public:
+  BlockedProduct(OpBuilder &b, Location loc, Value input, Value weight)
+      : b(b), loc(loc), input(input), weight(weight) {
+    auto weightType = cast<RankedTensorType>(weight.getType());
+    features = weightType.getDimSize(0);
+    depth = weightType.getDimSize(1);
+  }
+
+  /// Rows [0, rows) of the product, into `output` [M, N] (rows a multiple
+  /// of kRows), column blocks shared among threads when `threaded`.
+  Value build(Value rows, Value output, bool threaded) {
+    int64_t block = columnBlock(threaded);
+    if (!threaded)
+      return columns(rows, constant(0), block, output);
+    auto forall = scf::ForallOp::create(
+        b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(features / block)},
+        ValueRange{output}, std::nullopt,
+        [&](OpBuilder &, Location, ValueRange arguments) {
+          Value column = mul(arguments[0], constant(block));
+          Value tile = slice(arguments[1], rows, column, block);
+          Value result = columns(rows, column, block, tile, /*offset=*/true);
+          auto terminator = scf::InParallelOp::create(b, loc);
+          b.setInsertionPointToStart(terminator.getBody());
+          tensor::ParallelInsertSliceOp::create(
+              b, loc, result, arguments[1],
+              ArrayRef<OpFoldResult>{b.getIndexAttr(0), column},
+              ArrayRef<OpFoldResult>{rows, b.getIndexAttr(block)},
+              ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+        });
+    return forall.getResult(0);
+  }
+
+private:
+  /// Features per thread's block: the largest of 64, 32, ..., 4 dividing
+  /// the feature count, so that blocks are whole; without threads, one.
+  int64_t columnBlock(bool threaded) {
+    if (!threaded)
+      return features;
+    for (int64_t block = kMaxBlock; block > kColumns; block /= 2)
+      if (features % block == 0)
+        return block;
+    return kColumns;
+  }
+
+  Value constant(int64_t value) {
+    return arith::ConstantIndexOp::create(b, loc, value);
+  }
+  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
+  Value mul(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
+
+  Value slice(Value matrix, Value rows, Value column, int64_t width) {
+    auto type = RankedTensorType::get({ShapedType::kDynamic, width},
+                                      b.getF32Type());
+    return tensor::ExtractSliceOp::create(
+        b, loc, type, matrix,
+        ArrayRef<OpFoldResult>{b.getIndexAttr(0), column},
+        ArrayRef<OpFoldResult>{rows, b.getIndexAttr(width)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+  }
+
+  /// 16 lanes of row `row` of `matrix` from column `column`, in float32.
+  Value load(Value matrix, Value row, Value column) {
+    Type element = cast<RankedTensorType>(matrix.getType()).getElementType();
+    auto type = VectorType::get({kLanes}, element);
+    Value padding = arith::ConstantOp::create(b, loc, b.getZeroAttr(element));
+    Value lanes = vector::TransferReadOp::create(
+        b, loc, type, matrix, ValueRange{row, column}, padding,
+        ArrayRef<bool>{true});
+    if (element.isF32())
+      return lanes;
+    // bf16: the top half of the float32 of the same value (see widenToF32).
+    auto i16 = VectorType::get({kLanes}, b.getI16Type());
+    auto i32 = VectorType::get({kLanes}, b.getI32Type());
+    Value bits = arith::BitcastOp::create(b, loc, i16, lanes);
+    Value wide = arith::ExtUIOp::create(b, loc, i32, bits);
+    Value sixteen = arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(i32, b.getI32IntegerAttr(16)));
+    Value shifted = arith::ShLIOp::create(b, loc, wide, sixteen);
+    return arith::BitcastOp::create(
+        b, loc, VectorType::get({kLanes}, b.getF32Type()), shifted);
+  }
+
+  /// Features [column, column + width) of rows [0, rows) into `tile`
+  /// ([rows, width] when `offset`, else the whole output).
+  Value columns(Value rows, Value column, int64_t width, Value tile,
+                bool offset = false) {
+    auto byRows = scf::ForOp::create(
+        b, loc, constant(0), rows, constant(kRows), ValueRange{tile},
+        [&](OpBuilder &, Location, Value row, ValueRange tileIn) {
+          auto byColumns = scf::ForOp::create(
+              b, loc, constant(0), constant(width), constant(kColumns),
+              tileIn,
+              [&](OpBuilder &, Location, Value feature, ValueRange current) {
+                Value result = registerBlock(
+                    row, add(column, feature),
+                    offset ? feature : add(column, feature), current[0]);
+                scf::YieldOp::create(b, loc, result);
+              });
+          scf::YieldOp::create(b, loc, byColumns.getResults());
+        });
+    return byRows.getResult(0);
+  }
+
+  /// out[row + i, outColumn + j] = x[row + i] · W[feature + j] for the
+  /// 4 x 4 block, sums in 16 registers across the reduction.
+  Value registerBlock(Value row, Value feature, Value outColumn, Value out) {
+    auto lanesType = VectorType::get({kLanes}, b.getF32Type());
+    Value zero = arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(lanesType, b.getF32FloatAttr(0.0)));
+    SmallVector<Value> zeros(kRows * kColumns, zero);
+    auto reduction = scf::ForOp::create(
+        b, loc, constant(0), constant(depth), constant(kLanes), zeros,
+        [&](OpBuilder &, Location, Value k, ValueRange sums) {
+          SmallVector<Value> x, w, next;
+          for (int64_t i = 0; i < kRows; ++i)
+            x.push_back(load(input, add(row, constant(i)), k));
+          for (int64_t j = 0; j < kColumns; ++j)
+            w.push_back(load(weight, add(feature, constant(j)), k));
+          for (int64_t i = 0; i < kRows; ++i)
+            for (int64_t j = 0; j < kColumns; ++j)
+              next.push_back(vector::FMAOp::create(b, loc, x[i], w[j],
+                                                   sums[i * kColumns + j]));
+          scf::YieldOp::create(b, loc, next);
+        });
+    auto rowType = VectorType::get({kColumns}, b.getF32Type());
+    for (int64_t i = 0; i < kRows; ++i) {
+      SmallVector<Value> dots;
+      for (int64_t j = 0; j < kColumns; ++j)
+        dots.push_back(vector::ReductionOp::create(
+            b, loc, vector::CombiningKind::ADD,
+            reduction.getResult(i * kColumns + j),
+            arith::FastMathFlags::reassoc | arith::FastMathFlags::contract));
+      Value values = vector::FromElementsOp::create(b, loc, rowType, dots);
+      out = vector::TransferWriteOp::create(
+                b, loc, values, out,
+                ValueRange{add(row, constant(i)), outColumn},
+                ArrayRef<bool>{true})
+                .getResult();
+    }
+    return out;
+  }
+
+  OpBuilder &b;
+  Location loc;
+  Value input, weight;
+  int64_t features = 0, depth = 0;
+};
+
+} // namespace
+
+bool jikji::lowering::hasBlockedWeightProduct(Value input, Value weight) {
+  auto inputType = cast<RankedTensorType>(input.getType());
+  auto weightType = cast<RankedTensorType>(weight.getType());
+  Type element = weightType.getElementType();
+  return inputType.getRank() == 2 && (element.isBF16() || element.isF32()) &&
+         weightType.getDimSize(1) % kLanes == 0 &&
+         weightType.getDimSize(0) % kColumns == 0;
+}
+
+Value jikji::lowering::blockedWeightProduct(OpBuilder &b, Location loc,
+                                            Value input, Value weight,
+                                            Value rows, Value output,
+                                            bool threaded) {
+  return BlockedProduct(b, loc, input, weight).build(rows, output, threaded);
+}
