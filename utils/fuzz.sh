@@ -60,10 +60,10 @@ sources() {
   local hf=frontends/huggingface
   case $1 in
     json) echo "$hf/Json.cpp runtime/support/JsonWriter.cpp" ;;
-    safetensors-header) echo "$hf/Json.cpp $hf/SafeTensors.cpp" ;;
+    safetensors-header) echo "$hf/Json.cpp $hf/Printable.cpp $hf/SafeTensors.cpp" ;;
     config-json) echo "$hf/Json.cpp $hf/ModelConfig.cpp $hf/ModelParameters.cpp" ;;
-    index-json) echo "$hf/Json.cpp $hf/SafeTensors.cpp $hf/ModelConfig.cpp $hf/ModelParameters.cpp $hf/Checkpoint.cpp" ;;
-    manifest) echo "$hf/Json.cpp $hf/SafeTensors.cpp runtime/artifact/Manifest.cpp runtime/support/JsonWriter.cpp" ;;
+    index-json) echo "$hf/Json.cpp $hf/Printable.cpp $hf/SafeTensors.cpp $hf/ModelConfig.cpp $hf/ModelParameters.cpp $hf/Checkpoint.cpp" ;;
+    manifest) echo "$hf/Json.cpp $hf/Printable.cpp $hf/SafeTensors.cpp runtime/artifact/Manifest.cpp runtime/support/JsonWriter.cpp" ;;
     *) echo "fuzz: unknown target '$1'" >&2; exit 2 ;;
   esac
 }
