@@ -12,6 +12,10 @@ runtime fault tests (runtime-faults.test). Python's standard library only.
     break-model.py patch FILE OLD NEW
         Replaces the one occurrence of the bytes OLD in FILE with NEW, of
         the same length (a field of an artifact's embedded manifest).
+    break-model.py single FILE NAME
+        Writes FILE, a safetensors file holding one F32 tensor [1] named
+        NAME, where NAME may hold JSON escapes (\\u001b), so that a test
+        can give a tensor a name with control characters.
 """
 import argparse
 import json
@@ -83,6 +87,12 @@ def patch(args):
     open(args.file, "wb").write(data.replace(old, new))
 
 
+def single(args):
+    name = json.loads('"%s"' % args.name)
+    write_safetensors(args.file, {name: {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}},
+                      struct.pack("<f", 1.0))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -103,6 +113,10 @@ def main():
     p.add_argument("old")
     p.add_argument("new")
     p.set_defaults(run=patch)
+    p = commands.add_parser("single")
+    p.add_argument("file")
+    p.add_argument("name")
+    p.set_defaults(run=single)
     args = parser.parse_args()
     args.run(args)
 
