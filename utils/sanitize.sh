@@ -149,7 +149,7 @@ if [ "$with_compiler" = ON ]; then
     "$work/soak-compile.log" \
     "$build/bin/jikji-compile" "$work/soak" --target=cpu -o "$work/soak.so" &&
     run_logged "jikji-runtime-soak" "$work/soak.log" \
-      "$build/bin/jikji-runtime-soak" "$work/soak.so" "$work/soak" "$seconds" 7; then
+      "$build/bin/jikji-runtime-soak" "$work/soak.so" "$work/soak" "$seconds" 7 2; then
     sed -n 's/^/  /p' "$work/soak.log"
   fi
 fi

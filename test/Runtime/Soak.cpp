@@ -8,7 +8,9 @@
 // the C API for a fixed time, as a server would: several sequences in
 // flight at once, each advanced one step at a time in random order, so that
 // they start and finish at different times; sequences freed or reset and
-// reused when done. It checks that
+// reused when done; and THREADS threads doing so at once on the one model
+// (runtime.h lets sequences on several threads share a model). It checks
+// that
 //
 //  - every request's logits and greedy tokens equal those of the same
 //    request run alone on a fresh sequence, bit for bit (a sequence reads no
@@ -19,7 +21,7 @@
 //    whose quarantine holds freed memory on purpose; there LeakSanitizer
 //    checks at exit that nothing leaked).
 //
-//   jikji-runtime-soak MODEL.so WEIGHTS_DIR SECONDS [SEED]
+//   jikji-runtime-soak MODEL.so WEIGHTS_DIR SECONDS [SEED [THREADS]]
 //
 // Exits 0 with a summary line, or 1 naming the first difference.
 //
@@ -34,6 +36,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <unistd.h>
@@ -172,6 +175,19 @@ int64_t positionsForGenerate(const Request &request) {
   return static_cast<int64_t>(request.prompt.size()) + request.maxNewTokens;
 }
 
+/// What one thread's soak did, or the first thing that went wrong.
+struct Totals {
+  int64_t requests = 0, steps = 0, tokens = 0;
+  int64_t generateChecks = 0, refusals = 0;
+  std::string error;
+};
+
+/// The resident set after warm-up and its peak afterwards.
+struct Memory {
+  long warm = -1;
+  long peak = 0;
+};
+
 class Soak {
 public:
   Soak(jikji_model *model, uint64_t seed)
@@ -179,7 +195,8 @@ public:
         maxPositions_(jikji_model_max_positions(model)),
         eos_(jikji_model_eos_token_id(model)) {}
 
-  int run(double seconds);
+  /// Serves requests for `seconds`; measures `memory` when given.
+  Totals run(double seconds, Memory *memory);
 
 private:
   int64_t uniform(int64_t low, int64_t high) {
@@ -293,26 +310,33 @@ private:
   int64_t refusals_ = 0, generateChecks_ = 0;
 };
 
-int Soak::run(double seconds) {
+Totals Soak::run(double seconds, Memory *memory) {
   Clock::time_point start = Clock::now();
   auto elapsed = [&] {
     return std::chrono::duration<double>(Clock::now() - start).count();
   };
   std::vector<std::unique_ptr<Run>> slots(kSlots);
-  int64_t requests = 0, steps = 0, tokens = 0;
-  long warmRss = -1, peakRss = 0;
+  Totals totals;
+  int64_t &requests = totals.requests, &steps = totals.steps,
+          &tokens = totals.tokens;
   std::string error;
   auto failWith = [&](const std::string &message) {
-    std::fprintf(stderr, "jikji-runtime-soak: error: %s\n", message.c_str());
-    return 1;
+    totals.error = message;
+    for (std::unique_ptr<Run> &slot : slots)
+      if (slot)
+        jikji_sequence_free(slot->sequence());
+    for (jikji_sequence *sequence : spares_)
+      jikji_sequence_free(sequence);
+    spares_.clear();
+    return totals;
   };
 
   while (true) {
     bool accepting = elapsed() < seconds;
-    if (warmRss < 0 && elapsed() >= kWarmUpFraction * seconds)
-      warmRss = residentKb();
-    if (warmRss >= 0)
-      peakRss = std::max(peakRss, residentKb());
+    if (memory && memory->warm < 0 && elapsed() >= kWarmUpFraction * seconds)
+      memory->warm = residentKb();
+    if (memory && memory->warm >= 0)
+      memory->peak = std::max(memory->peak, residentKb());
     // Fill the empty slots while there is time.
     bool active = false;
     for (std::unique_ptr<Run> &slot : slots) {
@@ -369,53 +393,29 @@ int Soak::run(double seconds) {
   for (jikji_sequence *sequence : spares_)
     jikji_sequence_free(sequence);
   spares_.clear();
-
-  long finalRss = residentKb();
-  peakRss = std::max(peakRss, finalRss);
-  long growth = peakRss - warmRss;
-  std::printf("jikji-runtime-soak: %lld requests (%lld steps, %lld new "
-              "tokens) in %.1f s, %d in flight at once; every result equals "
-              "its run alone (%lld also through generate); %lld over-long or "
-              "bad steps refused\n",
-              static_cast<long long>(requests), static_cast<long long>(steps),
-              static_cast<long long>(tokens), elapsed(), kSlots,
-              static_cast<long long>(generateChecks_),
-              static_cast<long long>(refusals_));
-  std::printf("jikji-runtime-soak: resident memory after warm-up %ld KB, "
-              "peak after %ld KB (growth %ld KB)\n",
-              warmRss, peakRss, growth);
-#ifdef JIKJI_SOAK_ASAN
-  std::printf("jikji-runtime-soak: AddressSanitizer build: memory growth not "
-              "checked (its quarantine keeps freed memory); LeakSanitizer "
-              "checks at exit\n");
-#else
-  if (warmRss < 0 || growth > kMaxRssGrowthKb)
-    return failWith("resident memory grew by " + std::to_string(growth) +
-                    " KB after warm-up; expected at most " +
-                    std::to_string(kMaxRssGrowthKb) + " KB");
-#endif
-  if (requests < 10)
-    return failWith("only " + std::to_string(requests) +
-                    " requests ran; expected at least 10");
-  return 0;
+  totals.generateChecks = generateChecks_;
+  totals.refusals = refusals_;
+  if (memory)
+    memory->peak = std::max(memory->peak, residentKb());
+  return totals;
 }
 
 } // namespace
 
 int main(int argc, char **argv) {
-  if (argc < 4 || argc > 5) {
-    std::fprintf(stderr,
-                 "usage: jikji-runtime-soak MODEL.so WEIGHTS_DIR SECONDS "
-                 "[SEED]\n");
+  if (argc < 4 || argc > 6) {
+    std::fprintf(stderr, "usage: jikji-runtime-soak MODEL.so WEIGHTS_DIR "
+                         "SECONDS [SEED [THREADS]]\n");
     return 2;
   }
   double seconds = std::atof(argv[3]);
-  uint64_t seed = argc == 5 ? std::strtoull(argv[4], nullptr, 10) : 1;
-  if (!(seconds > 0)) {
+  uint64_t seed = argc >= 5 ? std::strtoull(argv[4], nullptr, 10) : 1;
+  int threads = argc >= 6 ? std::atoi(argv[5]) : 1;
+  if (!(seconds > 0) || threads < 1 || threads > 64) {
     std::fprintf(stderr,
-                 "jikji-runtime-soak: SECONDS: expected a number "
-                 "> 0, found '%s'\n",
-                 argv[3]);
+                 "jikji-runtime-soak: expected SECONDS > 0 and 1 to "
+                 "64 THREADS, found '%s' and %d\n",
+                 argv[3], threads);
     return 2;
   }
   jikji_model *model = nullptr;
@@ -423,7 +423,70 @@ int main(int argc, char **argv) {
     std::fprintf(stderr, "jikji-runtime-soak: error: %s\n", jikji_last_error());
     return 1;
   }
-  int status = Soak(model, seed).run(seconds);
+
+  // Each thread its own requests (its own seed) and sequences; the model is
+  // shared. Thread 0 watches the process's memory.
+  std::vector<Totals> results(static_cast<size_t>(threads));
+  Memory memory;
+  std::vector<std::thread> workers;
+  Clock::time_point start = Clock::now();
+  for (int i = 0; i < threads; ++i)
+    workers.emplace_back([&, i] {
+      results[static_cast<size_t>(i)] =
+          Soak(model, seed + static_cast<uint64_t>(i))
+              .run(seconds, i == 0 ? &memory : nullptr);
+    });
+  for (std::thread &worker : workers)
+    worker.join();
+  double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
   jikji_model_free(model);
-  return status;
+
+  Totals total;
+  for (size_t i = 0; i < results.size(); ++i) {
+    const Totals &result = results[i];
+    if (!result.error.empty()) {
+      std::fprintf(stderr, "jikji-runtime-soak: error: thread %zu: %s\n", i,
+                   result.error.c_str());
+      return 1;
+    }
+    total.requests += result.requests;
+    total.steps += result.steps;
+    total.tokens += result.tokens;
+    total.generateChecks += result.generateChecks;
+    total.refusals += result.refusals;
+  }
+  long growth = memory.peak - memory.warm;
+  std::printf("jikji-runtime-soak: %lld requests (%lld steps, %lld new "
+              "tokens) in %.1f s, %d thread(s) with %d in flight each; "
+              "every result equals its run alone (%lld also through "
+              "generate); %lld over-long or bad steps refused\n",
+              static_cast<long long>(total.requests),
+              static_cast<long long>(total.steps),
+              static_cast<long long>(total.tokens), elapsed, threads, kSlots,
+              static_cast<long long>(total.generateChecks),
+              static_cast<long long>(total.refusals));
+  std::printf("jikji-runtime-soak: resident memory after warm-up %ld KB, "
+              "peak after %ld KB (growth %ld KB)\n",
+              memory.warm, memory.peak, growth);
+#ifdef JIKJI_SOAK_ASAN
+  std::printf("jikji-runtime-soak: AddressSanitizer build: memory growth not "
+              "checked (its quarantine keeps freed memory); LeakSanitizer "
+              "checks at exit\n");
+#else
+  if (memory.warm < 0 || growth > kMaxRssGrowthKb) {
+    std::fprintf(stderr,
+                 "jikji-runtime-soak: error: resident memory grew by "
+                 "%ld KB after warm-up; expected at most %ld KB\n",
+                 growth, kMaxRssGrowthKb);
+    return 1;
+  }
+#endif
+  if (total.requests < 10 * threads) {
+    std::fprintf(stderr,
+                 "jikji-runtime-soak: error: only %lld requests ran; "
+                 "expected at least %d\n",
+                 static_cast<long long>(total.requests), 10 * threads);
+    return 1;
+  }
+  return 0;
 }
