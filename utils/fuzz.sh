@@ -60,7 +60,7 @@ max_len() {
 sources() {
   local hf=frontends/huggingface dialect=dialects/DeepSeek/IR
   case $1 in
-    json) echo "$hf/Json.cpp runtime/support/JsonWriter.cpp" ;;
+    json) echo "$hf/Json.cpp $hf/Printable.cpp runtime/support/JsonWriter.cpp" ;;
     safetensors-header) echo "$hf/Json.cpp $hf/Printable.cpp $hf/SafeTensors.cpp" ;;
     config-json) echo "$hf/Json.cpp $hf/ModelConfig.cpp $hf/ModelParameters.cpp" ;;
     index-json) echo "$hf/Json.cpp $hf/Printable.cpp $hf/SafeTensors.cpp $hf/ModelConfig.cpp $hf/ModelParameters.cpp $hf/Checkpoint.cpp" ;;
