@@ -10,11 +10,14 @@
 // is valid UTF-8, the duplicate-key option only ever accepts more, a lower
 // depth limit only ever accepts less, describe() stays within its budget and
 // valid UTF-8, and every string the reader returns survives the runtime's
-// writer (quoteJson) and the reader again unchanged.
+// writer (quoteJson) and the reader again unchanged. The input's bytes also
+// go through printable(), which quotes file-provided names in messages:
+// nothing it returns may move the cursor, end a line or reorder text.
 //
 //===----------------------------------------------------------------------===//
 
 #include "frontends/huggingface/Json.h"
+#include "frontends/huggingface/Printable.h"
 #include "fuzz/FuzzSupport.h"
 #include "runtime/support/JsonWriter.h"
 
@@ -66,8 +69,44 @@ static void walk(const JsonValue &value, int depth) {
   }
 }
 
+/// printable() of any bytes is valid UTF-8 holding no C0 control, DEL, C1
+/// control, line separator or bidirectional control: nothing that moves the
+/// cursor, ends a line or reorders text. And it is the identity on names
+/// that need no escape.
+static void checkPrintable(std::string_view bytes) {
+  std::string shown = hf::printable(bytes);
+  JIKJI_FUZZ_CHECK(!findInvalidUtf8(shown), "printable() gave invalid UTF-8");
+  for (size_t i = 0; i < shown.size(); ++i) {
+    unsigned char byte = static_cast<unsigned char>(shown[i]);
+    JIKJI_FUZZ_CHECK(byte >= 0x20 && byte != 0x7F,
+                     "printable() let a C0 control or DEL through");
+    JIKJI_FUZZ_CHECK(!(byte == 0xC2 && i + 1 < shown.size() &&
+                       static_cast<unsigned char>(shown[i + 1]) <= 0x9F),
+                     "printable() let a C1 control through");
+    bool separatorOrBidi =
+        byte == 0xE2 && i + 2 < shown.size() &&
+        ((static_cast<unsigned char>(shown[i + 1]) == 0x80 &&
+          (static_cast<unsigned char>(shown[i + 2]) == 0x8E ||
+           static_cast<unsigned char>(shown[i + 2]) == 0x8F ||
+           (static_cast<unsigned char>(shown[i + 2]) >= 0xA8 &&
+            static_cast<unsigned char>(shown[i + 2]) <= 0xAE))) ||
+         (static_cast<unsigned char>(shown[i + 1]) == 0x81 &&
+          static_cast<unsigned char>(shown[i + 2]) >= 0xA6 &&
+          static_cast<unsigned char>(shown[i + 2]) <= 0xA9));
+    JIKJI_FUZZ_CHECK(!separatorOrBidi,
+                     "printable() let a line separator or a bidirectional "
+                     "control through");
+  }
+  bool plain = !findInvalidUtf8(bytes);
+  for (unsigned char byte : bytes)
+    plain = plain && byte >= 0x20 && byte < 0x7F && byte != '\\';
+  JIKJI_FUZZ_CHECK(!plain || shown == bytes,
+                   "printable() changed plain ASCII text");
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   std::string_view text(reinterpret_cast<const char *>(data), size);
+  checkPrintable(text);
 
   Result<JsonValue> strict = parseJson(text);
   JsonParseOptions lenient;

@@ -29,6 +29,10 @@ safetensors-header, config-json, index-json and manifest:
                       artifact that jikji-compile builds for the reference
                       tiny-v3 checkpoint
   json                all of the JSON texts above, and JSON edge cases
+  mlir                every case of test/Dialect/DeepSeek/*.mlir and
+                      test/Passes/*.mlir (the files split at their
+                      "// -----" markers, as jikji-opt --split-input-file
+                      does), valid and invalid
 
 Every seed is also a regression input: a target must accept or reject each
 one without a crash. Python 3 standard library only.
@@ -48,7 +52,7 @@ import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGETS = ["json", "safetensors-header", "config-json", "index-json",
-           "manifest"]
+           "manifest", "mlir"]
 
 
 class Corpus:
@@ -394,6 +398,18 @@ def add_json_seeds(corpus):
 # ===- main -----------------------------------------------------------------===#
 
 
+def add_mlir_seeds(corpus):
+    """The deepseek dialect's test cases, one seed per split."""
+    paths = sorted(glob.glob(os.path.join(ROOT, "test", "Dialect", "DeepSeek", "*.mlir")) +
+                   glob.glob(os.path.join(ROOT, "test", "Passes", "*.mlir")))
+    for path in paths:
+        with open(path) as f:
+            cases = f.read().split("// -----")
+        label = os.path.splitext(os.path.basename(path))[0]
+        for i, case in enumerate(cases):
+            corpus.add("mlir", "%s-%02d" % (label, i), case)
+
+
 def make_bad_cases(tmp):
     """{case: folder} for every case of utils/make-bad-safetensors.py."""
     script = os.path.join(ROOT, "utils", "make-bad-safetensors.py")
@@ -431,6 +447,7 @@ def main():
         compiler = None
     add_manifest_seeds(corpus, args.shared, compiler, args.outdir)
     add_json_seeds(corpus)
+    add_mlir_seeds(corpus)
     print("make-seeds.py: " + ", ".join(
         "%s %d" % (target, corpus.counts[target]) for target in TARGETS))
 

@@ -94,6 +94,17 @@ jikji_status jikji_model_load(const char *artifact_path,
 
 void jikji_model_free(jikji_model *model) { delete model; }
 
+jikji_status jikji_model_check_weights(const jikji_model *model) {
+  if (!model)
+    return fail(JIKJI_INVALID_ARGUMENT,
+                "jikji_model_check_weights: expected a model, found a null "
+                "pointer");
+  Result<bool> finite = model->model->weights().checkFinite();
+  if (!finite)
+    return fail(JIKJI_LOAD_FAILED, finite.error());
+  return JIKJI_OK;
+}
+
 int64_t jikji_model_vocab_size(const jikji_model *model) {
   return model ? model->model->vocabSize() : 0;
 }

@@ -8,6 +8,7 @@
 
 #include "frontends/huggingface/Json.h"
 #include "frontends/huggingface/ModelParameters.h"
+#include "frontends/huggingface/Printable.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -120,9 +121,10 @@ static Result<bool> indexFile(Checkpoint &checkpoint, size_t fileIndex) {
     auto [it, inserted] = checkpoint.tensorIndex.emplace(
         file.tensors[i].name, std::make_pair(fileIndex, i));
     if (!inserted)
-      return Error(checkpoint.directory + ": tensor '" + file.tensors[i].name +
-                   "' is in both " + checkpoint.files[it->second.first].path +
-                   " and " + file.path);
+      return Error(checkpoint.directory + ": tensor '" +
+                   printable(file.tensors[i].name) + "' is in both " +
+                   checkpoint.files[it->second.first].path + " and " +
+                   file.path);
   }
   return true;
 }
@@ -152,7 +154,7 @@ static Result<Checkpoint> openShardedCheckpoint(const std::string &directory,
   std::map<std::string, std::vector<std::string>> shards;
   std::map<std::string_view, std::string_view> shardOf;
   for (const auto &[tensor, shard] : weightMap->asObject()) {
-    std::string field = "'weight_map." + tensor + "'";
+    std::string field = "'weight_map." + printable(tensor) + "'";
     if (!shard.isString())
       return Error(indexPath + ": " + field +
                    ": expected a shard file name, found " + shard.describe());
@@ -172,9 +174,9 @@ static Result<Checkpoint> openShardedCheckpoint(const std::string &directory,
   // is reported before anything a present shard might say.
   for (const auto &[shard, tensors] : shards)
     if (!isRegularFile(joinPath(directory, shard)))
-      return Error(indexPath + ": shard '" + shard + "' (for tensor '" +
-                   tensors.front() + "') does not exist: no file " +
-                   joinPath(directory, shard));
+      return Error(indexPath + ": shard '" + printable(shard) +
+                   "' (for tensor '" + printable(tensors.front()) +
+                   "') does not exist: no file " + joinPath(directory, shard));
 
   Checkpoint checkpoint;
   checkpoint.directory = directory;
@@ -185,19 +187,20 @@ static Result<Checkpoint> openShardedCheckpoint(const std::string &directory,
       return Error(file.error());
     for (const std::string &tensor : tensors)
       if (!file->find(tensor))
-        return Error(indexPath + ": tensor '" + tensor + "' is mapped to '" +
-                     shard + "', which has no such tensor");
+        return Error(indexPath + ": tensor '" + printable(tensor) +
+                     "' is mapped to '" + printable(shard) +
+                     "', which has no such tensor");
     // A tensor the index does not list for this shard would be invisible to
     // tools that trust the index, and might shadow the listed one.
     for (const TensorInfo &info : file->tensors) {
       auto mapped = shardOf.find(info.name);
       if (mapped == shardOf.end())
-        return Error(path + ": tensor '" + info.name +
+        return Error(path + ": tensor '" + printable(info.name) +
                      "' is not in the weight_map of " + indexPath);
       if (mapped->second != shard)
-        return Error(path + ": tensor '" + info.name + "' is in this shard, " +
-                     "but " + indexPath + " maps it to '" +
-                     std::string(mapped->second) + "'");
+        return Error(path + ": tensor '" + printable(info.name) +
+                     "' is in this shard, " + "but " + indexPath +
+                     " maps it to '" + printable(mapped->second) + "'");
     }
     checkpoint.files.push_back(std::move(*file));
     Result<bool> indexed = indexFile(checkpoint, checkpoint.files.size() - 1);
@@ -381,9 +384,9 @@ jikji::hf::checkCheckpoint(const ModelConfig &config,
                            layers + ") are not used by the compiled model");
   }
   if (!others.empty()) {
-    std::string note =
-        std::to_string(others.size()) +
-        " other tensors are not used by the model: " + others.front();
+    std::string note = std::to_string(others.size()) +
+                       " other tensors are not used by the model: " +
+                       printable(others.front());
     if (others.size() > 1)
       note += ", ...";
     report.notes.push_back(note);

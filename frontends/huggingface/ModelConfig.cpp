@@ -99,6 +99,12 @@ constexpr int64_t kMaxPositions = int64_t(1) << 30;
 /// layer's routed experts.
 constexpr int64_t kMaxProjectionWidth = int64_t(1) << 31;
 constexpr int64_t kMaxStackedExpertElements = int64_t(1) << 56;
+/// The most (layer, routed expert) pairs, MTP layers included. Each pair is
+/// three weights in the parameter list, so this bounds the list (and the
+/// checkpoint check, the graph) to a few hundred thousand entries: within
+/// the caps above a 1.5 KB config.json could otherwise ask for 25 million
+/// (4.7 GB). DeepSeek-V3 has (61 + 1) * 256 = 15872.
+constexpr int64_t kMaxLayerExpertPairs = int64_t(1) << 17;
 
 /// Reads fields of one JSON object, remembering the first failure. After a
 /// failure every getter returns a harmless default, so a run of getters can be
@@ -525,6 +531,17 @@ Result<ModelConfig> jikji::hf::parseModelConfig(std::string_view jsonText,
                     " (n_routed_experts * moe_intermediate_size * "
                     "hidden_size may be at most 2^56)",
                 str(config.moeIntermediateSize));
+  } else if ((config.numHiddenLayers + config.numNextnPredictLayers) *
+                 config.nRoutedExperts >
+             kMaxLayerExpertPairs) {
+    int64_t layers = config.numHiddenLayers + config.numNextnPredictLayers;
+    reader.fail("n_routed_experts",
+                "at most " + str(kMaxLayerExpertPairs / layers) + " for " +
+                    str(layers) +
+                    " layers ((num_hidden_layers + num_nextn_predict_layers) "
+                    "* n_routed_experts may be at most 2^17 = 131072, which "
+                    "bounds the parameter count)",
+                str(config.nRoutedExperts));
   }
   if (reader.failed())
     return reader.takeError();

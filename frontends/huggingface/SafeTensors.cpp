@@ -7,6 +7,7 @@
 #include "frontends/huggingface/SafeTensors.h"
 
 #include "frontends/huggingface/Json.h"
+#include "frontends/huggingface/Printable.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -112,7 +113,7 @@ static Result<TensorInfo> parseTensorEntry(const std::string &name,
                                            const JsonValue &entry,
                                            uint64_t dataSize,
                                            const std::string &path) {
-  std::string where = path + ": tensor '" + name + "'";
+  std::string where = path + ": tensor '" + printable(name) + "'";
   auto fieldError = [&](const char *field, const std::string &expected,
                         const JsonValue *found) {
     return Error(where + ": '" + field + "': expected " + expected +
@@ -122,7 +123,7 @@ static Result<TensorInfo> parseTensorEntry(const std::string &name,
     return Error(where + ": expected an object with dtype, shape and " +
                  "data_offsets, found " + entry.describe());
   if (std::optional<std::string> key = findDuplicateKey(entry))
-    return Error(where + ": duplicate key '" + *key + "'");
+    return Error(where + ": duplicate key '" + printable(*key) + "'");
 
   TensorInfo tensor;
   tensor.name = name;
@@ -223,7 +224,7 @@ jikji::hf::parseSafeTensorsHeader(std::string_view prefix, uint64_t fileSize,
     return Error(path + ": header: expected a JSON object, found " +
                  root.describe());
   if (std::optional<std::string> name = findDuplicateKey(root))
-    return Error(path + ": duplicate tensor name '" + *name + "'");
+    return Error(path + ": duplicate tensor name '" + printable(*name) + "'");
 
   SafeTensorsFile file;
   file.path = path;
@@ -241,7 +242,8 @@ jikji::hf::parseSafeTensorsHeader(std::string_view prefix, uint64_t fileSize,
         return Error(path + ": '__metadata__': expected an object of " +
                      "strings, found " + entry.describe());
       if (std::optional<std::string> key = findDuplicateKey(entry))
-        return Error(path + ": '__metadata__': duplicate key '" + *key + "'");
+        return Error(path + ": '__metadata__': duplicate key '" +
+                     printable(*key) + "'");
       for (const auto &member : entry.asObject())
         file.metadata.emplace_back(member.first, member.second.asString());
       continue;
@@ -270,20 +272,21 @@ jikji::hf::parseSafeTensorsHeader(std::string_view prefix, uint64_t fileSize,
   for (const TensorInfo *tensor : byOffset) {
     std::string range = formatRange(tensor->begin, tensor->end);
     if (tensor->begin < cursor)
-      return Error(path + ": tensors '" + previous->name + "' " +
+      return Error(path + ": tensors '" + printable(previous->name) + "' " +
                    formatRange(previous->begin, previous->end) + " and '" +
-                   tensor->name + "' " + range + " overlap");
+                   printable(tensor->name) + "' " + range + " overlap");
     if (tensor->begin > cursor) {
       std::string gap = "bytes [" + std::to_string(cursor) + ", " +
                         std::to_string(tensor->begin) +
                         ") of the data section belong to no tensor";
       if (!previous)
         return Error(path + ": " + gap + " (the first tensor, '" +
-                     tensor->name + "', begins at " +
+                     printable(tensor->name) + "', begins at " +
                      std::to_string(tensor->begin) + ")");
-      return Error(path + ": " + gap + " (a hole between '" + previous->name +
-                   "' " + formatRange(previous->begin, previous->end) +
-                   " and '" + tensor->name + "' " + range + ")");
+      return Error(path + ": " + gap + " (a hole between '" +
+                   printable(previous->name) + "' " +
+                   formatRange(previous->begin, previous->end) + " and '" +
+                   printable(tensor->name) + "' " + range + ")");
     }
     cursor = tensor->end;
     previous = tensor;
@@ -293,7 +296,7 @@ jikji::hf::parseSafeTensorsHeader(std::string_view prefix, uint64_t fileSize,
         std::to_string(dataSize - cursor) + " bytes after the last tensor";
     if (!previous)
       return Error(path + ": " + trailing + " (the header names no tensors)");
-    return Error(path + ": " + trailing + " ('" + previous->name +
+    return Error(path + ": " + trailing + " ('" + printable(previous->name) +
                  "' ends at " + std::to_string(cursor) +
                  " and the data section is " + std::to_string(dataSize) +
                  " bytes)");

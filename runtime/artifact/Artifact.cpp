@@ -6,6 +6,8 @@
 
 #include "runtime/artifact/Artifact.h"
 
+#include "runtime/artifact/ElfCheck.h"
+
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -31,6 +33,12 @@ Result<Artifact> Artifact::open(const std::string &path) {
   if (!S_ISREG(info.st_mode))
     return Error(path + ": not a Jikji artifact: expected a shared library "
                         "file, found a directory or special file");
+
+  // dlopen trusts the file's layout: a truncated library raises SIGBUS
+  // inside the loader. Its headers are checked against its size first.
+  Result<bool> mappable = checkSharedLibraryFile(path);
+  if (!mappable)
+    return Error(mappable.error());
 
   // A name without a slash would be looked up on the library search path,
   // not in the current folder, and could load some other library.

@@ -7,6 +7,7 @@
 #include "runtime/session/Model.h"
 
 #include "frontends/huggingface/ModelConfig.h"
+#include "frontends/huggingface/Printable.h"
 
 #include <cstring>
 #include <utility>
@@ -95,7 +96,8 @@ Result<Model> Model::create(Artifact artifact, WeightStore weights) {
         continue;
       }
       Result<HostBuffer> copy = HostBuffer::allocate(
-          tensorBytes, "an aligned copy of parameter '" + parameter.name + "'");
+          tensorBytes,
+          "an aligned copy of parameter '" + printable(parameter.name) + "'");
       if (!copy)
         return Error(copy.error());
       std::memcpy(copy->data(), pointer, tensorBytes);

@@ -6,6 +6,7 @@
 
 #include "runtime/session/Sequence.h"
 
+#include "frontends/huggingface/Printable.h"
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -46,13 +47,13 @@ Result<Sequence> Sequence::create(const Model &model, int64_t capacity) {
       bytesPerPosition *= static_cast<uint64_t>(dim);
     if (bytesPerPosition >
         std::numeric_limits<uint64_t>::max() / static_cast<uint64_t>(capacity))
-      return Error("KV cache '" + tensor.name + "' for " +
+      return Error("KV cache '" + hf::printable(tensor.name) + "' for " +
                    std::to_string(capacity) +
                    " positions: more bytes than 64 bits count");
-    Result<HostBuffer> cache =
-        HostBuffer::allocate(bytesPerPosition * static_cast<uint64_t>(capacity),
-                             "KV cache '" + tensor.name + "' of " +
-                                 std::to_string(capacity) + " positions");
+    Result<HostBuffer> cache = HostBuffer::allocate(
+        bytesPerPosition * static_cast<uint64_t>(capacity),
+        "KV cache '" + hf::printable(tensor.name) + "' of " +
+            std::to_string(capacity) + " positions");
     if (!cache)
       return Error(cache.error());
     caches.push_back(std::move(*cache));
@@ -106,6 +107,14 @@ Result<bool> Sequence::forwardInto(const int64_t *tokens, int64_t count,
     return valid;
   if (!logits)
     return Error("expected a logits buffer, found a null pointer");
+  // The step reads the weights straight from their mappings; a file cut
+  // since loading (rewritten or truncated by another process) would make
+  // those reads raise SIGBUS. One fstat per file finds it first. A file cut
+  // during the step is beyond any check here (docs/validation.md).
+  Result<bool> intact = model_->weights().checkIntact();
+  if (!intact)
+    return Error(intact.error() +
+                 "; the weights changed after loading: reload the model");
   const Artifact &artifact = model_->artifact();
   int32_t status =
       artifact.forward()(model_->parameterTable(), tokens, count, length_,

@@ -88,9 +88,9 @@ public:
   /// Runs the artifact on `count` new tokens at positions length() ..
   /// length() + count - 1 and writes their logits, count x vocab float32,
   /// to `logits`. On success the tokens join the sequence; on failure
-  /// (checkTokens, the artifact's status, a NaN or infinite logit) the
-  /// length is unchanged, so the rows the artifact may have written are
-  /// never read.
+  /// (checkTokens, a weights file that shrank since loading, the artifact's
+  /// status, a NaN or infinite logit) the length is unchanged, so the rows
+  /// the artifact may have written are never read.
   Result<bool> forwardInto(const int64_t *tokens, int64_t count, float *logits);
   /// As forwardInto, returning the logits.
   Result<std::vector<float>> forward(const int64_t *tokens, int64_t count);

@@ -6,6 +6,7 @@
 
 #include "runtime/weights/WeightStore.h"
 
+#include "frontends/huggingface/Printable.h"
 #include <cstring>
 #include <utility>
 
@@ -62,7 +63,7 @@ Result<WeightStore> WeightStore::fromCheckpoint(Checkpoint checkpoint) {
 Result<TensorView> WeightStore::tensor(std::string_view name) const {
   auto found = checkpoint_.tensorIndex.find(name);
   if (found == checkpoint_.tensorIndex.end())
-    return Error(checkpoint_.directory + ": no tensor '" + std::string(name) +
+    return Error(checkpoint_.directory + ": no tensor '" + printable(name) +
                  "' in the checkpoint");
   auto [fileIndex, tensorIndex] = found->second;
   const TensorInfo &info = checkpoint_.files[fileIndex].tensors[tensorIndex];
@@ -86,10 +87,10 @@ WeightStore::bindParameters(const Manifest &manifest) const {
                   const std::string &role) -> Result<bool> {
     Result<TensorView> view = tensor(name);
     if (!view)
-      return Error(checkpoint_.directory + ": tensor '" + name + "' (" + role +
-                   "): not in the checkpoint");
+      return Error(checkpoint_.directory + ": tensor '" + printable(name) +
+                   "' (" + role + "): not in the checkpoint");
     if (view->dtype != dtype || view->shape != shape)
-      return Error(view->file + ": tensor '" + name + "' (" + role +
+      return Error(view->file + ": tensor '" + printable(name) + "' (" + role +
                    "): expected " + dtypeName(dtype) + " " +
                    formatShape(shape) + ", found " + dtypeName(view->dtype) +
                    " " + formatShape(view->shape));
@@ -111,7 +112,7 @@ WeightStore::bindParameters(const Manifest &manifest) const {
       Result<bool> bound =
           bind(parameter.expertName(expert), parameter.dtype, expertShape,
                "expert " + std::to_string(expert) + " of " + role + " '" +
-                   parameter.name + "'");
+                   printable(parameter.name) + "'");
       if (!bound)
         return Error(bound.error());
     }
@@ -192,7 +193,7 @@ Result<bool> WeightStore::checkFinite() const {
         NonFinite kind =
             classifyElement(info.dtype, data + element * elementBytes);
         if (kind != NonFinite::None)
-          return Error(file.path + ": tensor '" + info.name + "' (" +
+          return Error(file.path + ": tensor '" + printable(info.name) + "' (" +
                        dtypeName(info.dtype) + " " + formatShape(info.shape) +
                        "): element " + std::to_string(element) + " is " +
                        (kind == NonFinite::NaN ? "NaN" : "infinite") +

@@ -10,8 +10,12 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <string>
 #include <vector>
+
+#include <sys/stat.h>
+#include <unistd.h>
 
 using jikji::test::FakeModel;
 using jikji::test::kFakeEos;
@@ -144,6 +148,74 @@ TEST(CApiTest, ReportsStatusAndMessage) {
 
   EXPECT_STREQ(jikji_status_name(JIKJI_WEIGHTS_MISMATCH),
                "JIKJI_WEIGHTS_MISMATCH");
+  jikji_sequence_free(sequence);
+  jikji_model_free(model);
+}
+
+// Tests the opt-in scan of the weights for NaN and infinity.
+TEST(CApiTest, ChecksWeightsForNonFiniteValues) {
+  FakeModel fake;
+  ASSERT_TRUE(fake.ready());
+  jikji_model *model = loadFake(fake);
+  ASSERT_NE(model, nullptr);
+  EXPECT_EQ(jikji_model_check_weights(model), JIKJI_OK) << jikji_last_error();
+  jikji_model_free(model);
+  EXPECT_EQ(jikji_model_check_weights(nullptr), JIKJI_INVALID_ARGUMENT);
+
+  // Element 0 of 'embed.weight' is 100.0f, the only float 100 in the file
+  // (FakeModel counts from 100, 200, ... per tensor); make it NaN. A model
+  // with NaN weights still loads: the scan is what finds them.
+  std::string path = fake.directory().file("model.safetensors");
+  std::string bytes;
+  ASSERT_TRUE(jikji::test::readFile(path, bytes));
+  float hundred = 100.0f, nan = std::numeric_limits<float>::quiet_NaN();
+  std::string pattern(reinterpret_cast<const char *>(&hundred), 4);
+  size_t at = bytes.find(pattern);
+  ASSERT_NE(at, std::string::npos);
+  ASSERT_EQ(bytes.find(pattern, at + 1), std::string::npos);
+  bytes.replace(at, 4, reinterpret_cast<const char *>(&nan), 4);
+  ASSERT_TRUE(jikji::test::writeFile(path, bytes));
+  model = loadFake(fake);
+  ASSERT_NE(model, nullptr);
+  EXPECT_EQ(jikji_model_check_weights(model), JIKJI_LOAD_FAILED);
+  EXPECT_EQ(std::string(jikji_last_error()),
+            path + ": tensor 'embed.weight' (F32 [8, 2]): element 0 is NaN; "
+                   "expected finite weights");
+  jikji_model_free(model);
+}
+
+// Tests that a weights file cut after loading is found before the next
+// step reads it (which would raise SIGBUS), and the step is refused.
+TEST(CApiTest, RefusesStepsAfterWeightsShrank) {
+  FakeModel fake;
+  ASSERT_TRUE(fake.ready());
+  jikji_model *model = loadFake(fake);
+  ASSERT_NE(model, nullptr);
+  jikji_sequence *sequence = nullptr;
+  ASSERT_EQ(jikji_sequence_create(model, 4, &sequence), JIKJI_OK);
+  int64_t tokens[] = {1, 2};
+  float logits[2 * kFakeVocab];
+  ASSERT_EQ(jikji_sequence_forward(sequence, tokens, 1, logits), JIKJI_OK)
+      << jikji_last_error();
+
+  std::string path = fake.directory().file("model.safetensors");
+  struct stat info;
+  ASSERT_EQ(::stat(path.c_str(), &info), 0);
+  ASSERT_EQ(::truncate(path.c_str(), info.st_size - 4), 0);
+  EXPECT_EQ(jikji_sequence_forward(sequence, tokens + 1, 1, logits),
+            JIKJI_EXECUTION_FAILED);
+  EXPECT_EQ(std::string(jikji_last_error()),
+            path + ": file shrank while mapped: was " +
+                std::to_string(info.st_size) + " bytes, now " +
+                std::to_string(info.st_size - 4) +
+                "; the weights changed after loading: reload the model");
+  EXPECT_EQ(jikji_sequence_length(sequence), 1);
+  int64_t generated[2];
+  int64_t count = -1;
+  EXPECT_EQ(jikji_sequence_generate(sequence, tokens, 1, 1, 0.0, 0, 1.0, 0,
+                                    generated, &count),
+            JIKJI_EXECUTION_FAILED);
+  EXPECT_EQ(count, 0);
   jikji_sequence_free(sequence);
   jikji_model_free(model);
 }

@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/support/MappedFile.h"
+#include "runtime/support/BusErrorReport.h"
 
 #include "test/Unit/TestUtil.h"
 
@@ -74,4 +75,24 @@ TEST(MappedFileTest, DetectsShrinking) {
   // Growing is harmless: every mapped byte is still backed.
   ASSERT_EQ(::truncate(path.c_str(), 10000), 0);
   EXPECT_TRUE(file->stillIntact());
+}
+
+// Tests that, once a program asks for it, reading a mapped page whose file
+// was cut ends the process with the message and exit code, not a signal.
+TEST(MappedFileTest, BusErrorBecomesAMessage) {
+  TempDir dir;
+  std::string path = dir.file("w.bin");
+  ASSERT_TRUE(writeFile(path, std::string(3 * 4096, 'x')));
+  Result<MappedFile> file = MappedFile::open(path);
+  ASSERT_TRUE(file.ok()) << file.error();
+  ASSERT_EQ(::truncate(path.c_str(), 100), 0);
+  const volatile uint8_t *lost = file->data() + 2 * 4096;
+  EXPECT_EXIT(
+      {
+        reportBusErrorsAndExit("test: error: SIGBUS: a mapped file was cut\n",
+                               3);
+        (void)*lost;
+      },
+      ::testing::ExitedWithCode(3),
+      "test: error: SIGBUS: a mapped file was cut");
 }

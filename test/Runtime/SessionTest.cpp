@@ -6,6 +6,7 @@
 
 #include "runtime/session/Session.h"
 #include "runtime/artifact/Artifact.h"
+#include "runtime/artifact/ElfCheck.h"
 #include "runtime/session/Model.h"
 #include "runtime/session/Sequence.h"
 #include "runtime/support/HostBuffer.h"
@@ -99,6 +100,55 @@ TEST(ArtifactTest, RefusesWhatIsNotAnArtifact) {
   std::string library = jikji::test::notAnArtifactPath();
   EXPECT_EQ(errorOf(Artifact::open(library)),
             library + ": not a Jikji artifact: no jikji_manifest symbol");
+}
+
+// Tests that a library cut short anywhere is refused before dlopen, which
+// would raise SIGBUS mapping it, and that its ELF header is checked.
+TEST(ArtifactTest, RefusesTruncatedAndForeignLibraries) {
+  FakeModel fake;
+  ASSERT_TRUE(fake.ready());
+  std::string library;
+  ASSERT_TRUE(jikji::test::readFile(jikji::test::fakeArtifactPath(), library));
+  ASSERT_GT(library.size(), 4096u);
+  std::string path = fake.directory().file("cut.so");
+  std::string prefix = path + ": cannot load the artifact: ";
+  // Every 64th byte count, and the last few: all are refused, each as
+  // truncated.
+  std::vector<size_t> sizes;
+  for (size_t size = 64; size < library.size(); size += 64)
+    sizes.push_back(size);
+  for (size_t cut = 1; cut <= 8; ++cut)
+    sizes.push_back(library.size() - cut);
+  for (size_t size : sizes) {
+    ASSERT_TRUE(jikji::test::writeFile(path, library.substr(0, size)));
+    std::string error = errorOf(Artifact::open(path));
+    EXPECT_EQ(error.rfind(prefix + "truncated: ", 0), 0u)
+        << size << " bytes: " << error;
+  }
+  ASSERT_TRUE(jikji::test::writeFile(path, library.substr(0, 40)));
+  EXPECT_EQ(errorOf(Artifact::open(path)),
+            prefix + "truncated: the file is 40 bytes, shorter than an ELF "
+                     "header (64)");
+
+  std::string executable = library;
+  executable[16] = 2; // e_type ET_EXEC
+  ASSERT_TRUE(jikji::test::writeFile(path, executable));
+  EXPECT_EQ(errorOf(Artifact::open(path)),
+            prefix + "expected a shared library (ELF type ET_DYN, 3), found "
+                     "ELF type 2");
+  std::string foreign = library;
+  foreign[18] = 40; // e_machine EM_ARM
+  foreign[19] = 0;
+  ASSERT_TRUE(jikji::test::writeFile(path, foreign));
+  EXPECT_EQ(errorOf(Artifact::open(path))
+                .rfind(prefix + "built for ELF "
+                                "machine 40; ",
+                       0),
+            0u);
+  // The whole copy passes the check (its manifest is empty: the fake's
+  // test hooks set only the original's).
+  ASSERT_TRUE(jikji::test::writeFile(path, library));
+  EXPECT_TRUE(checkSharedLibraryFile(path).ok());
 }
 
 // Tests that a bad manifest and a missing entry point are named.

@@ -279,6 +279,30 @@ TEST(ModelConfigTest, RejectsNoAuxTcWithSingleExpertGroups) {
   EXPECT_EQ(errorOf(config), "");
 }
 
+// Tests the cap on layers x routed experts: within every single cap, a
+// 1.5 KB config.json could otherwise list 25 million parameters.
+TEST(ModelConfigTest, CapsLayersTimesExperts) {
+  ConfigText config = ConfigText::tinyV3();
+  config.set("num_hidden_layers", "1024")
+      .set("num_nextn_predict_layers", "1024")
+      .set("n_routed_experts", "4096")
+      .set("n_group", "1")
+      .set("topk_group", "1");
+  EXPECT_EQ(errorOf(config),
+            "config.json: 'n_routed_experts': expected at most 64 for 2048 "
+            "layers ((num_hidden_layers + num_nextn_predict_layers) * "
+            "n_routed_experts may be at most 2^17 = 131072, which bounds the "
+            "parameter count), found 4096");
+  // At the cap exactly it parses, and its parameter list stays small.
+  config.set("n_routed_experts", "64");
+  EXPECT_EQ(errorOf(config), "");
+  // DeepSeek-V3's own size, 62 x 256, is far below it.
+  config.set("num_hidden_layers", "61")
+      .set("num_nextn_predict_layers", "1")
+      .set("n_routed_experts", "256");
+  EXPECT_EQ(errorOf(config), "");
+}
+
 TEST(ModelConfigTest, RejectsWhatIsNotAnObjectOrNotJson) {
   EXPECT_EQ(parseModelConfig("[1]", "c.json").error(),
             "c.json: expected a JSON object, found [1]");

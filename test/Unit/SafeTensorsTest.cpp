@@ -174,6 +174,23 @@ TEST(SafeTensorsTest, RejectsDuplicateNames) {
             "t.safetensors: duplicate tensor name 'w'");
 }
 
+// Tests that a name from the file cannot forge a line of output: control
+// characters in it reach the message escaped.
+TEST(SafeTensorsTest, EscapesNamesInMessages) {
+  EXPECT_EQ(
+      errorOf(fileWith(
+          R"({"w\u001b[2K\rjikji-compile: wrote model.so\n": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]},
+              "w\u001b[2K\rjikji-compile: wrote model.so\n": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}})",
+          8)),
+      "t.safetensors: duplicate tensor name 'w\\x1b[2K\\rjikji-compile: "
+      "wrote model.so\\n'");
+  EXPECT_EQ(errorOf(fileWith(R"({"\u202eevil": {"dtype": "Q4", "shape": [1],
+                                                  "data_offsets": [0, 4]}})",
+                             4))
+                .rfind("t.safetensors: tensor '\\u{202e}evil': 'dtype'", 0),
+            0u);
+}
+
 TEST(SafeTensorsTest, RejectsBadMetadata) {
   EXPECT_EQ(errorOf(fileWith(R"({"__metadata__": {"format": 1}})", 0)),
             "t.safetensors: '__metadata__': expected an object of strings, "

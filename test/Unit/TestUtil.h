@@ -81,6 +81,20 @@ inline bool writeFile(const std::string &path, const std::string &bytes) {
   return std::fclose(file) == 0 && ok;
 }
 
+/// Reads the whole file at `path` into `bytes`.
+inline bool readFile(const std::string &path, std::string &bytes) {
+  FILE *file = std::fopen(path.c_str(), "rb");
+  if (!file)
+    return false;
+  bytes.clear();
+  char buffer[4096];
+  size_t count;
+  while ((count = std::fread(buffer, 1, sizeof(buffer), file)) > 0)
+    bytes.append(buffer, count);
+  bool ok = !std::ferror(file);
+  return std::fclose(file) == 0 && ok;
+}
+
 /// A tensor for makeSafeTensors: name, dtype spelling, shape.
 struct FakeTensor {
   std::string name;

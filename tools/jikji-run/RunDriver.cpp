@@ -21,6 +21,7 @@
 #include "runtime/session/Model.h"
 #include "runtime/session/Sequence.h"
 #include "runtime/session/Session.h"
+#include "runtime/support/BusErrorReport.h"
 #include "runtime/support/ReferenceFile.h"
 
 #include <cerrno>
@@ -815,6 +816,15 @@ int jikji::runRunDriver(int argc, char **argv) {
   if (!options.tokensFile)
     if (Status bad = readPrompts(options, prompts))
       return report(*bad);
+
+  // Every step first checks that no weights file has shrunk; one cut while
+  // a step reads it raises SIGBUS, which becomes this message rather than a
+  // core dump.
+  reportBusErrorsAndExit(
+      "jikji-run: error: SIGBUS: a memory-mapped file (a weights file or the "
+      "artifact) was cut short while the model was reading it; nothing "
+      "after the last line printed was computed\n",
+      kRunFailed);
 
   Clock::time_point start = Clock::now();
   std::optional<Model> model;

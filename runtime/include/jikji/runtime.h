@@ -42,7 +42,7 @@ typedef enum jikji_status {
   JIKJI_INVALID_ARGUMENT = 1,
   /** The artifact or the checkpoint could not be opened or read: a missing
    *  file, a library that is not a Jikji artifact, a corrupt safetensors
-   *  file. */
+   *  file, NaN or infinite weights (jikji_model_check_weights). */
   JIKJI_LOAD_FAILED = 2,
   /** The weights do not fit the artifact: made for another config.json, or a
    *  tensor missing or of another dtype or shape. */
@@ -70,6 +70,12 @@ jikji_status jikji_model_load(const char *artifact_path,
 /** Releases the caller's reference to `model` (null is ignored). Sequences
  *  created from it keep it alive until they are freed too. */
 void jikji_model_free(jikji_model *model);
+
+/** Checks every floating-point weight of the checkpoint for NaN and
+ *  infinity and names the first bad element (JIKJI_LOAD_FAILED). It reads
+ *  every byte of the weights, so it is opt-in: call it once after
+ *  jikji_model_load when the checkpoint is not trusted to be finite. */
+jikji_status jikji_model_check_weights(const jikji_model *model);
 
 /** The vocabulary size: token ids are in [0, vocab) and each position's
  *  logits are vocab floats. */
