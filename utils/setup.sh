@@ -7,6 +7,9 @@ packages=(
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools clang-22 lld-22
   libclang-rt-22-dev
   cmake ninja-build ccache g++ python3 libgtest-dev
+  # OpenBLAS: jikji-bench's sgemm yardstick (loaded with dlopen; generated
+  # code never calls it).
+  libopenblas0-pthread
 )
 
 missing=()
