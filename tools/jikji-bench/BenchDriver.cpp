@@ -678,7 +678,11 @@ double median(std::vector<double> values) {
                            : (values[middle - 1] + values[middle]) / 2;
 }
 
-Status runCompileTime(const BenchOptions &options, Report &report) {
+/// Times jikji-compile. A target the compiler refuses (--target=cuda before
+/// it exists) is a row with its message, and the mode then exits 1 after
+/// printing the others.
+Status runCompileTime(const BenchOptions &options, Report &report,
+                      bool &anyFailed) {
   if (Result<bool> made = makeDirectories(options.cacheDir); !made)
     return failure(made.error());
   Result<hf::ModelConfig> base = hf::loadModelConfig(options.compileConfig);
@@ -708,7 +712,10 @@ Status runCompileTime(const BenchOptions &options, Report &report) {
 
   for (const std::string &target : options.targets) {
     std::map<int64_t, double> secondsByLayers;
+    bool targetFailed = false;
     for (const auto &[layers, path] : configs) {
+      if (targetFailed)
+        break;
       std::vector<double> seconds;
       uint64_t peak = 0;
       std::string output = options.cacheDir + "/compile-time.so";
@@ -718,11 +725,26 @@ Status runCompileTime(const BenchOptions &options, Report &report) {
                      target.c_str());
         Result<ProcessRun> compiled =
             compileModel(options.tools, path, target, output);
-        if (!compiled)
-          return failure(compiled.error());
+        if (!compiled) {
+          JsonLine line;
+          line.add("kind", "compile")
+              .add("config", path)
+              .add("layers", layers)
+              .add("target", target)
+              .add("ok", false)
+              .add("error", compiled.error());
+          report.line(line, format("compile %s, %lld layers, --target=%s: "
+                                   "FAILED: %s",
+                                   path.c_str(), static_cast<long long>(layers),
+                                   target.c_str(), compiled.error().c_str()));
+          targetFailed = anyFailed = true;
+          break;
+        }
         seconds.push_back(compiled->wallSeconds);
         peak = std::max(peak, compiled->peakResidentBytes);
       }
+      if (targetFailed)
+        break;
       double time = median(seconds);
       secondsByLayers[layers] = time;
       JsonLine line;
@@ -730,6 +752,7 @@ Status runCompileTime(const BenchOptions &options, Report &report) {
           .add("config", path)
           .add("layers", layers)
           .add("target", target)
+          .add("ok", true)
           .add("seconds", time)
           .add("peak_mib", peak / kMiB)
           .add("runs", options.plan.runs);
@@ -741,7 +764,8 @@ Status runCompileTime(const BenchOptions &options, Report &report) {
     }
     double full = secondsByLayers[base->numHiddenLayers];
     for (int64_t layers : options.compileLayers)
-      if (layers != base->numHiddenLayers && secondsByLayers[layers] > 0)
+      if (layers != base->numHiddenLayers && full > 0 &&
+          secondsByLayers[layers] > 0)
         report.notes.push_back(format(
             "--target=%s: %lld layers take %.2fx the time of %lld layers",
             target.c_str(), static_cast<long long>(base->numHiddenLayers),
@@ -781,11 +805,12 @@ int jikji::runBenchDriver(int argc, char **argv) {
   }
 
   if (options.compileTime) {
-    if (Status failed = runCompileTime(options, report))
+    bool anyFailed = false;
+    if (Status failed = runCompileTime(options, report, anyFailed))
       return reportFailure(*failed);
     reportHost(report, "end");
     report.print(options.json);
-    return kBenchSucceeded;
+    return anyFailed ? kBenchFailed : kBenchSucceeded;
   }
 
   // The checkpoints first: a bad --model-dir fails before anything is timed.
