@@ -84,6 +84,7 @@ Compile time
                        (default cpu); reports wall time and peak memory
 Output
   --json               one JSON object per line instead of the table
+  --json-out=FILE      also write the JSON lines to FILE
   --generator=PATH     utils/make-tiny-model.py to use
   --compiler=PATH      jikji-compile to use (default: beside jikji-bench)
 
@@ -124,6 +125,7 @@ struct BenchOptions {
   std::vector<int64_t> compileLayers = {4};
   std::vector<std::string> targets = {"cpu"};
   bool json = false;
+  std::string jsonOut;
   bool help = false;
   ToolPaths tools;
 };
@@ -245,7 +247,7 @@ Status parseCommandLine(int argc, char **argv, BenchOptions &options) {
         "--runs",           "--prompt-tokens",  "--decode-steps",
         "--prefill-tokens", "--bandwidth-mib",  "--sgemm-size",
         "--compile-config", "--compile-layers", "--targets",
-        "--generator",      "--compiler"};
+        "--generator",      "--compiler",       "--json-out"};
     bool known = false;
     for (const char *name : kValueFlags)
       known = known || flag == name;
@@ -323,6 +325,8 @@ Status parseCommandLine(int argc, char **argv, BenchOptions &options) {
       options.tools.generator = value;
     } else if (flag == "--compiler") {
       options.tools.compiler = value;
+    } else if (flag == "--json-out") {
+      options.jsonOut = value;
     }
   }
   if (!options.modelDirs.empty() && !options.modelsGiven)
@@ -381,6 +385,15 @@ struct Report {
   void line(const JsonLine &object, std::string text) {
     json.push_back(object.text());
     table.push_back(std::move(text));
+  }
+  /// Writes the JSON lines to `path`.
+  bool writeJson(const std::string &path) const {
+    FILE *file = std::fopen(path.c_str(), "w");
+    if (!file)
+      return false;
+    for (const std::string &line : json)
+      std::fprintf(file, "%s\n", line.c_str());
+    return std::fclose(file) == 0;
   }
   void print(bool asJson) const {
     for (const std::string &line : asJson ? json : table)
@@ -442,7 +455,7 @@ Status measureMachine(const BenchOptions &options,
     if (!buffer)
       return failure(buffer.error());
     for (int threads : threadCounts) {
-      double rate = buffer->measure(threads, 5);
+      double rate = buffer->measure(threads, 10);
       limits.bytesPerSecond[threads] = rate;
       JsonLine line;
       line.add("kind", "machine")
@@ -473,7 +486,7 @@ Status measureMachine(const BenchOptions &options,
   }
   for (int threads : threadCounts) {
     double rate =
-        blas->measureSgemm(static_cast<int>(options.sgemmSize), threads, 3);
+        blas->measureSgemm(static_cast<int>(options.sgemmSize), threads, 5);
     limits.flopsPerSecond[threads] = rate;
     JsonLine line;
     line.add("kind", "machine")
@@ -546,7 +559,8 @@ Status benchPhases(const BenchOptions &options, const std::string &name,
         .add("routed_experts", "expected")
         .add("runs", options.plan.runs);
     if (std::string(phase) == "decode")
-      line.add("prompt_tokens", options.plan.promptTokens);
+      line.add("prompt_tokens", options.plan.promptTokens)
+          .add("first_position", timing.firstPosition);
     report.line(line,
                 format("%-16s %-8s %5lld %7d %10.2f %9.2f %7.2f %6.3f %9.2f "
                        "%7.3f",
@@ -809,6 +823,8 @@ int jikji::runBenchDriver(int argc, char **argv) {
     if (Status failed = runCompileTime(options, report, anyFailed))
       return reportFailure(*failed);
     reportHost(report, "end");
+    if (!options.jsonOut.empty() && !report.writeJson(options.jsonOut))
+      return reportFailure(failure(options.jsonOut + ": cannot write"));
     report.print(options.json);
     return anyFailed ? kBenchFailed : kBenchSucceeded;
   }
@@ -882,6 +898,8 @@ int jikji::runBenchDriver(int argc, char **argv) {
     report.notes.push_back(
         "decode batches run one sequence per call (the entry point takes one "
         "sequence), while their bytes count the weights once per batch step");
+  if (!options.jsonOut.empty() && !report.writeJson(options.jsonOut))
+    return reportFailure(failure(options.jsonOut + ": cannot write"));
   report.print(options.json);
   return kBenchSucceeded;
 }

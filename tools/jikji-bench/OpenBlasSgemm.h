@@ -45,8 +45,9 @@ public:
   /// openblas_get_corename(): the kernels in use, e.g. "Cooperlake".
   std::string coreName() const;
 
-  /// The median FLOP/s (2 n^3 per product) of `runs` products of two n x n
-  /// float32 matrices on `threads` threads, after one untimed product.
+  /// The best FLOP/s (2 n^3 per product) of `runs` products of two n x n
+  /// float32 matrices on `threads` threads, after one untimed product (the
+  /// limit is the machine's best, as for the bandwidth).
   double measureSgemm(int n, int threads, int runs) const;
 
 private:

@@ -36,11 +36,15 @@ private:
   int64_t vocab_;
 };
 
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  size_t middle = values.size() / 2;
-  return values.size() % 2 ? values[middle]
-                           : (values[middle - 1] + values[middle]) / 2;
+/// The index of the median of `values` (the lower middle for an even
+/// count), so that a run's time and its work stay together.
+size_t medianIndex(const std::vector<double> &values) {
+  std::vector<size_t> order(values.size());
+  for (size_t i = 0; i < order.size(); ++i)
+    order[i] = i;
+  std::sort(order.begin(), order.end(),
+            [&](size_t a, size_t b) { return values[a] < values[b]; });
+  return order[(order.size() - 1) / 2];
 }
 
 } // namespace
@@ -50,34 +54,43 @@ Result<PhaseTiming> jikji::bench::timeDecode(const Model &model,
                                              const PhasePlan &plan,
                                              int64_t batch) {
   const int64_t vocab = model.vocabSize();
-  const int64_t capacity = plan.promptTokens + plan.decodeSteps;
+  // The prompts are prefilled once and every run continues the same
+  // sequences: at batch 16 the prompts would otherwise cost more than the
+  // decode steps timed.
+  const int64_t capacity = plan.promptTokens + plan.runs * plan.decodeSteps;
+  if (capacity > model.maxPositions())
+    return Error("decode needs " + std::to_string(capacity) +
+                 " positions (--prompt-tokens + --runs x --decode-steps); "
+                 "the model's context limit is " +
+                 std::to_string(model.maxPositions()));
   std::vector<Sequence> sequences;
+  std::vector<TokenStream> streams;
+  std::vector<float> logits(
+      static_cast<size_t>(std::max<int64_t>(plan.promptTokens, 1) * vocab));
   for (int64_t row = 0; row < batch; ++row) {
     Result<Sequence> sequence = Sequence::create(model, capacity);
     if (!sequence)
       return Error(sequence.error());
     sequences.push_back(std::move(*sequence));
+    streams.emplace_back(static_cast<uint64_t>(row) + 1, vocab);
+    std::vector<int64_t> prompt;
+    for (int64_t i = 0; i < plan.promptTokens; ++i)
+      prompt.push_back(streams.back().next());
+    if (prompt.empty())
+      continue;
+    Result<bool> prefilled = sequences.back().forwardInto(
+        prompt.data(), static_cast<int64_t>(prompt.size()), logits.data());
+    if (!prefilled)
+      return Error("prompt of sequence " + std::to_string(row) + ": " +
+                   prefilled.error());
   }
-  std::vector<float> logits(
-      static_cast<size_t>(std::max<int64_t>(plan.promptTokens, 1) * vocab));
+
   std::vector<double> seconds;
+  std::vector<StepWork> works;
+  std::vector<int64_t> firstPositions;
   for (int run = 0; run < plan.runs; ++run) {
-    std::vector<TokenStream> streams;
-    for (int64_t row = 0; row < batch; ++row) {
-      streams.emplace_back(static_cast<uint64_t>(row) + 1, vocab);
-      Sequence &sequence = sequences[static_cast<size_t>(row)];
-      sequence.reset();
-      std::vector<int64_t> prompt;
-      for (int64_t i = 0; i < plan.promptTokens; ++i)
-        prompt.push_back(streams.back().next());
-      if (!prompt.empty()) {
-        Result<bool> prefilled = sequence.forwardInto(
-            prompt.data(), static_cast<int64_t>(prompt.size()), logits.data());
-        if (!prefilled)
-          return Error("prompt of sequence " + std::to_string(row) + ": " +
-                       prefilled.error());
-      }
-    }
+    int64_t firstPosition = sequences[0].length();
+    firstPositions.push_back(firstPosition);
     Clock::time_point start = Clock::now();
     for (int64_t step = 0; step < plan.decodeSteps; ++step) {
       for (int64_t row = 0; row < batch; ++row) {
@@ -91,13 +104,20 @@ Result<PhaseTiming> jikji::bench::timeDecode(const Model &model,
     }
     seconds.push_back(
         std::chrono::duration<double>(Clock::now() - start).count());
+    StepWork work;
+    for (int64_t step = 0; step < plan.decodeSteps; ++step)
+      work += cost.batchDecodeStep(batch, firstPosition + step);
+    works.push_back(work);
   }
 
+  // The run of median time, with its own work (later runs attend a longer
+  // cache).
+  size_t middle = medianIndex(seconds);
   PhaseTiming timing;
-  timing.seconds = median(seconds);
+  timing.seconds = seconds[middle];
+  timing.work = works[middle];
+  timing.firstPosition = firstPositions[middle];
   timing.tokens = batch * plan.decodeSteps;
-  for (int64_t step = 0; step < plan.decodeSteps; ++step)
-    timing.work += cost.batchDecodeStep(batch, plan.promptTokens + step);
   timing.cacheBytes = static_cast<uint64_t>(batch) * sequences[0].cacheBytes();
   return timing;
 }
@@ -126,7 +146,7 @@ Result<PhaseTiming> jikji::bench::timePrefill(const Model &model,
         std::chrono::duration<double>(Clock::now() - start).count());
   }
   PhaseTiming timing;
-  timing.seconds = median(seconds);
+  timing.seconds = seconds[medianIndex(seconds)];
   timing.tokens = plan.prefillTokens;
   timing.work = cost.sequenceStep(plan.prefillTokens, 0, 1);
   timing.cacheBytes = sequence->cacheBytes();

@@ -8,7 +8,10 @@
 // the runtime would, and times the phases:
 //
 // - decode at batch B: B sequences each prefilled with its own prompt
-//   (untimed), then `decodeSteps` rounds of one token per sequence (timed).
+//   (untimed, once), then per run `decodeSteps` rounds of one token per
+//   sequence (timed). Runs continue the same sequences, so run r decodes
+//   positions prompt + r x steps onwards; each run's bytes count its own
+//   cache length.
 //   The artifact's entry point takes one sequence per call, so the rows of
 //   a batch run one call each; the bytes a batch step "must read" count the
 //   weights once, so that the fraction shows what batching would gain.
@@ -16,7 +19,7 @@
 //
 // Token ids are pseudo-random: time does not depend on them except through
 // routing, and varied ids spread the routing as StepCost's expected-expert
-// count assumes. Each phase reports the median of its runs.
+// count assumes. Each phase reports the run of median time.
 //
 //===----------------------------------------------------------------------===//
 
@@ -42,11 +45,14 @@ struct PhasePlan {
 
 /// One timed phase.
 struct PhaseTiming {
-  /// The median seconds of one run, and the tokens one run processes.
+  /// The seconds of the run of median time, and the tokens one run
+  /// processes.
   double seconds = 0;
   int64_t tokens = 0;
-  /// The bytes and FLOPs one run must spend (StepCost).
+  /// The bytes and FLOPs that run must spend (StepCost).
   StepWork work;
+  /// Decode: the position of that run's first step.
+  int64_t firstPosition = 0;
   /// The most KV-cache bytes held at once.
   uint64_t cacheBytes = 0;
 };

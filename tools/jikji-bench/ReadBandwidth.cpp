@@ -85,9 +85,8 @@ double BandwidthBuffer::measure(int threads, int passes) const {
     return static_cast<double>(bytes()) / seconds;
   };
   pass();
-  std::vector<double> rates;
+  double best = 0;
   for (int i = 0; i < std::max(passes, 1); ++i)
-    rates.push_back(pass());
-  std::sort(rates.begin(), rates.end());
-  return rates[rates.size() / 2];
+    best = std::max(best, pass());
+  return best;
 }

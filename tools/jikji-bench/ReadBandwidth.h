@@ -34,8 +34,9 @@ public:
   uint64_t bytes() const { return words_ * sizeof(uint64_t); }
 
   /// Reads the whole buffer `passes` times on `threads` threads, each
-  /// summing its own contiguous slice, and returns the median bytes per
-  /// second of the passes (after one untimed pass).
+  /// summing its own contiguous slice, and returns the best bytes per second
+  /// of the passes (after one untimed pass): other work on a shared machine
+  /// only ever lowers a pass, and the limit is what the machine can do.
   double measure(int threads, int passes) const;
 
 private:

@@ -106,7 +106,7 @@ def expected_work(run):
     steps = run["tokens"] // b
     nbytes = flops = 0
     for step in range(steps):
-        attended = run["prompt_tokens"] + step + 1
+        attended = run["first_position"] + step + 1
         nbytes += (shared_bytes + b * embedding_row + b * cache_per_position * attended +
                    distinct(b) * sum(expert_bytes.values()))
         flops += b * (shared_flops + expert_flops + head_flops + attended * attention_per_pair)
@@ -129,7 +129,8 @@ for threads in threads_in_effect:
         fail("threads %d: rows %s, expected %s" % (threads, got, want))
 for run in runs:
     for field in ("model", "phase", "batch", "threads", "threads_requested",
-                  "tokens_per_s", "bandwidth_fraction", "flops_fraction"):
+                  "tokens_per_s", "bandwidth_fraction", "flops_fraction") + (
+                      ("prompt_tokens", "first_position") if run.get("phase") == "decode" else ()):
         if field not in run:
             fail("run line without '%s': %s" % (field, run))
     if not 1 <= run["threads"] <= run["threads_requested"]:
@@ -139,6 +140,9 @@ for run in runs:
     for field in ("bandwidth_fraction", "flops_fraction"):
         if not (isinstance(run[field], (int, float)) and 0 < run[field] < 2):
             fail("%s not in (0, 2): %s" % (field, run))
+    if run["phase"] == "decode" and (run["first_position"] - run["prompt_tokens"]) % (
+            run["tokens"] // run["batch"]) != 0:
+        fail("a decode run starts at %d, not the prompt plus whole runs" % run["first_position"])
     if run["phase"] == "prefill" and run["tokens"] != args.prefill:
         fail("prefill of %d tokens, expected %d" % (run["tokens"], args.prefill))
     nbytes, flops = expected_work(run)
