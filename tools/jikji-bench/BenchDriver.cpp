@@ -15,8 +15,9 @@
 #include "tools/jikji-bench/BenchDriver.h"
 
 #include "runtime/session/Model.h"
-#include "runtime/support/JsonWriter.h"
 #include "tools/jikji-bench/BenchModels.h"
+#include "tools/jikji-bench/BenchReport.h"
+#include "tools/jikji-bench/CompileTime.h"
 #include "tools/jikji-bench/HostInfo.h"
 #include "tools/jikji-bench/OpenBlasSgemm.h"
 #include "tools/jikji-bench/PhaseRunner.h"
@@ -26,7 +27,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
-#include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -338,86 +338,6 @@ Status parseCommandLine(int argc, char **argv, BenchOptions &options) {
 // Report
 //===----------------------------------------------------------------------===//
 
-/// One JSON object under construction, fields in insertion order.
-class JsonLine {
-public:
-  JsonLine &add(const char *key, const std::string &value) {
-    return raw(key, quoteJson(value));
-  }
-  JsonLine &add(const char *key, const char *value) {
-    return raw(key, quoteJson(value));
-  }
-  JsonLine &add(const char *key, int64_t value) {
-    return raw(key, std::to_string(value));
-  }
-  JsonLine &add(const char *key, int value) {
-    return raw(key, std::to_string(value));
-  }
-  JsonLine &add(const char *key, bool value) {
-    return raw(key, value ? "true" : "false");
-  }
-  /// A number, or null when it is not finite (JSON has no NaN).
-  JsonLine &add(const char *key, double value) {
-    if (!std::isfinite(value))
-      return raw(key, "null");
-    char text[64];
-    std::snprintf(text, sizeof(text), "%.6g", value);
-    return raw(key, text);
-  }
-  std::string text() const { return "{" + body_ + "}"; }
-
-private:
-  JsonLine &raw(const char *key, const std::string &value) {
-    if (!body_.empty())
-      body_ += ", ";
-    body_ += quoteJson(key) + ": " + value;
-    return *this;
-  }
-  std::string body_;
-};
-
-/// What the run produced: JSON lines and table lines, in order.
-struct Report {
-  std::vector<std::string> json;
-  std::vector<std::string> table;
-  std::vector<std::string> notes;
-
-  void line(const JsonLine &object, std::string text) {
-    json.push_back(object.text());
-    table.push_back(std::move(text));
-  }
-  /// Writes the JSON lines to `path`.
-  bool writeJson(const std::string &path) const {
-    FILE *file = std::fopen(path.c_str(), "w");
-    if (!file)
-      return false;
-    for (const std::string &line : json)
-      std::fprintf(file, "%s\n", line.c_str());
-    return std::fclose(file) == 0;
-  }
-  void print(bool asJson) const {
-    for (const std::string &line : asJson ? json : table)
-      std::printf("%s\n", line.c_str());
-    if (!asJson)
-      for (const std::string &note : notes)
-        std::printf("note: %s\n", note.c_str());
-    std::fflush(stdout);
-  }
-};
-
-std::string format(const char *pattern, ...)
-    __attribute__((format(printf, 1, 2)));
-std::string format(const char *pattern, ...) {
-  char text[1024];
-  va_list arguments;
-  va_start(arguments, pattern);
-  std::vsnprintf(text, sizeof(text), pattern, arguments);
-  va_end(arguments);
-  return text;
-}
-
-constexpr double kMiB = 1024.0 * 1024.0;
-
 /// The host line: CPU, CPUs, load.
 void reportHost(Report &report, const char *when) {
   std::optional<double> load = loadAverage1Minute();
@@ -681,113 +601,6 @@ Status benchModel(const BenchOptions &options, const BenchTarget &target,
   return std::nullopt;
 }
 
-//===----------------------------------------------------------------------===//
-// Compile time
-//===----------------------------------------------------------------------===//
-
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  size_t middle = values.size() / 2;
-  return values.size() % 2 ? values[middle]
-                           : (values[middle - 1] + values[middle]) / 2;
-}
-
-/// Times jikji-compile. A target the compiler refuses (--target=cuda before
-/// it exists) is a row with its message, and the mode then exits 1 after
-/// printing the others.
-Status runCompileTime(const BenchOptions &options, Report &report,
-                      bool &anyFailed) {
-  if (Result<bool> made = makeDirectories(options.cacheDir); !made)
-    return failure(made.error());
-  Result<hf::ModelConfig> base = hf::loadModelConfig(options.compileConfig);
-  if (!base)
-    return badInput(base.error());
-  // The config as is, then with each layer count (utils/make-config.py).
-  std::vector<std::pair<int64_t, std::string>> configs = {
-      {base->numHiddenLayers, options.compileConfig}};
-  for (int64_t layers : options.compileLayers) {
-    std::string path = options.cacheDir + "/compile-time-" +
-                       std::to_string(layers) + "-layers.json";
-    std::vector<std::string> command = {options.tools.python,
-                                        options.tools.configEditor,
-                                        options.compileConfig,
-                                        "--set",
-                                        "num_hidden_layers=" +
-                                            std::to_string(layers),
-                                        "-o",
-                                        path};
-    Result<ProcessRun> run = runProcess(command);
-    if (!run)
-      return failure(run.error());
-    if (run->exitCode != 0)
-      return failure("deriving a config failed: " + commandLine(command));
-    configs.emplace_back(layers, path);
-  }
-
-  for (const std::string &target : options.targets) {
-    std::map<int64_t, double> secondsByLayers;
-    bool targetFailed = false;
-    for (const auto &[layers, path] : configs) {
-      if (targetFailed)
-        break;
-      std::vector<double> seconds;
-      uint64_t peak = 0;
-      std::string output = options.cacheDir + "/compile-time.so";
-      for (int run = 0; run < options.plan.runs; ++run) {
-        std::fprintf(stderr, "jikji-bench: compiling %s (%lld layers) for %s\n",
-                     path.c_str(), static_cast<long long>(layers),
-                     target.c_str());
-        Result<ProcessRun> compiled =
-            compileModel(options.tools, path, target, output);
-        if (!compiled) {
-          JsonLine line;
-          line.add("kind", "compile")
-              .add("config", path)
-              .add("layers", layers)
-              .add("target", target)
-              .add("ok", false)
-              .add("error", compiled.error());
-          report.line(line, format("compile %s, %lld layers, --target=%s: "
-                                   "FAILED: %s",
-                                   path.c_str(), static_cast<long long>(layers),
-                                   target.c_str(), compiled.error().c_str()));
-          targetFailed = anyFailed = true;
-          break;
-        }
-        seconds.push_back(compiled->wallSeconds);
-        peak = std::max(peak, compiled->peakResidentBytes);
-      }
-      if (targetFailed)
-        break;
-      double time = median(seconds);
-      secondsByLayers[layers] = time;
-      JsonLine line;
-      line.add("kind", "compile")
-          .add("config", path)
-          .add("layers", layers)
-          .add("target", target)
-          .add("ok", true)
-          .add("seconds", time)
-          .add("peak_mib", peak / kMiB)
-          .add("runs", options.plan.runs);
-      report.line(line,
-                  format("compile %s, %lld layers, --target=%s: %.2f s "
-                         "(median of %d), %.0f MiB peak",
-                         path.c_str(), static_cast<long long>(layers),
-                         target.c_str(), time, options.plan.runs, peak / kMiB));
-    }
-    double full = secondsByLayers[base->numHiddenLayers];
-    for (int64_t layers : options.compileLayers)
-      if (layers != base->numHiddenLayers && full > 0 &&
-          secondsByLayers[layers] > 0)
-        report.notes.push_back(format(
-            "--target=%s: %lld layers take %.2fx the time of %lld layers",
-            target.c_str(), static_cast<long long>(base->numHiddenLayers),
-            full / secondsByLayers[layers], static_cast<long long>(layers)));
-  }
-  return std::nullopt;
-}
-
 int reportFailure(const Failure &failure) {
   std::fprintf(stderr, "jikji-bench: error: %s\n", failure.message.c_str());
   return failure.exitCode;
@@ -819,14 +632,24 @@ int jikji::runBenchDriver(int argc, char **argv) {
   }
 
   if (options.compileTime) {
-    bool anyFailed = false;
-    if (Status failed = runCompileTime(options, report, anyFailed))
-      return reportFailure(*failed);
+    CompileTimePlan plan;
+    plan.configPath = options.compileConfig;
+    Result<hf::ModelConfig> config = hf::loadModelConfig(plan.configPath);
+    if (!config)
+      return reportFailure(badInput(config.error()));
+    plan.config = *config;
+    plan.layers = options.compileLayers;
+    plan.targets = options.targets;
+    plan.runs = options.plan.runs;
+    plan.workDir = options.cacheDir;
+    Result<bool> allCompiled = timeCompiles(plan, options.tools, report);
+    if (!allCompiled)
+      return reportFailure(failure(allCompiled.error()));
     reportHost(report, "end");
     if (!options.jsonOut.empty() && !report.writeJson(options.jsonOut))
       return reportFailure(failure(options.jsonOut + ": cannot write"));
     report.print(options.json);
-    return anyFailed ? kBenchFailed : kBenchSucceeded;
+    return *allCompiled ? kBenchSucceeded : kBenchFailed;
   }
 
   // The checkpoints first: a bad --model-dir fails before anything is timed.
@@ -882,13 +705,8 @@ int jikji::runBenchDriver(int argc, char **argv) {
       return reportFailure(*failed);
   reportHost(memoryReport, "end");
 
-  for (const Report *part : {&compileReport, &runReport, &memoryReport}) {
-    report.json.insert(report.json.end(), part->json.begin(), part->json.end());
-    report.table.insert(report.table.end(), part->table.begin(),
-                        part->table.end());
-    report.notes.insert(report.notes.end(), part->notes.begin(),
-                        part->notes.end());
-  }
+  for (const Report *part : {&compileReport, &runReport, &memoryReport})
+    report.append(*part);
   report.notes.push_back(
       "bytes count the non-expert weights once per step, the expected "
       "distinct routed experts (the runtime cannot see the routing), and the "
