@@ -29,7 +29,9 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -84,7 +86,7 @@ Compile time
                        (default cpu); reports wall time and peak memory
 Output
   --json               one JSON object per line instead of the table
-  --json-out=FILE      also write the JSON lines to FILE
+  --json-out=FILE      also write the JSON lines to FILE as they come
   --generator=PATH     utils/make-tiny-model.py to use
   --compiler=PATH      jikji-compile to use (default: beside jikji-bench)
 
@@ -620,7 +622,17 @@ int jikji::runBenchDriver(int argc, char **argv) {
     return kBenchSucceeded;
   }
 
+  // --json-out gets every line as it is measured.
+  std::unique_ptr<std::FILE, int (*)(std::FILE *)> jsonOut(nullptr,
+                                                           &std::fclose);
+  if (!options.jsonOut.empty()) {
+    jsonOut.reset(std::fopen(options.jsonOut.c_str(), "w"));
+    if (!jsonOut)
+      return reportFailure(
+          failure(options.jsonOut + ": cannot write: " + std::strerror(errno)));
+  }
   Report report;
+  report.stream = jsonOut.get();
   reportHost(report, "start");
   if (options.quietLoad) {
     std::optional<double> load = loadAverage1Minute();
@@ -646,8 +658,6 @@ int jikji::runBenchDriver(int argc, char **argv) {
     if (!allCompiled)
       return reportFailure(failure(allCompiled.error()));
     reportHost(report, "end");
-    if (!options.jsonOut.empty() && !report.writeJson(options.jsonOut))
-      return reportFailure(failure(options.jsonOut + ": cannot write"));
     report.print(options.json);
     return *allCompiled ? kBenchSucceeded : kBenchFailed;
   }
@@ -697,6 +707,7 @@ int jikji::runBenchDriver(int argc, char **argv) {
     return reportFailure(*failed);
 
   Report compileReport, runReport, memoryReport;
+  compileReport.stream = runReport.stream = memoryReport.stream = jsonOut.get();
   runReport.table.push_back(tableHeader());
   runReport.json.clear();
   for (const BenchTarget &target : targets)
@@ -716,8 +727,6 @@ int jikji::runBenchDriver(int argc, char **argv) {
     report.notes.push_back(
         "decode batches run one sequence per call (the entry point takes one "
         "sequence), while their bytes count the weights once per batch step");
-  if (!options.jsonOut.empty() && !report.writeJson(options.jsonOut))
-    return reportFailure(failure(options.jsonOut + ": cannot write"));
   report.print(options.json);
   return kBenchSucceeded;
 }

@@ -50,21 +50,16 @@ JsonLine &JsonLine::raw(const char *key, const std::string &value) {
 void Report::line(const JsonLine &object, std::string text) {
   json.push_back(object.text());
   table.push_back(std::move(text));
+  if (stream) {
+    std::fprintf(stream, "%s\n", json.back().c_str());
+    std::fflush(stream);
+  }
 }
 
 void Report::append(const Report &other) {
   json.insert(json.end(), other.json.begin(), other.json.end());
   table.insert(table.end(), other.table.begin(), other.table.end());
   notes.insert(notes.end(), other.notes.begin(), other.notes.end());
-}
-
-bool Report::writeJson(const std::string &path) const {
-  FILE *file = std::fopen(path.c_str(), "w");
-  if (!file)
-    return false;
-  for (const std::string &line : json)
-    std::fprintf(file, "%s\n", line.c_str());
-  return std::fclose(file) == 0;
 }
 
 void Report::print(bool asJson) const {

@@ -14,6 +14,7 @@
 #define JIKJI_TOOLS_JIKJI_BENCH_BENCHREPORT_H
 
 #include <cstdint>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -45,13 +46,14 @@ struct Report {
   std::vector<std::string> json;
   std::vector<std::string> table;
   std::vector<std::string> notes;
+  /// When set, each JSON line is also written and flushed here as it is
+  /// recorded, so that a long run stopped midway keeps what it measured.
+  std::FILE *stream = nullptr;
 
   /// Records one result both ways.
   void line(const JsonLine &object, std::string text);
   /// Appends `other`'s lines and notes.
   void append(const Report &other);
-  /// Writes the JSON lines to `path`; false when it cannot.
-  bool writeJson(const std::string &path) const;
   /// Prints the JSON lines, or the table and its notes, to stdout.
   void print(bool asJson) const;
 };
