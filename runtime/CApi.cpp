@@ -69,11 +69,33 @@ const char *jikji_status_name(jikji_status status) {
 jikji_status jikji_model_load(const char *artifact_path,
                               const char *weights_dir,
                               jikji_model **out_model) {
+  return jikji_model_load_with_options(artifact_path, weights_dir, nullptr,
+                                       out_model);
+}
+
+void jikji_model_options_init(jikji_model_options *options) {
+  if (!options)
+    return;
+  ModelOptions defaults;
+  options->num_threads = defaults.threads;
+}
+
+jikji_status jikji_model_load_with_options(const char *artifact_path,
+                                           const char *weights_dir,
+                                           const jikji_model_options *options,
+                                           jikji_model **out_model) {
   if (!artifact_path || !weights_dir || !out_model)
     return fail(JIKJI_INVALID_ARGUMENT,
                 "jikji_model_load: expected an artifact path, a weights "
                 "folder and a place for the model, found a null pointer");
   *out_model = nullptr;
+  ModelOptions modelOptions;
+  if (options)
+    modelOptions.threads = options->num_threads;
+  Result<bool> validOptions = Model::checkOptions(modelOptions);
+  if (!validOptions)
+    return fail(JIKJI_INVALID_ARGUMENT,
+                "jikji_model_load: options: " + validOptions.error());
   Result<Artifact> artifact = Artifact::open(artifact_path);
   if (!artifact)
     return fail(JIKJI_LOAD_FAILED, artifact.error());
@@ -85,7 +107,7 @@ jikji_status jikji_model_load(const char *artifact_path,
   if (!weights)
     return fail(JIKJI_LOAD_FAILED, weights.error());
   Result<Model> model =
-      Model::create(std::move(*artifact), std::move(*weights));
+      Model::create(std::move(*artifact), std::move(*weights), modelOptions);
   if (!model)
     return fail(JIKJI_WEIGHTS_MISMATCH, model.error());
   *out_model = new jikji_model{std::make_shared<Model>(std::move(*model))};
@@ -111,6 +133,10 @@ int64_t jikji_model_vocab_size(const jikji_model *model) {
 
 int64_t jikji_model_max_positions(const jikji_model *model) {
   return model ? model->model->maxPositions() : 0;
+}
+
+int32_t jikji_model_num_threads(const jikji_model *model) {
+  return model ? model->model->threads() : 0;
 }
 
 int64_t jikji_model_eos_token_id(const jikji_model *model) {

@@ -18,6 +18,10 @@ import os
 import random
 import struct
 
+# --fast-random draws a big matrix in pieces of this many bytes (a multiple
+# of 4, see tensor_chunks).
+FAST_RANDOM_PIECE_BYTES = 64 << 20
+
 
 def tiny_v3_config(layers):
     """The V3 layout at toy sizes: query LoRA, sigmoid scoring with the
@@ -162,30 +166,43 @@ def main():
     # 120/121 with the low byte's top bit: magnitudes in [2^-7, 2^-5).
     high_byte = bytes((b & 0x80) | 0x3C for b in range(256))
     rng = random.Random(args.seed)
-    header, blobs, offset = {"__metadata__": {"format": "pt"}}, [], 0
+
+    # The header first (sizes follow from the shapes), then each tensor's
+    # bytes written as they are drawn: a bench model of several GB never
+    # sits in memory whole.
+    tensors = []
+    header, offset = {"__metadata__": {"format": "pt"}}, 0
     for name, shape, kind in parameters(config):
         count = 1
         for d in shape:
             count *= d
+        dtype, size = ("F32", 4 * count) if kind == "bias" else ("BF16", 2 * count)
+        header[name] = {"dtype": dtype, "shape": shape,
+                        "data_offsets": [offset, offset + size]}
+        tensors.append((shape, kind, count))
+        offset += size
+
+    def tensor_chunks(shape, kind, count):
+        """The tensor's bytes, in pieces, drawing from rng in file order."""
         if kind == "bias":
-            data = struct.pack("<%df" % count, *[rng.uniform(-0.05, 0.05) for _ in range(count)])
-            dtype = "F32"
+            yield struct.pack("<%df" % count, *[rng.uniform(-0.05, 0.05) for _ in range(count)])
+        elif kind == "linear" and args.fast_random:
+            # Pieces of a multiple of 4 bytes draw the same bytes as one
+            # randbytes call of the whole size.
+            remaining = 2 * count
+            while remaining:
+                piece = min(remaining, FAST_RANDOM_PIECE_BYTES)
+                raw = bytearray(rng.randbytes(piece))
+                raw[1::2] = bytes(raw[1::2]).translate(high_byte)
+                yield bytes(raw)
+                remaining -= piece
         else:
             # Norm weights near 1; matrices with the spread of a trained
             # model's (std 1/sqrt(fan-in)), so activations stay in range.
             std = 1.0 / (shape[-1] ** 0.5)
-            if kind == "linear" and args.fast_random:
-                raw = bytearray(rng.randbytes(2 * count))
-                raw[1::2] = bytes(raw[1::2]).translate(high_byte)
-                data, dtype = bytes(raw), "BF16"
-            else:
-                values = ([1.0 + rng.gauss(0.0, 0.1) for _ in range(count)] if kind == "norm"
-                          else [rng.gauss(0.0, std) for _ in range(count)])
-                data, dtype = bf16_bytes(values), "BF16"
-        header[name] = {"dtype": dtype, "shape": shape,
-                        "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
+            values = ([1.0 + rng.gauss(0.0, 0.1) for _ in range(count)] if kind == "norm"
+                      else [rng.gauss(0.0, std) for _ in range(count)])
+            yield bf16_bytes(values)
 
     os.makedirs(args.outdir, exist_ok=True)
     with open(os.path.join(args.outdir, "config.json"), "w") as f:
@@ -195,8 +212,9 @@ def main():
     with open(os.path.join(args.outdir, "model.safetensors"), "wb") as f:
         f.write(struct.pack("<Q", len(text)))
         f.write(text)
-        for blob in blobs:
-            f.write(blob)
+        for shape, kind, count in tensors:
+            for chunk in tensor_chunks(shape, kind, count):
+                f.write(chunk)
     print("wrote %s: %d tensors, %d bytes of weights" % (args.outdir, len(header) - 1, offset))
 
 

@@ -9,6 +9,9 @@ packages=(
   cmake ninja-build ccache g++ python3 libgtest-dev
   # libomp.so.5: compiled artifacts run their products on threads with it.
   libomp5-14
+  # OpenBLAS: jikji-bench's sgemm yardstick (loaded with dlopen; generated
+  # code never calls it).
+  libopenblas0-pthread
 )
 
 missing=()

@@ -79,15 +79,20 @@ Result<Artifact> Artifact::open(const std::string &path) {
   if (!forwardSymbol)
     return fail(path + ": manifest 'entry_points.forward' names '" + entryName +
                 "', but the library exports no such symbol");
+  // Optional: an artifact compiled without threads does not export it.
+  void *setNumThreadsSymbol = ::dlsym(handle, kSetNumThreadsSymbol);
+  ::dlerror();
   return Artifact(path, handle, std::move(*manifest),
-                  reinterpret_cast<ForwardFunction>(forwardSymbol));
+                  reinterpret_cast<ForwardFunction>(forwardSymbol),
+                  reinterpret_cast<SetNumThreadsFunction>(setNumThreadsSymbol));
 }
 
 Artifact::Artifact(Artifact &&other) noexcept
     : path_(std::move(other.path_)),
       handle_(std::exchange(other.handle_, nullptr)),
       manifest_(std::move(other.manifest_)),
-      forward_(std::exchange(other.forward_, nullptr)) {}
+      forward_(std::exchange(other.forward_, nullptr)),
+      setNumThreads_(std::exchange(other.setNumThreads_, nullptr)) {}
 
 Artifact &Artifact::operator=(Artifact &&other) noexcept {
   if (this != &other) {
@@ -96,6 +101,7 @@ Artifact &Artifact::operator=(Artifact &&other) noexcept {
     handle_ = std::exchange(other.handle_, nullptr);
     manifest_ = std::move(other.manifest_);
     forward_ = std::exchange(other.forward_, nullptr);
+    setNumThreads_ = std::exchange(other.setNumThreads_, nullptr);
   }
   return *this;
 }
@@ -107,4 +113,5 @@ void Artifact::release() {
     ::dlclose(handle_);
   handle_ = nullptr;
   forward_ = nullptr;
+  setNumThreads_ = nullptr;
 }

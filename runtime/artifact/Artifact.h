@@ -26,6 +26,13 @@ namespace jikji::runtime {
 /// The exported symbol that returns the manifest's JSON text.
 constexpr const char *kManifestSymbol = "jikji_manifest";
 
+/// The optional export that sets how many threads the artifact's code uses
+/// (docs/runtime-abi.md); an artifact without it runs on the calling thread.
+constexpr const char *kSetNumThreadsSymbol = "jikji_set_num_threads";
+
+/// The signature of jikji_set_num_threads.
+using SetNumThreadsFunction = void (*)(int32_t numThreads);
+
 /// The signature of the forward entry point; docs/runtime-abi.md states what
 /// each argument holds.
 using ForwardFunction = int32_t (*)(const void *const *params,
@@ -54,12 +61,16 @@ public:
   const Manifest &manifest() const { return manifest_; }
   /// The entry point named by the manifest's `entry_points.forward`.
   ForwardFunction forward() const { return forward_; }
+  /// The artifact's jikji_set_num_threads, or null when it exports none
+  /// (it then runs on one thread).
+  SetNumThreadsFunction setNumThreads() const { return setNumThreads_; }
 
 private:
   Artifact(std::string path, void *handle, Manifest manifest,
-           ForwardFunction forwardFunction)
+           ForwardFunction forwardFunction,
+           SetNumThreadsFunction setNumThreadsFunction)
       : path_(std::move(path)), handle_(handle), manifest_(std::move(manifest)),
-        forward_(forwardFunction) {}
+        forward_(forwardFunction), setNumThreads_(setNumThreadsFunction) {}
   void release();
 
   std::string path_;
@@ -67,6 +78,7 @@ private:
   void *handle_ = nullptr;
   Manifest manifest_;
   ForwardFunction forward_ = nullptr;
+  SetNumThreadsFunction setNumThreads_ = nullptr;
 };
 
 } // namespace jikji::runtime

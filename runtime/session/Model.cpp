@@ -17,14 +17,26 @@ using namespace jikji::hf;
 using namespace jikji::runtime;
 
 Result<Model> Model::load(const std::string &artifactPath,
-                          const std::string &weightsDir) {
+                          const std::string &weightsDir,
+                          const ModelOptions &options) {
+  Result<bool> valid = checkOptions(options);
+  if (!valid)
+    return Error(valid.error());
   Result<Artifact> artifact = Artifact::open(artifactPath);
   if (!artifact)
     return Error(artifact.error());
   Result<WeightStore> weights = WeightStore::open(weightsDir);
   if (!weights)
     return Error(weights.error());
-  return create(std::move(*artifact), std::move(*weights));
+  return create(std::move(*artifact), std::move(*weights), options);
+}
+
+Result<bool> Model::checkOptions(const ModelOptions &options) {
+  if (options.threads < 1 || options.threads > kMaxThreads)
+    return Error("threads: expected a count from 1 to " +
+                 std::to_string(kMaxThreads) + ", found " +
+                 std::to_string(options.threads));
+  return true;
 }
 
 Result<bool> Model::checkSupported(const Manifest &manifest,
@@ -45,7 +57,11 @@ static bool isAligned(const void *pointer, size_t alignment) {
   return reinterpret_cast<uintptr_t>(pointer) % alignment == 0;
 }
 
-Result<Model> Model::create(Artifact artifact, WeightStore weights) {
+Result<Model> Model::create(Artifact artifact, WeightStore weights,
+                            const ModelOptions &options) {
+  Result<bool> valid = checkOptions(options);
+  if (!valid)
+    return Error(valid.error());
   const Manifest &manifest = artifact.manifest();
   const std::string &artifactPath = artifact.path();
   Result<bool> supported = checkSupported(manifest, artifactPath);
@@ -107,6 +123,14 @@ Result<Model> Model::create(Artifact artifact, WeightStore weights) {
       copied = true;
     }
     stats.copiedParameters += copied ? 1 : 0;
+  }
+
+  // Only the artifact knows how to use threads; without the export its
+  // code runs on the caller's thread alone.
+  model.requestedThreads_ = options.threads;
+  if (SetNumThreadsFunction setNumThreads = model.artifact_.setNumThreads()) {
+    setNumThreads(options.threads);
+    model.threads_ = options.threads;
   }
   // Result's constructor takes its value by value, which C++17 does not
   // move into implicitly.

@@ -43,13 +43,25 @@ struct WeightStats {
   int64_t copiedParameters = 0;
 };
 
+/// How a model runs.
+struct ModelOptions {
+  /// The threads the compiled code may use, 1 to kMaxThreads. Only an
+  /// artifact exporting jikji_set_num_threads uses more than one; see
+  /// Model::threads().
+  int32_t threads = 1;
+};
+
 /// A compiled model bound to a checkpoint. Move-only.
 class Model {
 public:
+  /// The most threads ModelOptions::threads may ask for.
+  static constexpr int32_t kMaxThreads = 1024;
+
   /// Loads the artifact at `artifactPath` and the checkpoint in
   /// `weightsDir`, then binds them with create().
   static Result<Model> load(const std::string &artifactPath,
-                            const std::string &weightsDir);
+                            const std::string &weightsDir,
+                            const ModelOptions &options = {});
 
   /// Binds `weights` to `artifact`. Refuses, naming the first problem:
   /// a checkpoint without a valid config.json; a config whose digest
@@ -65,12 +77,28 @@ public:
   /// element size, the runtime copies it into a buffer of its own, which
   /// costs memory (reported in weightStats()). Removing that copy needs an
   /// entry point that takes one pointer per expert.
-  static Result<Model> create(Artifact artifact, WeightStore weights);
+  ///
+  /// When the artifact exports jikji_set_num_threads, create() calls it with
+  /// options.threads. The count belongs to the loaded library, so every
+  /// Model of the same artifact file runs with the count of the latest one
+  /// created.
+  static Result<Model> create(Artifact artifact, WeightStore weights,
+                              const ModelOptions &options = {});
+
+  /// Checks options.threads: 1 to kMaxThreads.
+  static Result<bool> checkOptions(const ModelOptions &options);
 
   const Artifact &artifact() const { return artifact_; }
   const Manifest &manifest() const { return artifact_.manifest(); }
   const WeightStore &weights() const { return weights_; }
   const WeightStats &weightStats() const { return weightStats_; }
+
+  /// The threads the compiled code runs on: ModelOptions::threads when the
+  /// artifact exports jikji_set_num_threads, otherwise 1.
+  int32_t threads() const { return threads_; }
+  /// ModelOptions::threads as asked; more than threads() when the artifact
+  /// cannot use them (a caller may warn).
+  int32_t requestedThreads() const { return requestedThreads_; }
 
   int64_t vocabSize() const { return manifest().vocabSize; }
   /// The context limit: the most positions one sequence may hold.
@@ -105,6 +133,8 @@ private:
   /// The runtime's own copies of parameters parameterTable_ points into.
   std::vector<HostBuffer> copies_;
   WeightStats weightStats_;
+  int32_t threads_ = 1;
+  int32_t requestedThreads_ = 1;
 };
 
 } // namespace jikji::runtime

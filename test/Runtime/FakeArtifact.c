@@ -17,7 +17,8 @@
 |* proves that earlier steps' cache rows were kept and read.                  *|
 |*                                                                            *|
 |* Built with JIKJI_FAKE_NO_MANIFEST it exports no jikji_manifest: a shared   *|
-|* library that is not an artifact.                                           *|
+|* library that is not an artifact. Built with JIKJI_FAKE_NO_THREADS it       *|
+|* exports no jikji_set_num_threads: an artifact that runs on one thread.     *|
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
@@ -30,6 +31,7 @@ static int32_t forcedStatus = 0;
 static int64_t nanAtPosition = -1;
 static const void *const *lastParams = 0;
 static int64_t calls = 0;
+static int32_t numThreads = 0;
 
 /* Sets what jikji_manifest returns (the caller keeps `text` alive) and the
  * vocabulary the logits have. */
@@ -50,6 +52,13 @@ const void *const *jikji_test_last_params(void) { return lastParams; }
 
 /* How many times jikji_forward has been called. */
 int64_t jikji_test_calls(void) { return calls; }
+
+/* The count of the last jikji_set_num_threads call (0: never called). */
+int32_t jikji_test_num_threads(void) { return numThreads; }
+
+#ifndef JIKJI_FAKE_NO_THREADS
+void jikji_set_num_threads(int32_t num_threads) { numThreads = num_threads; }
+#endif
 
 #ifndef JIKJI_FAKE_NO_MANIFEST
 const char *jikji_manifest(void) { return manifestText; }

@@ -25,6 +25,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <dlfcn.h>
@@ -35,6 +36,10 @@ namespace jikji::test {
 /// build.
 inline std::string fakeArtifactPath() { return JIKJI_FAKE_ARTIFACT; }
 inline std::string notAnArtifactPath() { return JIKJI_NOT_AN_ARTIFACT; }
+/// The fake without jikji_set_num_threads.
+inline std::string fakeArtifactNoThreadsPath() {
+  return JIKJI_FAKE_ARTIFACT_NO_THREADS;
+}
 
 /// The fake's vocabulary, context limit and end-of-sequence token.
 constexpr int64_t kFakeVocab = 8;
@@ -109,8 +114,11 @@ inline std::vector<float> countingValues(float base, size_t count) {
 /// with the runtime's.
 class FakeModel {
 public:
-  FakeModel() {
-    handle_ = ::dlopen(fakeArtifactPath().c_str(), RTLD_NOW | RTLD_LOCAL);
+  /// The fake at `artifactPath`: fakeArtifactPath() or
+  /// fakeArtifactNoThreadsPath().
+  explicit FakeModel(std::string artifactPath = fakeArtifactPath())
+      : artifactPath_(std::move(artifactPath)) {
+    handle_ = ::dlopen(artifactPath_.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!handle_)
       return;
     setManifest_ = reinterpret_cast<void (*)(const char *, int64_t)>(
@@ -144,6 +152,7 @@ public:
            !manifest_.configDigest.empty() && filesWritten_;
   }
 
+  const std::string &artifactPath() const { return artifactPath_; }
   const std::string &weightsDir() const { return directory_.path(); }
   const TempDir &directory() const { return directory_; }
   const runtime::Manifest &manifest() const { return manifest_; }
@@ -163,6 +172,12 @@ public:
   }
   /// The params table the fake last received.
   const void *const *lastParams() const { return lastParams_(); }
+  /// The count of the fake's last jikji_set_num_threads call (0: none).
+  int32_t numThreadsSet() const {
+    auto numThreads = reinterpret_cast<int32_t (*)()>(
+        ::dlsym(handle_, "jikji_test_num_threads"));
+    return numThreads ? numThreads() : -1;
+  }
 
 private:
   /// embed.weight, the `up` experts back to back, and the `down` experts
@@ -186,6 +201,7 @@ private:
     return writer.write(directory_.file("model.safetensors")).ok();
   }
 
+  std::string artifactPath_;
   TempDir directory_;
   void *handle_ = nullptr;
   void (*setManifest_)(const char *, int64_t) = nullptr;

@@ -75,7 +75,11 @@ S others one step each.
                         compare with 'greedy_tokens' where 'greedy_margins'
                         > 1e-2; exit with 1 on a mismatch
 
-  --stats               print timings, weight and cache bytes to stderr
+  --threads N           threads the compiled code may use (1 to 1024,
+                        default 1); an artifact compiled without threads
+                        runs on one, with a warning
+  --stats               print timings, threads, weight and cache bytes to
+                        stderr
   --check-weights       refuse weights with NaN or infinite values (reads
                         every byte)
 
@@ -126,6 +130,7 @@ struct RunOptions {
   bool checkGreedy = false;
   std::optional<double> maxRelativeError;
   // Both.
+  ModelOptions model;
   bool stats = false;
   bool checkWeights = false;
   bool help = false;
@@ -265,7 +270,8 @@ Status parseCommandLine(int argc, char **argv, RunOptions &options) {
                                               "--seed",
                                               "--tokens",
                                               "--logits-out",
-                                              "--max-relative-error"};
+                                              "--max-relative-error",
+                                              "--threads"};
     bool known = false;
     for (const char *name : kValueFlags)
       known = known || flag == name;
@@ -324,6 +330,15 @@ Status parseCommandLine(int argc, char **argv, RunOptions &options) {
                         "found '" +
                         value + "'");
       options.sampling.seed = seed;
+    } else if (flag == "--threads") {
+      int64_t count = 0;
+      if (Status bad = parseInteger(value, flag, count))
+        return bad;
+      if (count < 1 || count > Model::kMaxThreads)
+        return badInput(flag + ": expected a count from 1 to " +
+                        std::to_string(Model::kMaxThreads) + ", found " +
+                        value);
+      options.model.threads = static_cast<int32_t>(count);
     } else if (flag == "--max-relative-error") {
       double tolerance = 0;
       if (Status bad = parseNumber(value, flag, tolerance))
@@ -429,9 +444,16 @@ Status loadModel(const RunOptions &options, std::optional<Model> &model) {
   if (!weights)
     return failure(weights.error());
   Result<Model> bound =
-      Model::create(std::move(*artifact), std::move(*weights));
+      Model::create(std::move(*artifact), std::move(*weights), options.model);
   if (!bound)
     return badInput(bound.error());
+  if (bound->threads() < bound->requestedThreads())
+    std::fprintf(stderr,
+                 "jikji-run: warning: --threads %d: %s was compiled without "
+                 "threads (it exports no jikji_set_num_threads); running on "
+                 "%d\n",
+                 bound->requestedThreads(), options.artifactPath.c_str(),
+                 bound->threads());
   if (options.checkWeights) {
     Result<bool> finite = bound->weights().checkFinite();
     if (!finite)
@@ -444,6 +466,7 @@ Status loadModel(const RunOptions &options, std::optional<Model> &model) {
 void printWeightStats(const Model &model, double loadSeconds) {
   const WeightStats &weights = model.weightStats();
   std::fprintf(stderr, "jikji-run: load: %.3f s\n", loadSeconds);
+  std::fprintf(stderr, "jikji-run: threads: %d\n", model.threads());
   std::fprintf(stderr,
                "jikji-run: weights: %llu bytes mapped (%llu read in place), "
                "%llu bytes copied (%lld parameters)\n",

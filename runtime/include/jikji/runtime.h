@@ -67,6 +67,27 @@ const char *jikji_status_name(jikji_status status);
 jikji_status jikji_model_load(const char *artifact_path,
                               const char *weights_dir, jikji_model **out_model);
 
+/** How a model runs; fill with jikji_model_options_init, then change
+ *  fields. */
+typedef struct jikji_model_options {
+  /** The threads the compiled code may use, 1 to 1024 (default 1). Only an
+   *  artifact that exports jikji_set_num_threads uses more than one;
+   *  jikji_model_num_threads tells the count in effect. The count belongs
+   *  to the loaded artifact library, so models loaded from the same file
+   *  share the latest one. */
+  int32_t num_threads;
+} jikji_model_options;
+
+/** Sets every field of `options` to its default (null is ignored). */
+void jikji_model_options_init(jikji_model_options *options);
+
+/** As jikji_model_load, with `options` (null: the defaults). A field out of
+ *  range is JIKJI_INVALID_ARGUMENT. */
+jikji_status jikji_model_load_with_options(const char *artifact_path,
+                                           const char *weights_dir,
+                                           const jikji_model_options *options,
+                                           jikji_model **out_model);
+
 /** Releases the caller's reference to `model` (null is ignored). Sequences
  *  created from it keep it alive until they are freed too. */
 void jikji_model_free(jikji_model *model);
@@ -85,6 +106,9 @@ int64_t jikji_model_max_positions(const jikji_model *model);
 /** The end-of-sequence token that stops generation, or -1 when the model
  *  has none. */
 int64_t jikji_model_eos_token_id(const jikji_model *model);
+/** The threads the model's code runs on: the options' num_threads when the
+ *  artifact can use threads, otherwise 1 (0 for a null model). */
+int32_t jikji_model_num_threads(const jikji_model *model);
 
 /** Creates an empty sequence whose cache holds `capacity` positions, 1 to
  *  jikji_model_max_positions(model). */

@@ -1,0 +1,154 @@
+//===- PhaseRunner.cpp - Timing decode and prefill on a model -------------===//
+//
+// Part of Jikji, a compiler for DeepSeek models.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tools/jikji-bench/PhaseRunner.h"
+
+#include "runtime/session/Sequence.h"
+
+#include <algorithm>
+#include <chrono>
+#include <vector>
+
+using namespace jikji;
+using namespace jikji::bench;
+using namespace jikji::runtime;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+/// Deterministic token ids in [0, vocab): the same for every run of a
+/// phase, different for each sequence and step.
+class TokenStream {
+public:
+  TokenStream(uint64_t seed, int64_t vocab)
+      : state_(seed * 0x9E3779B97F4A7C15ull + 1), vocab_(vocab) {}
+  int64_t next() {
+    state_ = state_ * 6364136223846793005ull + 1442695040888963407ull;
+    return static_cast<int64_t>((state_ >> 33) % static_cast<uint64_t>(vocab_));
+  }
+
+private:
+  uint64_t state_;
+  int64_t vocab_;
+};
+
+/// The index of the median of `values` (the lower middle for an even
+/// count), so that a run's time and its work stay together.
+size_t medianIndex(const std::vector<double> &values) {
+  std::vector<size_t> order(values.size());
+  for (size_t i = 0; i < order.size(); ++i)
+    order[i] = i;
+  std::sort(order.begin(), order.end(),
+            [&](size_t a, size_t b) { return values[a] < values[b]; });
+  return order[(order.size() - 1) / 2];
+}
+
+} // namespace
+
+Result<PhaseTiming> jikji::bench::timeDecode(const Model &model,
+                                             const StepCost &cost,
+                                             const PhasePlan &plan,
+                                             int64_t batch) {
+  const int64_t vocab = model.vocabSize();
+  // The prompts are prefilled once and every run continues the same
+  // sequences: at batch 16 the prompts would otherwise cost more than the
+  // decode steps timed.
+  const int64_t capacity = plan.promptTokens + plan.runs * plan.decodeSteps;
+  if (capacity > model.maxPositions())
+    return Error("decode needs " + std::to_string(capacity) +
+                 " positions (--prompt-tokens + --runs x --decode-steps); "
+                 "the model's context limit is " +
+                 std::to_string(model.maxPositions()));
+  std::vector<Sequence> sequences;
+  std::vector<TokenStream> streams;
+  std::vector<float> logits(
+      static_cast<size_t>(std::max<int64_t>(plan.promptTokens, 1) * vocab));
+  for (int64_t row = 0; row < batch; ++row) {
+    Result<Sequence> sequence = Sequence::create(model, capacity);
+    if (!sequence)
+      return Error(sequence.error());
+    sequences.push_back(std::move(*sequence));
+    streams.emplace_back(static_cast<uint64_t>(row) + 1, vocab);
+    std::vector<int64_t> prompt;
+    for (int64_t i = 0; i < plan.promptTokens; ++i)
+      prompt.push_back(streams.back().next());
+    if (prompt.empty())
+      continue;
+    Result<bool> prefilled = sequences.back().forwardInto(
+        prompt.data(), static_cast<int64_t>(prompt.size()), logits.data());
+    if (!prefilled)
+      return Error("prompt of sequence " + std::to_string(row) + ": " +
+                   prefilled.error());
+  }
+
+  std::vector<double> seconds;
+  std::vector<StepWork> works;
+  std::vector<int64_t> firstPositions;
+  for (int run = 0; run < plan.runs; ++run) {
+    int64_t firstPosition = sequences[0].length();
+    firstPositions.push_back(firstPosition);
+    Clock::time_point start = Clock::now();
+    for (int64_t step = 0; step < plan.decodeSteps; ++step) {
+      for (int64_t row = 0; row < batch; ++row) {
+        int64_t token = streams[static_cast<size_t>(row)].next();
+        Result<bool> decoded = sequences[static_cast<size_t>(row)].forwardInto(
+            &token, 1, logits.data());
+        if (!decoded)
+          return Error("decode step " + std::to_string(step) + " of sequence " +
+                       std::to_string(row) + ": " + decoded.error());
+      }
+    }
+    seconds.push_back(
+        std::chrono::duration<double>(Clock::now() - start).count());
+    StepWork work;
+    for (int64_t step = 0; step < plan.decodeSteps; ++step)
+      work += cost.batchDecodeStep(batch, firstPosition + step);
+    works.push_back(work);
+  }
+
+  // The run of median time, with its own work (later runs attend a longer
+  // cache).
+  size_t middle = medianIndex(seconds);
+  PhaseTiming timing;
+  timing.seconds = seconds[middle];
+  timing.work = works[middle];
+  timing.firstPosition = firstPositions[middle];
+  timing.tokens = batch * plan.decodeSteps;
+  timing.cacheBytes = static_cast<uint64_t>(batch) * sequences[0].cacheBytes();
+  return timing;
+}
+
+Result<PhaseTiming> jikji::bench::timePrefill(const Model &model,
+                                              const StepCost &cost,
+                                              const PhasePlan &plan) {
+  const int64_t vocab = model.vocabSize();
+  Result<Sequence> sequence = Sequence::create(model, plan.prefillTokens);
+  if (!sequence)
+    return Error(sequence.error());
+  std::vector<float> logits(static_cast<size_t>(plan.prefillTokens * vocab));
+  TokenStream stream(1, vocab);
+  std::vector<int64_t> tokens;
+  for (int64_t i = 0; i < plan.prefillTokens; ++i)
+    tokens.push_back(stream.next());
+  std::vector<double> seconds;
+  for (int run = 0; run < plan.runs; ++run) {
+    sequence->reset();
+    Clock::time_point start = Clock::now();
+    Result<bool> prefilled =
+        sequence->forwardInto(tokens.data(), plan.prefillTokens, logits.data());
+    if (!prefilled)
+      return Error("prefill: " + prefilled.error());
+    seconds.push_back(
+        std::chrono::duration<double>(Clock::now() - start).count());
+  }
+  PhaseTiming timing;
+  timing.seconds = seconds[medianIndex(seconds)];
+  timing.tokens = plan.prefillTokens;
+  timing.work = cost.sequenceStep(plan.prefillTokens, 0, 1);
+  timing.cacheBytes = sequence->cacheBytes();
+  return timing;
+}
