@@ -13,6 +13,7 @@
 #include "frontends/huggingface/Importer.h"
 #include "frontends/huggingface/ModelConfig.h"
 #include "frontends/huggingface/ModelSummary.h"
+#include "frontends/huggingface/Printable.h"
 #include "passes/FusionPipeline.h"
 
 #include "mlir/IR/AsmState.h"
@@ -146,7 +147,7 @@ void reportUnusedTensors(const jikji::hf::CheckpointReport &report) {
   llvm::errs() << "jikji-compile: note: " << report.unusedTensors.size()
                << " checkpoint tensors are not used by the compiled model "
                   "(first: "
-               << report.unusedTensors.front() << ")\n";
+               << jikji::hf::printable(report.unusedTensors.front()) << ")\n";
 }
 } // namespace
 
