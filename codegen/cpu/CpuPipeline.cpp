@@ -61,6 +61,8 @@ void jikji::addCpuBufferizePasses(OpPassManager &pm) {
   // Temporaries are freed where their last use ends, so a decode loop runs
   // in constant memory.
   bufferization::buildBufferDeallocationPipeline(pm);
+  // ... which leaves scf.forall bodies alone.
+  pm.addNestedPass<func::FuncOp>(createFreeParallelTemporariesPass());
   pm.addPass(createCanonicalizerPass());
 }
 
