@@ -46,20 +46,28 @@ bool jikji::isSupportedGpuArch(llvm::StringRef gpuArch) {
   return gpuArch == "sm_80" || gpuArch == "sm_90";
 }
 
-void jikji::addCudaGpuPasses(OpPassManager &pm) {
+void jikji::addCudaGpuPasses(OpPassManager &pm, const CudaOptions &options) {
   // As on the CPU: no bufferization ops and no memref.copy (which would
   // call MLIR's runtime library) remain; copies become linalg ops, and so
   // kernels like everything else.
   pm.addPass(createConvertBufferizationToMemRefPass());
   pm.addNestedPass<func::FuncOp>(createConvertMemRefCopyToLinalgPass());
+  // Weight products as tensor-core kernels, before the generic mapping
+  // takes every linalg op.
+  if (options.tensorCores)
+    pm.addNestedPass<func::FuncOp>(createLowerProductsToMmaPass());
   // Each linalg op becomes an scf.parallel over its parallel dimensions
   // with its reductions as scf.for inside: the unit a kernel is made of.
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
-  // Blocks and threads; the grid follows the runtime token count.
+  // Blocks and threads; the grid follows the runtime token count. No
+  // canonicalization until the launches exist: it would merge a block loop
+  // with the thread loop it holds and drop their mapping.
   pm.addNestedPass<func::FuncOp>(createMapParallelLoopsToGpuPass());
-  // The thread loop's bound must fold to a constant: the block size.
-  pm.addPass(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createConvertParallelLoopToGpuPass());
+  pm.addNestedPass<func::FuncOp>(createCheckParallelLoopsMappedPass());
+  // Now safe: fold the tiling arithmetic, so that what a kernel needs is
+  // constants it can recompute rather than arguments.
+  pm.addPass(createCanonicalizerPass());
   // Constant tables (RoPE frequencies) must live in device memory.
   pm.addNestedPass<func::FuncOp>(createSinkGlobalsIntoLaunchesPass());
   // Constants and index arithmetic used by a kernel are recomputed inside
@@ -123,7 +131,7 @@ void jikji::buildLowerToCudaPipeline(OpPassManager &pm,
                                      CudaPhase phase) {
   addCpuLinalgPasses(pm);
   addCpuBufferizePasses(pm);
-  addCudaGpuPasses(pm);
+  addCudaGpuPasses(pm, options);
   if (phase == CudaPhase::Gpu)
     return;
   addCudaNvvmPasses(pm, options);
@@ -150,6 +158,10 @@ struct LowerToCudaOptions : public PassPipelineOptions<LowerToCudaOptions> {
       *this, "phase",
       llvm::cl::desc("Stop after 'gpu', 'nvvm' or 'binary' (the default)"),
       llvm::cl::init("binary")};
+  Option<bool> tensorCores{
+      *this, "tensor-cores",
+      llvm::cl::desc("Weight products on tensor cores (bf16 activations)"),
+      llvm::cl::init(false)};
 };
 } // namespace
 
@@ -212,6 +224,7 @@ void jikji::registerCudaPipelines() {
                               options.phase + "'");
         CudaOptions cuda;
         cuda.gpuArch = options.gpuArch;
+        cuda.tensorCores = options.tensorCores;
         buildLowerToCudaPipeline(pm, cuda, *phase);
         return success();
       },
@@ -222,7 +235,7 @@ void jikji::registerCudaPipelines() {
   PassPipelineRegistration<>(
       "jikji-cuda-outline-kernels",
       "Map bufferized linalg ops to GPU kernels in one gpu.module",
-      [](OpPassManager &pm) { addCudaGpuPasses(pm); });
+      [](OpPassManager &pm) { addCudaGpuPasses(pm, CudaOptions()); });
   registerPassPipeline(
       "jikji-cuda-lower-to-ptx",
       "Lower outlined kernels to PTX (a gpu.binary) and host code to LLVM",

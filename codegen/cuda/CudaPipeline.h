@@ -30,13 +30,16 @@ enum class CudaPhase {
 struct CudaOptions {
   /// The GPU architecture the PTX targets: sm_80 or sm_90.
   std::string gpuArch = "sm_90";
+  /// Run the weight products on tensor cores (mma.sync with bf16 operands:
+  /// the activations are rounded to bf16, so the numbers change).
+  bool tensorCores = false;
 };
 
 /// Whether `gpuArch` is one the pipeline supports.
 bool isSupportedGpuArch(llvm::StringRef gpuArch);
 
 /// bufferized memrefs -> kernels outlined and launched (CudaPhase::Gpu).
-void addCudaGpuPasses(mlir::OpPassManager &pm);
+void addCudaGpuPasses(mlir::OpPassManager &pm, const CudaOptions &options);
 /// -> NVVM kernels and LLVM host code (CudaPhase::Nvvm).
 void addCudaNvvmPasses(mlir::OpPassManager &pm, const CudaOptions &options);
 /// -> PTX inside a gpu.binary (CudaPhase::Binary).

@@ -38,6 +38,47 @@ def MapParallelLoopsToGpuPass
   ];
 }
 
+def LowerProductsToMmaPass
+    : Pass<"jikji-lower-products-to-mma", "mlir::func::FuncOp"> {
+  let summary = "Run weight products on tensor cores (mma.sync, bf16)";
+  let description = [{
+    Rewrites each bufferized product `y[m, n] += x[m, k] * W[n, k]` whose
+    weight is bf16 (widened in the body, the form the linear layers and the
+    grouped experts lower to) into a `gpu.launch` of one warp per 16 x 8
+    tile of `y`, stepping over K by 16 with `nvvm.mma.sync` m16n8k16 (bf16
+    operands, f32 accumulation; sm_80 and later). `x` is rounded to bf16 on
+    the way in, so this changes the numbers by the rounding of the
+    activations and is opt-in (`jikji-compile --gpu-tensor-cores`).
+
+    The warp loads its fragments straight from global memory in the
+    register layout PTX defines for m16n8k16: lane `l` holds rows
+    `l / 4` and `l / 4 + 8` of the tile and columns `2 (l % 4)`,
+    `2 (l % 4) + 1` (+ 8) of the K step. Rows past the dynamic M read a
+    valid row and contribute zero; their results are not stored. Products
+    whose N is not a multiple of 8 or whose K is not a multiple of 16 are
+    left to the generic mapping.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::LLVM::LLVMDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::NVVM::NVVMDialect",
+    "::mlir::scf::SCFDialect",
+  ];
+}
+
+def CheckParallelLoopsMappedPass
+    : Pass<"jikji-check-parallel-loops-mapped", "mlir::func::FuncOp"> {
+  let summary = "Fail on a parallel loop that did not become a kernel";
+  let description = [{
+    `convert-parallel-loops-to-gpu` leaves an `scf.parallel` without a
+    mapping where it was, and it would then run as a host loop over device
+    memory: slow, and wrong for memory the host cannot reach. This pass
+    turns that into an error naming the loop.
+  }];
+}
+
 def SinkGlobalsIntoLaunchesPass
     : Pass<"jikji-sink-globals-into-launches", "mlir::func::FuncOp"> {
   let summary = "Read constant globals inside the kernels that use them";

@@ -90,6 +90,11 @@ struct CompileOptions {
       cl::desc("The GPU architecture for --target=cuda: sm_90 "
                "(default) or sm_80"),
       cl::value_desc("sm_XY"), cl::init("sm_90")};
+  cl::opt<bool> gpuTensorCores{
+      "gpu-tensor-cores",
+      cl::desc("With --target=cuda: run the weight products on tensor cores "
+               "(mma.sync, BF16 operands, float32 accumulation; activations "
+               "are rounded to BF16)")};
   cl::opt<bool> noFusion{"no-fusion",
                          cl::desc("Run no graph fusion: compile the graph as "
                                   "the importer wrote it")};
@@ -202,6 +207,8 @@ int jikji::runCompileDriver(int argc, char **argv, DialectRegistry &registry) {
   bool cuda = options.target == Target::Cuda;
   if (options.gpuArch.getNumOccurrences() && !cuda)
     return fail("--gpu-arch applies to --target=cuda only");
+  if (options.gpuTensorCores && !cuda)
+    return fail("--gpu-tensor-cores applies to --target=cuda only");
   if (cuda && !isSupportedGpuArch(options.gpuArch))
     return fail("--gpu-arch must be sm_80 or sm_90, found '" +
                 options.gpuArch.getValue() + "'");
@@ -280,8 +287,15 @@ int jikji::runCompileDriver(int argc, char **argv, DialectRegistry &registry) {
   auto finishCuda = [&]() {
     CudaOptions cudaOptions;
     cudaOptions.gpuArch = options.gpuArch;
-    if (failed(runPasses(addCudaGpuPasses)))
-      return fail("mapping loops to GPU kernels failed");
+    cudaOptions.tensorCores = options.gpuTensorCores;
+    {
+      PassManager pm(&context);
+      if (failed(applyPassManagerCLOptions(pm)))
+        return fail("invalid pass manager options");
+      addCudaGpuPasses(pm, cudaOptions);
+      if (failed(pm.run(*module)))
+        return fail("mapping loops to GPU kernels failed");
+    }
     int64_t kernels = 0;
     module->walk(
         [&](gpu::GPUFuncOp function) { kernels += function.isKernel(); });
