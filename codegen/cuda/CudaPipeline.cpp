@@ -2,8 +2,9 @@
 //
 // Part of Jikji. Each step carries the reason it is there. This first
 // pipeline is the correct one: one thread per element of each linalg op's
-// parallel space, reductions sequential in the thread; tensor cores and
-// shared memory come with the performance work.
+// parallel space, reductions sequential in the thread; tensor cores only
+// for bf16 weight products and on request; shared-memory tiles, wgmma and
+// flash-decoding come with the performance work.
 //
 //===----------------------------------------------------------------------===//
 
