@@ -27,3 +27,9 @@ if config.jikji_build_compiler:
     config.available_features.add("compiler")
 if os.path.isdir(os.path.join(config.jikji_shared_dir, "reference")):
     config.available_features.add("shared-reference")
+# ptxas, found as jikji-compile finds it (the configured CUDA root, then
+# PATH): tests that assemble kernels need it; the rest of the CUDA tests
+# do not, and nothing here needs a GPU.
+configured_ptxas = os.path.join(config.jikji_cuda_root, "bin", "ptxas")
+if os.access(configured_ptxas, os.X_OK) or shutil.which("ptxas"):
+    config.available_features.add("ptxas")

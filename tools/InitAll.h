@@ -11,6 +11,7 @@
 #include "codegen/Artifact/Passes.h"
 #include "codegen/Conversion/Passes.h"
 #include "codegen/cpu/CpuPipeline.h"
+#include "codegen/cuda/CudaPipeline.h"
 #include "dialects/DeepSeek/IR/DeepSeekDialect.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Transforms/BufferizableOpInterfaceImpl.h"
@@ -50,6 +51,7 @@ inline void registerAllDialects(mlir::DialectRegistry &registry) {
   mlir::scf::registerBufferizableOpInterfaceExternalModels(registry);
   mlir::tensor::registerBufferizableOpInterfaceExternalModels(registry);
   mlir::vector::registerBufferizableOpInterfaceExternalModels(registry);
+  registerCudaDialects(registry);
 }
 
 /// Registers Jikji's passes and pipelines and the upstream passes that its
@@ -61,6 +63,7 @@ inline void registerAllPasses() {
   registerJikjiConversionPasses();
   registerJikjiArtifactPasses();
   registerCpuPipelines();
+  registerCudaPipelines();
 }
 
 } // namespace jikji

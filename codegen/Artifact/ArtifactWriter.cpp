@@ -123,6 +123,36 @@ void embedManifest(llvm::Module &module, const std::string &json) {
   builder.CreateRet(global);
 }
 
+/// `const void *symbol(uint64_t *size)`, returning `bytes` (followed by a
+/// NUL not counted in `size`, so that text reads as a C string) and
+/// storing its size when `size` is not null.
+void embedBytes(llvm::Module &module, llvm::StringRef symbol,
+                llvm::StringRef bytes) {
+  llvm::LLVMContext &context = module.getContext();
+  llvm::Constant *data =
+      llvm::ConstantDataArray::getString(context, bytes, /*AddNull=*/true);
+  auto *global = new llvm::GlobalVariable(
+      module, data->getType(), /*isConstant=*/true,
+      llvm::GlobalValue::PrivateLinkage, data, (symbol + "_bytes").str());
+  global->setAlignment(llvm::Align(16));
+  llvm::Type *ptr = llvm::PointerType::getUnqual(context);
+  auto *function = llvm::Function::Create(
+      llvm::FunctionType::get(ptr, {ptr}, false),
+      llvm::GlobalValue::ExternalLinkage, symbol, module);
+  llvm::IRBuilder<> builder(
+      llvm::BasicBlock::Create(context, "entry", function));
+  llvm::Value *size = function->getArg(0);
+  llvm::BasicBlock *store =
+      llvm::BasicBlock::Create(context, "store", function);
+  llvm::BasicBlock *done = llvm::BasicBlock::Create(context, "done", function);
+  builder.CreateCondBr(builder.CreateIsNull(size), done, store);
+  builder.SetInsertPoint(store);
+  builder.CreateStore(builder.getInt64(bytes.size()), size);
+  builder.CreateBr(done);
+  builder.SetInsertPoint(done);
+  builder.CreateRet(global);
+}
+
 /// Everything but the `jikji_*` entry points is internal to the artifact,
 /// so two artifacts loaded in one process never clash.
 void internalize(llvm::Module &module) {
@@ -207,9 +237,19 @@ jikji::Result<bool> linkSharedLibrary(const std::string &object,
 
 } // namespace
 
-jikji::Result<bool> jikji::writeCpuArtifact(ModuleOp module,
-                                            const runtime::Manifest &manifest,
-                                            const std::string &outputPath) {
+namespace {
+/// A byte string the artifact exports through embedBytes.
+struct EmbeddedBytes {
+  llvm::StringRef symbol;
+  llvm::StringRef bytes;
+};
+
+jikji::Result<bool> writeArtifact(ModuleOp module,
+                                  const jikji::runtime::Manifest &manifest,
+                                  llvm::ArrayRef<EmbeddedBytes> embedded,
+                                  const std::string &outputPath) {
+  using jikji::Error;
+  using jikji::Result;
   registerBuiltinDialectTranslation(*module->getContext());
   registerLLVMDialectTranslation(*module->getContext());
   registerOpenMPDialectTranslation(*module->getContext());
@@ -226,7 +266,9 @@ jikji::Result<bool> jikji::writeCpuArtifact(ModuleOp module,
   llvmModule->setTargetTriple((*machine)->getTargetTriple());
   // OpenMP's translation forks through libomp's entry points.
   bool threaded = llvmModule->getFunction("__kmpc_fork_call") != nullptr;
-  embedManifest(*llvmModule, runtime::writeManifestJson(manifest));
+  embedManifest(*llvmModule, jikji::runtime::writeManifestJson(manifest));
+  for (const EmbeddedBytes &entry : embedded)
+    embedBytes(*llvmModule, entry.symbol, entry.bytes);
   internalize(*llvmModule);
   optimize(*llvmModule, **machine);
 
@@ -240,4 +282,21 @@ jikji::Result<bool> jikji::writeCpuArtifact(ModuleOp module,
               : Result<bool>(Error(emitted.error()));
   llvm::sys::fs::remove(objectPath);
   return linked;
+}
+} // namespace
+
+jikji::Result<bool> jikji::writeCpuArtifact(ModuleOp module,
+                                            const runtime::Manifest &manifest,
+                                            const std::string &outputPath) {
+  return writeArtifact(module, manifest, {}, outputPath);
+}
+
+jikji::Result<bool> jikji::writeCudaArtifact(ModuleOp module,
+                                             const runtime::Manifest &manifest,
+                                             const CudaImage &image,
+                                             const std::string &outputPath) {
+  EmbeddedBytes embedded[] = {{"jikji_cuda_arch", image.gpuArch},
+                              {"jikji_cuda_ptx", image.ptx},
+                              {"jikji_cuda_cubin", image.cubin}};
+  return writeArtifact(module, manifest, embedded, outputPath);
 }

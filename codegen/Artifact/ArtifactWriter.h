@@ -33,6 +33,25 @@ Result<bool> writeCpuArtifact(mlir::ModuleOp module,
                               const runtime::Manifest &manifest,
                               const std::string &outputPath);
 
+/// What the CUDA artifact carries besides host code (docs/runtime-abi.md).
+struct CudaImage {
+  /// The architecture the cubin is for: sm_80 or sm_90.
+  std::string gpuArch;
+  /// The kernels as PTX, for a GPU of another architecture (the driver
+  /// compiles it at load).
+  std::string ptx;
+  /// The kernels assembled by ptxas for `gpuArch`.
+  std::string cubin;
+};
+
+/// As writeCpuArtifact, for host code that launches kernels through the
+/// runtime; the artifact also exports `jikji_cuda_arch`, `jikji_cuda_ptx`
+/// and `jikji_cuda_cubin`, each `const void *(uint64_t *size)`.
+Result<bool> writeCudaArtifact(mlir::ModuleOp module,
+                               const runtime::Manifest &manifest,
+                               const CudaImage &image,
+                               const std::string &outputPath);
+
 } // namespace jikji
 
 #endif // JIKJI_CODEGEN_ARTIFACT_ARTIFACTWRITER_H

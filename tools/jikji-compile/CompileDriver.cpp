@@ -9,6 +9,8 @@
 
 #include "codegen/Artifact/ArtifactWriter.h"
 #include "codegen/cpu/CpuPipeline.h"
+#include "codegen/cuda/CudaPipeline.h"
+#include "codegen/cuda/Ptxas.h"
 #include "frontends/huggingface/Checkpoint.h"
 #include "frontends/huggingface/Importer.h"
 #include "frontends/huggingface/ModelConfig.h"
@@ -16,6 +18,7 @@
 #include "frontends/huggingface/Printable.h"
 #include "passes/FusionPipeline.h"
 
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
@@ -40,7 +43,16 @@ namespace cl = llvm::cl;
 namespace {
 /// The phase at which jikji-compile stops: a printed module, or the
 /// artifact itself.
-enum class EmitPhase { DeepSeek, Linalg, Bufferized, LLVM, Artifact };
+enum class EmitPhase {
+  DeepSeek,
+  Linalg,
+  Bufferized,
+  LLVM,
+  Gpu,
+  Nvvm,
+  Ptx,
+  Artifact
+};
 enum class Target { None, Cpu, Cuda };
 
 struct CompileOptions {
@@ -51,8 +63,9 @@ struct CompileOptions {
                               cl::value_desc("file"), cl::init("-")};
   cl::opt<Target> target{
       "target", cl::desc("The machine to compile for"),
-      cl::values(clEnumValN(Target::Cpu, "cpu", "x86-64, this host's CPU"),
-                 clEnumValN(Target::Cuda, "cuda", "NVIDIA GPUs (not yet)")),
+      cl::values(
+          clEnumValN(Target::Cpu, "cpu", "x86-64, this host's CPU"),
+          clEnumValN(Target::Cuda, "cuda", "NVIDIA GPUs (PTX and cubin)")),
       cl::init(Target::None)};
   cl::opt<EmitPhase> emit{
       "emit",
@@ -65,9 +78,24 @@ struct CompileOptions {
                      "linalg on tensors, with the artifact's entry point"),
           clEnumValN(EmitPhase::Bufferized, "bufferized",
                      "after bufferization"),
-          clEnumValN(EmitPhase::LLVM, "llvm", "the LLVM dialect"),
+          clEnumValN(EmitPhase::LLVM, "llvm", "the LLVM dialect (cpu)"),
+          clEnumValN(EmitPhase::Gpu, "gpu",
+                     "kernels outlined into a gpu.module (cuda)"),
+          clEnumValN(EmitPhase::Nvvm, "nvvm",
+                     "kernels in NVVM, host code in LLVM (cuda)"),
+          clEnumValN(EmitPhase::Ptx, "ptx", "the kernels' PTX text (cuda)"),
           clEnumValN(EmitPhase::Artifact, "artifact",
                      "the shared library (needs -o)"))};
+  cl::opt<std::string> gpuArch{
+      "gpu-arch",
+      cl::desc("The GPU architecture for --target=cuda: sm_90 "
+               "(default) or sm_80"),
+      cl::value_desc("sm_XY"), cl::init("sm_90")};
+  cl::opt<bool> gpuTensorCores{
+      "gpu-tensor-cores",
+      cl::desc("With --target=cuda: run the weight products on tensor cores "
+               "(mma.sync, BF16 operands, float32 accumulation; activations "
+               "are rounded to BF16)")};
   cl::opt<bool> noFusion{"no-fusion",
                          cl::desc("Run no graph fusion: compile the graph as "
                                   "the importer wrote it")};
@@ -177,8 +205,21 @@ int jikji::runCompileDriver(int argc, char **argv, DialectRegistry &registry) {
                        ? options.emit.getValue()
                        : (options.target == Target::None ? EmitPhase::DeepSeek
                                                          : EmitPhase::Artifact);
-  if (options.target == Target::Cuda)
-    return fail("--target=cuda is not implemented yet; use --target=cpu");
+  bool cuda = options.target == Target::Cuda;
+  if (options.gpuArch.getNumOccurrences() && !cuda)
+    return fail("--gpu-arch applies to --target=cuda only");
+  if (options.gpuTensorCores && !cuda)
+    return fail("--gpu-tensor-cores applies to --target=cuda only");
+  if (cuda && !isSupportedGpuArch(options.gpuArch))
+    return fail("--gpu-arch must be sm_80 or sm_90, found '" +
+                options.gpuArch.getValue() + "'");
+  bool cudaPhase = emit == EmitPhase::Gpu || emit == EmitPhase::Nvvm ||
+                   emit == EmitPhase::Ptx;
+  if (cudaPhase && !cuda)
+    return fail("--emit=gpu|nvvm|ptx need --target=cuda");
+  if (emit == EmitPhase::LLVM && cuda)
+    return fail("--emit=llvm is the CPU's last phase; for --target=cuda "
+                "use --emit=nvvm");
   if (emit == EmitPhase::Artifact && options.output == "-")
     return fail("an artifact is a shared library: name it with -o FILE");
 
@@ -241,6 +282,76 @@ int jikji::runCompileDriver(int argc, char **argv, DialectRegistry &registry) {
     output->keep();
     return 0;
   };
+  // The CUDA steps after bufferization: kernels, NVVM, PTX, ptxas, the
+  // artifact. `manifest` is set before this runs.
+  std::optional<runtime::Manifest> cudaManifest;
+  auto finishCuda = [&]() {
+    CudaOptions cudaOptions;
+    cudaOptions.gpuArch = options.gpuArch;
+    cudaOptions.tensorCores = options.gpuTensorCores;
+    {
+      PassManager pm(&context);
+      if (failed(applyPassManagerCLOptions(pm)))
+        return fail("invalid pass manager options");
+      addCudaGpuPasses(pm, cudaOptions);
+      if (failed(pm.run(*module)))
+        return fail("mapping loops to GPU kernels failed");
+    }
+    int64_t kernels = 0;
+    module->walk(
+        [&](gpu::GPUFuncOp function) { kernels += function.isKernel(); });
+    progress(timer, "outlined " + std::to_string(kernels) + " GPU kernels");
+    if (emit == EmitPhase::Gpu)
+      return printModule();
+    PassManager pm(&context);
+    if (failed(applyPassManagerCLOptions(pm)))
+      return fail("invalid pass manager options");
+    addCudaNvvmPasses(pm, cudaOptions);
+    if (failed(pm.run(*module)))
+      return fail("lowering to NVVM failed");
+    progress(timer, "lowered to NVVM");
+    if (emit == EmitPhase::Nvvm)
+      return printModule();
+    if (failed(runPasses(addCudaBinaryPasses)))
+      return fail("generating PTX failed");
+    Result<std::string> ptx = takePtx(*module);
+    if (!ptx)
+      return fail(ptx.error());
+    // Every kernel must reach the PTX, or the runtime would fail to find
+    // it only when launching it.
+    int64_t entries = 0;
+    for (size_t at = ptx->find(".entry "); at != std::string::npos;
+         at = ptx->find(".entry ", at + 1))
+      ++entries;
+    if (entries != kernels)
+      return fail("the PTX has " + std::to_string(entries) +
+                  " kernel entries for " + std::to_string(kernels) +
+                  " kernels");
+    progress(timer, "generated PTX (" + std::to_string(entries) + " kernels, " +
+                        std::to_string(ptx->size()) + " bytes)");
+    if (emit == EmitPhase::Ptx) {
+      std::string errorMessage;
+      std::unique_ptr<llvm::ToolOutputFile> output =
+          openOutputFile(options.output, &errorMessage);
+      if (!output)
+        return fail(errorMessage);
+      output->os() << *ptx;
+      output->keep();
+      return 0;
+    }
+    Result<std::string> cubin = assembleWithPtxas(*ptx, options.gpuArch);
+    if (!cubin)
+      return fail(cubin.error());
+    progress(timer, "assembled with ptxas -arch=" + options.gpuArch + " (" +
+                        std::to_string(cubin->size()) + " bytes)");
+    CudaImage image{options.gpuArch, std::move(*ptx), std::move(*cubin)};
+    Result<bool> written = writeCudaArtifact(*module, *cudaManifest, image,
+                                             options.output.getValue());
+    if (!written)
+      return fail(written.error());
+    progress(timer, "wrote " + options.output.getValue());
+    return 0;
+  };
   progress(timer, "imported");
   if (failed(runPasses(addCpuLinalgPasses)))
     return fail("lowering to linalg failed");
@@ -248,14 +359,17 @@ int jikji::runCompileDriver(int argc, char **argv, DialectRegistry &registry) {
   if (emit == EmitPhase::Linalg)
     return printModule();
   Result<runtime::Manifest> manifest =
-      buildManifest(*module, input->config, "cpu");
+      buildManifest(*module, input->config, cuda ? "cuda" : "cpu");
   if (!manifest)
     return fail(manifest.error());
+  cudaManifest = *manifest;
   if (failed(runPasses(addCpuBufferizePasses)))
     return fail("bufferization failed");
   progress(timer, "bufferized");
   if (emit == EmitPhase::Bufferized)
     return printModule();
+  if (cuda)
+    return finishCuda();
   if (failed(runPasses(addCpuLlvmPasses)))
     return fail("lowering to the LLVM dialect failed");
   progress(timer, "lowered to the LLVM dialect");

@@ -1,0 +1,142 @@
+//===- Passes.td - CUDA codegen passes ---------------------*- tablegen -*-===//
+//
+// Part of Jikji.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef JIKJI_CODEGEN_CUDA_PASSES_TD
+#define JIKJI_CODEGEN_CUDA_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def MapParallelLoopsToGpuPass
+    : Pass<"jikji-map-parallel-loops-to-gpu", "mlir::func::FuncOp"> {
+  let summary = "Tile each outermost scf.parallel into blocks of threads";
+  let description = [{
+    Splits every outermost `scf.parallel` (one per linalg op after
+    `convert-linalg-to-parallel-loops`) into a loop over blocks and a loop
+    over the threads of a block, then collapses each of the two into one
+    dimension and maps them to `block_x` and `thread_x`.
+
+    Threads take the innermost dimensions first, up to `threads-per-block`
+    in all, so that neighbouring threads touch neighbouring elements. The
+    thread loop has constant bounds (an `scf.if` guards the remainder), so
+    the block size is static; the block loop's trip count may be dynamic
+    (the token count), which `convert-parallel-loops-to-gpu` turns into a
+    grid computed at run time. Collapsing to one dimension keeps the grid
+    within `x`'s 2^31 - 1 limit whatever the sizes (`y` and `z` stop at
+    65,535 blocks and 64 threads).
+  }];
+  let options = [
+    Option<"threadsPerBlock", "threads-per-block", "int64_t", "256",
+           "Threads per block (a power of two, at most 1024)">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::scf::SCFDialect",
+  ];
+}
+
+def LowerProductsToMmaPass
+    : Pass<"jikji-lower-products-to-mma", "mlir::func::FuncOp"> {
+  let summary = "Run weight products on tensor cores (mma.sync, bf16)";
+  let description = [{
+    Rewrites each bufferized product `y[m, n] += x[m, k] * W[n, k]` whose
+    weight is bf16 (widened in the body, the form the linear layers and the
+    grouped experts lower to) into a `gpu.launch` of one warp per 16 x 8
+    tile of `y`, stepping over K by 16 with `nvvm.mma.sync` m16n8k16 (bf16
+    operands, f32 accumulation; sm_80 and later). `x` is rounded to bf16 on
+    the way in, so this changes the numbers by the rounding of the
+    activations and is opt-in (`jikji-compile --gpu-tensor-cores`).
+
+    The warp loads its fragments straight from global memory in the
+    register layout PTX defines for m16n8k16: lane `l` holds rows
+    `l / 4` and `l / 4 + 8` of the tile and columns `2 (l % 4)`,
+    `2 (l % 4) + 1` (+ 8) of the K step. Rows past the dynamic M read a
+    valid row and contribute zero; their results are not stored. Products
+    whose N is not a multiple of 8 or whose K is not a multiple of 16 are
+    left to the generic mapping.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::LLVM::LLVMDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::NVVM::NVVMDialect",
+    "::mlir::scf::SCFDialect",
+  ];
+}
+
+def CheckParallelLoopsMappedPass
+    : Pass<"jikji-check-parallel-loops-mapped", "mlir::func::FuncOp"> {
+  let summary = "Fail on a parallel loop that did not become a kernel";
+  let description = [{
+    `convert-parallel-loops-to-gpu` leaves an `scf.parallel` without a
+    mapping where it was, and it would then run as a host loop over device
+    memory: slow, and wrong for memory the host cannot reach. This pass
+    turns that into an error naming the loop.
+  }];
+}
+
+def SinkGlobalsIntoLaunchesPass
+    : Pass<"jikji-sink-globals-into-launches", "mlir::func::FuncOp"> {
+  let summary = "Read constant globals inside the kernels that use them";
+  let description = [{
+    A `memref.get_global` above a `gpu.launch` would reach the kernel as a
+    pointer to host memory, which the device cannot read. A copy of the
+    op inside the launch body makes outlining clone the global into the
+    GPU module, where it lives in device memory.
+  }];
+}
+
+def MergeGpuModulesPass : Pass<"jikji-merge-gpu-modules", "mlir::ModuleOp"> {
+  let summary = "Put every outlined kernel into one gpu.module";
+  let description = [{
+    `gpu-kernel-outlining` gives each kernel its own `gpu.module`. The
+    artifact carries one image (one PTX text, one cubin) that the runtime
+    loads once, so the kernels move into a single module named
+    `jikji_kernels`, their launches retargeted. Globals cloned into several
+    modules are kept once.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
+def ConvertGpuToNvvmPass
+    : Pass<"jikji-convert-gpu-to-nvvm", "mlir::gpu::GPUModuleOp"> {
+  let summary = "Lower kernels to the NVVM and LLVM dialects without libdevice";
+  let description = [{
+    Upstream `convert-gpu-to-nvvm` turns `math.exp`, `math.sin`, and even
+    `floor`, `fma` and `sqrt`, into calls to CUDA's libdevice, which the
+    toolkit here does not ship and which would tie the artifact to it.
+    This pass expands the transcendental functions into MLIR's f32
+    polynomial approximations and lowers the remaining math ops to LLVM
+    intrinsics that the NVPTX backend emits as single instructions
+    (`fma.rn`, `sqrt.rn`, `cvt.rmi`, ...). A math op neither path covers
+    fails the conversion, naming the op, instead of leaving an undefined
+    function for ptxas to reject.
+  }];
+  let dependentDialects = [
+    "::mlir::LLVM::LLVMDialect",
+    "::mlir::NVVM::NVVMDialect",
+  ];
+}
+
+def LowerGpuHostCallsPass
+    : Pass<"jikji-lower-gpu-host-calls", "mlir::ModuleOp"> {
+  let summary = "Route kernel launches and device allocations to the runtime";
+  let description = [{
+    Runs on the host code in the LLVM dialect, after `gpu-to-llvm`. Each
+    `gpu.launch_func` becomes a call of the runtime's `launch` with the
+    kernel's name, the grid and block sizes and an array of pointers to
+    the (already expanded) kernel arguments, followed by `synchronize`.
+    The generic allocation functions that `finalize-memref-to-llvm` calls
+    with `use-generic-functions` become the runtime's `alloc` and `free`.
+    The runtime passes its functions in a table through the exported
+    `jikji_cuda_bind` (docs/runtime-abi.md), so the artifact has no
+    undefined symbols and needs neither MLIR's CUDA wrappers nor libcuda.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
+#endif // JIKJI_CODEGEN_CUDA_PASSES_TD
