@@ -20,7 +20,17 @@ def ConvertDeepSeekToLinalgPass
     float32 copy of a weight. `deepseek.param` and `deepseek.expert_param`
     stay: binding weights to memory is the artifact's concern, not this
     pass's.
+
+    With `cpu-kernels` (the default) products over weights with 4 or more
+    rows take a register-blocked kernel in the vector dialect and a SwiGLU
+    MLP is tiled by columns for threads: choices made for the CPU. Without,
+    every product is one `linalg.generic` (the CUDA pipeline maps those to
+    its own kernels).
   }];
+  let options = [
+    Option<"cpuKernels", "cpu-kernels", "bool", /*default=*/"true",
+           "Use the CPU's register-blocked products and tiled SwiGLU">,
+  ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::bufferization::BufferizationDialect",

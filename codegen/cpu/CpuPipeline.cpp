@@ -37,13 +37,27 @@
 
 using namespace mlir;
 
-void jikji::addCpuLinalgPasses(OpPassManager &pm) {
+namespace jikji {
+namespace {
+void addLinalgPasses(OpPassManager &pm, bool cpuKernels) {
   // deepseek compute ops become linalg/tensor/scf: what MLIR can bufferize.
-  pm.addPass(createConvertDeepSeekToLinalgPass());
+  ConvertDeepSeekToLinalgPassOptions lowering;
+  lowering.cpuKernels = cpuKernels;
+  pm.addPass(createConvertDeepSeekToLinalgPass(lowering));
   // The C entry point, and weights read from the runtime's table.
   pm.addPass(createCreateEntryPointPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+}
+} // namespace
+} // namespace jikji
+
+void jikji::addCpuLinalgPasses(OpPassManager &pm) {
+  addLinalgPasses(pm, /*cpuKernels=*/true);
+}
+
+void jikji::addPortableLinalgPasses(OpPassManager &pm) {
+  addLinalgPasses(pm, /*cpuKernels=*/false);
 }
 
 void jikji::addCpuBufferizePasses(OpPassManager &pm) {

@@ -17,6 +17,9 @@ enum class CpuPhase { Linalg, Bufferized, LLVM };
 
 /// deepseek -> linalg on tensors, with the artifact's entry point.
 void addCpuLinalgPasses(mlir::OpPassManager &pm);
+/// The same for a target other than the CPU: every product one
+/// linalg.generic (convert-deepseek-to-linalg{cpu-kernels=false}).
+void addPortableLinalgPasses(mlir::OpPassManager &pm);
 /// linalg on tensors -> bufferized memrefs, temporaries freed.
 void addCpuBufferizePasses(mlir::OpPassManager &pm);
 /// bufferized memrefs -> the LLVM dialect.

@@ -130,7 +130,7 @@ void jikji::addCudaBinaryPasses(OpPassManager &pm) {
 void jikji::buildLowerToCudaPipeline(OpPassManager &pm,
                                      const CudaOptions &options,
                                      CudaPhase phase) {
-  addCpuLinalgPasses(pm);
+  addPortableLinalgPasses(pm);
   addCpuBufferizePasses(pm);
   addCudaGpuPasses(pm, options);
   if (phase == CudaPhase::Gpu)

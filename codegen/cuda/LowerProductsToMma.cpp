@@ -8,6 +8,8 @@
 
 #include "codegen/cuda/Passes.h"
 
+#include "mlir/IR/Matchers.h"
+
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/PatternMatch.h"
 
@@ -31,17 +33,35 @@ struct Product {
   int64_t n, k;
 };
 
-/// `value` is `extf(block argument `index`)` from bf16, or (when `f32Ok`)
+/// The bf16 value `value` widens to f32: `extf(x)`, or the lowering's
+/// shift into the top half, `bitcast(shli(extui(bitcast(x)), 16))`.
+Value widenedBf16(Value value) {
+  if (!value.getType().isF32())
+    return Value();
+  if (auto extend = value.getDefiningOp<arith::ExtFOp>())
+    return extend.getIn().getType().isBF16() ? extend.getIn() : Value();
+  auto toFloat = value.getDefiningOp<arith::BitcastOp>();
+  auto shift = toFloat ? toFloat.getIn().getDefiningOp<arith::ShLIOp>()
+                       : arith::ShLIOp();
+  auto wide = shift ? shift.getLhs().getDefiningOp<arith::ExtUIOp>()
+                    : arith::ExtUIOp();
+  auto bits = wide ? wide.getIn().getDefiningOp<arith::BitcastOp>()
+                   : arith::BitcastOp();
+  APInt amount;
+  if (!bits || !matchPattern(shift.getRhs(), m_ConstantInt(&amount)) ||
+      amount != 16 || !bits.getIn().getType().isBF16())
+    return Value();
+  return bits.getIn();
+}
+
+/// `value` is block argument `index` widened from bf16, or (when `f32Ok`)
 /// that argument itself in f32.
 bool isWidenedArgument(Value value, unsigned index, bool f32Ok) {
   if (auto argument = dyn_cast<BlockArgument>(value))
     return f32Ok && argument.getArgNumber() == index &&
            argument.getType().isF32();
-  auto extend = value.getDefiningOp<arith::ExtFOp>();
-  auto argument =
-      extend ? dyn_cast<BlockArgument>(extend.getIn()) : BlockArgument();
-  return argument && argument.getArgNumber() == index &&
-         argument.getType().isBF16() && extend.getType().isF32();
+  auto argument = dyn_cast_or_null<BlockArgument>(widenedBf16(value));
+  return argument && argument.getArgNumber() == index;
 }
 
 std::optional<Product> matchProduct(linalg::GenericOp op) {
@@ -98,9 +118,18 @@ std::optional<Product> matchProduct(linalg::GenericOp op) {
   if (!isWidenedArgument(w, 1, /*f32Ok=*/false) ||
       !isWidenedArgument(x, 0, /*f32Ok=*/true))
     return std::nullopt;
-  // Nothing else may happen in the body.
-  size_t expected = 3 + (isa<BlockArgument>(x) ? 1 : 2);
-  if (body.getOperations().size() != expected)
+  // Nothing else may happen in the body: every op feeds the yield.
+  llvm::SmallPtrSet<Operation *, 16> feeding;
+  SmallVector<Operation *> worklist{add};
+  while (!worklist.empty()) {
+    Operation *current = worklist.pop_back_val();
+    if (current->getBlock() != &body || !feeding.insert(current).second)
+      continue;
+    for (Value operand : current->getOperands())
+      if (Operation *producer = operand.getDefiningOp())
+        worklist.push_back(producer);
+  }
+  if (feeding.size() + 1 != body.getOperations().size())
     return std::nullopt;
   return product;
 }

@@ -353,7 +353,7 @@ int jikji::runCompileDriver(int argc, char **argv, DialectRegistry &registry) {
     return 0;
   };
   progress(timer, "imported");
-  if (failed(runPasses(addCpuLinalgPasses)))
+  if (failed(runPasses(cuda ? addPortableLinalgPasses : addCpuLinalgPasses)))
     return fail("lowering to linalg failed");
   progress(timer, "lowered to linalg");
   if (emit == EmitPhase::Linalg)

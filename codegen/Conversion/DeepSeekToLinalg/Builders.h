@@ -94,7 +94,7 @@ mlir::Value weightContraction(mlir::OpBuilder &b, mlir::Location loc,
                               mlir::Value input, mlir::Value weight,
                               mlir::Value scales = mlir::Value(),
                               llvm::ArrayRef<int64_t> block = {},
-                              bool threaded = true);
+                              bool threaded = true, bool cpuKernels = true);
 
 /// Whether `blockedWeightProduct` takes `input` [M, K] and `weight` [N, K]:
 /// bf16 or f32 weights, K a multiple of 16 and N of 4.
@@ -111,12 +111,14 @@ mlir::Value blockedWeightProduct(mlir::OpBuilder &b, mlir::Location loc,
 /// silu(input · gateᵀ) * (input · upᵀ), `[..., I]` for weights `[I, in]`:
 /// the gate and up products of column tiles of I, shared among threads,
 /// with the SwiGLU applied to each tile while it is in cache (the
-/// products' epilogue). FP8 weights take their block scales.
+/// products' epilogue). FP8 weights take their block scales. Without
+/// `cpuKernels`: the two whole products, then the SwiGLU.
 mlir::Value swigluProduct(mlir::OpBuilder &b, mlir::Location loc,
                           mlir::Value input, mlir::Value gate, mlir::Value up,
                           mlir::Value gateScales = mlir::Value(),
                           mlir::Value upScales = mlir::Value(),
-                          llvm::ArrayRef<int64_t> block = {});
+                          llvm::ArrayRef<int64_t> block = {},
+                          bool cpuKernels = true);
 
 /// Ends a linalg.generic body with one value.
 inline void yieldValue(mlir::OpBuilder &b, mlir::Location loc,

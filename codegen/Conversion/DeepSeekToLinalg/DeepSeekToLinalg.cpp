@@ -23,18 +23,20 @@ namespace jikji {
 using namespace mlir;
 namespace ds = jikji::deepseek;
 
-void jikji::populateDeepSeekToLinalgPatterns(RewritePatternSet &patterns) {
+void jikji::populateDeepSeekToLinalgPatterns(RewritePatternSet &patterns,
+                                             const LoweringOptions &options) {
   populateElementwiseToLinalgPatterns(patterns);
-  populateLinearToLinalgPatterns(patterns);
+  populateLinearToLinalgPatterns(patterns, options);
   populateAttentionToLinalgPatterns(patterns);
   populateLatentAttentionToLinalgPatterns(patterns);
-  populateMoeToLinalgPatterns(patterns);
+  populateMoeToLinalgPatterns(patterns, options);
 }
 
 namespace {
 struct ConvertDeepSeekToLinalgPass final
     : jikji::impl::ConvertDeepSeekToLinalgPassBase<
           ConvertDeepSeekToLinalgPass> {
+  using Base::Base;
   void runOnOperation() override {
     MLIRContext *context = &getContext();
     ConversionTarget target(*context);
@@ -47,7 +49,9 @@ struct ConvertDeepSeekToLinalgPass final
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
 
     RewritePatternSet patterns(context);
-    jikji::populateDeepSeekToLinalgPatterns(patterns);
+    jikji::LoweringOptions options;
+    options.cpuKernels = cpuKernels;
+    jikji::populateDeepSeekToLinalgPatterns(patterns, options);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
       signalPassFailure();

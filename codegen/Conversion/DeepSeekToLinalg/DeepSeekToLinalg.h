@@ -12,20 +12,30 @@
 
 namespace jikji {
 
+/// Choices the patterns make for a target.
+struct LoweringOptions {
+  /// Register-blocked products and a column-tiled SwiGLU (the CPU's); off,
+  /// every product is one linalg.generic.
+  bool cpuKernels = true;
+};
+
 /// embedding, rms_norm, split, view, rope, silu_mul, add.
 void populateElementwiseToLinalgPatterns(mlir::RewritePatternSet &patterns);
 /// linear, with FP8 block scales applied in the body.
-void populateLinearToLinalgPatterns(mlir::RewritePatternSet &patterns);
+void populateLinearToLinalgPatterns(mlir::RewritePatternSet &patterns,
+                                    const LoweringOptions &options = {});
 /// mla_attention over the expanded cache.
 void populateAttentionToLinalgPatterns(mlir::RewritePatternSet &patterns);
 /// latent_attention over the latent cache, absorbed or expanded per call.
 void populateLatentAttentionToLinalgPatterns(
     mlir::RewritePatternSet &patterns);
 /// moe_router and moe_experts.
-void populateMoeToLinalgPatterns(mlir::RewritePatternSet &patterns);
+void populateMoeToLinalgPatterns(mlir::RewritePatternSet &patterns,
+                                 const LoweringOptions &options = {});
 
 /// All of the above.
-void populateDeepSeekToLinalgPatterns(mlir::RewritePatternSet &patterns);
+void populateDeepSeekToLinalgPatterns(mlir::RewritePatternSet &patterns,
+                                      const LoweringOptions &options = {});
 
 } // namespace jikji
 

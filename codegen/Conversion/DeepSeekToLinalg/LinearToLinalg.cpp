@@ -81,8 +81,8 @@ static Value genericWeightContraction(OpBuilder &b, Location loc, Value input,
 Value jikji::lowering::weightContraction(OpBuilder &b, Location loc,
                                          Value input, Value weight,
                                          Value scales, ArrayRef<int64_t> block,
-                                         bool threaded) {
-  if (scales || !hasBlockedWeightProduct(input, weight))
+                                         bool threaded, bool cpuKernels) {
+  if (!cpuKernels || scales || !hasBlockedWeightProduct(input, weight))
     return genericWeightContraction(b, loc, input, weight, scales, block,
                                     threaded);
   // Rows in blocks of 4 take the register-blocked kernel; the 0-3 rows
@@ -153,7 +153,15 @@ static int64_t swigluTile(int64_t width, bool quantized) {
 
 Value jikji::lowering::swigluProduct(OpBuilder &b, Location loc, Value input,
                                      Value gate, Value up, Value gateScales,
-                                     Value upScales, ArrayRef<int64_t> block) {
+                                     Value upScales, ArrayRef<int64_t> block,
+                                     bool cpuKernels) {
+  if (!cpuKernels) {
+    Value gateProduct = weightContraction(b, loc, input, gate, gateScales,
+                                          block, /*threaded=*/true, false);
+    Value upProduct = weightContraction(b, loc, input, up, upScales, block,
+                                        /*threaded=*/true, false);
+    return ds::SiluMulOp::create(b, loc, gateProduct, upProduct);
+  }
   auto inputType = cast<RankedTensorType>(input.getType());
   auto gateType = cast<RankedTensorType>(gate.getType());
   int64_t width = gateType.getDimSize(0), depth = gateType.getDimSize(1);
@@ -227,36 +235,45 @@ Value jikji::lowering::swigluProduct(OpBuilder &b, Location loc, Value input,
 namespace {
 /// result[t, o] = Σ_i input[t, i] · W[o, i] (· scales[o / b0, i / b1]).
 struct LinearPattern final : OpRewritePattern<ds::LinearOp> {
-  using Base::Base;
+  LinearPattern(MLIRContext *context, const jikji::LoweringOptions &options)
+      : OpRewritePattern(context), options(options) {}
   LogicalResult matchAndRewrite(ds::LinearOp op,
                                 PatternRewriter &rewriter) const override {
     ArrayRef<int64_t> block;
     if (op.getScales())
       block = *op.getBlockSize();
-    rewriter.replaceOp(op, weightContraction(rewriter, op.getLoc(),
-                                             op.getInput(), op.getWeight(),
-                                             op.getScales(), block));
+    rewriter.replaceOp(
+        op, weightContraction(rewriter, op.getLoc(), op.getInput(),
+                              op.getWeight(), op.getScales(), block,
+                              /*threaded=*/true, options.cpuKernels));
     return success();
   }
+  jikji::LoweringOptions options;
 };
 /// Gate and up per column tile with the SwiGLU as their epilogue, then the
 /// down projection. Within a tile they stay two products: one loop nest
 /// with two accumulators reads x once, but LLVM vectorizes neither
 /// reduction then (a decode step measured 6x slower, docs/benchmarks.md).
 struct SwiGluPattern final : OpRewritePattern<ds::SwiGluOp> {
-  using Base::Base;
+  SwiGluPattern(MLIRContext *context, const jikji::LoweringOptions &options)
+      : OpRewritePattern(context), options(options) {}
   LogicalResult matchAndRewrite(ds::SwiGluOp op,
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    Value activated = swigluProduct(rewriter, loc, op.getInput(),
-                                    op.getGate(), op.getUp());
-    rewriter.replaceOp(
-        op, weightContraction(rewriter, loc, activated, op.getDown()));
+    Value activated =
+        swigluProduct(rewriter, loc, op.getInput(), op.getGate(), op.getUp(),
+                      Value(), Value(), {}, options.cpuKernels);
+    rewriter.replaceOp(op, weightContraction(rewriter, loc, activated,
+                                             op.getDown(), Value(), {},
+                                             /*threaded=*/true,
+                                             options.cpuKernels));
     return success();
   }
+  jikji::LoweringOptions options;
 };
 } // namespace
 
-void jikji::populateLinearToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add<LinearPattern, SwiGluPattern>(patterns.getContext());
+void jikji::populateLinearToLinalgPatterns(RewritePatternSet &patterns,
+                                           const LoweringOptions &options) {
+  patterns.add<LinearPattern, SwiGluPattern>(patterns.getContext(), options);
 }

@@ -402,7 +402,9 @@ Value addWeighted(OpBuilder &b, Location loc, Value accumulator, Value row,
 
 /// Σ_j w[t, j] · SwiGLU(x[t]; expert idx[t, j]) for every token, as written.
 struct MoeExpertsPattern final : OpRewritePattern<ds::MoeExpertsOp> {
-  using Base::Base;
+  MoeExpertsPattern(MLIRContext *context, const jikji::LoweringOptions &options)
+      : OpRewritePattern(context), options(options) {}
+  jikji::LoweringOptions options;
   LogicalResult matchAndRewrite(ds::MoeExpertsOp op,
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
@@ -441,7 +443,8 @@ struct MoeExpertsPattern final : OpRewritePattern<ds::MoeExpertsOp> {
                   }
                   return weightContraction(b, loc, vector,
                                            expertMatrix(b, loc, stacked, e),
-                                           scales, block);
+                                           scales, block, /*threaded=*/true,
+                                           options.cpuKernels);
                 };
                 Value gate = project(op.getGate(), 0, x);
                 Value up = project(op.getUp(), 1, x);
@@ -583,7 +586,10 @@ Value sortPairsByExpert(OpBuilder &b, Location loc, Value indices, Value tokens,
 /// Tokens grouped by expert: count, offsets, sort, one pass per expert over
 /// its rows, weighted scatter onto the accumulator.
 struct GroupedExpertsPattern final : OpRewritePattern<ds::GroupedExpertsOp> {
-  using Base::Base;
+  GroupedExpertsPattern(MLIRContext *context,
+                        const jikji::LoweringOptions &options)
+      : OpRewritePattern(context), options(options) {}
+  jikji::LoweringOptions options;
   LogicalResult matchAndRewrite(ds::GroupedExpertsOp op,
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
@@ -644,10 +650,11 @@ struct GroupedExpertsPattern final : OpRewritePattern<ds::GroupedExpertsOp> {
         block = *op.getBlockSize();
       Value activated = swigluProduct(
           b, loc, rows, expertMatrix(b, loc, op.getGate(), e),
-          expertMatrix(b, loc, op.getUp(), e), scalesOf(0), scalesOf(1), block);
-      Value down = weightContraction(b, loc, activated,
-                                     expertMatrix(b, loc, op.getDown(), e),
-                                     scalesOf(2), block);
+          expertMatrix(b, loc, op.getUp(), e), scalesOf(0), scalesOf(1), block,
+          options.cpuKernels);
+      Value down = weightContraction(
+          b, loc, activated, expertMatrix(b, loc, op.getDown(), e),
+          scalesOf(2), block, /*threaded=*/true, options.cpuKernels);
 
       // Scatter: out[t] += w[t, j] * down[p] for the pair at offset + p.
       auto scatter = scf::ForOp::create(
@@ -700,7 +707,9 @@ struct GroupedExpertsPattern final : OpRewritePattern<ds::GroupedExpertsOp> {
 
 } // namespace
 
-void jikji::populateMoeToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add<MoeRouterPattern, MoeExpertsPattern, FusedRouterPattern,
-               GroupedExpertsPattern>(patterns.getContext());
+void jikji::populateMoeToLinalgPatterns(RewritePatternSet &patterns,
+                                        const LoweringOptions &options) {
+  patterns.add<MoeRouterPattern, FusedRouterPattern>(patterns.getContext());
+  patterns.add<MoeExpertsPattern, GroupedExpertsPattern>(patterns.getContext(),
+                                                         options);
 }
