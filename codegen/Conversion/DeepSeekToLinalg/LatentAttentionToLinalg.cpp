@@ -45,6 +45,19 @@ constexpr int64_t kMaxSplits = 16;
 
 constexpr float kMinusInfinity = -std::numeric_limits<float>::infinity();
 
+/// exp(x - reference), where a reference of -inf (every row so far hidden)
+/// counts as 0, so that hidden rows weigh 0 instead of NaN.
+Value shiftedExp(OpBuilder &b, Location loc, Value x, Value reference) {
+  Type f32 = b.getF32Type();
+  Value hidden = arith::CmpFOp::create(
+      b, loc, arith::CmpFPredicate::OEQ, reference,
+      arith::ConstantOp::create(b, loc, b.getFloatAttr(f32, kMinusInfinity)));
+  Value safe = arith::SelectOp::create(
+      b, loc, hidden,
+      arith::ConstantOp::create(b, loc, b.getFloatAttr(f32, 0.0)), reference);
+  return math::ExpOp::create(b, loc, arith::SubFOp::create(b, loc, x, safe));
+}
+
 /// The online-softmax state of a range of cache rows, per token and head:
 /// the largest score seen, the sum of exp(score - largest), and the latent
 /// rows weighted by those exponentials.
@@ -149,21 +162,6 @@ private:
     return linalg::FillOp::create(b, loc, f32Constant(value), tensor)
         .getResult(0);
   }
-  /// exp(x - reference), where a reference of -inf (every row so far
-  /// hidden) counts as 0, so that hidden rows weigh 0 instead of NaN.
-  Value shiftedExp(OpBuilder &b, Location loc, Value x, Value reference) {
-    Value hidden = arith::CmpFOp::create(
-        b, loc, arith::CmpFPredicate::OEQ, reference,
-        arith::ConstantOp::create(b, loc,
-                                  b.getFloatAttr(f32(), kMinusInfinity)));
-    Value safe = arith::SelectOp::create(
-        b, loc, hidden,
-        arith::ConstantOp::create(b, loc, b.getFloatAttr(f32(), 0.0)),
-        reference);
-    return math::ExpOp::create(b, loc,
-                               arith::SubFOp::create(b, loc, x, safe));
-  }
-
   /// Part `part` of a [parts, T, heads(, rank)] tensor, without its first
   /// dimension.
   Value partSlice(Value whole, Value part, int64_t rankOfPart) {
