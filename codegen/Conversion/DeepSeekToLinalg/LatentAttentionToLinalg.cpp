@@ -189,6 +189,22 @@ private:
                                           strides);
   }
 
+  /// [T, heads]: the largest of `values` over the last of 3 loops (t, h,
+  /// reduced), from -inf.
+  Value largestOf(Value values, AffineMap valuesMap, AffineMap resultMap) {
+    auto type = RankedTensorType::get({ShapedType::kDynamic, heads}, f32());
+    return linalg::GenericOp::create(
+               b, loc, type, ValueRange{values},
+               ValueRange{
+                   filled(emptyTensor(b, loc, type, tokens), kMinusInfinity)},
+               ArrayRef<AffineMap>{valuesMap, resultMap}, iterators(2, 1),
+               [&](OpBuilder &b, Location loc, ValueRange args) {
+                 yieldValue(b, loc, arith::MaximumFOp::create(b, loc, args[0],
+                                                              args[1]));
+               })
+        .getResult(0);
+  }
+
   /// Rows [begin, end) in blocks, with the online-softmax update per block.
   SoftmaxState attendRows(Value begin, Value end, SoftmaxState initial) {
     auto scratchType = RankedTensorType::get(
@@ -263,17 +279,7 @@ private:
         RankedTensorType::get({ShapedType::kDynamic, heads}, f32());
     AffineMap identity2 = b.getMultiDimIdentityMap(2);
     AffineMap perRow = map(3, {0, 1});
-    Value blockMaxima =
-        linalg::GenericOp::create(
-            b, loc, scalarType, ValueRange{scores},
-            ValueRange{filled(emptyTensor(b, loc, scalarType, tokens),
-                              kMinusInfinity)},
-            ArrayRef<AffineMap>{identity3, perRow}, iterators(2, 1),
-            [&](OpBuilder &b, Location loc, ValueRange args) {
-              yieldValue(b, loc,
-                         arith::MaximumFOp::create(b, loc, args[0], args[1]));
-            })
-            .getResult(0);
+    Value blockMaxima = largestOf(scores, identity3, perRow);
     // The maxima update in place: a loop-carried value stays one buffer.
     auto update = linalg::GenericOp::create(
         b, loc, TypeRange{scalarType, scalarType}, ValueRange{blockMaxima},
@@ -346,23 +352,13 @@ private:
         RankedTensorType::get({ShapedType::kDynamic, heads, rank}, f32());
     // Loops (t, h, p) and (t, h, p, r).
     AffineMap partScalar = map(3, {2, 0, 1}), perToken = map(3, {0, 1});
-    Value maxima =
-        linalg::GenericOp::create(
-            b, loc, scalarType, ValueRange{partMaxima},
-            ValueRange{filled(emptyTensor(b, loc, scalarType, tokens),
-                              kMinusInfinity)},
-            ArrayRef<AffineMap>{partScalar, perToken}, iterators(2, 1),
-            [&](OpBuilder &b, Location loc, ValueRange args) {
-              yieldValue(b, loc,
-                         arith::MaximumFOp::create(b, loc, args[0], args[1]));
-            })
-            .getResult(0);
+    Value largest = largestOf(partMaxima, partScalar, perToken);
     auto weightedSum = [&](Value partValues, AffineMap valueMap,
                            AffineMap outputMap, RankedTensorType type,
                            ArrayRef<utils::IteratorType> loops) {
       unsigned dims = loops.size();
       return linalg::GenericOp::create(
-                 b, loc, type, ValueRange{partMaxima, maxima, partValues},
+                 b, loc, type, ValueRange{partMaxima, largest, partValues},
                  ValueRange{filled(emptyTensor(b, loc, type, tokens), 0.0)},
                  ArrayRef<AffineMap>{map(dims, {2, 0, 1}), map(dims, {0, 1}),
                                      valueMap, outputMap},
