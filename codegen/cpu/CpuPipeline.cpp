@@ -85,7 +85,8 @@ void jikji::addCpuLlvmPasses(OpPassManager &pm) {
   // become loops: the artifact may not call MLIR's runtime library.
   pm.addPass(createConvertBufferizationToMemRefPass());
   pm.addNestedPass<func::FuncOp>(createConvertMemRefCopyToLinalgPass());
-  // The parts of a split attention run side by side, as parallel loops.
+  // Every scf.forall (the parts of a split attention, a SwiGLU's column
+  // tiles, the feature blocks of a blocked product) becomes a parallel loop.
   pm.addPass(createForallToParallelLoopPass());
   // Loops; the products over weights share their parallel loops among
   // threads (OpenMP, with the thread count the runtime sets).
