@@ -80,6 +80,21 @@ void jikji::addCpuBufferizePasses(OpPassManager &pm) {
   pm.addPass(createCanonicalizerPass());
 }
 
+void jikji::addHostLlvmConversionPasses(OpPassManager &pm,
+                                        bool genericAllocationFunctions) {
+  FinalizeMemRefToLLVMConversionPassOptions memrefOptions;
+  memrefOptions.useGenericFunctions = genericAllocationFunctions;
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass(memrefOptions));
+  // exp, rsqrt, ... as LLVM intrinsics; what LLVM has no intrinsic for
+  // (none today) would go to libm.
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+}
+
 void jikji::addCpuLlvmPasses(OpPassManager &pm) {
   // Clones left by deallocation become allocations and copies, and copies
   // become loops: the artifact may not call MLIR's runtime library.
@@ -106,15 +121,7 @@ void jikji::addCpuLlvmPasses(OpPassManager &pm) {
   ConvertVectorToLLVMPassOptions vectorOptions;
   vectorOptions.reassociateFPReductions = true;
   pm.addPass(createConvertVectorToLLVMPass(vectorOptions));
-  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
-  // exp, rsqrt, ... as LLVM intrinsics; what LLVM has no intrinsic for
-  // (none today) would go to libm.
-  pm.addPass(createConvertMathToLLVMPass());
-  pm.addPass(createConvertMathToLibmPass());
-  pm.addPass(createArithToLLVMConversionPass());
-  pm.addPass(createConvertIndexToLLVMPass());
-  pm.addPass(createConvertControlFlowToLLVMPass());
-  pm.addPass(createConvertFuncToLLVMPass());
+  addHostLlvmConversionPasses(pm, /*genericAllocationFunctions=*/false);
   pm.addPass(createConvertOpenMPToLLVMPass());
   // The entry point's descriptor casts cancel against the lowered memrefs.
   pm.addPass(createReconcileUnrealizedCastsPass());

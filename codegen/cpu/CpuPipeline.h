@@ -24,6 +24,12 @@ void addPortableLinalgPasses(mlir::OpPassManager &pm);
 void addCpuBufferizePasses(mlir::OpPassManager &pm);
 /// bufferized memrefs -> the LLVM dialect.
 void addCpuLlvmPasses(mlir::OpPassManager &pm);
+/// The conversions of host code to the LLVM dialect that every target
+/// shares (memrefs, math, arith, index, control flow, functions); with
+/// `genericAllocationFunctions`, heap buffers go through
+/// _mlir_memref_to_llvm_alloc/free, for a runtime to redirect.
+void addHostLlvmConversionPasses(mlir::OpPassManager &pm,
+                                 bool genericAllocationFunctions);
 
 /// Adds the passes that take the as-written (or fused) deepseek graph to
 /// `phase`: the three steps above, in order, up to `phase`.

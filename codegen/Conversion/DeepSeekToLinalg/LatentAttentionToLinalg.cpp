@@ -162,31 +162,36 @@ private:
     return linalg::FillOp::create(b, loc, f32Constant(value), tensor)
         .getResult(0);
   }
+  /// Where part `part` lies in a [parts, T, heads(, rank)] tensor.
+  struct PartRange {
+    SmallVector<OpFoldResult> offsets, sizes, strides;
+  };
+  PartRange partRange(Value whole, Value part) {
+    auto type = cast<RankedTensorType>(whole.getType());
+    PartRange range;
+    range.offsets.assign(type.getRank(), b.getIndexAttr(0));
+    range.offsets[0] = part;
+    range.sizes = {b.getIndexAttr(1), tokens};
+    for (int64_t dim : type.getShape().drop_front(2))
+      range.sizes.push_back(b.getIndexAttr(dim));
+    range.strides.assign(type.getRank(), b.getIndexAttr(1));
+    return range;
+  }
   /// Part `part` of a [parts, T, heads(, rank)] tensor, without its first
   /// dimension.
   Value partSlice(Value whole, Value part, int64_t rankOfPart) {
     auto type = cast<RankedTensorType>(whole.getType());
-    SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0));
-    offsets[0] = part;
-    SmallVector<OpFoldResult> sizes{b.getIndexAttr(1), tokens};
-    for (int64_t dim : type.getShape().drop_front(2))
-      sizes.push_back(b.getIndexAttr(dim));
-    SmallVector<OpFoldResult> strides(type.getRank(), b.getIndexAttr(1));
     auto partType = RankedTensorType::get(type.getShape().take_back(rankOfPart),
                                           type.getElementType());
-    return tensor::ExtractSliceOp::create(b, loc, partType, whole, offsets,
-                                          sizes, strides);
+    PartRange range = partRange(whole, part);
+    return tensor::ExtractSliceOp::create(b, loc, partType, whole,
+                                          range.offsets, range.sizes,
+                                          range.strides);
   }
   void insertPart(Value value, Value whole, Value part) {
-    auto type = cast<RankedTensorType>(whole.getType());
-    SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0));
-    offsets[0] = part;
-    SmallVector<OpFoldResult> sizes{b.getIndexAttr(1), tokens};
-    for (int64_t dim : type.getShape().drop_front(2))
-      sizes.push_back(b.getIndexAttr(dim));
-    SmallVector<OpFoldResult> strides(type.getRank(), b.getIndexAttr(1));
-    tensor::ParallelInsertSliceOp::create(b, loc, value, whole, offsets, sizes,
-                                          strides);
+    PartRange range = partRange(whole, part);
+    tensor::ParallelInsertSliceOp::create(b, loc, value, whole, range.offsets,
+                                          range.sizes, range.strides);
   }
 
   /// [T, heads]: the largest of `values` over the last of 3 loops (t, h,
