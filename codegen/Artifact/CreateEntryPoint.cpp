@@ -8,13 +8,16 @@
 //===----------------------------------------------------------------------===//
 
 #include "codegen/Artifact/Passes.h"
+#include "codegen/Artifact/RollLayerCalls.h"
 
 #include "dialects/DeepSeek/IR/DeepSeekOps.h"
 
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "llvm/Support/Debug.h"
 
 #define DEBUG_TYPE "jikji-create-entry-point"
 
@@ -82,12 +85,11 @@ Value memrefOverPointer(OpBuilder &b, Location loc, Value pointer,
       .getResult(0);
 }
 
-/// Entry `index` of a table of pointers.
-Value loadPointer(OpBuilder &b, Location loc, Value table, int64_t index) {
+/// Entry `index` (a constant or an i64 value) of a table of pointers.
+Value loadPointer(OpBuilder &b, Location loc, Value table, LLVM::GEPArg index) {
   auto ptrType = LLVM::LLVMPointerType::get(b.getContext());
-  Value address =
-      LLVM::GEPOp::create(b, loc, ptrType, ptrType, table,
-                          ArrayRef<LLVM::GEPArg>{static_cast<int32_t>(index)});
+  Value address = LLVM::GEPOp::create(b, loc, ptrType, ptrType, table,
+                                      ArrayRef<LLVM::GEPArg>{index});
   return LLVM::LoadOp::create(b, loc, ptrType, address);
 }
 
@@ -103,10 +105,12 @@ Value tensorOverPointer(OpBuilder &b, Location loc, Value pointer,
 
 struct CreateEntryPointPass final
     : jikji::impl::CreateEntryPointPassBase<CreateEntryPointPass> {
+  using Base::Base;
   void runOnOperation() override;
 
   /// Replaces every parameter op of `forward` with a read of the table
   /// passed as its new last argument, and records the table's order.
+  /// With `roll-layers`, runs of layers of one kind become loops first.
   LogicalResult bindParameters(func::FuncOp forward);
   /// Builds jikji_forward around `forward`.
   LogicalResult createEntryPoint(func::FuncOp forward);
@@ -179,48 +183,78 @@ LogicalResult bindStackedUses(Value stacked, Value experts) {
   return success();
 }
 
+/// Replaces parameter op `op` with a read of table entry `index`: a
+/// tensor over the pointer there, or for a stacked expert parameter the
+/// address of its experts' pointers, which the uses read one at a time.
+LogicalResult bindParameter(Operation *op, Value table, LLVM::GEPArg index) {
+  OpBuilder b(op);
+  auto type = cast<RankedTensorType>(op->getResult(0).getType());
+  if (isa<ds::ExpertParamOp>(op)) {
+    auto ptrType = LLVM::LLVMPointerType::get(b.getContext());
+    Value experts = LLVM::GEPOp::create(b, op->getLoc(), ptrType, ptrType,
+                                        table, ArrayRef<LLVM::GEPArg>{index});
+    if (failed(bindStackedUses(op->getResult(0), experts)))
+      return failure();
+  } else {
+    Value pointer = loadPointer(b, op->getLoc(), table, index);
+    op->getResult(0).replaceAllUsesWith(
+        tensorOverPointer(b, op->getLoc(), pointer, type, {}));
+  }
+  op->erase();
+  return success();
+}
+
 LogicalResult CreateEntryPointPass::bindParameters(func::FuncOp forward) {
-  OpBuilder b(forward.getContext());
+  Builder b(forward.getContext());
   Location loc = forward.getLoc();
   auto ptrType = LLVM::LLVMPointerType::get(b.getContext());
-  unsigned tableIndex = forward.getNumArguments();
-  if (failed(forward.insertArgument(tableIndex, ptrType, {}, loc)))
+  unsigned tableArgument = forward.getNumArguments();
+  if (failed(forward.insertArgument(tableArgument, ptrType, {}, loc)))
     return failure();
-  Value table = forward.getArgument(tableIndex);
+  Value table = forward.getArgument(tableArgument);
 
+  // The table holds one pointer per parameter, and one per expert of a
+  // stacked parameter (experts are separate checkpoint tensors, read in
+  // place), in the order the parameters first appear.
   SmallVector<Attribute> entries;
+  llvm::DenseMap<Operation *, int64_t> tableIndex;
+  int64_t next = 0;
+  forward.walk([&](Operation *op) {
+    if (!isa<ds::ParamOp, ds::ExpertParamOp>(op))
+      return;
+    NamedAttrList entry;
+    entry.append("name", op->getAttr("name"));
+    entry.append("type", TypeAttr::get(op->getResult(0).getType()));
+    tableIndex[op] = next;
+    if (auto stacked = dyn_cast<ds::ExpertParamOp>(op)) {
+      entry.append("experts", b.getI64IntegerAttr(stacked.getNumExperts()));
+      next += stacked.getNumExperts();
+    } else {
+      next += 1;
+    }
+    entries.push_back(entry.getDictionary(b.getContext()));
+  });
+  getOperation()->setAttr(kParametersAttrName, b.getArrayAttr(entries));
+
+  if (rollLayers) {
+    FailureOr<int64_t> loops = jikji::rollLayerCalls(
+        forward, tableIndex, [&](Operation *op, Value index) {
+          return bindParameter(op, table, index);
+        });
+    if (failed(loops))
+      return failure();
+    LLVM_DEBUG(llvm::dbgs() << "rolled " << *loops << " runs of layers\n");
+  }
+  // The parameters outside loops read constant entries.
   SmallVector<Operation *> parameters;
   forward.walk([&](Operation *op) {
     if (isa<ds::ParamOp, ds::ExpertParamOp>(op))
       parameters.push_back(op);
   });
-  // The table holds one pointer per parameter, and one per expert of a
-  // stacked parameter: experts are separate checkpoint tensors, read in
-  // place.
-  int64_t next = 0;
-  for (Operation *op : parameters) {
-    b.setInsertionPoint(op);
-    auto type = cast<RankedTensorType>(op->getResult(0).getType());
-    NamedAttrList entry;
-    entry.append("name", op->getAttr("name"));
-    entry.append("type", TypeAttr::get(type));
-    if (auto stacked = dyn_cast<ds::ExpertParamOp>(op)) {
-      entry.append("experts", b.getI64IntegerAttr(stacked.getNumExperts()));
-      Value experts = LLVM::GEPOp::create(
-          b, op->getLoc(), ptrType, ptrType, table,
-          ArrayRef<LLVM::GEPArg>{static_cast<int32_t>(next)});
-      if (failed(bindStackedUses(stacked.getResult(), experts)))
-        return failure();
-      next += stacked.getNumExperts();
-    } else {
-      Value pointer = loadPointer(b, op->getLoc(), table, next++);
-      op->getResult(0).replaceAllUsesWith(
-          tensorOverPointer(b, op->getLoc(), pointer, type, {}));
-    }
-    entries.push_back(entry.getDictionary(b.getContext()));
-    op->erase();
-  }
-  getOperation()->setAttr(kParametersAttrName, b.getArrayAttr(entries));
+  for (Operation *op : parameters)
+    if (failed(bindParameter(op, table,
+                             static_cast<int32_t>(tableIndex.lookup(op)))))
+      return failure();
   return success();
 }
 

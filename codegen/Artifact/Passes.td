@@ -21,9 +21,22 @@ def CreateEntryPointPass
     the table is recorded in the module attribute `jikji.parameters`, which
     the artifact's manifest lists.
 
+    With `roll-layers` (the default), each run of two or more consecutive
+    calls to the same layer function becomes one `scf.for` over those layers:
+    the hidden state is carried, each cache is sliced at the loop's layer,
+    and each parameter reads table entry `first + step * stride`. `@forward`
+    then has one call per run instead of one per layer, so bufferization and
+    everything after it cost the same for 61 layers as for 4.
+
     Runs after `convert-deepseek-to-linalg` and before bufferization.
   }];
+  let options = [
+    Option<"rollLayers", "roll-layers", "bool", /*default=*/"true",
+           "Call each run of layers of one kind from one loop">,
+  ];
   let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::scf::SCFDialect",
     "::mlir::LLVM::LLVMDialect",
     "::mlir::bufferization::BufferizationDialect",
     "::mlir::memref::MemRefDialect",

@@ -66,6 +66,10 @@ void jikji::addCpuBufferizePasses(OpPassManager &pm) {
   // (identity layouts would copy a layer's cache on every call); rows stay
   // contiguous, which vector loads and LLVM's vectorizer rely on.
   pm.addPass(createBufferizePass());
+  // @forward's loops over layers yield their caches unchanged once in
+  // place; folding those loop results back to @forward's arguments lets
+  // the next step see that @forward returns its caches as it got them.
+  pm.addPass(createCanonicalizerPass());
   // Layer functions update their cache slices in place and return them;
   // dropping those results turns @forward's copy back into the stacked
   // cache into a self-copy that canonicalization removes. Without this,

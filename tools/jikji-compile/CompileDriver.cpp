@@ -24,6 +24,7 @@
 #include "mlir/IR/Verifier.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
+#include "mlir/Support/Timing.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
@@ -184,6 +185,7 @@ int jikji::runCompileDriver(int argc, char **argv, DialectRegistry &registry) {
   registerAsmPrinterCLOptions();
   registerMLIRContextCLOptions();
   registerPassManagerCLOptions();
+  registerDefaultTimingManagerCLOptions();
   CompileOptions options;
   cl::ParseCommandLineOptions(argc, argv,
                               "Jikji: compile a DeepSeek checkpoint\n");
@@ -225,6 +227,22 @@ int jikji::runCompileDriver(int argc, char **argv, DialectRegistry &registry) {
 
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
+  // --mlir-timing reports every pass of every step below in one tree,
+  // printed when the driver returns.
+  DefaultTimingManager timing;
+  applyDefaultTimingManagerCLOptions(timing);
+  TimingScope rootTiming = timing.getRootScope();
+  // The command line's pass manager options (--mlir-print-ir-after-all,
+  // --mlir-timing, ...) for a step's pass manager. Each step times its
+  // passes under a scope of its own, which must outlive the run: pass
+  // timers are keyed by the pass's address, which a later step's passes
+  // may reuse.
+  auto configure = [&](PassManager &pm, TimingScope &stepTiming) {
+    if (failed(applyPassManagerCLOptions(pm)))
+      return failure();
+    pm.enableTiming(stepTiming);
+    return success();
+  };
   CompileTimer timer;
   OwningOpRef<ModuleOp> module = hf::importModel(context, input->config);
   if (failed(verify(*module)))
@@ -235,8 +253,9 @@ int jikji::runCompileDriver(int argc, char **argv, DialectRegistry &registry) {
   fusion.fuseMoeRouting = !options.noFusion && !options.noFuseMoeRouting;
   fusion.fuseSwiGlu = !options.noFusion && !options.noFuseSwiGlu;
   if (!options.noFusion) {
+    TimingScope stepTiming = rootTiming.nest("graph fusion");
     PassManager pm(&context);
-    if (failed(applyPassManagerCLOptions(pm)))
+    if (failed(configure(pm, stepTiming)))
       return fail("invalid pass manager options");
     buildFusionPipeline(pm, fusion);
     if (failed(pm.run(*module)))
@@ -265,9 +284,10 @@ int jikji::runCompileDriver(int argc, char **argv, DialectRegistry &registry) {
   // The CPU pipeline, in the three steps jikji-opt --jikji-lower-to-cpu
   // runs; the manifest is read between the first and the rest, while the
   // module still has its parameter table and cache arguments.
-  auto runPasses = [&](void (*addPasses)(OpPassManager &)) {
+  auto runPasses = [&](void (*addPasses)(OpPassManager &), StringRef step) {
+    TimingScope stepTiming = rootTiming.nest(step);
     PassManager pm(&context);
-    if (failed(applyPassManagerCLOptions(pm)))
+    if (failed(configure(pm, stepTiming)))
       return failure();
     addPasses(pm);
     return pm.run(*module);
@@ -290,8 +310,9 @@ int jikji::runCompileDriver(int argc, char **argv, DialectRegistry &registry) {
     cudaOptions.gpuArch = options.gpuArch;
     cudaOptions.tensorCores = options.gpuTensorCores;
     {
+      TimingScope stepTiming = rootTiming.nest("GPU kernels");
       PassManager pm(&context);
-      if (failed(applyPassManagerCLOptions(pm)))
+      if (failed(configure(pm, stepTiming)))
         return fail("invalid pass manager options");
       addCudaGpuPasses(pm, cudaOptions);
       if (failed(pm.run(*module)))
@@ -303,8 +324,9 @@ int jikji::runCompileDriver(int argc, char **argv, DialectRegistry &registry) {
     progress(timer, "outlined " + std::to_string(kernels) + " GPU kernels");
     if (emit == EmitPhase::Gpu)
       return printModule();
+    TimingScope stepTiming = rootTiming.nest("NVVM");
     PassManager pm(&context);
-    if (failed(applyPassManagerCLOptions(pm)))
+    if (failed(configure(pm, stepTiming)))
       return fail("invalid pass manager options");
     addCudaNvvmPasses(pm, cudaOptions);
     if (failed(pm.run(*module)))
@@ -312,7 +334,7 @@ int jikji::runCompileDriver(int argc, char **argv, DialectRegistry &registry) {
     progress(timer, "lowered to NVVM");
     if (emit == EmitPhase::Nvvm)
       return printModule();
-    if (failed(runPasses(addCudaBinaryPasses)))
+    if (failed(runPasses(addCudaBinaryPasses, "PTX")))
       return fail("generating PTX failed");
     Result<std::string> ptx = takePtx(*module);
     if (!ptx)
@@ -339,7 +361,9 @@ int jikji::runCompileDriver(int argc, char **argv, DialectRegistry &registry) {
       output->keep();
       return 0;
     }
+    TimingScope ptxasTiming = rootTiming.nest("ptxas");
     Result<std::string> cubin = assembleWithPtxas(*ptx, options.gpuArch);
+    ptxasTiming.stop();
     if (!cubin)
       return fail(cubin.error());
     progress(timer, "assembled with ptxas -arch=" + options.gpuArch + " (" +
@@ -353,7 +377,8 @@ int jikji::runCompileDriver(int argc, char **argv, DialectRegistry &registry) {
     return 0;
   };
   progress(timer, "imported");
-  if (failed(runPasses(cuda ? addPortableLinalgPasses : addCpuLinalgPasses)))
+  if (failed(runPasses(cuda ? addPortableLinalgPasses : addCpuLinalgPasses,
+                       "linalg")))
     return fail("lowering to linalg failed");
   progress(timer, "lowered to linalg");
   if (emit == EmitPhase::Linalg)
@@ -363,20 +388,22 @@ int jikji::runCompileDriver(int argc, char **argv, DialectRegistry &registry) {
   if (!manifest)
     return fail(manifest.error());
   cudaManifest = *manifest;
-  if (failed(runPasses(addCpuBufferizePasses)))
+  if (failed(runPasses(addCpuBufferizePasses, "bufferization")))
     return fail("bufferization failed");
   progress(timer, "bufferized");
   if (emit == EmitPhase::Bufferized)
     return printModule();
   if (cuda)
     return finishCuda();
-  if (failed(runPasses(addCpuLlvmPasses)))
+  if (failed(runPasses(addCpuLlvmPasses, "LLVM dialect")))
     return fail("lowering to the LLVM dialect failed");
   progress(timer, "lowered to the LLVM dialect");
   if (emit == EmitPhase::LLVM)
     return printModule();
+  TimingScope artifactTiming = rootTiming.nest("object code and link");
   Result<bool> written =
       writeCpuArtifact(*module, *manifest, options.output.getValue());
+  artifactTiming.stop();
   if (!written)
     return fail(written.error());
   progress(timer, "wrote " + options.output.getValue());
