@@ -167,6 +167,13 @@ void retypeForward(func::FuncOp forward, RankedTensorType latentCache,
     ++cacheIndex;
   }
 
+  // The stacked caches as the chain leaves them, from the arguments on:
+  // only slices of those are cache slices (@forward slices other tensors,
+  // such as the hidden rows that get logits).
+  llvm::SmallPtrSet<Value, 16> stackedCaches;
+  for (BlockArgument argument : forward.getArguments())
+    if (forward.getArgAttr(argument.getArgNumber(), "deepseek.kv_cache"))
+      stackedCaches.insert(argument);
   SmallVector<Operation *> chain;
   forward.walk([&](Operation *op) {
     if (isa<func::CallOp, tensor::ExtractSliceOp, tensor::InsertSliceOp>(op))
@@ -175,6 +182,8 @@ void retypeForward(func::FuncOp forward, RankedTensorType latentCache,
   for (Operation *op : chain) {
     b.setInsertionPoint(op);
     if (auto extract = dyn_cast<tensor::ExtractSliceOp>(op)) {
+      if (!stackedCaches.contains(extract.getSource()))
+        continue;
       auto source = cast<RankedTensorType>(extract.getSource().getType());
       if (sameEntry(source, extract.getType()))
         continue;
@@ -199,9 +208,13 @@ void retypeForward(func::FuncOp forward, RankedTensorType latentCache,
       call.replaceAllUsesWith(replacement.getResults());
       call.erase();
     } else if (auto insert = dyn_cast<tensor::InsertSliceOp>(op)) {
-      if (insert.getType() == insert.getDest().getType() &&
-          sameEntry(insert.getDest().getType(), insert.getSource().getType()))
+      if (!stackedCaches.contains(insert.getDest()))
         continue;
+      if (insert.getType() == insert.getDest().getType() &&
+          sameEntry(insert.getDest().getType(), insert.getSource().getType())) {
+        stackedCaches.insert(insert.getResult());
+        continue;
+      }
       auto dest = cast<RankedTensorType>(insert.getDest().getType());
       auto [offsets, sizes, strides] =
           layerSlice(b, insert, dest.getShape().drop_front(2));
@@ -210,6 +223,7 @@ void retypeForward(func::FuncOp forward, RankedTensorType latentCache,
           sizes, strides);
       insert.replaceAllUsesWith(replacement.getResult());
       insert.erase();
+      stackedCaches.insert(replacement.getResult());
     }
   }
   auto returnOp =

@@ -34,6 +34,8 @@ namespace {
 /// The name of the C entry point and of the module attribute listing the
 /// parameter table.
 constexpr StringLiteral kEntryPointName = "jikji_forward";
+/// The entry point that writes the logits of the last tokens only.
+constexpr StringLiteral kLastLogitsEntryPointName = "jikji_forward_last_logits";
 constexpr StringLiteral kParametersAttrName = "jikji.parameters";
 
 Value i64Constant(OpBuilder &b, Location loc, int64_t value) {
@@ -112,8 +114,8 @@ struct CreateEntryPointPass final
   /// passed as its new last argument, and records the table's order.
   /// With `roll-layers`, runs of layers of one kind become loops first.
   LogicalResult bindParameters(func::FuncOp forward);
-  /// Builds jikji_forward around `forward`.
-  LogicalResult createEntryPoint(func::FuncOp forward);
+  /// Builds jikji_forward and jikji_forward_last_logits around `forward`.
+  LogicalResult createEntryPoints(func::FuncOp forward);
 };
 
 /// Expert `e`'s tensor of a stacked parameter whose experts are the
@@ -258,14 +260,13 @@ LogicalResult CreateEntryPointPass::bindParameters(func::FuncOp forward) {
   return success();
 }
 
-LogicalResult CreateEntryPointPass::createEntryPoint(func::FuncOp forward) {
+LogicalResult CreateEntryPointPass::createEntryPoints(func::FuncOp forward) {
   MLIRContext *context = forward.getContext();
-  OpBuilder b(context);
-  Location loc = forward.getLoc();
   FunctionType forwardType = forward.getFunctionType();
-  // @forward(tokens, start, key_cache, value_cache, parameters)
+  // @forward(tokens, start, key_cache, value_cache, first_logit, parameters)
   //   -> (logits, key_cache, value_cache)
-  if (forwardType.getNumInputs() != 5 || forwardType.getNumResults() != 3)
+  if (forwardType.getNumInputs() != 6 || forwardType.getNumResults() != 3 ||
+      !forwardType.getInput(4).isIndex())
     return forward.emitOpError("is not the imported forward signature");
   auto tokensType = cast<RankedTensorType>(forwardType.getInput(0));
   auto keyCacheType = cast<RankedTensorType>(forwardType.getInput(2));
@@ -273,57 +274,72 @@ LogicalResult CreateEntryPointPass::createEntryPoint(func::FuncOp forward) {
   auto logitsType = cast<RankedTensorType>(forwardType.getResult(0));
 
   auto ptrType = LLVM::LLVMPointerType::get(context);
-  Type i64 = b.getI64Type();
-  // jikji_forward(params, tokens, num_tokens, start, caches, capacity, logits)
-  auto entryType = b.getFunctionType(
-      {ptrType, ptrType, i64, i64, ptrType, i64, ptrType}, {b.getI32Type()});
-  b.setInsertionPointToEnd(getOperation().getBody());
-  auto entry = func::FuncOp::create(b, loc, kEntryPointName, entryType);
-  Block *body = entry.addEntryBlock();
-  b.setInsertionPointToStart(body);
-  Value params = body->getArgument(0), tokensPointer = body->getArgument(1);
-  Value numTokens = body->getArgument(2), start = body->getArgument(3);
-  Value caches = body->getArgument(4), capacity = body->getArgument(5);
-  Value logitsPointer = body->getArgument(6);
+  Type i64 = IntegerType::get(context, 64);
+  // One entry point for every token's logits, one for the last tokens'
+  // only; both call @forward, which differs only in its first logit row.
+  auto createEntryPoint = [&](StringRef name, bool lastLogitsOnly) {
+    OpBuilder b(context);
+    Location loc = forward.getLoc();
+    // (params, tokens, num_tokens, start, caches, capacity, logits
+    //  [, num_logits])
+    SmallVector<Type> inputs{ptrType, ptrType, i64, i64, ptrType, i64, ptrType};
+    if (lastLogitsOnly)
+      inputs.push_back(i64);
+    b.setInsertionPointToEnd(getOperation().getBody());
+    auto entry = func::FuncOp::create(
+        b, loc, name, b.getFunctionType(inputs, {b.getI32Type()}));
+    Block *body = entry.addEntryBlock();
+    b.setInsertionPointToStart(body);
+    Value params = body->getArgument(0), tokensPointer = body->getArgument(1);
+    Value numTokens = body->getArgument(2), start = body->getArgument(3);
+    Value caches = body->getArgument(4), capacity = body->getArgument(5);
+    Value logitsPointer = body->getArgument(6);
+    Value numLogits = lastLogitsOnly ? body->getArgument(7) : numTokens;
 
-  Value tokens =
-      tensorOverPointer(b, loc, tokensPointer, tokensType, {numTokens});
-  auto cacheBuffer = [&](int64_t index, RankedTensorType type) {
-    auto memrefType = MemRefType::get(type.getShape(), type.getElementType());
-    return memrefOverPointer(b, loc, loadPointer(b, loc, caches, index),
-                             memrefType, {capacity});
+    Value tokens =
+        tensorOverPointer(b, loc, tokensPointer, tokensType, {numTokens});
+    auto cacheBuffer = [&](int64_t index, RankedTensorType type) {
+      auto memrefType = MemRefType::get(type.getShape(), type.getElementType());
+      return memrefOverPointer(b, loc, loadPointer(b, loc, caches, index),
+                               memrefType, {capacity});
+    };
+    Value keyCacheBuffer = cacheBuffer(0, keyCacheType);
+    Value valueCacheBuffer = cacheBuffer(1, valueCacheType);
+    // The caches are read and written in place: writable, and restrict
+    // because nothing else in the artifact aliases them.
+    Value keyCache = bufferization::ToTensorOp::create(
+        b, loc, keyCacheType, keyCacheBuffer, /*restrict=*/true,
+        /*writable=*/true);
+    Value valueCache = bufferization::ToTensorOp::create(
+        b, loc, valueCacheType, valueCacheBuffer, /*restrict=*/true,
+        /*writable=*/true);
+    Type index = b.getIndexType();
+    Value startIndex = arith::IndexCastOp::create(b, loc, index, start);
+    Value firstLogit = arith::IndexCastOp::create(
+        b, loc, index, arith::SubIOp::create(b, loc, numTokens, numLogits));
+
+    auto call =
+        func::CallOp::create(b, loc, forward,
+                             ValueRange{tokens, startIndex, keyCache,
+                                        valueCache, firstLogit, params});
+    auto logitsBuffer = memrefOverPointer(
+        b, loc, logitsPointer,
+        MemRefType::get(logitsType.getShape(), logitsType.getElementType()),
+        {numLogits});
+    bufferization::MaterializeInDestinationOp::create(
+        b, loc, TypeRange{}, call.getResult(0), logitsBuffer,
+        /*restrict=*/true, /*writable=*/true);
+    bufferization::MaterializeInDestinationOp::create(
+        b, loc, TypeRange{}, call.getResult(1), keyCacheBuffer,
+        /*restrict=*/true, /*writable=*/true);
+    bufferization::MaterializeInDestinationOp::create(
+        b, loc, TypeRange{}, call.getResult(2), valueCacheBuffer,
+        /*restrict=*/true, /*writable=*/true);
+    Value ok = arith::ConstantIntOp::create(b, loc, b.getI32Type(), 0);
+    func::ReturnOp::create(b, loc, ValueRange{ok});
   };
-  Value keyCacheBuffer = cacheBuffer(0, keyCacheType);
-  Value valueCacheBuffer = cacheBuffer(1, valueCacheType);
-  // The caches are read and written in place: writable, and restrict
-  // because nothing else in the artifact aliases them.
-  Value keyCache = bufferization::ToTensorOp::create(
-      b, loc, keyCacheType, keyCacheBuffer, /*restrict=*/true,
-      /*writable=*/true);
-  Value valueCache = bufferization::ToTensorOp::create(
-      b, loc, valueCacheType, valueCacheBuffer, /*restrict=*/true,
-      /*writable=*/true);
-  Value startIndex =
-      arith::IndexCastOp::create(b, loc, b.getIndexType(), start);
-
-  auto call = func::CallOp::create(
-      b, loc, forward,
-      ValueRange{tokens, startIndex, keyCache, valueCache, params});
-  auto logitsBuffer = memrefOverPointer(
-      b, loc, logitsPointer,
-      MemRefType::get(logitsType.getShape(), logitsType.getElementType()),
-      {numTokens});
-  bufferization::MaterializeInDestinationOp::create(
-      b, loc, TypeRange{}, call.getResult(0), logitsBuffer, /*restrict=*/true,
-      /*writable=*/true);
-  bufferization::MaterializeInDestinationOp::create(
-      b, loc, TypeRange{}, call.getResult(1), keyCacheBuffer,
-      /*restrict=*/true, /*writable=*/true);
-  bufferization::MaterializeInDestinationOp::create(
-      b, loc, TypeRange{}, call.getResult(2), valueCacheBuffer,
-      /*restrict=*/true, /*writable=*/true);
-  Value ok = arith::ConstantIntOp::create(b, loc, b.getI32Type(), 0);
-  func::ReturnOp::create(b, loc, ValueRange{ok});
+  createEntryPoint(kEntryPointName, /*lastLogitsOnly=*/false);
+  createEntryPoint(kLastLogitsEntryPointName, /*lastLogitsOnly=*/true);
   forward.setPrivate();
   return success();
 }
@@ -334,7 +350,7 @@ void CreateEntryPointPass::runOnOperation() {
     getOperation().emitError("no @forward function to expose");
     return signalPassFailure();
   }
-  if (failed(bindParameters(forward)) || failed(createEntryPoint(forward)))
+  if (failed(bindParameters(forward)) || failed(createEntryPoints(forward)))
     return signalPassFailure();
 }
 

@@ -30,6 +30,8 @@ constexpr int64_t kDynamic = ShapedType::kDynamic;
 constexpr StringLiteral kParamAttrName = "deepseek.param";
 /// The argument attribute that marks the KV-cache operands of `@forward`.
 constexpr StringLiteral kCacheAttrName = "deepseek.kv_cache";
+/// The argument attribute of `@forward`'s first token to get logits.
+constexpr StringLiteral kFirstLogitAttrName = "deepseek.first_logit";
 
 /// A parameter a layer function takes, in the order it takes them.
 struct LayerParameter {
@@ -385,10 +387,11 @@ OwningOpRef<ModuleOp> jikji::hf::importModel(MLIRContext &context,
       builder, loc, "forward",
       builder.getFunctionType(
           {tokensType, builder.getIndexType(), types.stackedKeyCache,
-           types.stackedValueCache},
+           types.stackedValueCache, builder.getIndexType()},
           {logitsType, types.stackedKeyCache, types.stackedValueCache}));
   forward.setArgAttr(2, kCacheAttrName, builder.getStringAttr("key"));
   forward.setArgAttr(3, kCacheAttrName, builder.getStringAttr("value"));
+  forward.setArgAttr(4, kFirstLogitAttrName, builder.getUnitAttr());
   Block *body = forward.addEntryBlock();
 
   // One function per layer kind that occurs (DESIGN.md, decision 3).
@@ -451,6 +454,19 @@ OwningOpRef<ModuleOp> jikji::hf::importModel(MLIRContext &context,
                                                valueCache, valueOffsets,
                                                valueSizes, valueStrides);
   }
+
+  // Logits for the tokens from `first_logit` on only: generation needs the
+  // last token's, and the head is the largest product of a prefill.
+  Value firstLogit = body->getArgument(4);
+  Value numTokens = tensor::DimOp::create(builder, loc, hidden, 0);
+  hidden = tensor::ExtractSliceOp::create(
+      builder, loc, types.hidden, hidden,
+      ArrayRef<OpFoldResult>{firstLogit, builder.getIndexAttr(0)},
+      ArrayRef<OpFoldResult>{
+          arith::SubIOp::create(builder, loc, numTokens, firstLogit)
+              .getResult(),
+          builder.getIndexAttr(config.hiddenSize)},
+      ArrayRef<OpFoldResult>{builder.getIndexAttr(1), builder.getIndexAttr(1)});
 
   Value normWeight = ds::ParamOp::create(
       builder, loc,

@@ -81,10 +81,14 @@ Result<Artifact> Artifact::open(const std::string &path) {
                 "', but the library exports no such symbol");
   // Optional: an artifact compiled without threads does not export it.
   void *setNumThreadsSymbol = ::dlsym(handle, kSetNumThreadsSymbol);
+  // Optional: artifacts of older compilers do not export it.
+  void *forwardLastLogitsSymbol = ::dlsym(handle, kForwardLastLogitsSymbol);
   ::dlerror();
-  return Artifact(path, handle, std::move(*manifest),
-                  reinterpret_cast<ForwardFunction>(forwardSymbol),
-                  reinterpret_cast<SetNumThreadsFunction>(setNumThreadsSymbol));
+  return Artifact(
+      path, handle, std::move(*manifest),
+      reinterpret_cast<ForwardFunction>(forwardSymbol),
+      reinterpret_cast<SetNumThreadsFunction>(setNumThreadsSymbol),
+      reinterpret_cast<ForwardLastLogitsFunction>(forwardLastLogitsSymbol));
 }
 
 Artifact::Artifact(Artifact &&other) noexcept
@@ -92,7 +96,8 @@ Artifact::Artifact(Artifact &&other) noexcept
       handle_(std::exchange(other.handle_, nullptr)),
       manifest_(std::move(other.manifest_)),
       forward_(std::exchange(other.forward_, nullptr)),
-      setNumThreads_(std::exchange(other.setNumThreads_, nullptr)) {}
+      setNumThreads_(std::exchange(other.setNumThreads_, nullptr)),
+      forwardLastLogits_(std::exchange(other.forwardLastLogits_, nullptr)) {}
 
 Artifact &Artifact::operator=(Artifact &&other) noexcept {
   if (this != &other) {
@@ -102,6 +107,7 @@ Artifact &Artifact::operator=(Artifact &&other) noexcept {
     manifest_ = std::move(other.manifest_);
     forward_ = std::exchange(other.forward_, nullptr);
     setNumThreads_ = std::exchange(other.setNumThreads_, nullptr);
+    forwardLastLogits_ = std::exchange(other.forwardLastLogits_, nullptr);
   }
   return *this;
 }
@@ -114,4 +120,5 @@ void Artifact::release() {
   handle_ = nullptr;
   forward_ = nullptr;
   setNumThreads_ = nullptr;
+  forwardLastLogits_ = nullptr;
 }

@@ -40,6 +40,19 @@ using ForwardFunction = int32_t (*)(const void *const *params,
                                     int64_t start, void *const *caches,
                                     int64_t cacheCapacity, float *logits);
 
+/// The optional entry point that writes the logits of the last tokens only
+/// (docs/runtime-abi.md); an artifact without it computes every token's.
+constexpr const char *kForwardLastLogitsSymbol = "jikji_forward_last_logits";
+
+/// The signature of jikji_forward_last_logits: jikji_forward's, with the
+/// logits of the last `numLogits` of the tokens only.
+using ForwardLastLogitsFunction = int32_t (*)(const void *const *params,
+                                              const int64_t *tokens,
+                                              int64_t numTokens, int64_t start,
+                                              void *const *caches,
+                                              int64_t cacheCapacity,
+                                              float *logits, int64_t numLogits);
+
 /// A loaded artifact. Move-only; the destructor unloads the library, so
 /// nothing obtained from it (the entry point) may outlive it.
 class Artifact {
@@ -64,13 +77,20 @@ public:
   /// The artifact's jikji_set_num_threads, or null when it exports none
   /// (it then runs on one thread).
   SetNumThreadsFunction setNumThreads() const { return setNumThreads_; }
+  /// The artifact's jikji_forward_last_logits, or null when it exports none
+  /// (artifacts of older compilers).
+  ForwardLastLogitsFunction forwardLastLogits() const {
+    return forwardLastLogits_;
+  }
 
 private:
   Artifact(std::string path, void *handle, Manifest manifest,
            ForwardFunction forwardFunction,
-           SetNumThreadsFunction setNumThreadsFunction)
+           SetNumThreadsFunction setNumThreadsFunction,
+           ForwardLastLogitsFunction forwardLastLogitsFunction)
       : path_(std::move(path)), handle_(handle), manifest_(std::move(manifest)),
-        forward_(forwardFunction), setNumThreads_(setNumThreadsFunction) {}
+        forward_(forwardFunction), setNumThreads_(setNumThreadsFunction),
+        forwardLastLogits_(forwardLastLogitsFunction) {}
   void release();
 
   std::string path_;
@@ -79,6 +99,7 @@ private:
   Manifest manifest_;
   ForwardFunction forward_ = nullptr;
   SetNumThreadsFunction setNumThreads_ = nullptr;
+  ForwardLastLogitsFunction forwardLastLogits_ = nullptr;
 };
 
 } // namespace jikji::runtime

@@ -7,6 +7,7 @@
 #include "runtime/session/Sequence.h"
 
 #include "frontends/huggingface/Printable.h"
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -102,11 +103,20 @@ Result<bool> Sequence::checkTokens(const int64_t *tokens, int64_t count) const {
 
 Result<bool> Sequence::forwardInto(const int64_t *tokens, int64_t count,
                                    float *logits) {
+  return forwardInto(tokens, count, logits, count);
+}
+
+Result<bool> Sequence::forwardInto(const int64_t *tokens, int64_t count,
+                                   float *logits, int64_t logitRows) {
   Result<bool> valid = checkTokens(tokens, count);
   if (!valid)
     return valid;
   if (!logits)
     return Error("expected a logits buffer, found a null pointer");
+  if (logitRows < 1 || logitRows > count)
+    return Error("logit rows: expected 1 to " + std::to_string(count) +
+                 " (the tokens of the step), found " +
+                 std::to_string(logitRows));
   // The step reads the weights straight from their mappings; a file cut
   // since loading (rewritten or truncated by another process) would make
   // those reads raise SIGBUS. One fstat per file finds it first. A file cut
@@ -116,23 +126,45 @@ Result<bool> Sequence::forwardInto(const int64_t *tokens, int64_t count,
     return Error(intact.error() +
                  "; the weights changed after loading: reload the model");
   const Artifact &artifact = model_->artifact();
-  int32_t status =
-      artifact.forward()(model_->parameterTable(), tokens, count, length_,
-                         cachePointers_.data(), capacity_, logits);
+  int64_t vocab = model_->vocabSize();
+  int32_t status = 0;
+  std::string entryPoint = artifact.manifest().forwardEntryPoint;
+  if (logitRows == count) {
+    status =
+        artifact.forward()(model_->parameterTable(), tokens, count, length_,
+                           cachePointers_.data(), capacity_, logits);
+  } else if (artifact.forwardLastLogits()) {
+    entryPoint = kForwardLastLogitsSymbol;
+    status = artifact.forwardLastLogits()(model_->parameterTable(), tokens,
+                                          count, length_, cachePointers_.data(),
+                                          capacity_, logits, logitRows);
+  } else {
+    Result<HostBuffer> every = HostBuffer::allocate(
+        static_cast<uint64_t>(count) * static_cast<uint64_t>(vocab) *
+            sizeof(float),
+        "the logits of " + std::to_string(count) + " tokens");
+    if (!every)
+      return Error(every.error());
+    auto *everyLogits = static_cast<float *>(every->data());
+    status =
+        artifact.forward()(model_->parameterTable(), tokens, count, length_,
+                           cachePointers_.data(), capacity_, everyLogits);
+    std::copy(everyLogits + (count - logitRows) * vocab,
+              everyLogits + count * vocab, logits);
+  }
   if (status != 0)
-    return Error(artifact.path() + ": " +
-                 artifact.manifest().forwardEntryPoint + " returned status " +
+    return Error(artifact.path() + ": " + entryPoint + " returned status " +
                  std::to_string(status) + " for " + std::to_string(count) +
                  " tokens at position " + std::to_string(length_));
-  int64_t vocab = model_->vocabSize();
-  for (int64_t row = 0; row < count; ++row)
+  const int64_t firstRow = count - logitRows;
+  for (int64_t row = 0; row < logitRows; ++row)
     for (int64_t column = 0; column < vocab; ++column) {
       float value = logits[row * vocab + column];
       if (!std::isfinite(value))
         return Error(artifact.path() + ": non-finite logits: logit " +
                      std::to_string(column) + " of token " +
-                     std::to_string(row) + " (position " +
-                     std::to_string(length_ + row) + ") is " +
+                     std::to_string(firstRow + row) + " (position " +
+                     std::to_string(length_ + firstRow + row) + ") is " +
                      (std::isnan(value) ? "NaN" : "infinite") +
                      "; expected finite values");
     }
@@ -187,20 +219,14 @@ Result<Generation> Sequence::generate(const int64_t *prompt,
   if (!valid)
     return Error(valid.error());
   int64_t vocab = model_->vocabSize();
-  // One buffer serves the prefill (every prompt row) and each decode step
-  // (one row).
-  Result<HostBuffer> scratch = HostBuffer::allocate(
-      static_cast<uint64_t>(promptLength) * static_cast<uint64_t>(vocab) *
-          sizeof(float),
-      "the logits of a prompt of " + std::to_string(promptLength) + " tokens");
-  if (!scratch)
-    return Error(scratch.error());
-  auto *logits = static_cast<float *>(scratch->data());
+  // Every step, the prefill included, needs the last token's logits only.
+  std::vector<float> logits(static_cast<size_t>(vocab));
 
   Generation generation;
   GenerationStats &stats = generation.stats;
   Clock::time_point start = Clock::now();
-  Result<bool> prefilled = forwardInto(prompt, promptLength, logits);
+  Result<bool> prefilled =
+      forwardInto(prompt, promptLength, logits.data(), /*logitRows=*/1);
   if (!prefilled)
     return Error(prefilled.error());
   stats.prefillTokens = promptLength;
@@ -209,7 +235,7 @@ Result<Generation> Sequence::generate(const int64_t *prompt,
     return generation;
 
   Sampler sampler(options);
-  const float *nextLogits = logits + (promptLength - 1) * vocab;
+  const float *nextLogits = logits.data();
   Clock::time_point firstToken;
   while (true) {
     Result<int64_t> token = sampler.sample(nextLogits, vocab);
@@ -226,11 +252,10 @@ Result<Generation> Sequence::generate(const int64_t *prompt,
     }
     if (static_cast<int64_t>(generation.tokens.size()) == maxNewTokens)
       break;
-    Result<bool> decoded = forwardInto(&*token, 1, logits);
+    Result<bool> decoded = forwardInto(&*token, 1, logits.data());
     if (!decoded)
       return Error(decoded.error());
     ++stats.decodeTokens;
-    nextLogits = logits;
   }
   stats.decodeSeconds = secondsSince(firstToken);
   return generation;

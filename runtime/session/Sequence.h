@@ -92,6 +92,13 @@ public:
   /// status, a NaN or infinite logit) the length is unchanged, so the rows
   /// the artifact may have written are never read.
   Result<bool> forwardInto(const int64_t *tokens, int64_t count, float *logits);
+  /// As forwardInto, writing the logits of the last `logitRows` tokens only
+  /// (1 <= logitRows <= count), logitRows x vocab float32: what generation
+  /// needs, and the output head is the largest product of a prefill. With an
+  /// artifact that cannot skip the other rows (older compilers), they are
+  /// computed into a temporary buffer.
+  Result<bool> forwardInto(const int64_t *tokens, int64_t count, float *logits,
+                           int64_t logitRows);
   /// As forwardInto, returning the logits.
   Result<std::vector<float>> forward(const int64_t *tokens, int64_t count);
 

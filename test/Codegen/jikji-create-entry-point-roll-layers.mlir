@@ -22,7 +22,7 @@ module {
   }
   // CHECK-LABEL: func.func private @forward(
   // CHECK-SAME: %[[START:[a-z0-9]+]]: index, %[[KC:[a-z0-9]+]]: tensor<4x?x6xf32> {{.+}}, %[[TABLE:[a-z0-9]+]]: !llvm.ptr)
-  func.func @forward(%tokens: tensor<?xi64>, %start: index, %kc: tensor<4x?x6xf32> {deepseek.kv_cache = "key"}, %vc: tensor<4x?x2xf32> {deepseek.kv_cache = "value"}) -> (tensor<?x16xf32>, tensor<4x?x6xf32>, tensor<4x?x2xf32>) {
+  func.func @forward(%tokens: tensor<?xi64>, %start: index, %kc: tensor<4x?x6xf32> {deepseek.kv_cache = "key"}, %vc: tensor<4x?x2xf32> {deepseek.kv_cache = "value"}, %first: index {deepseek.first_logit}) -> (tensor<?x16xf32>, tensor<4x?x6xf32>, tensor<4x?x2xf32>) {
     %c1 = arith.constant 1 : index
     %e = deepseek.param "embed" : tensor<16x4xbf16>
     %h0 = deepseek.embedding %e[%tokens] : tensor<16x4xbf16>, tensor<?xi64> -> tensor<?x4xf32>
@@ -80,7 +80,7 @@ module {
   func.func private @layer(%h: tensor<?x4xf32>, %start: index, %kc: tensor<?x6xf32>, %w: tensor<4x4xbf16>) -> (tensor<?x4xf32>, tensor<?x6xf32>) {
     return %h, %kc : tensor<?x4xf32>, tensor<?x6xf32>
   }
-  func.func @forward(%tokens: tensor<?xi64>, %start: index, %kc: tensor<2x?x6xf32> {deepseek.kv_cache = "key"}, %vc: tensor<2x?x2xf32> {deepseek.kv_cache = "value"}) -> (tensor<?x16xf32>, tensor<2x?x6xf32>, tensor<2x?x2xf32>) {
+  func.func @forward(%tokens: tensor<?xi64>, %start: index, %kc: tensor<2x?x6xf32> {deepseek.kv_cache = "key"}, %vc: tensor<2x?x2xf32> {deepseek.kv_cache = "value"}, %first: index {deepseek.first_logit}) -> (tensor<?x16xf32>, tensor<2x?x6xf32>, tensor<2x?x2xf32>) {
     %c1 = arith.constant 1 : index
     %e = deepseek.param "embed" : tensor<16x4xbf16>
     %h0 = deepseek.embedding %e[%tokens] : tensor<16x4xbf16>, tensor<?xi64> -> tensor<?x4xf32>

@@ -9,7 +9,7 @@
 module {
   // CHECK-LABEL: func.func private @forward(
   // CHECK-SAME: %[[TABLE:arg[0-9]+]]: !llvm.ptr)
-  func.func @forward(%tokens: tensor<?xi64>, %start: index, %kc: tensor<1x?x2x6xf32> {deepseek.kv_cache = "key"}, %vc: tensor<1x?x2x4xf32> {deepseek.kv_cache = "value"}) -> (tensor<?x16xf32>, tensor<1x?x2x6xf32>, tensor<1x?x2x4xf32>) {
+  func.func @forward(%tokens: tensor<?xi64>, %start: index, %kc: tensor<1x?x2x6xf32> {deepseek.kv_cache = "key"}, %vc: tensor<1x?x2x4xf32> {deepseek.kv_cache = "value"}, %first: index {deepseek.first_logit}) -> (tensor<?x16xf32>, tensor<1x?x2x6xf32>, tensor<1x?x2x4xf32>) {
     // CHECK: llvm.getelementptr %[[TABLE]][0]
     // CHECK: bufferization.to_tensor %{{.+}} restrict : memref<16x4xbf16>
     %e = deepseek.param "model.embed_tokens.weight" : tensor<16x4xbf16>
@@ -24,9 +24,19 @@ module {
     %l = deepseek.linear %h, %e : tensor<?x4xf32>, tensor<16x4xbf16> -> tensor<?x16xf32>
     return %l, %kc, %vc : tensor<?x16xf32>, tensor<1x?x2x6xf32>, tensor<1x?x2x4xf32>
   }
+  // Tests that jikji_forward asks @forward for every token's logits (its
+  // first logit row is num_tokens - num_tokens), and that
+  // jikji_forward_last_logits takes num_logits and asks for the last ones.
   // CHECK-LABEL: func.func @jikji_forward(
-  // CHECK-SAME: %{{.+}}: !llvm.ptr, %{{.+}}: !llvm.ptr, %{{.+}}: i64, %{{.+}}: i64, %{{.+}}: !llvm.ptr, %{{.+}}: i64, %{{.+}}: !llvm.ptr) -> i32
+  // CHECK-SAME: %{{.+}}: !llvm.ptr, %{{.+}}: !llvm.ptr, %[[T:.+]]: i64, %{{.+}}: i64, %{{.+}}: !llvm.ptr, %{{.+}}: i64, %{{.+}}: !llvm.ptr) -> i32
   // CHECK: bufferization.to_tensor %{{.+}} restrict writable : memref<1x?x2x6xf32>
-  // CHECK: call @forward
+  // CHECK: %[[NONE:.+]] = arith.subi %[[T]], %[[T]] : i64
+  // CHECK: %[[FIRST:.+]] = arith.index_cast %[[NONE]] : i64 to index
+  // CHECK: call @forward(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %[[FIRST]], %{{.+}})
   // CHECK: bufferization.materialize_in_destination {{.+}} in restrict writable
+  // CHECK-LABEL: func.func @jikji_forward_last_logits(
+  // CHECK-SAME: %{{.+}}: !llvm.ptr, %{{.+}}: !llvm.ptr, %[[T:.+]]: i64, %{{.+}}: i64, %{{.+}}: !llvm.ptr, %{{.+}}: i64, %{{.+}}: !llvm.ptr, %[[N:.+]]: i64) -> i32
+  // CHECK: %[[SKIPPED:.+]] = arith.subi %[[T]], %[[N]] : i64
+  // CHECK: %[[FIRST:.+]] = arith.index_cast %[[SKIPPED]] : i64 to index
+  // CHECK: call @forward(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %[[FIRST]], %{{.+}})
 }

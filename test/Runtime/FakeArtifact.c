@@ -18,12 +18,15 @@
 |*                                                                            *|
 |* Built with JIKJI_FAKE_NO_MANIFEST it exports no jikji_manifest: a shared   *|
 |* library that is not an artifact. Built with JIKJI_FAKE_NO_THREADS it       *|
-|* exports no jikji_set_num_threads: an artifact that runs on one thread.     *|
+|* exports neither jikji_set_num_threads nor jikji_forward_last_logits: an    *|
+|* artifact of an older compiler, which runs on one thread.                   *|
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 static const char *manifestText = "";
 static int64_t vocabSize = 1;
@@ -32,6 +35,7 @@ static int64_t nanAtPosition = -1;
 static const void *const *lastParams = 0;
 static int64_t calls = 0;
 static int32_t numThreads = 0;
+static int64_t lastLogitsCalls = 0;
 
 /* Sets what jikji_manifest returns (the caller keeps `text` alive) and the
  * vocabulary the logits have. */
@@ -52,6 +56,9 @@ const void *const *jikji_test_last_params(void) { return lastParams; }
 
 /* How many times jikji_forward has been called. */
 int64_t jikji_test_calls(void) { return calls; }
+
+/* How many times jikji_forward_last_logits has been called. */
+int64_t jikji_test_last_logits_calls(void) { return lastLogitsCalls; }
 
 /* The count of the last jikji_set_num_threads call (0: never called). */
 int32_t jikji_test_num_threads(void) { return numThreads; }
@@ -95,3 +102,28 @@ int32_t jikji_forward(const void *const *params, const int64_t *tokens,
   }
   return 0;
 }
+
+#ifndef JIKJI_FAKE_NO_THREADS
+/* jikji_forward, keeping the last `num_logits` rows of logits only. */
+int32_t jikji_forward_last_logits(const void *const *params,
+                                  const int64_t *tokens, int64_t num_tokens,
+                                  int64_t start, void *const *caches,
+                                  int64_t cache_capacity, float *logits,
+                                  int64_t num_logits) {
+  float *every;
+  int32_t status;
+  ++lastLogitsCalls;
+  if (num_logits < 1 || num_logits > num_tokens)
+    return 97;
+  every = (float *)malloc((size_t)(num_tokens * vocabSize) * sizeof(float));
+  if (!every)
+    return 96;
+  status = jikji_forward(params, tokens, num_tokens, start, caches,
+                         cache_capacity, every);
+  if (status == 0)
+    memcpy(logits, every + (num_tokens - num_logits) * vocabSize,
+           (size_t)(num_logits * vocabSize) * sizeof(float));
+  free(every);
+  return status;
+}
+#endif

@@ -179,6 +179,16 @@ public:
     return numThreads ? numThreads() : -1;
   }
 
+  /// How many times the fake's jikji_forward_last_logits ran (-1: the fake
+  /// has none).
+  int64_t lastLogitsCalls() const {
+    auto calls = reinterpret_cast<int64_t (*)()>(
+        ::dlsym(handle_, "jikji_forward_last_logits")
+            ? ::dlsym(handle_, "jikji_test_last_logits_calls")
+            : nullptr);
+    return calls ? calls() : -1;
+  }
+
 private:
   /// embed.weight, the `up` experts back to back, and the `down` experts
   /// with embed.weight's twin between them.

@@ -332,6 +332,43 @@ TEST(SequenceTest, ForwardKeepsTheCache) {
   EXPECT_EQ((*logits)[7], 1.0f);
 }
 
+// Tests that a step can ask for the last tokens' logits only: through the
+// artifact's jikji_forward_last_logits, or, for an artifact without it (an
+// older compiler's), by keeping the last rows of every token's; and that a
+// row count out of range is refused before anything runs.
+TEST(SequenceTest, ForwardsLastLogitsOnly) {
+  for (bool exported : {true, false}) {
+    SCOPED_TRACE(exported ? "exported" : "fallback");
+    FakeModel fake(exported ? jikji::test::fakeArtifactPath()
+                            : jikji::test::fakeArtifactNoThreadsPath());
+    ASSERT_TRUE(fake.ready());
+    Result<Model> model = Model::load(fake.artifactPath(), fake.weightsDir());
+    ASSERT_TRUE(model.ok()) << model.error();
+    EXPECT_EQ(model->artifact().forwardLastLogits() != nullptr, exported);
+    Result<Sequence> sequence = Sequence::create(*model, 8);
+    ASSERT_TRUE(sequence.ok()) << sequence.error();
+    int64_t callsBefore = fake.lastLogitsCalls();
+
+    std::vector<int64_t> prompt = {1, 2, 3};
+    std::vector<float> logits(2 * kFakeVocab, -1.0f);
+    Result<bool> done = sequence->forwardInto(prompt.data(), 3, logits.data(),
+                                              /*logitRows=*/2);
+    ASSERT_TRUE(done.ok()) << done.error();
+    // The rows of tokens 2 and 3: sums 3 and 6.
+    EXPECT_EQ(logits[3], 1.0f);
+    EXPECT_EQ(logits[kFakeVocab + 6], 1.0f);
+    EXPECT_EQ(sequence->length(), 3);
+    EXPECT_EQ(fake.lastLogitsCalls(), exported ? callsBefore + 1 : -1);
+
+    int64_t next = 4;
+    EXPECT_EQ(errorOf(sequence->forwardInto(&next, 1, logits.data(), 2)),
+              "logit rows: expected 1 to 1 (the tokens of the step), found 2");
+    EXPECT_EQ(errorOf(sequence->forwardInto(&next, 1, logits.data(), 0)),
+              "logit rows: expected 1 to 1 (the tokens of the step), found 0");
+    EXPECT_EQ(sequence->length(), 3);
+  }
+}
+
 // Tests that bad tokens and lengths are refused before the artifact runs,
 // and leave the sequence as it was.
 TEST(SequenceTest, RefusesBadTokensBeforeRunning) {

@@ -79,7 +79,8 @@ Result<PhaseTiming> jikji::bench::timeDecode(const Model &model,
     if (prompt.empty())
       continue;
     Result<bool> prefilled = sequences.back().forwardInto(
-        prompt.data(), static_cast<int64_t>(prompt.size()), logits.data());
+        prompt.data(), static_cast<int64_t>(prompt.size()), logits.data(),
+        /*logitRows=*/1);
     if (!prefilled)
       return Error("prompt of sequence " + std::to_string(row) + ": " +
                    prefilled.error());
@@ -129,7 +130,9 @@ Result<PhaseTiming> jikji::bench::timePrefill(const Model &model,
   Result<Sequence> sequence = Sequence::create(model, plan.prefillTokens);
   if (!sequence)
     return Error(sequence.error());
-  std::vector<float> logits(static_cast<size_t>(plan.prefillTokens * vocab));
+  // Generation needs the last token's logits only (what the useful
+  // FLOPs count too).
+  std::vector<float> logits(static_cast<size_t>(vocab));
   TokenStream stream(1, vocab);
   std::vector<int64_t> tokens;
   for (int64_t i = 0; i < plan.prefillTokens; ++i)
@@ -139,7 +142,8 @@ Result<PhaseTiming> jikji::bench::timePrefill(const Model &model,
     sequence->reset();
     Clock::time_point start = Clock::now();
     Result<bool> prefilled =
-        sequence->forwardInto(tokens.data(), plan.prefillTokens, logits.data());
+        sequence->forwardInto(tokens.data(), plan.prefillTokens, logits.data(),
+                              /*logitRows=*/1);
     if (!prefilled)
       return Error("prefill: " + prefilled.error());
     seconds.push_back(
