@@ -39,7 +39,10 @@ struct LowerProductsToMmaPass final
         matches.push_back({op, *product, matchMmaEpilogue(op, *product)});
     });
     for (Match &match : matches) {
-      OpBuilder b(match.op);
+      // With an epilogue, in the consumer's place: after the allocation of
+      // its result, which is all that may lie between the two.
+      OpBuilder b(match.epilogue.consumer ? match.epilogue.consumer
+                                          : match.op.getOperation());
       buildMmaKernel(b, match.op.getLoc(), match.product, match.epilogue);
       if (match.epilogue.consumer)
         match.epilogue.consumer->erase();

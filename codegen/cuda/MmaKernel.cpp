@@ -213,17 +213,19 @@ struct MmaKernelBuilder {
       auto guard = scf::IfOp::create(b, loc, valid, /*withElse=*/false);
       OpBuilder::InsertionGuard insertion(b);
       b.setInsertionPointToStart(guard.thenBlock());
-      auto finish = [&](Value value, Value at) {
+      for (auto [value, at] :
+           {std::pair(first, column), std::pair(second, nextColumn)}) {
+        if (!epilogue.residual || epilogue.storeProduct)
+          memref::StoreOp::create(b, loc, value, product.output,
+                                  ValueRange{row, at});
         if (!epilogue.residual)
-          return value;
+          continue;
         Value residual = memref::LoadOp::create(b, loc, epilogue.residual,
                                                 ValueRange{row, at});
-        return arith::AddFOp::create(b, loc, residual, value).getResult();
-      };
-      memref::StoreOp::create(b, loc, finish(first, column), product.output,
-                              ValueRange{row, column});
-      memref::StoreOp::create(b, loc, finish(second, nextColumn),
-                              product.output, ValueRange{row, nextColumn});
+        Value sum = arith::AddFOp::create(b, loc, residual, value);
+        memref::StoreOp::create(b, loc, sum, epilogue.result,
+                                ValueRange{row, at});
+      }
     };
     store(valid0, row0, results[0], results[1]);
     store(valid1, row1, results[2], results[3]);

@@ -34,10 +34,13 @@ struct MmaProduct {
 
 /// What the kernel does with a result before storing it.
 struct MmaEpilogue {
-  /// `y[m, n] = residual[m, n] + product` when set: the residual add that
-  /// follows the output projections, read where the result is stored.
-  mlir::Value residual;
-  /// The elementwise op the epilogue replaces (erased with the product).
+  /// `result[m, n] = residual[m, n] + y[m, n]` when set: the residual add
+  /// that follows the output projections, done where the kernel stores.
+  mlir::Value residual, result;
+  /// Whether y is stored too (when it is read later and is not `result`).
+  bool storeProduct = false;
+  /// The elementwise op the epilogue replaces: the kernel is built in its
+  /// place (after the allocation of `result`), and it is erased.
   mlir::Operation *consumer = nullptr;
 };
 

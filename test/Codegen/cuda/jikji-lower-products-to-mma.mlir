@@ -352,3 +352,118 @@ func.func @residual_of_itself(%input: memref<?x64xf32>, %weight: memref<96x64xbf
   }
   return %output : memref<?x96xf32>
 }
+
+// -----
+
+// Tests that a residual add into a new buffer (z = r + y, z allocated
+// between the two, attention's o_proj) becomes the epilogue too: the kernel
+// is built after z's allocation and stores r + y into z only, y being read
+// by nothing after.
+// CHECK-LABEL: func.func @residual_into_new_buffer(
+// CHECK-SAME:    %[[X:.+]]: memref<?x64xf32>, %[[W:.+]]: memref<96x64xbf16>, %[[R:.+]]: memref<?x96xf32>
+// CHECK:         %[[Y:.+]] = memref.alloc
+// CHECK:         %[[Z:.+]] = memref.alloc
+// CHECK:         gpu.launch
+// CHECK:           %[[SUMS:.+]]:4 = scf.for
+// CHECK:           scf.if
+// CHECK-NOT:         memref.store {{.*}}, %[[Y]]
+// CHECK:             %[[R00:.+]] = memref.load %[[R]]
+// CHECK:             %[[Z00:.+]] = arith.addf %[[R00]], %[[SUMS]]#0
+// CHECK:             memref.store %[[Z00]], %[[Z]]
+// CHECK-NOT:         memref.store {{.*}}, %[[Y]]
+// CHECK:             memref.store %{{.+}}, %[[Z]]
+// CHECK:           scf.if
+// CHECK-NOT:         memref.store {{.*}}, %[[Y]]
+// CHECK:             memref.store %{{.+}}, %[[Z]]
+// CHECK-NOT:         memref.store {{.*}}, %[[Y]]
+// CHECK:             memref.store %{{.+}}, %[[Z]]
+// CHECK-NOT:     linalg.generic
+// CHECK:         memref.dealloc %[[Y]]
+// CHECK:         return %[[Z]]
+#x = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#y = affine_map<(m, n, k) -> (m, n)>
+#e = affine_map<(m, n) -> (m, n)>
+func.func @residual_into_new_buffer(%input: memref<?x64xf32>, %weight: memref<96x64xbf16>,
+                                    %residual: memref<?x96xf32>) -> memref<?x96xf32> {
+  %c0 = arith.constant 0 : index
+  %rows = memref.dim %input, %c0 : memref<?x64xf32>
+  %output = memref.alloc(%rows) : memref<?x96xf32>
+  linalg.generic {indexing_maps = [#x, #w, #y],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%input, %weight : memref<?x64xf32>, memref<96x64xbf16>)
+      outs(%output : memref<?x96xf32>) {
+  ^bb0(%a: f32, %b: bf16, %acc: f32):
+    %wide = arith.extf %b : bf16 to f32
+    %product = arith.mulf %a, %wide : f32
+    %sum = arith.addf %acc, %product : f32
+    linalg.yield %sum : f32
+  }
+  %result = memref.alloc(%rows) : memref<?x96xf32>
+  linalg.generic {indexing_maps = [#e, #e, #e],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%residual, %output : memref<?x96xf32>, memref<?x96xf32>)
+      outs(%result : memref<?x96xf32>) {
+  ^bb0(%r: f32, %p: f32, %out: f32):
+    %sum = arith.addf %r, %p : f32
+    linalg.yield %sum : f32
+  }
+  memref.dealloc %output : memref<?x96xf32>
+  return %result : memref<?x96xf32>
+}
+
+// -----
+
+// Tests that when y is read after the residual add into a new buffer, the
+// epilogue stores both y and z = r + y.
+// CHECK-LABEL: func.func @residual_and_product(
+// CHECK-SAME:    %[[X:.+]]: memref<?x64xf32>, %[[W:.+]]: memref<96x64xbf16>, %[[R:.+]]: memref<?x96xf32>
+// CHECK:         %[[Y:.+]] = memref.alloc
+// CHECK:         %[[Z:.+]] = memref.alloc
+// CHECK:         gpu.launch
+// CHECK:           %[[SUMS:.+]]:4 = scf.for
+// CHECK:           scf.if
+// CHECK:             memref.store %[[SUMS]]#0, %[[Y]]
+// CHECK:             %[[R00:.+]] = memref.load %[[R]]
+// CHECK:             %[[Z00:.+]] = arith.addf %[[R00]], %[[SUMS]]#0
+// CHECK:             memref.store %[[Z00]], %[[Z]]
+// CHECK:             memref.store %[[SUMS]]#1, %[[Y]]
+// CHECK:             memref.store %{{.+}}, %[[Z]]
+// CHECK:           scf.if
+// CHECK:             memref.store %[[SUMS]]#2, %[[Y]]
+// CHECK:             memref.store %{{.+}}, %[[Z]]
+// CHECK:             memref.store %[[SUMS]]#3, %[[Y]]
+// CHECK:             memref.store %{{.+}}, %[[Z]]
+// CHECK-NOT:     linalg.generic
+// CHECK:         return %[[Y]], %[[Z]]
+#x = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#y = affine_map<(m, n, k) -> (m, n)>
+#e = affine_map<(m, n) -> (m, n)>
+func.func @residual_and_product(%input: memref<?x64xf32>, %weight: memref<96x64xbf16>,
+                                %residual: memref<?x96xf32>)
+    -> (memref<?x96xf32>, memref<?x96xf32>) {
+  %c0 = arith.constant 0 : index
+  %rows = memref.dim %input, %c0 : memref<?x64xf32>
+  %output = memref.alloc(%rows) : memref<?x96xf32>
+  linalg.generic {indexing_maps = [#x, #w, #y],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%input, %weight : memref<?x64xf32>, memref<96x64xbf16>)
+      outs(%output : memref<?x96xf32>) {
+  ^bb0(%a: f32, %b: bf16, %acc: f32):
+    %wide = arith.extf %b : bf16 to f32
+    %product = arith.mulf %a, %wide : f32
+    %sum = arith.addf %acc, %product : f32
+    linalg.yield %sum : f32
+  }
+  %result = memref.alloc(%rows) : memref<?x96xf32>
+  linalg.generic {indexing_maps = [#e, #e, #e],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%residual, %output : memref<?x96xf32>, memref<?x96xf32>)
+      outs(%result : memref<?x96xf32>) {
+  ^bb0(%r: f32, %p: f32, %out: f32):
+    %sum = arith.addf %r, %p : f32
+    linalg.yield %sum : f32
+  }
+  return %output, %result : memref<?x96xf32>, memref<?x96xf32>
+}
