@@ -2,8 +2,9 @@
 //
 // Part of Jikji. Upstream routes to mma.sync do not take bf16 in MLIR 22
 // (../shared/MLIR22-NOTES.md), so the product kernel is Jikji's own
-// (MmaKernel.cpp); this pass finds the products it takes and the residual
-// add it can finish them with (MmaProducts.h).
+// (MmaKernel.cpp); this pass finds the products it takes, pairs SwiGLU's
+// gate and up products, and finds the elementwise op each kernel can
+// finish with (MmaProducts.h).
 //
 //===----------------------------------------------------------------------===//
 
@@ -22,31 +23,68 @@ using namespace jikji::cuda;
 
 namespace {
 
+/// One kernel: its products' ops and what it finishes with.
+struct MmaKernelWork {
+  SmallVector<linalg::GenericOp, 2> ops;
+  SmallVector<MmaProduct, 2> products;
+  MmaEpilogue epilogue;
+};
+
+/// The op after `op`, past allocations.
+Operation *nextPastAllocations(Operation *op) {
+  Operation *next = op->getNextNode();
+  while (isa_and_nonnull<memref::AllocOp>(next))
+    next = next->getNextNode();
+  return next;
+}
+
 struct LowerProductsToMmaPass final
     : jikji::impl::LowerProductsToMmaPassBase<LowerProductsToMmaPass> {
   void runOnOperation() override {
-    struct Match {
-      linalg::GenericOp op;
-      MmaProduct product;
-      MmaEpilogue epilogue;
-    };
-    SmallVector<Match> matches;
+    SmallVector<std::pair<linalg::GenericOp, MmaProduct>> found;
     getOperation().walk([&](linalg::GenericOp op) {
       std::optional<MmaProduct> product = matchBf16Product(op);
       if (!product)
         product = matchBlockScaledProduct(op);
       if (product)
-        matches.push_back({op, *product, matchMmaEpilogue(op, *product)});
+        found.push_back({op, *product});
     });
-    for (Match &match : matches) {
-      // With an epilogue, in the consumer's place: after the allocation of
-      // its result, which is all that may lie between the two.
-      OpBuilder b(match.epilogue.consumer ? match.epilogue.consumer
-                                          : match.op.getOperation());
-      buildMmaKernel(b, match.op.getLoc(), match.product, match.epilogue);
-      if (match.epilogue.consumer)
-        match.epilogue.consumer->erase();
-      match.op.erase();
+
+    // Two adjacent products over the same x share a kernel when one
+    // elementwise op combines them (the SwiGLU); otherwise each has its own.
+    SmallVector<MmaKernelWork> kernels;
+    for (size_t i = 0; i < found.size(); ++i) {
+      auto [op, product] = found[i];
+      if (i + 1 < found.size() &&
+          nextPastAllocations(op) == found[i + 1].first.getOperation() &&
+          canShareKernel(product, found[i + 1].second)) {
+        MmaKernelWork pair{
+            {op, found[i + 1].first}, {product, found[i + 1].second}, {}};
+        pair.epilogue = matchMmaEpilogue(pair.ops, pair.products);
+        if (pair.epilogue.consumer) {
+          kernels.push_back(std::move(pair));
+          ++i;
+          continue;
+        }
+      }
+      MmaKernelWork single{{op}, {product}, {}};
+      single.epilogue = matchMmaEpilogue(single.ops, single.products);
+      kernels.push_back(std::move(single));
+    }
+
+    for (MmaKernelWork &kernel : kernels) {
+      // With an epilogue, in the consumer's place: after the allocations
+      // that are all that may lie between it and the products.
+      Operation *at = kernel.epilogue.consumer
+                          ? kernel.epilogue.consumer.getOperation()
+                          : kernel.ops.back().getOperation();
+      OpBuilder b(at);
+      buildMmaKernel(b, kernel.ops.front().getLoc(), kernel.products,
+                     kernel.epilogue);
+      if (kernel.epilogue.consumer)
+        kernel.epilogue.consumer->erase();
+      for (linalg::GenericOp op : kernel.ops)
+        op.erase();
     }
   }
 };

@@ -1,10 +1,11 @@
 //===- MatchMmaEpilogues.cpp - Elementwise work a product can finish ------===//
 //
 // Part of Jikji. After an output projection (attention's o_proj, an MLP's
-// down) the decoder layer adds the residual, `z = r + y`, right after the
-// product (with at most the allocation of z between them; z is y itself
-// after the MLP). The kernel can add r where it stores y, which saves a
-// kernel launch and a pass over y.
+// down) the decoder layer adds the residual, `z = r + y`; after an MLP's
+// gate and up products comes the SwiGLU, `z = silu(g) * u`. Both follow
+// the products directly (with at most the allocation of z between). The
+// kernel can compute them where it stores y, which saves a launch and a
+// pass over y (for the SwiGLU also one over x: both products share it).
 //
 //===----------------------------------------------------------------------===//
 
@@ -12,6 +13,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 
 using namespace mlir;
@@ -24,73 +26,86 @@ static Value underlyingBuffer(Value value) {
   return value;
 }
 
-/// Whether y's product is read after `consumer` (or through a view), so
-/// that the kernel must store it as well as z.
-static bool isReadLater(Value output, linalg::GenericOp op,
+/// Whether `output` is read after `consumer` (or through a view), so that
+/// the kernel must store it as well as the consumer's result.
+static bool isReadLater(Value output, ArrayRef<linalg::GenericOp> ops,
                         Operation *consumer) {
   for (Operation *user : output.getUsers()) {
-    if (user == op || user == consumer || isa<memref::DeallocOp>(user))
+    if (user == consumer || isa<memref::DeallocOp>(user) ||
+        llvm::is_contained(ops, user))
       continue;
-    if (user->getBlock() == op->getBlock() && user->isBeforeInBlock(op))
+    if (user->getBlock() == ops.front()->getBlock() &&
+        user->isBeforeInBlock(ops.front()))
       continue;
     return true;
   }
   return false;
 }
 
-MmaEpilogue jikji::cuda::matchMmaEpilogue(linalg::GenericOp op,
-                                          const MmaProduct &product) {
-  // The next op but allocations (which neither read nor write y).
-  Operation *nextOp = op->getNextNode();
+/// An elementwise op over [m, n] buffers of f32 whose body the kernel can
+/// clone: pure scalar ops, no regions, no linalg.index.
+static bool isClonableElementwise(linalg::GenericOp op) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInits() != 1 ||
+      op.getNumLoops() != 2 || op.getNumParallelLoops() != 2 ||
+      !llvm::all_of(op.getIndexingMapsArray(),
+                    [](AffineMap map) { return map.isIdentity(); }))
+    return false;
+  for (OpOperand &operand : op->getOpOperands()) {
+    auto type = dyn_cast<MemRefType>(operand.get().getType());
+    if (!type || !type.getElementType().isF32())
+      return false;
+  }
+  for (Operation &inner : op.getRegion().front().without_terminator())
+    if (!isPure(&inner) || inner.getNumRegions() != 0 ||
+        isa<linalg::IndexOp>(inner))
+      return false;
+  return true;
+}
+
+MmaEpilogue jikji::cuda::matchMmaEpilogue(ArrayRef<linalg::GenericOp> ops,
+                                          ArrayRef<MmaProduct> products) {
+  // The next op but allocations (which neither read nor write a y).
+  Operation *nextOp = ops.back()->getNextNode();
   while (isa_and_nonnull<memref::AllocOp>(nextOp))
     nextOp = nextOp->getNextNode();
   auto next = dyn_cast_or_null<linalg::GenericOp>(nextOp);
-  if (!next || !next.hasPureBufferSemantics() || next.getNumDpsInputs() != 2 ||
-      next.getNumDpsInits() != 1 || next.getNumLoops() != 2 ||
-      next.getNumParallelLoops() != 2 ||
-      !llvm::all_of(next.getIndexingMapsArray(),
-                    [](AffineMap map) { return map.isIdentity(); }))
-    return {};
-  // z = r + y, in either order.
-  Value residual = next.getDpsInputs()[0], input = next.getDpsInputs()[1];
-  Value result = next.getDpsInits()[0];
-  if (residual == product.output)
-    std::swap(residual, input);
-  auto residualType = dyn_cast<MemRefType>(residual.getType());
-  auto resultType = dyn_cast<MemRefType>(result.getType());
-  if (input != product.output || residual == product.output || !residualType ||
-      !residualType.getElementType().isF32() || !resultType ||
-      !resultType.getElementType().isF32())
-    return {};
-  Block &body = next.getRegion().front();
-  auto yield = cast<linalg::YieldOp>(body.getTerminator());
-  auto add = yield.getValues()[0].getDefiningOp<arith::AddFOp>();
-  if (!add || body.getOperations().size() != 2)
-    return {};
-  auto lhs = dyn_cast<BlockArgument>(add.getLhs());
-  auto rhs = dyn_cast<BlockArgument>(add.getRhs());
-  if (!lhs || !rhs || lhs.getOwner() != &body || rhs.getOwner() != &body ||
-      lhs.getArgNumber() + rhs.getArgNumber() != 1)
+  if (!next || !isClonableElementwise(next))
     return {};
 
-  // Each lane reads r and writes y and z at its own elements only, so none
-  // of them may be a view of another (a shifted view would be another
-  // lane's element): y is a fresh allocation, z is y or another fresh one,
-  // and r is neither.
-  Value buffer = underlyingBuffer(product.output);
+  // It reads every y (through its inputs); each lane reads the other
+  // inputs and writes y and z at its own elements only, so no two of them
+  // may be views of one buffer (a shifted view would be another lane's
+  // element): each y is a fresh allocation, z is one of them or another
+  // fresh one, and the other inputs are none of them.
+  Value result = next.getDpsInits()[0];
   Value resultBuffer = underlyingBuffer(result);
-  if (!buffer.getDefiningOp<memref::AllocOp>() ||
-      !resultBuffer.getDefiningOp<memref::AllocOp>() ||
-      (result != product.output && resultBuffer == buffer) ||
-      underlyingBuffer(residual) == buffer ||
-      underlyingBuffer(residual) == resultBuffer)
+  SmallVector<Value> buffers;
+  for (const MmaProduct &product : products) {
+    if (!llvm::is_contained(next.getDpsInputs(), product.output))
+      return {};
+    Value buffer = underlyingBuffer(product.output);
+    if (!buffer.getDefiningOp<memref::AllocOp>() ||
+        llvm::is_contained(buffers, buffer) ||
+        (result != product.output && resultBuffer == buffer))
+      return {};
+    buffers.push_back(buffer);
+  }
+  if (!resultBuffer.getDefiningOp<memref::AllocOp>())
     return {};
+  for (Value input : next.getDpsInputs()) {
+    if (llvm::any_of(products, [&](const MmaProduct &product) {
+          return input == product.output;
+        }))
+      continue;
+    Value buffer = underlyingBuffer(input);
+    if (llvm::is_contained(buffers, buffer) || buffer == resultBuffer)
+      return {};
+  }
 
   MmaEpilogue epilogue;
-  epilogue.residual = residual;
-  epilogue.result = result;
-  epilogue.storeProduct =
-      result != product.output && isReadLater(product.output, op, next);
   epilogue.consumer = next;
+  for (const MmaProduct &product : products)
+    epilogue.storeProducts.push_back(result != product.output &&
+                                     isReadLater(product.output, ops, next));
   return epilogue;
 }

@@ -127,3 +127,11 @@ std::optional<MmaProduct> jikji::cuda::matchBf16Product(linalg::GenericOp op) {
   product.k = weightType.getDimSize(1);
   return product;
 }
+
+bool jikji::cuda::canShareKernel(const MmaProduct &first,
+                                 const MmaProduct &second) {
+  return first.input == second.input && first.output != second.output &&
+         first.n == second.n && first.k == second.k &&
+         static_cast<bool>(first.scales) == static_cast<bool>(second.scales) &&
+         first.blockN == second.blockN && first.blockK == second.blockK;
+}

@@ -32,16 +32,18 @@ struct MmaProduct {
   int64_t blockN = 0, blockK = 0;
 };
 
-/// What the kernel does with a result before storing it.
+/// The elementwise op a kernel finishes with: the residual add after an
+/// output projection (`z = r + y`) or the SwiGLU after the gate and up
+/// products (`z = silu(g) * u`, both products in one kernel).
 struct MmaEpilogue {
-  /// `result[m, n] = residual[m, n] + y[m, n]` when set: the residual add
-  /// that follows the output projections, done where the kernel stores.
-  mlir::Value residual, result;
-  /// Whether y is stored too (when it is read later and is not `result`).
-  bool storeProduct = false;
-  /// The elementwise op the epilogue replaces: the kernel is built in its
-  /// place (after the allocation of `result`), and it is erased.
-  mlir::Operation *consumer = nullptr;
+  /// Two-dimensional, identity maps, a body of pure scalar ops; it reads
+  /// every product's y. The kernel is built in its place (after any
+  /// allocation between the products and it) and clones its body where it
+  /// stores, taking each y from the accumulators and loading the rest.
+  mlir::linalg::GenericOp consumer;
+  /// Per product, whether its y is stored as well (read later, not the
+  /// consumer's result).
+  llvm::SmallVector<bool, 2> storeProducts;
 };
 
 /// The product `op` computes when its weight is bf16 (widened in the body).
@@ -52,10 +54,15 @@ std::optional<MmaProduct> matchBf16Product(mlir::linalg::GenericOp op);
 /// (codegen/Conversion/DeepSeekToLinalg, weightContraction).
 std::optional<MmaProduct> matchBlockScaledProduct(mlir::linalg::GenericOp op);
 
-/// The elementwise op right after `op` that the kernel can finish with, or
-/// an empty epilogue.
-MmaEpilogue matchMmaEpilogue(mlir::linalg::GenericOp op,
-                             const MmaProduct &product);
+/// The elementwise op after `ops` (one product, or two adjacent products
+/// over the same x), past allocations only, that the kernel of `products`
+/// can finish with, or an epilogue without a consumer.
+MmaEpilogue matchMmaEpilogue(llvm::ArrayRef<mlir::linalg::GenericOp> ops,
+                             llvm::ArrayRef<MmaProduct> products);
+
+/// Whether `second` can share a kernel with `first`: the same x, shapes and
+/// weight encoding, another y.
+bool canShareKernel(const MmaProduct &first, const MmaProduct &second);
 
 /// Loops (m, n, k) parallel, parallel, reduction on buffers; `inputs`
 /// inputs and one init; x indexed (m, k), W (n, k), y (m, n).
@@ -70,10 +77,11 @@ matchMultiplyAccumulate(mlir::linalg::GenericOp op);
 /// that argument itself in f32.
 bool isWidenedArgument(mlir::Value value, unsigned index, bool f32Ok);
 
-/// Builds the kernel of `product` (a gpu.launch of one warp per 16 x 8 tile
-/// of y) at `b`'s insertion point.
+/// Builds the kernel of `products` (one, or two sharing x) at `b`'s
+/// insertion point: a gpu.launch of one warp per 16 x 8 tile of y.
 void buildMmaKernel(mlir::OpBuilder &b, mlir::Location loc,
-                    const MmaProduct &product, const MmaEpilogue &epilogue);
+                    llvm::ArrayRef<MmaProduct> products,
+                    const MmaEpilogue &epilogue);
 
 } // namespace jikji::cuda
 

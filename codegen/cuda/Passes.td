@@ -68,9 +68,14 @@ def LowerProductsToMmaPass
     additions. Blocks must hold whole tiles (`bn` a multiple of 8, `bk` of
     16); otherwise, or for another table, the product is left alone.
 
-    A residual add right after the product, `y = r + y` in place (the
-    decoder layer's after o_proj and the MLP's down projection), becomes
-    the kernel's epilogue: r is added where y is stored.
+    Epilogues: when an elementwise op over `[m, n]` follows the product
+    (past allocations only) and reads its `y`, the kernel computes that
+    op's body where it stores instead of writing `y` for another kernel to
+    read: the residual add after o_proj and the MLP's down projection, the
+    router's sigmoid. Two adjacent products over the same `x` that such an
+    op combines, the MLP's gate and up with the SwiGLU after them, become
+    one kernel: each K step loads the `x` fragment once for two mma.sync.
+    `y` is still stored when it is read after the op.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

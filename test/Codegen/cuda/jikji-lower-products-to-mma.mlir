@@ -467,3 +467,129 @@ func.func @residual_and_product(%input: memref<?x64xf32>, %weight: memref<96x64x
   }
   return %output, %result : memref<?x96xf32>, memref<?x96xf32>
 }
+
+// -----
+
+// Tests that an MLP's gate and up products (the same x, adjacent) with the
+// SwiGLU after them become one kernel: per K step the x fragment is loaded
+// once and feeds two mma.sync (one per weight, each onto its own four
+// accumulators), and the SwiGLU's body, silu(g) * u, is computed where the
+// kernel stores, into u's buffer (its result); g is not stored.
+// CHECK-LABEL: func.func @swiglu(
+// CHECK-SAME:    %[[X:.+]]: memref<?x64xf32>, %[[GATE:.+]]: memref<96x64xbf16>, %[[UP:.+]]: memref<96x64xbf16>
+// CHECK:         %[[G:.+]] = memref.alloc
+// CHECK:         %[[U:.+]] = memref.alloc
+// CHECK:         gpu.launch
+// CHECK-COUNT-4:   memref.load %[[G]]
+// CHECK-COUNT-4:   memref.load %[[U]]
+// CHECK:           %[[SUMS:.+]]:8 = scf.for
+// CHECK-COUNT-8:     memref.load %[[X]]
+// CHECK-NOT:         memref.load %[[X]]
+// CHECK:             memref.load %[[GATE]]
+// CHECK:             %[[GATE_MMA:.+]] = nvvm.mma.sync A[%[[A0:.+]], %[[A1:.+]], %[[A2:.+]], %[[A3:.+]]] B
+// CHECK-NOT:         memref.load %[[X]]
+// CHECK:             memref.load %[[UP]]
+// CHECK:             %[[UP_MMA:.+]] = nvvm.mma.sync A[%[[A0]], %[[A1]], %[[A2]], %[[A3]]] B
+// CHECK:           scf.if
+// CHECK-NOT:         memref.store {{.*}}, %[[G]]
+// CHECK:             %[[NEG:.+]] = arith.negf %[[SUMS]]#0
+// CHECK:             %[[EXP:.+]] = math.exp %[[NEG]]
+// CHECK:             %[[DEN:.+]] = arith.addf %[[EXP]], %{{.+}}
+// CHECK:             %[[SILU:.+]] = arith.divf %[[SUMS]]#0, %[[DEN]]
+// CHECK:             %[[OUT:.+]] = arith.mulf %[[SILU]], %[[SUMS]]#4
+// CHECK:             memref.store %[[OUT]], %[[U]]
+// CHECK:             arith.mulf %{{.+}}, %[[SUMS]]#5
+// CHECK:           scf.if
+// CHECK:             arith.mulf %{{.+}}, %[[SUMS]]#6
+// CHECK:             arith.mulf %{{.+}}, %[[SUMS]]#7
+// CHECK-NOT:     gpu.launch
+// CHECK-NOT:     linalg.generic
+// CHECK:         return %[[U]]
+// PTX: .entry swiglu_kernel(
+// PTX-SAME:    mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// PTX-SAME:    mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+#x = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#y = affine_map<(m, n, k) -> (m, n)>
+#e = affine_map<(m, n) -> (m, n)>
+func.func @swiglu(%input: memref<?x64xf32>, %gate: memref<96x64xbf16>,
+                  %up: memref<96x64xbf16>) -> memref<?x96xf32> {
+  %c0 = arith.constant 0 : index
+  %one = arith.constant 1.0 : f32
+  %rows = memref.dim %input, %c0 : memref<?x64xf32>
+  %g = memref.alloc(%rows) : memref<?x96xf32>
+  %u = memref.alloc(%rows) : memref<?x96xf32>
+  linalg.generic {indexing_maps = [#x, #w, #y],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%input, %gate : memref<?x64xf32>, memref<96x64xbf16>)
+      outs(%g : memref<?x96xf32>) {
+  ^bb0(%a: f32, %b: bf16, %acc: f32):
+    %wide = arith.extf %b : bf16 to f32
+    %product = arith.mulf %a, %wide : f32
+    %sum = arith.addf %acc, %product : f32
+    linalg.yield %sum : f32
+  }
+  linalg.generic {indexing_maps = [#x, #w, #y],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%input, %up : memref<?x64xf32>, memref<96x64xbf16>)
+      outs(%u : memref<?x96xf32>) {
+  ^bb0(%a: f32, %b: bf16, %acc: f32):
+    %wide = arith.extf %b : bf16 to f32
+    %product = arith.mulf %a, %wide : f32
+    %sum = arith.addf %acc, %product : f32
+    linalg.yield %sum : f32
+  }
+  linalg.generic {indexing_maps = [#e, #e, #e],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%g, %u : memref<?x96xf32>, memref<?x96xf32>)
+      outs(%u : memref<?x96xf32>) {
+  ^bb0(%gv: f32, %uv: f32, %out: f32):
+    %neg = arith.negf %gv : f32
+    %exp = math.exp %neg : f32
+    %den = arith.addf %exp, %one : f32
+    %silu = arith.divf %gv, %den : f32
+    %r = arith.mulf %silu, %uv : f32
+    linalg.yield %r : f32
+  }
+  memref.dealloc %g : memref<?x96xf32>
+  return %u : memref<?x96xf32>
+}
+
+// -----
+
+// Tests that two adjacent products over the same x with no op combining
+// them keep a kernel each (and store both).
+// CHECK-LABEL: func.func @two_products(
+// CHECK:         gpu.launch
+// CHECK-COUNT-1:   nvvm.mma.sync
+// CHECK:         gpu.launch
+// CHECK-COUNT-1:   nvvm.mma.sync
+// CHECK-NOT:     linalg.generic
+#x = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#y = affine_map<(m, n, k) -> (m, n)>
+func.func @two_products(%input: memref<?x64xf32>, %gate: memref<96x64xbf16>,
+                        %up: memref<96x64xbf16>, %g: memref<?x96xf32>,
+                        %u: memref<?x96xf32>) {
+  linalg.generic {indexing_maps = [#x, #w, #y],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%input, %gate : memref<?x64xf32>, memref<96x64xbf16>)
+      outs(%g : memref<?x96xf32>) {
+  ^bb0(%a: f32, %b: bf16, %acc: f32):
+    %wide = arith.extf %b : bf16 to f32
+    %product = arith.mulf %a, %wide : f32
+    %sum = arith.addf %acc, %product : f32
+    linalg.yield %sum : f32
+  }
+  linalg.generic {indexing_maps = [#x, #w, #y],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%input, %up : memref<?x64xf32>, memref<96x64xbf16>)
+      outs(%u : memref<?x96xf32>) {
+  ^bb0(%a: f32, %b: bf16, %acc: f32):
+    %wide = arith.extf %b : bf16 to f32
+    %product = arith.mulf %a, %wide : f32
+    %sum = arith.addf %acc, %product : f32
+    linalg.yield %sum : f32
+  }
+  return
+}
