@@ -26,11 +26,18 @@ static Value underlyingBuffer(Value value) {
   return value;
 }
 
-/// Whether `output` is read after `consumer` (or through a view), so that
-/// the kernel must store it as well as the consumer's result.
+/// Whether `output` may be read after `consumer`, so that the kernel must
+/// store it as well as the consumer's result: it is, unless `output` is an
+/// allocation whose only users are the products, the consumer, deallocs
+/// and ops before the products (a view of it, wherever made, counts as a
+/// read).
 static bool isReadLater(Value output, ArrayRef<linalg::GenericOp> ops,
                         Operation *consumer) {
+  if (!output.getDefiningOp<memref::AllocOp>())
+    return true;
   for (Operation *user : output.getUsers()) {
+    if (isa<ViewLikeOpInterface>(user))
+      return true;
     if (user == consumer || isa<memref::DeallocOp>(user) ||
         llvm::is_contained(ops, user))
       continue;
@@ -90,8 +97,14 @@ MmaEpilogue jikji::cuda::matchMmaEpilogue(ArrayRef<linalg::GenericOp> ops,
       return {};
     buffers.push_back(buffer);
   }
+  // Nor may z be what the warps read across lanes and K: x, the weights,
+  // the scales.
   if (!resultBuffer.getDefiningOp<memref::AllocOp>())
     return {};
+  for (const MmaProduct &product : products)
+    for (Value operand : {product.input, product.weight, product.scales})
+      if (operand && underlyingBuffer(operand) == resultBuffer)
+        return {};
   for (Value input : next.getDpsInputs()) {
     if (llvm::any_of(products, [&](const MmaProduct &product) {
           return input == product.output;
