@@ -204,7 +204,7 @@ struct MmaKernelBuilder {
     }
     for (Operation &inner : body.without_terminator())
       b.clone(inner, mapping);
-    Value result = mapping.lookup(
+    Value result = mapping.lookupOrDefault(
         cast<linalg::YieldOp>(body.getTerminator()).getValues()[0]);
     memref::StoreOp::create(b, loc, result, consumer.getDpsInits()[0],
                             ValueRange{row, at});
