@@ -13,6 +13,7 @@
 #include "codegen/cpu/CpuPipeline.h"
 #include "codegen/cuda/CudaPipeline.h"
 #include "dialects/DeepSeek/IR/DeepSeekDialect.h"
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -34,12 +35,13 @@
 
 namespace jikji {
 
-/// Registers every dialect a Jikji module may contain.
+/// Registers every dialect a Jikji module may contain (affine: the GPU
+/// mapping leaves affine.apply until the NVVM phase lowers it).
 inline void registerAllDialects(mlir::DialectRegistry &registry) {
-  registry.insert<deepseek::DeepSeekDialect, mlir::arith::ArithDialect,
-                  mlir::func::FuncDialect, mlir::linalg::LinalgDialect,
-                  mlir::math::MathDialect, mlir::scf::SCFDialect,
-                  mlir::tensor::TensorDialect,
+  registry.insert<deepseek::DeepSeekDialect, mlir::affine::AffineDialect,
+                  mlir::arith::ArithDialect, mlir::func::FuncDialect,
+                  mlir::linalg::LinalgDialect, mlir::math::MathDialect,
+                  mlir::scf::SCFDialect, mlir::tensor::TensorDialect,
                   mlir::bufferization::BufferizationDialect,
                   mlir::memref::MemRefDialect, mlir::LLVM::LLVMDialect,
                   mlir::omp::OpenMPDialect, mlir::vector::VectorDialect>();

@@ -44,11 +44,12 @@ def LowerProductsToMmaPass
   let description = [{
     Rewrites each bufferized product `y[m, n] += x[m, k] * W[n, k]` whose
     weight is bf16 (widened in the body, the form the linear layers and the
-    grouped experts lower to) into a `gpu.launch` of one warp per 16 x 8
-    tile of `y`, stepping over K by 16 with `nvvm.mma.sync` m16n8k16 (bf16
-    operands, f32 accumulation; sm_80 and later). `x` is rounded to bf16 on
-    the way in, so this changes the numbers by the rounding of the
-    activations and is opt-in (`jikji-compile --gpu-tensor-cores`).
+    grouped experts lower to) or FP8 e4m3 with float32 block scales into a
+    `gpu.launch` of one warp per 16 x 8 tile of `y`, stepping over K by 16
+    with `nvvm.mma.sync` m16n8k16 (bf16 operands, f32 accumulation; sm_80
+    and later). `x` is rounded to bf16 on the way in, so this changes the
+    numbers by the rounding of the activations and is opt-in
+    (`jikji-compile --gpu-tensor-cores`).
 
     The warp loads its fragments straight from global memory in the
     register layout PTX defines for m16n8k16: lane `l` holds rows
@@ -57,6 +58,24 @@ def LowerProductsToMmaPass
     valid row and contribute zero; their results are not stored. Products
     whose N is not a multiple of 8 or whose K is not a multiple of 16 are
     left to the generic mapping.
+
+    An FP8 weight (the body decodes it through the exact e4m3 table and
+    multiplies it by `scales[n / bn, k / bk]`) is decoded to bf16 in
+    registers with integer ops (exact: every e4m3 value is a bf16 value);
+    each K block of `bk` (the last one may be shorter) is summed by
+    mma.sync from zero, and the block's sum times its scale is added to the
+    running f32 sum: the checkpoint's semantics up to the order of the f32
+    additions. Blocks must hold whole tiles (`bn` a multiple of 8, `bk` of
+    16); otherwise, or for another table, the product is left alone.
+
+    Epilogues: when an elementwise op over `[m, n]` follows the product
+    (past allocations only) and reads its `y`, the kernel computes that
+    op's body where it stores instead of writing `y` for another kernel to
+    read: the residual add after o_proj and the MLP's down projection, the
+    router's sigmoid. Two adjacent products over the same `x` that such an
+    op combines, the MLP's gate and up with the SwiGLU after them, become
+    one kernel: each K step loads the `x` fragment once for two mma.sync.
+    `y` is still stored when it is read after the op.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

@@ -99,3 +99,653 @@ func.func @not_a_product(%input: memref<?x64xf32>, %weight: memref<96x64xbf16>,
   }
   return
 }
+
+// -----
+
+// Tests that an FP8 product (W f8E4M3FN [80, 320] with float32 scales per
+// 128 x 128 block, decoded through the lowering's e4m3 table) runs on the
+// tensor cores: the e4m3 weight is decoded to bf16 with integer ops (no
+// table load), each K block of 128 (the last one 64: 320 is not a multiple
+// of 128) is summed by mma.sync from zero and then multiplied by its scale
+// scales[n / 128, block] into the running sum. N = 80 is not a multiple of
+// 128 either: the tile's scale row is its first column / 128.
+// CHECK-LABEL: func.func @fp8_linear(
+// CHECK-SAME:    %[[X:.+]]: memref<?x320xf32>, %[[W:.+]]: memref<80x320xf8E4M3FN>, %[[S:.+]]: memref<1x3xf32>, %[[Y:.+]]: memref<?x80xf32>
+// CHECK:         %[[BLOCKS:.+]] = arith.muli %{{.+}}, %c10
+// CHECK:         gpu.launch blocks({{.*}}) in ({{.*}} = %[[BLOCKS]], {{.*}}) threads({{.*}}) in ({{.*}} = %c32,
+// CHECK:           %[[TILE_COLUMN:.+]] = arith.remui %{{.+}}, %c10
+// CHECK-COUNT-4:   memref.load %[[Y]]
+// CHECK:           %[[FIRST_COLUMN:.+]] = arith.muli %[[TILE_COLUMN]], %c8
+// CHECK:           %[[SCALE_ROW:.+]] = arith.divui %[[FIRST_COLUMN]], %c128
+// CHECK:           %[[SUMS:.+]]:4 = scf.for %[[BLOCK:.+]] = %c0{{.*}} to %c3{{.*}} step %c1{{.*}} iter_args(%[[S0:.+]] = %{{.+}}, %[[S1:.+]] = %{{.+}}, %[[S2:.+]] = %{{.+}}, %[[S3:.+]] = %{{.+}})
+// CHECK:             %[[BEGIN:.+]] = arith.muli %[[BLOCK]], %c128
+// CHECK:             %[[NEXT:.+]] = arith.addi %[[BEGIN]], %c128
+// CHECK:             %[[END:.+]] = arith.minui %[[NEXT]], %c320
+// CHECK:             %[[PARTIAL:.+]]:4 = scf.for %{{.+}} = %[[BEGIN]] to %[[END]] step %c16{{.*}} iter_args(%{{.+}} = %[[ZERO:cst[_0-9]*]], %{{.+}} = %[[ZERO]], %{{.+}} = %[[ZERO]], %{{.+}} = %[[ZERO]])
+// CHECK:               memref.load %[[X]]
+// CHECK:               arith.truncf %{{.+}} : f32 to bf16
+// CHECK:               %[[CODE:.+]] = memref.load %[[W]]
+// CHECK-NOT:           memref.load %{{.+}} : memref<256xf32>
+// CHECK:               %[[BITS:.+]] = arith.bitcast %[[CODE]] : f8E4M3FN to i8
+// CHECK:               %[[WIDE:.+]] = arith.extui %[[BITS]] : i8 to i32
+// CHECK:               %[[MAGNITUDE:.+]] = arith.andi %[[WIDE]], %c127_i32
+// CHECK:               %[[SIGN_BIT:.+]] = arith.andi %[[WIDE]], %c128_i32
+// CHECK:               %[[SIGN:.+]] = arith.shli %[[SIGN_BIT]], %c8_i32
+// CHECK:               %[[MOVED:.+]] = arith.shli %[[MAGNITUDE]], %c4_i32
+// CHECK:               %[[NORMAL:.+]] = arith.addi %[[MOVED]], %c15360_i32
+// CHECK:               %[[MANTISSA:.+]] = arith.uitofp %[[MAGNITUDE]] : i32 to f32
+// CHECK:               %[[TINY:.+]] = arith.mulf %[[MANTISSA]], %{{.+}} : f32
+// CHECK:               %[[TINY_BITS:.+]] = arith.bitcast %[[TINY]] : f32 to i32
+// CHECK:               %[[SUBNORMAL:.+]] = arith.shrui %[[TINY_BITS]], %c16_i32
+// CHECK:               %[[IS_SUBNORMAL:.+]] = arith.cmpi ult, %[[MAGNITUDE]], %c8_i32
+// CHECK:               %[[IS_NAN:.+]] = arith.cmpi eq, %[[MAGNITUDE]], %c127_i32
+// CHECK:               %[[FINITE:.+]] = arith.select %[[IS_SUBNORMAL]], %[[SUBNORMAL]], %[[NORMAL]]
+// CHECK:               %[[VALUE:.+]] = arith.select %[[IS_NAN]], %c32704_i32, %[[FINITE]]
+// CHECK:               arith.ori %[[SIGN]], %[[VALUE]]
+// CHECK:               nvvm.mma.sync A[{{.*}}] B[{{.*}}] C[{{.*}}]
+// CHECK-SAME:            multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>
+// CHECK-SAME:            shape = #nvvm.shape<m = 16, n = 8, k = 16>
+// CHECK:               scf.yield
+// CHECK:             %[[SCALE:.+]] = memref.load %[[S]][%[[SCALE_ROW]], %[[BLOCK]]]
+// CHECK:             %[[P0:.+]] = arith.mulf %[[PARTIAL]]#0, %[[SCALE]]
+// CHECK:             %[[T0:.+]] = arith.addf %[[S0]], %[[P0]]
+// CHECK:             %[[P1:.+]] = arith.mulf %[[PARTIAL]]#1, %[[SCALE]]
+// CHECK:             %[[T1:.+]] = arith.addf %[[S1]], %[[P1]]
+// CHECK:             %[[P2:.+]] = arith.mulf %[[PARTIAL]]#2, %[[SCALE]]
+// CHECK:             %[[T2:.+]] = arith.addf %[[S2]], %[[P2]]
+// CHECK:             %[[P3:.+]] = arith.mulf %[[PARTIAL]]#3, %[[SCALE]]
+// CHECK:             %[[T3:.+]] = arith.addf %[[S3]], %[[P3]]
+// CHECK:             scf.yield %[[T0]], %[[T1]], %[[T2]], %[[T3]]
+// CHECK:           scf.if
+// CHECK:             memref.store %[[SUMS]]#0, %[[Y]]
+// CHECK:             memref.store %[[SUMS]]#1, %[[Y]]
+// CHECK:           scf.if
+// CHECK:             memref.store %[[SUMS]]#2, %[[Y]]
+// CHECK:             memref.store %[[SUMS]]#3, %[[Y]]
+// CHECK-NOT:     linalg.generic
+// PTX: .entry fp8_linear_kernel(
+// PTX-SAME:    mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+memref.global "private" constant @e4m3_table : memref<256xf32> = dense<"0x000000000000003B0000803B0000C03B0000003C0000203C0000403C0000603C0000803C0000903C0000A03C0000B03C0000C03C0000D03C0000E03C0000F03C0000003D0000103D0000203D0000303D0000403D0000503D0000603D0000703D0000803D0000903D0000A03D0000B03D0000C03D0000D03D0000E03D0000F03D0000003E0000103E0000203E0000303E0000403E0000503E0000603E0000703E0000803E0000903E0000A03E0000B03E0000C03E0000D03E0000E03E0000F03E0000003F0000103F0000203F0000303F0000403F0000503F0000603F0000703F0000803F0000903F0000A03F0000B03F0000C03F0000D03F0000E03F0000F03F000000400000104000002040000030400000404000005040000060400000704000008040000090400000A0400000B0400000C0400000D0400000E0400000F040000000410000104100002041000030410000404100005041000060410000704100008041000090410000A0410000B0410000C0410000D0410000E0410000F041000000420000104200002042000030420000404200005042000060420000704200008042000090420000A0420000B0420000C0420000D0420000E0420000F042000000430000104300002043000030430000404300005043000060430000704300008043000090430000A0430000B0430000C0430000D0430000E0430000F07F00000080000000BB000080BB0000C0BB000000BC000020BC000040BC000060BC000080BC000090BC0000A0BC0000B0BC0000C0BC0000D0BC0000E0BC0000F0BC000000BD000010BD000020BD000030BD000040BD000050BD000060BD000070BD000080BD000090BD0000A0BD0000B0BD0000C0BD0000D0BD0000E0BD0000F0BD000000BE000010BE000020BE000030BE000040BE000050BE000060BE000070BE000080BE000090BE0000A0BE0000B0BE0000C0BE0000D0BE0000E0BE0000F0BE000000BF000010BF000020BF000030BF000040BF000050BF000060BF000070BF000080BF000090BF0000A0BF0000B0BF0000C0BF0000D0BF0000E0BF0000F0BF000000C0000010C0000020C0000030C0000040C0000050C0000060C0000070C0000080C0000090C00000A0C00000B0C00000C0C00000D0C00000E0C00000F0C0000000C1000010C1000020C1000030C1000040C1000050C1000060C1000070C1000080C1000090C10000A0C10000B0C10000C0C10000D0C10000E0C10000F0C1000000C2000010C2000020C2000030C2000040C2000050C2000060C2000070C2000080C2000090C20000A0C20000B0C20000C0C20000D0C20000E0C20000F0C2000000C3000010C3000020C3000030C3000040C3000050C3000060C3000070C3000080C3000090C30000A0C30000B0C30000C0C30000D0C30000E0C30000F0FF"> {alignment = 64 : i64}
+#x = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#s = affine_map<(m, n, k) -> (n floordiv 128, k floordiv 128)>
+#y = affine_map<(m, n, k) -> (m, n)>
+func.func @fp8_linear(%input: memref<?x320xf32>, %weight: memref<80x320xf8E4M3FN>,
+                      %scales: memref<1x3xf32>, %output: memref<?x80xf32>) {
+  %table = memref.get_global @e4m3_table : memref<256xf32>
+  linalg.generic {indexing_maps = [#x, #w, #s, #y],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%input, %weight, %scales : memref<?x320xf32>, memref<80x320xf8E4M3FN>, memref<1x3xf32>)
+      outs(%output : memref<?x80xf32>) {
+  ^bb0(%a: f32, %b: f8E4M3FN, %scale: f32, %acc: f32):
+    %bits = arith.bitcast %b : f8E4M3FN to i8
+    %index = arith.index_castui %bits : i8 to index
+    %decoded = memref.load %table[%index] : memref<256xf32>
+    %wide = arith.mulf %decoded, %scale : f32
+    %product = arith.mulf %a, %wide fastmath<reassoc,contract> : f32
+    %sum = arith.addf %acc, %product fastmath<reassoc,contract> : f32
+    linalg.yield %sum : f32
+  }
+  return
+}
+
+// -----
+
+// Tests that an FP8 product whose table is not the e4m3 decoding is left
+// to the generic mapping: the kernel would decode the weight differently.
+// CHECK-LABEL: func.func @fp8_other_table(
+// CHECK-NOT:     gpu.launch
+// CHECK:         linalg.generic
+memref.global "private" constant @other_table : memref<256xf32> = dense<1.0>
+#x = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#s = affine_map<(m, n, k) -> (n floordiv 128, k floordiv 128)>
+#y = affine_map<(m, n, k) -> (m, n)>
+func.func @fp8_other_table(%input: memref<?x320xf32>, %weight: memref<80x320xf8E4M3FN>,
+                           %scales: memref<1x3xf32>, %output: memref<?x80xf32>) {
+  %table = memref.get_global @other_table : memref<256xf32>
+  linalg.generic {indexing_maps = [#x, #w, #s, #y],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%input, %weight, %scales : memref<?x320xf32>, memref<80x320xf8E4M3FN>, memref<1x3xf32>)
+      outs(%output : memref<?x80xf32>) {
+  ^bb0(%a: f32, %b: f8E4M3FN, %scale: f32, %acc: f32):
+    %bits = arith.bitcast %b : f8E4M3FN to i8
+    %index = arith.index_castui %bits : i8 to index
+    %decoded = memref.load %table[%index] : memref<256xf32>
+    %wide = arith.mulf %decoded, %scale : f32
+    %product = arith.mulf %a, %wide : f32
+    %sum = arith.addf %acc, %product : f32
+    linalg.yield %sum : f32
+  }
+  return
+}
+
+// -----
+
+// Tests that an FP8 product whose K blocks (8) would split a 16-wide K step
+// between two scales is left to the generic mapping.
+// CHECK-LABEL: func.func @fp8_small_blocks(
+// CHECK-NOT:     gpu.launch
+// CHECK:         linalg.generic
+memref.global "private" constant @e4m3_table : memref<256xf32> = dense<"0x000000000000003B0000803B0000C03B0000003C0000203C0000403C0000603C0000803C0000903C0000A03C0000B03C0000C03C0000D03C0000E03C0000F03C0000003D0000103D0000203D0000303D0000403D0000503D0000603D0000703D0000803D0000903D0000A03D0000B03D0000C03D0000D03D0000E03D0000F03D0000003E0000103E0000203E0000303E0000403E0000503E0000603E0000703E0000803E0000903E0000A03E0000B03E0000C03E0000D03E0000E03E0000F03E0000003F0000103F0000203F0000303F0000403F0000503F0000603F0000703F0000803F0000903F0000A03F0000B03F0000C03F0000D03F0000E03F0000F03F000000400000104000002040000030400000404000005040000060400000704000008040000090400000A0400000B0400000C0400000D0400000E0400000F040000000410000104100002041000030410000404100005041000060410000704100008041000090410000A0410000B0410000C0410000D0410000E0410000F041000000420000104200002042000030420000404200005042000060420000704200008042000090420000A0420000B0420000C0420000D0420000E0420000F042000000430000104300002043000030430000404300005043000060430000704300008043000090430000A0430000B0430000C0430000D0430000E0430000F07F00000080000000BB000080BB0000C0BB000000BC000020BC000040BC000060BC000080BC000090BC0000A0BC0000B0BC0000C0BC0000D0BC0000E0BC0000F0BC000000BD000010BD000020BD000030BD000040BD000050BD000060BD000070BD000080BD000090BD0000A0BD0000B0BD0000C0BD0000D0BD0000E0BD0000F0BD000000BE000010BE000020BE000030BE000040BE000050BE000060BE000070BE000080BE000090BE0000A0BE0000B0BE0000C0BE0000D0BE0000E0BE0000F0BE000000BF000010BF000020BF000030BF000040BF000050BF000060BF000070BF000080BF000090BF0000A0BF0000B0BF0000C0BF0000D0BF0000E0BF0000F0BF000000C0000010C0000020C0000030C0000040C0000050C0000060C0000070C0000080C0000090C00000A0C00000B0C00000C0C00000D0C00000E0C00000F0C0000000C1000010C1000020C1000030C1000040C1000050C1000060C1000070C1000080C1000090C10000A0C10000B0C10000C0C10000D0C10000E0C10000F0C1000000C2000010C2000020C2000030C2000040C2000050C2000060C2000070C2000080C2000090C20000A0C20000B0C20000C0C20000D0C20000E0C20000F0C2000000C3000010C3000020C3000030C3000040C3000050C3000060C3000070C3000080C3000090C30000A0C30000B0C30000C0C30000D0C30000E0C30000F0FF"> {alignment = 64 : i64}
+#x = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#s = affine_map<(m, n, k) -> (n floordiv 128, k floordiv 8)>
+#y = affine_map<(m, n, k) -> (m, n)>
+func.func @fp8_small_blocks(%input: memref<?x320xf32>, %weight: memref<80x320xf8E4M3FN>,
+                            %scales: memref<1x40xf32>, %output: memref<?x80xf32>) {
+  %table = memref.get_global @e4m3_table : memref<256xf32>
+  linalg.generic {indexing_maps = [#x, #w, #s, #y],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%input, %weight, %scales : memref<?x320xf32>, memref<80x320xf8E4M3FN>, memref<1x40xf32>)
+      outs(%output : memref<?x80xf32>) {
+  ^bb0(%a: f32, %b: f8E4M3FN, %scale: f32, %acc: f32):
+    %bits = arith.bitcast %b : f8E4M3FN to i8
+    %index = arith.index_castui %bits : i8 to index
+    %decoded = memref.load %table[%index] : memref<256xf32>
+    %wide = arith.mulf %decoded, %scale : f32
+    %product = arith.mulf %a, %wide : f32
+    %sum = arith.addf %acc, %product : f32
+    linalg.yield %sum : f32
+  }
+  return
+}
+
+// -----
+
+// Tests that the residual add right after an output projection (y = r + y
+// in place) becomes the kernel's epilogue: each stored element is r's plus
+// the product's, and the add is gone.
+// CHECK-LABEL: func.func @residual(
+// CHECK-SAME:    %[[X:.+]]: memref<?x64xf32>, %[[W:.+]]: memref<96x64xbf16>, %[[R:.+]]: memref<?x96xf32>
+// CHECK:         %[[Y:.+]] = memref.alloc
+// CHECK:         gpu.launch
+// CHECK:           %[[SUMS:.+]]:4 = scf.for
+// CHECK:             nvvm.mma.sync
+// CHECK:           scf.if
+// CHECK:             %[[R00:.+]] = memref.load %[[R]]
+// CHECK:             %[[Y00:.+]] = arith.addf %[[R00]], %[[SUMS]]#0
+// CHECK:             memref.store %[[Y00]], %[[Y]]
+// CHECK:             %[[R01:.+]] = memref.load %[[R]]
+// CHECK:             %[[Y01:.+]] = arith.addf %[[R01]], %[[SUMS]]#1
+// CHECK:             memref.store %[[Y01]], %[[Y]]
+// CHECK:           scf.if
+// CHECK:             %[[R10:.+]] = memref.load %[[R]]
+// CHECK:             %[[Y10:.+]] = arith.addf %[[R10]], %[[SUMS]]#2
+// CHECK:             memref.store %[[Y10]], %[[Y]]
+// CHECK:             %[[R11:.+]] = memref.load %[[R]]
+// CHECK:             %[[Y11:.+]] = arith.addf %[[R11]], %[[SUMS]]#3
+// CHECK:             memref.store %[[Y11]], %[[Y]]
+// CHECK-NOT:     linalg.generic
+// CHECK:         return %[[Y]]
+#x = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#y = affine_map<(m, n, k) -> (m, n)>
+#e = affine_map<(m, n) -> (m, n)>
+func.func @residual(%input: memref<?x64xf32>, %weight: memref<96x64xbf16>,
+                    %residual: memref<?x96xf32>) -> memref<?x96xf32> {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %rows = memref.dim %input, %c0 : memref<?x64xf32>
+  %output = memref.alloc(%rows) : memref<?x96xf32>
+  linalg.fill ins(%zero : f32) outs(%output : memref<?x96xf32>)
+  linalg.generic {indexing_maps = [#x, #w, #y],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%input, %weight : memref<?x64xf32>, memref<96x64xbf16>)
+      outs(%output : memref<?x96xf32>) {
+  ^bb0(%a: f32, %b: bf16, %acc: f32):
+    %wide = arith.extf %b : bf16 to f32
+    %product = arith.mulf %a, %wide : f32
+    %sum = arith.addf %acc, %product : f32
+    linalg.yield %sum : f32
+  }
+  linalg.generic {indexing_maps = [#e, #e, #e],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%residual, %output : memref<?x96xf32>, memref<?x96xf32>)
+      outs(%output : memref<?x96xf32>) {
+  ^bb0(%r: f32, %p: f32, %out: f32):
+    %sum = arith.addf %r, %p : f32
+    linalg.yield %sum : f32
+  }
+  return %output : memref<?x96xf32>
+}
+
+// -----
+
+// Tests that an add whose other operand is a view of the product's own
+// buffer stays a separate op: the kernel would read the elements it
+// overwrites.
+// CHECK-LABEL: func.func @residual_of_itself(
+// CHECK:         gpu.launch
+// CHECK:           scf.if
+// CHECK-NOT:         arith.addf
+// CHECK:             memref.store
+// CHECK:         gpu.terminator
+// CHECK:         linalg.generic
+#x = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#y = affine_map<(m, n, k) -> (m, n)>
+#e = affine_map<(m, n) -> (m, n)>
+func.func @residual_of_itself(%input: memref<?x64xf32>, %weight: memref<96x64xbf16>)
+    -> memref<?x96xf32> {
+  %c0 = arith.constant 0 : index
+  %rows = memref.dim %input, %c0 : memref<?x64xf32>
+  %output = memref.alloc(%rows) : memref<?x96xf32>
+  %view = memref.cast %output : memref<?x96xf32> to memref<?x96xf32, strided<[96, 1]>>
+  linalg.generic {indexing_maps = [#x, #w, #y],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%input, %weight : memref<?x64xf32>, memref<96x64xbf16>)
+      outs(%output : memref<?x96xf32>) {
+  ^bb0(%a: f32, %b: bf16, %acc: f32):
+    %wide = arith.extf %b : bf16 to f32
+    %product = arith.mulf %a, %wide : f32
+    %sum = arith.addf %acc, %product : f32
+    linalg.yield %sum : f32
+  }
+  linalg.generic {indexing_maps = [#e, #e, #e],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%view, %output : memref<?x96xf32, strided<[96, 1]>>, memref<?x96xf32>)
+      outs(%output : memref<?x96xf32>) {
+  ^bb0(%r: f32, %p: f32, %out: f32):
+    %sum = arith.addf %r, %p : f32
+    linalg.yield %sum : f32
+  }
+  return %output : memref<?x96xf32>
+}
+
+// -----
+
+// Tests that a residual add into a new buffer (z = r + y, z allocated
+// between the two, attention's o_proj) becomes the epilogue too: the kernel
+// is built after z's allocation and stores r + y into z only, y being read
+// by nothing after.
+// CHECK-LABEL: func.func @residual_into_new_buffer(
+// CHECK-SAME:    %[[X:.+]]: memref<?x64xf32>, %[[W:.+]]: memref<96x64xbf16>, %[[R:.+]]: memref<?x96xf32>
+// CHECK:         %[[Y:.+]] = memref.alloc
+// CHECK:         %[[Z:.+]] = memref.alloc
+// CHECK:         gpu.launch
+// CHECK:           %[[SUMS:.+]]:4 = scf.for
+// CHECK:           scf.if
+// CHECK-NOT:         memref.store {{.*}}, %[[Y]]
+// CHECK:             %[[R00:.+]] = memref.load %[[R]]
+// CHECK:             %[[Z00:.+]] = arith.addf %[[R00]], %[[SUMS]]#0
+// CHECK:             memref.store %[[Z00]], %[[Z]]
+// CHECK-NOT:         memref.store {{.*}}, %[[Y]]
+// CHECK:             memref.store %{{.+}}, %[[Z]]
+// CHECK:           scf.if
+// CHECK-NOT:         memref.store {{.*}}, %[[Y]]
+// CHECK:             memref.store %{{.+}}, %[[Z]]
+// CHECK-NOT:         memref.store {{.*}}, %[[Y]]
+// CHECK:             memref.store %{{.+}}, %[[Z]]
+// CHECK-NOT:     linalg.generic
+// CHECK:         memref.dealloc %[[Y]]
+// CHECK:         return %[[Z]]
+#x = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#y = affine_map<(m, n, k) -> (m, n)>
+#e = affine_map<(m, n) -> (m, n)>
+func.func @residual_into_new_buffer(%input: memref<?x64xf32>, %weight: memref<96x64xbf16>,
+                                    %residual: memref<?x96xf32>) -> memref<?x96xf32> {
+  %c0 = arith.constant 0 : index
+  %rows = memref.dim %input, %c0 : memref<?x64xf32>
+  %output = memref.alloc(%rows) : memref<?x96xf32>
+  linalg.generic {indexing_maps = [#x, #w, #y],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%input, %weight : memref<?x64xf32>, memref<96x64xbf16>)
+      outs(%output : memref<?x96xf32>) {
+  ^bb0(%a: f32, %b: bf16, %acc: f32):
+    %wide = arith.extf %b : bf16 to f32
+    %product = arith.mulf %a, %wide : f32
+    %sum = arith.addf %acc, %product : f32
+    linalg.yield %sum : f32
+  }
+  %result = memref.alloc(%rows) : memref<?x96xf32>
+  linalg.generic {indexing_maps = [#e, #e, #e],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%residual, %output : memref<?x96xf32>, memref<?x96xf32>)
+      outs(%result : memref<?x96xf32>) {
+  ^bb0(%r: f32, %p: f32, %out: f32):
+    %sum = arith.addf %r, %p : f32
+    linalg.yield %sum : f32
+  }
+  memref.dealloc %output : memref<?x96xf32>
+  return %result : memref<?x96xf32>
+}
+
+// -----
+
+// Tests that when y is read after the residual add into a new buffer, the
+// epilogue stores both y and z = r + y.
+// CHECK-LABEL: func.func @residual_and_product(
+// CHECK-SAME:    %[[X:.+]]: memref<?x64xf32>, %[[W:.+]]: memref<96x64xbf16>, %[[R:.+]]: memref<?x96xf32>
+// CHECK:         %[[Y:.+]] = memref.alloc
+// CHECK:         %[[Z:.+]] = memref.alloc
+// CHECK:         gpu.launch
+// CHECK:           %[[SUMS:.+]]:4 = scf.for
+// CHECK:           scf.if
+// CHECK:             memref.store %[[SUMS]]#0, %[[Y]]
+// CHECK:             %[[R00:.+]] = memref.load %[[R]]
+// CHECK:             %[[Z00:.+]] = arith.addf %[[R00]], %[[SUMS]]#0
+// CHECK:             memref.store %[[Z00]], %[[Z]]
+// CHECK:             memref.store %[[SUMS]]#1, %[[Y]]
+// CHECK:             memref.store %{{.+}}, %[[Z]]
+// CHECK:           scf.if
+// CHECK:             memref.store %[[SUMS]]#2, %[[Y]]
+// CHECK:             memref.store %{{.+}}, %[[Z]]
+// CHECK:             memref.store %[[SUMS]]#3, %[[Y]]
+// CHECK:             memref.store %{{.+}}, %[[Z]]
+// CHECK-NOT:     linalg.generic
+// CHECK:         return %[[Y]], %[[Z]]
+#x = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#y = affine_map<(m, n, k) -> (m, n)>
+#e = affine_map<(m, n) -> (m, n)>
+func.func @residual_and_product(%input: memref<?x64xf32>, %weight: memref<96x64xbf16>,
+                                %residual: memref<?x96xf32>)
+    -> (memref<?x96xf32>, memref<?x96xf32>) {
+  %c0 = arith.constant 0 : index
+  %rows = memref.dim %input, %c0 : memref<?x64xf32>
+  %output = memref.alloc(%rows) : memref<?x96xf32>
+  linalg.generic {indexing_maps = [#x, #w, #y],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%input, %weight : memref<?x64xf32>, memref<96x64xbf16>)
+      outs(%output : memref<?x96xf32>) {
+  ^bb0(%a: f32, %b: bf16, %acc: f32):
+    %wide = arith.extf %b : bf16 to f32
+    %product = arith.mulf %a, %wide : f32
+    %sum = arith.addf %acc, %product : f32
+    linalg.yield %sum : f32
+  }
+  %result = memref.alloc(%rows) : memref<?x96xf32>
+  linalg.generic {indexing_maps = [#e, #e, #e],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%residual, %output : memref<?x96xf32>, memref<?x96xf32>)
+      outs(%result : memref<?x96xf32>) {
+  ^bb0(%r: f32, %p: f32, %out: f32):
+    %sum = arith.addf %r, %p : f32
+    linalg.yield %sum : f32
+  }
+  return %output, %result : memref<?x96xf32>, memref<?x96xf32>
+}
+
+// -----
+
+// Tests that an MLP's gate and up products (the same x, adjacent) with the
+// SwiGLU after them become one kernel: per K step the x fragment is loaded
+// once and feeds two mma.sync (one per weight, each onto its own four
+// accumulators), and the SwiGLU's body, silu(g) * u, is computed where the
+// kernel stores, into u's buffer (its result); g is not stored.
+// CHECK-LABEL: func.func @swiglu(
+// CHECK-SAME:    %[[X:.+]]: memref<?x64xf32>, %[[GATE:.+]]: memref<96x64xbf16>, %[[UP:.+]]: memref<96x64xbf16>
+// CHECK:         %[[G:.+]] = memref.alloc
+// CHECK:         %[[U:.+]] = memref.alloc
+// CHECK:         gpu.launch
+// CHECK-COUNT-4:   memref.load %[[G]]
+// CHECK-COUNT-4:   memref.load %[[U]]
+// CHECK:           %[[SUMS:.+]]:8 = scf.for
+// CHECK-COUNT-8:     memref.load %[[X]]
+// CHECK-NOT:         memref.load %[[X]]
+// CHECK:             memref.load %[[GATE]]
+// CHECK:             %[[GATE_MMA:.+]] = nvvm.mma.sync A[%[[A0:.+]], %[[A1:.+]], %[[A2:.+]], %[[A3:.+]]] B
+// CHECK-NOT:         memref.load %[[X]]
+// CHECK:             memref.load %[[UP]]
+// CHECK:             %[[UP_MMA:.+]] = nvvm.mma.sync A[%[[A0]], %[[A1]], %[[A2]], %[[A3]]] B
+// CHECK:           scf.if
+// CHECK-NOT:         memref.store {{.*}}, %[[G]]
+// CHECK:             %[[NEG:.+]] = arith.negf %[[SUMS]]#0
+// CHECK:             %[[EXP:.+]] = math.exp %[[NEG]]
+// CHECK:             %[[DEN:.+]] = arith.addf %[[EXP]], %{{.+}}
+// CHECK:             %[[SILU:.+]] = arith.divf %[[SUMS]]#0, %[[DEN]]
+// CHECK:             %[[OUT:.+]] = arith.mulf %[[SILU]], %[[SUMS]]#4
+// CHECK:             memref.store %[[OUT]], %[[U]]
+// CHECK:             arith.mulf %{{.+}}, %[[SUMS]]#5
+// CHECK:           scf.if
+// CHECK:             arith.mulf %{{.+}}, %[[SUMS]]#6
+// CHECK:             arith.mulf %{{.+}}, %[[SUMS]]#7
+// CHECK-NOT:     gpu.launch
+// CHECK-NOT:     linalg.generic
+// CHECK:         return %[[U]]
+// PTX: .entry swiglu_kernel(
+// PTX-SAME:    mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// PTX-SAME:    mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+#x = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#y = affine_map<(m, n, k) -> (m, n)>
+#e = affine_map<(m, n) -> (m, n)>
+func.func @swiglu(%input: memref<?x64xf32>, %gate: memref<96x64xbf16>,
+                  %up: memref<96x64xbf16>) -> memref<?x96xf32> {
+  %c0 = arith.constant 0 : index
+  %one = arith.constant 1.0 : f32
+  %rows = memref.dim %input, %c0 : memref<?x64xf32>
+  %g = memref.alloc(%rows) : memref<?x96xf32>
+  %u = memref.alloc(%rows) : memref<?x96xf32>
+  linalg.generic {indexing_maps = [#x, #w, #y],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%input, %gate : memref<?x64xf32>, memref<96x64xbf16>)
+      outs(%g : memref<?x96xf32>) {
+  ^bb0(%a: f32, %b: bf16, %acc: f32):
+    %wide = arith.extf %b : bf16 to f32
+    %product = arith.mulf %a, %wide : f32
+    %sum = arith.addf %acc, %product : f32
+    linalg.yield %sum : f32
+  }
+  linalg.generic {indexing_maps = [#x, #w, #y],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%input, %up : memref<?x64xf32>, memref<96x64xbf16>)
+      outs(%u : memref<?x96xf32>) {
+  ^bb0(%a: f32, %b: bf16, %acc: f32):
+    %wide = arith.extf %b : bf16 to f32
+    %product = arith.mulf %a, %wide : f32
+    %sum = arith.addf %acc, %product : f32
+    linalg.yield %sum : f32
+  }
+  linalg.generic {indexing_maps = [#e, #e, #e],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%g, %u : memref<?x96xf32>, memref<?x96xf32>)
+      outs(%u : memref<?x96xf32>) {
+  ^bb0(%gv: f32, %uv: f32, %out: f32):
+    %neg = arith.negf %gv : f32
+    %exp = math.exp %neg : f32
+    %den = arith.addf %exp, %one : f32
+    %silu = arith.divf %gv, %den : f32
+    %r = arith.mulf %silu, %uv : f32
+    linalg.yield %r : f32
+  }
+  memref.dealloc %g : memref<?x96xf32>
+  return %u : memref<?x96xf32>
+}
+
+// -----
+
+// Tests that two adjacent products over the same x with no op combining
+// them keep a kernel each (and store both).
+// CHECK-LABEL: func.func @two_products(
+// CHECK:         gpu.launch
+// CHECK-COUNT-1:   nvvm.mma.sync
+// CHECK:         gpu.launch
+// CHECK-COUNT-1:   nvvm.mma.sync
+// CHECK-NOT:     linalg.generic
+#x = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#y = affine_map<(m, n, k) -> (m, n)>
+func.func @two_products(%input: memref<?x64xf32>, %gate: memref<96x64xbf16>,
+                        %up: memref<96x64xbf16>, %g: memref<?x96xf32>,
+                        %u: memref<?x96xf32>) {
+  linalg.generic {indexing_maps = [#x, #w, #y],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%input, %gate : memref<?x64xf32>, memref<96x64xbf16>)
+      outs(%g : memref<?x96xf32>) {
+  ^bb0(%a: f32, %b: bf16, %acc: f32):
+    %wide = arith.extf %b : bf16 to f32
+    %product = arith.mulf %a, %wide : f32
+    %sum = arith.addf %acc, %product : f32
+    linalg.yield %sum : f32
+  }
+  linalg.generic {indexing_maps = [#x, #w, #y],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%input, %up : memref<?x64xf32>, memref<96x64xbf16>)
+      outs(%u : memref<?x96xf32>) {
+  ^bb0(%a: f32, %b: bf16, %acc: f32):
+    %wide = arith.extf %b : bf16 to f32
+    %product = arith.mulf %a, %wide : f32
+    %sum = arith.addf %acc, %product : f32
+    linalg.yield %sum : f32
+  }
+  return
+}
+
+// -----
+
+// Tests that an add writing into the product's own x stays a separate op:
+// other warps still read x while a warp would store its result.
+// CHECK-LABEL: func.func @residual_into_input(
+// CHECK:         gpu.launch
+// CHECK:           scf.if
+// CHECK-NOT:         arith.addf
+// CHECK:             memref.store
+// CHECK:         gpu.terminator
+// CHECK:         linalg.generic
+#x = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#y = affine_map<(m, n, k) -> (m, n)>
+#e = affine_map<(m, n) -> (m, n)>
+func.func @residual_into_input(%rows: index, %weight: memref<64x64xbf16>,
+                               %residual: memref<?x64xf32>) -> memref<?x64xf32> {
+  %input = memref.alloc(%rows) : memref<?x64xf32>
+  %output = memref.alloc(%rows) : memref<?x64xf32>
+  linalg.generic {indexing_maps = [#x, #w, #y],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%input, %weight : memref<?x64xf32>, memref<64x64xbf16>)
+      outs(%output : memref<?x64xf32>) {
+  ^bb0(%a: f32, %b: bf16, %acc: f32):
+    %wide = arith.extf %b : bf16 to f32
+    %product = arith.mulf %a, %wide : f32
+    %sum = arith.addf %acc, %product : f32
+    linalg.yield %sum : f32
+  }
+  linalg.generic {indexing_maps = [#e, #e, #e],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%residual, %output : memref<?x64xf32>, memref<?x64xf32>)
+      outs(%input : memref<?x64xf32>) {
+  ^bb0(%r: f32, %p: f32, %out: f32):
+    %sum = arith.addf %r, %p : f32
+    linalg.yield %sum : f32
+  }
+  return %input : memref<?x64xf32>
+}
+
+// -----
+
+// Tests that FP8 gate and up products (the routed experts' form, K = 320
+// in blocks of 128, 128 and 64) share a kernel with their SwiGLU: per K
+// block, each product's block sum is multiplied by its own scale.
+// CHECK-LABEL: func.func @fp8_swiglu(
+// CHECK-SAME:    %[[X:.+]]: memref<?x320xf32>, %[[GATE:.+]]: memref<160x320xf8E4M3FN>, %[[GATE_SCALES:.+]]: memref<2x3xf32>, %[[UP:.+]]: memref<160x320xf8E4M3FN>, %[[UP_SCALES:.+]]: memref<2x3xf32>
+// CHECK:         gpu.launch
+// CHECK:           %[[SUMS:.+]]:8 = scf.for %[[BLOCK:.+]] = %c0{{.*}} to %c3{{.*}} step %c1{{.*}} iter_args(%[[S0:[^ ]+]] = {{.+}}, %[[S1:[^ ]+]] = {{.+}}, %[[S2:[^ ]+]] = {{.+}}, %[[S3:[^ ]+]] = {{.+}}, %[[S4:[^ ]+]] = {{.+}}, %[[S5:[^ ]+]] = {{.+}}, %[[S6:[^ ]+]] = {{.+}}, %[[S7:[^ ]+]] = {{.+}})
+// CHECK:             %[[PARTIAL:.+]]:8 = scf.for
+// CHECK:               memref.load %[[GATE]]
+// CHECK:               nvvm.mma.sync
+// CHECK:               memref.load %[[UP]]
+// CHECK:               nvvm.mma.sync
+// CHECK:             %[[GATE_SCALE:.+]] = memref.load %[[GATE_SCALES]][%{{.+}}, %[[BLOCK]]]
+// CHECK:             %[[G0:.+]] = arith.mulf %[[PARTIAL]]#0, %[[GATE_SCALE]]
+// CHECK:             arith.addf %[[S0]], %[[G0]]
+// CHECK:             %[[G3:.+]] = arith.mulf %[[PARTIAL]]#3, %[[GATE_SCALE]]
+// CHECK:             arith.addf %[[S3]], %[[G3]]
+// CHECK:             %[[UP_SCALE:.+]] = memref.load %[[UP_SCALES]][%{{.+}}, %[[BLOCK]]]
+// CHECK:             %[[U0:.+]] = arith.mulf %[[PARTIAL]]#4, %[[UP_SCALE]]
+// CHECK:             arith.addf %[[S4]], %[[U0]]
+// CHECK:             %[[U3:.+]] = arith.mulf %[[PARTIAL]]#7, %[[UP_SCALE]]
+// CHECK:             arith.addf %[[S7]], %[[U3]]
+// CHECK:           scf.if
+// CHECK:             math.exp
+// CHECK:             arith.mulf %{{.+}}, %[[SUMS]]#4
+// CHECK-NOT:     linalg.generic
+memref.global "private" constant @e4m3_table : memref<256xf32> = dense<"0x000000000000003B0000803B0000C03B0000003C0000203C0000403C0000603C0000803C0000903C0000A03C0000B03C0000C03C0000D03C0000E03C0000F03C0000003D0000103D0000203D0000303D0000403D0000503D0000603D0000703D0000803D0000903D0000A03D0000B03D0000C03D0000D03D0000E03D0000F03D0000003E0000103E0000203E0000303E0000403E0000503E0000603E0000703E0000803E0000903E0000A03E0000B03E0000C03E0000D03E0000E03E0000F03E0000003F0000103F0000203F0000303F0000403F0000503F0000603F0000703F0000803F0000903F0000A03F0000B03F0000C03F0000D03F0000E03F0000F03F000000400000104000002040000030400000404000005040000060400000704000008040000090400000A0400000B0400000C0400000D0400000E0400000F040000000410000104100002041000030410000404100005041000060410000704100008041000090410000A0410000B0410000C0410000D0410000E0410000F041000000420000104200002042000030420000404200005042000060420000704200008042000090420000A0420000B0420000C0420000D0420000E0420000F042000000430000104300002043000030430000404300005043000060430000704300008043000090430000A0430000B0430000C0430000D0430000E0430000F07F00000080000000BB000080BB0000C0BB000000BC000020BC000040BC000060BC000080BC000090BC0000A0BC0000B0BC0000C0BC0000D0BC0000E0BC0000F0BC000000BD000010BD000020BD000030BD000040BD000050BD000060BD000070BD000080BD000090BD0000A0BD0000B0BD0000C0BD0000D0BD0000E0BD0000F0BD000000BE000010BE000020BE000030BE000040BE000050BE000060BE000070BE000080BE000090BE0000A0BE0000B0BE0000C0BE0000D0BE0000E0BE0000F0BE000000BF000010BF000020BF000030BF000040BF000050BF000060BF000070BF000080BF000090BF0000A0BF0000B0BF0000C0BF0000D0BF0000E0BF0000F0BF000000C0000010C0000020C0000030C0000040C0000050C0000060C0000070C0000080C0000090C00000A0C00000B0C00000C0C00000D0C00000E0C00000F0C0000000C1000010C1000020C1000030C1000040C1000050C1000060C1000070C1000080C1000090C10000A0C10000B0C10000C0C10000D0C10000E0C10000F0C1000000C2000010C2000020C2000030C2000040C2000050C2000060C2000070C2000080C2000090C20000A0C20000B0C20000C0C20000D0C20000E0C20000F0C2000000C3000010C3000020C3000030C3000040C3000050C3000060C3000070C3000080C3000090C30000A0C30000B0C30000C0C30000D0C30000E0C30000F0FF"> {alignment = 64 : i64}
+#x = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#s = affine_map<(m, n, k) -> (n floordiv 128, k floordiv 128)>
+#y = affine_map<(m, n, k) -> (m, n)>
+#e = affine_map<(m, n) -> (m, n)>
+func.func @fp8_swiglu(%input: memref<?x320xf32>, %gate: memref<160x320xf8E4M3FN>,
+                      %gate_scales: memref<2x3xf32>, %up: memref<160x320xf8E4M3FN>,
+                      %up_scales: memref<2x3xf32>) -> memref<?x160xf32> {
+  %c0 = arith.constant 0 : index
+  %one = arith.constant 1.0 : f32
+  %rows = memref.dim %input, %c0 : memref<?x320xf32>
+  %table = memref.get_global @e4m3_table : memref<256xf32>
+  %g = memref.alloc(%rows) : memref<?x160xf32>
+  %u = memref.alloc(%rows) : memref<?x160xf32>
+  linalg.generic {indexing_maps = [#x, #w, #s, #y],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%input, %gate, %gate_scales : memref<?x320xf32>, memref<160x320xf8E4M3FN>, memref<2x3xf32>)
+      outs(%g : memref<?x160xf32>) {
+  ^bb0(%a: f32, %b: f8E4M3FN, %scale: f32, %acc: f32):
+    %bits = arith.bitcast %b : f8E4M3FN to i8
+    %index = arith.index_castui %bits : i8 to index
+    %decoded = memref.load %table[%index] : memref<256xf32>
+    %wide = arith.mulf %decoded, %scale : f32
+    %product = arith.mulf %a, %wide fastmath<reassoc,contract> : f32
+    %sum = arith.addf %acc, %product fastmath<reassoc,contract> : f32
+    linalg.yield %sum : f32
+  }
+  linalg.generic {indexing_maps = [#x, #w, #s, #y],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%input, %up, %up_scales : memref<?x320xf32>, memref<160x320xf8E4M3FN>, memref<2x3xf32>)
+      outs(%u : memref<?x160xf32>) {
+  ^bb0(%a: f32, %b: f8E4M3FN, %scale: f32, %acc: f32):
+    %bits = arith.bitcast %b : f8E4M3FN to i8
+    %index = arith.index_castui %bits : i8 to index
+    %decoded = memref.load %table[%index] : memref<256xf32>
+    %wide = arith.mulf %decoded, %scale : f32
+    %product = arith.mulf %a, %wide fastmath<reassoc,contract> : f32
+    %sum = arith.addf %acc, %product fastmath<reassoc,contract> : f32
+    linalg.yield %sum : f32
+  }
+  linalg.generic {indexing_maps = [#e, #e, #e],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%g, %u : memref<?x160xf32>, memref<?x160xf32>)
+      outs(%u : memref<?x160xf32>) {
+  ^bb0(%gv: f32, %uv: f32, %out: f32):
+    %neg = arith.negf %gv : f32
+    %exp = math.exp %neg : f32
+    %den = arith.addf %exp, %one : f32
+    %silu = arith.divf %gv, %den : f32
+    %r = arith.mulf %silu, %uv : f32
+    linalg.yield %r : f32
+  }
+  memref.dealloc %g : memref<?x160xf32>
+  return %u : memref<?x160xf32>
+}
+
+// -----
+
+// Tests that an FP8 product whose K (72) is not a multiple of 16 is left to
+// the generic mapping, as a bf16 one is.
+// CHECK-LABEL: func.func @fp8_ragged_k(
+// CHECK-NOT:     gpu.launch
+// CHECK:         linalg.generic
+memref.global "private" constant @e4m3_table : memref<256xf32> = dense<"0x000000000000003B0000803B0000C03B0000003C0000203C0000403C0000603C0000803C0000903C0000A03C0000B03C0000C03C0000D03C0000E03C0000F03C0000003D0000103D0000203D0000303D0000403D0000503D0000603D0000703D0000803D0000903D0000A03D0000B03D0000C03D0000D03D0000E03D0000F03D0000003E0000103E0000203E0000303E0000403E0000503E0000603E0000703E0000803E0000903E0000A03E0000B03E0000C03E0000D03E0000E03E0000F03E0000003F0000103F0000203F0000303F0000403F0000503F0000603F0000703F0000803F0000903F0000A03F0000B03F0000C03F0000D03F0000E03F0000F03F000000400000104000002040000030400000404000005040000060400000704000008040000090400000A0400000B0400000C0400000D0400000E0400000F040000000410000104100002041000030410000404100005041000060410000704100008041000090410000A0410000B0410000C0410000D0410000E0410000F041000000420000104200002042000030420000404200005042000060420000704200008042000090420000A0420000B0420000C0420000D0420000E0420000F042000000430000104300002043000030430000404300005043000060430000704300008043000090430000A0430000B0430000C0430000D0430000E0430000F07F00000080000000BB000080BB0000C0BB000000BC000020BC000040BC000060BC000080BC000090BC0000A0BC0000B0BC0000C0BC0000D0BC0000E0BC0000F0BC000000BD000010BD000020BD000030BD000040BD000050BD000060BD000070BD000080BD000090BD0000A0BD0000B0BD0000C0BD0000D0BD0000E0BD0000F0BD000000BE000010BE000020BE000030BE000040BE000050BE000060BE000070BE000080BE000090BE0000A0BE0000B0BE0000C0BE0000D0BE0000E0BE0000F0BE000000BF000010BF000020BF000030BF000040BF000050BF000060BF000070BF000080BF000090BF0000A0BF0000B0BF0000C0BF0000D0BF0000E0BF0000F0BF000000C0000010C0000020C0000030C0000040C0000050C0000060C0000070C0000080C0000090C00000A0C00000B0C00000C0C00000D0C00000E0C00000F0C0000000C1000010C1000020C1000030C1000040C1000050C1000060C1000070C1000080C1000090C10000A0C10000B0C10000C0C10000D0C10000E0C10000F0C1000000C2000010C2000020C2000030C2000040C2000050C2000060C2000070C2000080C2000090C20000A0C20000B0C20000C0C20000D0C20000E0C20000F0C2000000C3000010C3000020C3000030C3000040C3000050C3000060C3000070C3000080C3000090C30000A0C30000B0C30000C0C30000D0C30000E0C30000F0FF"> {alignment = 64 : i64}
+#x = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#s = affine_map<(m, n, k) -> (n floordiv 128, k floordiv 128)>
+#y = affine_map<(m, n, k) -> (m, n)>
+func.func @fp8_ragged_k(%input: memref<?x72xf32>, %weight: memref<80x72xf8E4M3FN>,
+                        %scales: memref<1x1xf32>, %output: memref<?x80xf32>) {
+  %table = memref.get_global @e4m3_table : memref<256xf32>
+  linalg.generic {indexing_maps = [#x, #w, #s, #y],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%input, %weight, %scales : memref<?x72xf32>, memref<80x72xf8E4M3FN>, memref<1x1xf32>)
+      outs(%output : memref<?x80xf32>) {
+  ^bb0(%a: f32, %b: f8E4M3FN, %scale: f32, %acc: f32):
+    %bits = arith.bitcast %b : f8E4M3FN to i8
+    %index = arith.index_castui %bits : i8 to index
+    %decoded = memref.load %table[%index] : memref<256xf32>
+    %wide = arith.mulf %decoded, %scale : f32
+    %product = arith.mulf %a, %wide : f32
+    %sum = arith.addf %acc, %product : f32
+    linalg.yield %sum : f32
+  }
+  return
+}

@@ -1,0 +1,290 @@
+//===- MmaKernel.cpp - One warp per 16 x 8 tile on mma.sync ---------------===//
+//
+// Part of Jikji. The kernel of a weight product, NVVM op by NVVM op: one
+// warp per 16 x 8 output tile, K in steps of 16 with mma.sync m16n8k16
+// (bf16 operands, f32 accumulation). FP8 weights are decoded to bf16 in
+// registers and summed per K block, each block's sum times its scale. Two
+// products over the same x (SwiGLU's gate and up) share the warp's x
+// fragments; an elementwise consumer is computed where y is stored.
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/cuda/Float8ToBf16.h"
+#include "codegen/cuda/MmaProducts.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/IRMapping.h"
+#include "llvm/Support/MathExtras.h"
+
+using namespace mlir;
+using namespace jikji::cuda;
+
+namespace {
+
+/// Builds the kernel of one or two products; `build` leaves the insertion
+/// point after the launch.
+struct MmaKernelBuilder {
+  OpBuilder &b;
+  Location loc;
+  ArrayRef<MmaProduct> products;
+  /// What the products share: x and the shapes.
+  const MmaProduct &shape;
+  Type i16, i32, f32, bf16;
+  /// Per lane (PTX ISA, "Matrix Fragments for mma.m16n8k16"): whether its
+  /// two rows of the tile are below M, the rows it reads instead (rows past
+  /// M read the last row and count as zero), the column pair within a K
+  /// step, and the weight row (the output column) of its B fragment.
+  Value valid0, valid1, safe0, safe1, pair, weightRow;
+
+  MmaKernelBuilder(OpBuilder &b, Location loc, ArrayRef<MmaProduct> products)
+      : b(b), loc(loc), products(products), shape(products.front()) {
+    i16 = b.getI16Type();
+    i32 = b.getI32Type();
+    f32 = b.getF32Type();
+    bf16 = b.getBF16Type();
+  }
+
+  Value index(int64_t value) {
+    return arith::ConstantIndexOp::create(b, loc, value);
+  }
+  Value add(Value lhs, Value rhs) {
+    return arith::AddIOp::create(b, loc, lhs, rhs);
+  }
+  Value mul(Value lhs, Value rhs) {
+    return arith::MulIOp::create(b, loc, lhs, rhs);
+  }
+  Value zeroF32() {
+    return arith::ConstantFloatOp::create(b, loc, cast<FloatType>(f32),
+                                          APFloat(0.0f));
+  }
+
+  /// The bf16 bits of an operand element in the low half of an i32:
+  /// activations in f32 are rounded to bf16, FP8 weights decoded exactly.
+  Value bf16Bits(Value value) {
+    if (isa<Float8E4M3FNType>(value.getType())) {
+      Value bits = arith::BitcastOp::create(b, loc, b.getI8Type(), value);
+      return bf16BitsOfFloat8E4M3FN(b, loc,
+                                    arith::ExtUIOp::create(b, loc, i32, bits));
+    }
+    if (!value.getType().isBF16())
+      value = arith::TruncFOp::create(b, loc, bf16, value);
+    Value bits = arith::BitcastOp::create(b, loc, i16, value);
+    return arith::ExtUIOp::create(b, loc, i32, bits);
+  }
+
+  /// Two neighbouring elements of `row` as the bf16x2 in a .b32 register
+  /// that mma.sync takes: the element at `column` in the low half.
+  Value loadPair(Value memref, Value row, Value column) {
+    auto half = [&](Value at) {
+      return bf16Bits(
+          memref::LoadOp::create(b, loc, memref, ValueRange{row, at}));
+    };
+    Value low = half(column);
+    Value high = half(add(column, index(1)));
+    Value shifted = arith::ShLIOp::create(
+        b, loc, high, arith::ConstantIntOp::create(b, loc, i32, 16));
+    return arith::OrIOp::create(b, loc, shifted, low);
+  }
+
+  /// One mma.sync per product over the K step [k, k + 16) onto
+  /// `accumulators` (four per product, in the products' order), the x
+  /// fragment loaded once.
+  SmallVector<Value> mmaStep(Value k, ValueRange accumulators) {
+    Value k0 = add(k, pair);
+    Value k8 = add(k0, index(8));
+    Value zeroPair = arith::ConstantIntOp::create(b, loc, i32, 0);
+    auto inputPair = [&](Value row, Value valid, Value at) {
+      Value packed = loadPair(shape.input, row, at);
+      return arith::SelectOp::create(b, loc, valid, packed, zeroPair)
+          .getResult();
+    };
+    SmallVector<Value> a{
+        inputPair(safe0, valid0, k0), inputPair(safe1, valid1, k0),
+        inputPair(safe0, valid0, k8), inputPair(safe1, valid1, k8)};
+    auto resultType = LLVM::LLVMStructType::getLiteral(
+        b.getContext(), SmallVector<Type>(4, f32));
+    SmallVector<Value> results;
+    for (auto [i, product] : llvm::enumerate(products)) {
+      SmallVector<Value> bFragment{loadPair(product.weight, weightRow, k0),
+                                   loadPair(product.weight, weightRow, k8)};
+      auto mma = NVVM::MmaOp::create(
+          b, loc, resultType, a, bFragment, accumulators.slice(4 * i, 4),
+          {kMmaTileM, kMmaTileN, kMmaTileK}, std::nullopt, std::nullopt,
+          std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::bf16,
+                                        NVVM::MMATypes::bf16},
+          std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                         NVVM::MMALayout::col});
+      for (int64_t j = 0; j < 4; ++j)
+        results.push_back(LLVM::ExtractValueOp::create(b, loc, mma, j));
+    }
+    return results;
+  }
+
+  /// `accumulators` plus the tile's products over K in [begin, end).
+  SmallVector<Value> accumulate(Value begin, Value end,
+                                ValueRange accumulators) {
+    auto loop =
+        scf::ForOp::create(b, loc, begin, end, index(kMmaTileK), accumulators);
+    OpBuilder::InsertionGuard insertion(b);
+    b.setInsertionPointToStart(loop.getBody());
+    scf::YieldOp::create(
+        b, loc, mmaStep(loop.getInductionVar(), loop.getRegionIterArgs()));
+    return loop.getResults();
+  }
+
+  /// `accumulators` plus the tile's products with block-scaled weights: per
+  /// K block, the block's sum (on the tensor cores, from zero) times the
+  /// block's scale. The last block may be shorter (K a multiple of 16,
+  /// not of blockK).
+  SmallVector<Value> accumulateScaled(Value tileColumn,
+                                      ValueRange accumulators) {
+    Value scaleRow = arith::DivUIOp::create(
+        b, loc, mul(tileColumn, index(kMmaTileN)), index(shape.blockN));
+    int64_t blocks = llvm::divideCeilSigned(shape.k, shape.blockK);
+    auto loop = scf::ForOp::create(b, loc, index(0), index(blocks), index(1),
+                                   accumulators);
+    OpBuilder::InsertionGuard insertion(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value block = loop.getInductionVar();
+    Value begin = mul(block, index(shape.blockK));
+    Value end = arith::MinUIOp::create(b, loc, add(begin, index(shape.blockK)),
+                                       index(shape.k));
+    SmallVector<Value> partial = accumulate(
+        begin, end, SmallVector<Value>(accumulators.size(), zeroF32()));
+    auto contract = arith::FastMathFlagsAttr::get(
+        b.getContext(), arith::FastMathFlags::contract);
+    SmallVector<Value> sums;
+    for (auto [i, product] : llvm::enumerate(products)) {
+      Value scale = memref::LoadOp::create(b, loc, product.scales,
+                                           ValueRange{scaleRow, block});
+      for (int64_t j = 4 * i; j < 4 * static_cast<int64_t>(i) + 4; ++j) {
+        Value scaled =
+            arith::MulFOp::create(b, loc, partial[j], scale, contract);
+        sums.push_back(arith::AddFOp::create(
+            b, loc, loop.getRegionIterArgs()[j], scaled, contract));
+      }
+    }
+    scf::YieldOp::create(b, loc, sums);
+    return loop.getResults();
+  }
+
+  /// Stores element (row, at) of each product, `values` in the products'
+  /// order, or what the epilogue's consumer makes of them.
+  void store(const MmaEpilogue &epilogue, Value row, Value at,
+             ArrayRef<Value> values) {
+    linalg::GenericOp consumer = epilogue.consumer;
+    for (auto [i, product] : llvm::enumerate(products))
+      if (!consumer || epilogue.storeProducts[i])
+        memref::StoreOp::create(b, loc, values[i], product.output,
+                                ValueRange{row, at});
+    if (!consumer)
+      return;
+    // The consumer's body at this element: a y it reads is the kernel's
+    // value, any other operand is loaded (its init only if the body uses
+    // it).
+    Block &body = consumer.getRegion().front();
+    IRMapping mapping;
+    for (OpOperand &operand : consumer->getOpOperands()) {
+      BlockArgument argument = consumer.getMatchingBlockArgument(&operand);
+      if (argument.use_empty())
+        continue;
+      Value value;
+      for (auto [i, product] : llvm::enumerate(products))
+        if (operand.get() == product.output)
+          value = values[i];
+      if (!value)
+        value =
+            memref::LoadOp::create(b, loc, operand.get(), ValueRange{row, at});
+      mapping.map(argument, value);
+    }
+    for (Operation &inner : body.without_terminator())
+      b.clone(inner, mapping);
+    Value result = mapping.lookupOrDefault(
+        cast<linalg::YieldOp>(body.getTerminator()).getValues()[0]);
+    memref::StoreOp::create(b, loc, result, consumer.getDpsInits()[0],
+                            ValueRange{row, at});
+  }
+
+  void build(const MmaEpilogue &epilogue) {
+    Value rows = memref::DimOp::create(b, loc, shape.input, 0);
+    Value rowTiles = arith::CeilDivUIOp::create(b, loc, rows, index(kMmaTileM));
+    Value columnTiles = index(shape.n / kMmaTileN);
+    Value one = index(1);
+    auto launch = gpu::LaunchOp::create(
+        b, loc, arith::MulIOp::create(b, loc, rowTiles, columnTiles), one, one,
+        index(32), one, one);
+    b.setInsertionPointToStart(&launch.getBody().front());
+
+    // Which tile this warp computes, and which fragment elements this lane
+    // holds: rows l / 4 and l / 4 + 8 of the tile, columns 2 (l % 4) and
+    // 2 (l % 4) + 1 (and + 8 within a K step).
+    Value block = launch.getBlockIds().x, lane = launch.getThreadIds().x;
+    Value tileColumn = arith::RemUIOp::create(b, loc, block, columnTiles);
+    Value tileRow = arith::DivUIOp::create(b, loc, block, columnTiles);
+    Value group = arith::DivUIOp::create(b, loc, lane, index(4));
+    pair = mul(arith::RemUIOp::create(b, loc, lane, index(4)), index(2));
+    Value row0 = add(mul(tileRow, index(kMmaTileM)), group);
+    Value row1 = add(row0, index(8));
+    Value lastRow = arith::SubIOp::create(b, loc, rows, one);
+    auto inRange = [&](Value row) {
+      return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row, rows)
+          .getResult();
+    };
+    valid0 = inRange(row0);
+    valid1 = inRange(row1);
+    safe0 = arith::MinUIOp::create(b, loc, row0, lastRow);
+    safe1 = arith::MinUIOp::create(b, loc, row1, lastRow);
+    Value column = add(mul(tileColumn, index(kMmaTileN)), pair);
+    Value nextColumn = add(column, one);
+    weightRow = add(mul(tileColumn, index(kMmaTileN)), group);
+
+    // The accumulators start from y (a product adds onto its init): per
+    // product, (row0, column), (row0, column + 1), (row1, column),
+    // (row1, column + 1), the order of mma.sync's C fragment.
+    Value zero = zeroF32();
+    SmallVector<Value> accumulators;
+    for (const MmaProduct &product : products)
+      for (auto [row, valid] :
+           {std::pair(safe0, valid0), std::pair(safe1, valid1)})
+        for (Value at : {column, nextColumn}) {
+          Value value = memref::LoadOp::create(b, loc, product.output,
+                                               ValueRange{row, at});
+          accumulators.push_back(
+              arith::SelectOp::create(b, loc, valid, value, zero));
+        }
+    SmallVector<Value> results =
+        shape.scales ? accumulateScaled(tileColumn, accumulators)
+                     : accumulate(index(0), index(shape.k), accumulators);
+
+    // Rows past M are not stored.
+    SmallVector<Value, 2> columns{column, nextColumn};
+    auto storeRow = [&](Value valid, Value row, int64_t first) {
+      auto guard = scf::IfOp::create(b, loc, valid, /*withElse=*/false);
+      OpBuilder::InsertionGuard insertion(b);
+      b.setInsertionPointToStart(guard.thenBlock());
+      for (auto [offset, at] : llvm::enumerate(columns)) {
+        SmallVector<Value> values;
+        for (size_t i = 0; i < products.size(); ++i)
+          values.push_back(results[4 * i + first + offset]);
+        store(epilogue, row, at, values);
+      }
+    };
+    storeRow(valid0, row0, 0);
+    storeRow(valid1, row1, 2);
+    gpu::TerminatorOp::create(b, loc);
+    b.setInsertionPointAfter(launch);
+  }
+};
+
+} // namespace
+
+void jikji::cuda::buildMmaKernel(OpBuilder &b, Location loc,
+                                 ArrayRef<MmaProduct> products,
+                                 const MmaEpilogue &epilogue) {
+  MmaKernelBuilder(b, loc, products).build(epilogue);
+}

@@ -1,0 +1,88 @@
+//===- MmaProducts.h - Products for the tensor cores ------------*- C++ -*-===//
+//
+// Part of Jikji. What `jikji-lower-products-to-mma` recognizes in a
+// bufferized function (MatchMmaProducts.cpp for bf16 weights,
+// MatchBlockScaledProducts.cpp for FP8 ones, MatchMmaEpilogues.cpp for the
+// elementwise op that may follow) and the kernel it builds (MmaKernel.cpp).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef JIKJI_CODEGEN_CUDA_MMAPRODUCTS_H
+#define JIKJI_CODEGEN_CUDA_MMAPRODUCTS_H
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/IR/Builders.h"
+
+#include <optional>
+
+namespace jikji::cuda {
+
+/// The m16n8k16 tile of one mma.sync.
+constexpr int64_t kMmaTileM = 16, kMmaTileN = 8, kMmaTileK = 16;
+
+/// `y[m, n] += x[m, k] * W[n, k]` with x f32 or bf16, y f32 and W either
+/// bf16 or f8E4M3FN with float32 block scales (`W[n, k] * scales[n /
+/// blockN, k / blockK]` is the real weight). N is a multiple of 8 and K of
+/// 16; with scales, blockN is a multiple of 8 and blockK of 16, so that no
+/// tile of the kernel straddles two blocks.
+struct MmaProduct {
+  mlir::Value input, weight, output;
+  int64_t n = 0, k = 0;
+  mlir::Value scales;
+  int64_t blockN = 0, blockK = 0;
+};
+
+/// The elementwise op a kernel finishes with: the residual add after an
+/// output projection (`z = r + y`) or the SwiGLU after the gate and up
+/// products (`z = silu(g) * u`, both products in one kernel).
+struct MmaEpilogue {
+  /// Two-dimensional, identity maps, a body of pure scalar ops; it reads
+  /// every product's y. The kernel is built in its place (after any
+  /// allocation between the products and it) and clones its body where it
+  /// stores, taking each y from the accumulators and loading the rest.
+  mlir::linalg::GenericOp consumer;
+  /// Per product, whether its y is stored as well (read later, not the
+  /// consumer's result).
+  llvm::SmallVector<bool, 2> storeProducts;
+};
+
+/// The product `op` computes when its weight is bf16 (widened in the body).
+std::optional<MmaProduct> matchBf16Product(mlir::linalg::GenericOp op);
+
+/// The product `op` computes when its weight is FP8 e4m3 decoded through the
+/// lowering's 256-entry table and multiplied by its block scale in the body
+/// (codegen/Conversion/DeepSeekToLinalg, weightContraction).
+std::optional<MmaProduct> matchBlockScaledProduct(mlir::linalg::GenericOp op);
+
+/// The elementwise op after `ops` (one product, or two adjacent products
+/// over the same x), past allocations only, that the kernel of `products`
+/// can finish with, or an epilogue without a consumer.
+MmaEpilogue matchMmaEpilogue(llvm::ArrayRef<mlir::linalg::GenericOp> ops,
+                             llvm::ArrayRef<MmaProduct> products);
+
+/// Whether `second` can share a kernel with `first`: the same x, shapes and
+/// weight encoding, another y.
+bool canShareKernel(const MmaProduct &first, const MmaProduct &second);
+
+/// Loops (m, n, k) parallel, parallel, reduction on buffers; `inputs`
+/// inputs and one init; x indexed (m, k), W (n, k), y (m, n).
+bool hasProductLoops(mlir::linalg::GenericOp op, unsigned inputs);
+
+/// The terms `a`, `b` of the body's `yield(addf(acc, mulf(a, b)))`, acc
+/// being the init's argument, when every op of the body feeds the yield.
+std::optional<std::pair<mlir::Value, mlir::Value>>
+matchMultiplyAccumulate(mlir::linalg::GenericOp op);
+
+/// `value` is block argument `index` widened from bf16, or (when `f32Ok`)
+/// that argument itself in f32.
+bool isWidenedArgument(mlir::Value value, unsigned index, bool f32Ok);
+
+/// Builds the kernel of `products` (one, or two sharing x) at `b`'s
+/// insertion point: a gpu.launch of one warp per 16 x 8 tile of y.
+void buildMmaKernel(mlir::OpBuilder &b, mlir::Location loc,
+                    llvm::ArrayRef<MmaProduct> products,
+                    const MmaEpilogue &epilogue);
+
+} // namespace jikji::cuda
+
+#endif // JIKJI_CODEGEN_CUDA_MMAPRODUCTS_H
