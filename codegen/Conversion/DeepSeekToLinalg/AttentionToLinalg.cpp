@@ -11,6 +11,7 @@
 #include "codegen/Conversion/DeepSeekToLinalg/AttentionBuilders.h"
 #include "codegen/Conversion/DeepSeekToLinalg/Builders.h"
 #include "codegen/Conversion/DeepSeekToLinalg/DeepSeekToLinalg.h"
+#include "codegen/Conversion/ParallelLoops.h"
 
 #include "dialects/DeepSeek/IR/DeepSeekOps.h"
 
@@ -231,9 +232,16 @@ Value lowering::expandedAttention(OpBuilder &b, Location loc, Value query, Value
       causalSoftmax(b, loc, dots, start, tokens, length, scale);
   Value outputZeros = filledTensor(b, loc, outputType, ValueRange{tokens}, 0.0);
   // output[t, h, d] = Σ_s p[h, t, s] · V[s, h, d] over (t, h, s, d).
-  return contraction(
+  Value output = contraction(
       b, loc, outputType, ValueRange{probabilities, values}, outputZeros,
       {map({d1, d0, d2}), map({d2, d1, d3}), map({d0, d1, d3})}, rowSumLoops());
+  // This form is chosen for long prompts, where the two contractions hold
+  // most of attention's work (heads x tokens x rows each): their heads and
+  // tokens are shared among threads. Each writes only its own output.
+  for (Value product : {dots, output})
+    product.getDefiningOp()->setAttr(jikji::kParallelLoopsAttrName,
+                                     b.getUnitAttr());
+  return output;
 }
 
 namespace {
