@@ -64,6 +64,9 @@ public:
   /// The artifact's jikji_set_num_threads, or null when it exports none
   /// (it then runs on one thread).
   SetNumThreadsFunction setNumThreads() const { return setNumThreads_; }
+  /// The address of the library's export `name`, or null when it has none
+  /// (a CUDA artifact's image and jikji_cuda_bind are found so).
+  void *symbol(const char *name) const;
 
 private:
   Artifact(std::string path, void *handle, Manifest manifest,
