@@ -22,6 +22,10 @@ config.substitutions.append(("%jikji_utils", os.path.join(config.jikji_src_root,
 config.substitutions.append(("%jikji_src", config.jikji_src_root))
 config.substitutions.append(("%jikji_obj", config.jikji_obj_root))
 config.substitutions.append(("%shared", config.jikji_shared_dir))
+# The tests' CUDA driver without a GPU (test/Runtime/FakeCudaDriver.c); the
+# runtime loads it only where JIKJI_CUDA_DRIVER names it.
+config.substitutions.append(("%fake_cuda_driver", os.path.join(
+    config.jikji_obj_root, "test", "Runtime", "fake-cuda", "libcuda.so.1")))
 
 if config.jikji_build_compiler:
     config.available_features.add("compiler")
