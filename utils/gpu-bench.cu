@@ -34,7 +34,7 @@
   do {                                                                         \
     cudaError_t status = (call);                                               \
     if (status != cudaSuccess) {                                               \
-      std::printf("error: %s failed: %s\n", #call, cudaGetErrorName(status));   \
+      std::printf("error: %s failed: %s\n", #call, cudaGetErrorName(status));  \
       std::exit(1);                                                            \
     }                                                                          \
   } while (0)
@@ -105,12 +105,11 @@ struct Cublas {
   decltype(&cublasDestroy_v2) destroy = nullptr;
   // cublasGemmEx is overloaded in C++; the exported one takes a
   // cublasComputeType_t.
-  cublasStatus_t (*gemmEx)(cublasHandle_t, cublasOperation_t,
-                           cublasOperation_t, int, int, int, const void *,
-                           const void *, cudaDataType, int, const void *,
-                           cudaDataType, int, const void *, void *,
-                           cudaDataType, int, cublasComputeType_t,
-                           cublasGemmAlgo_t) = nullptr;
+  cublasStatus_t (*gemmEx)(cublasHandle_t, cublasOperation_t, cublasOperation_t,
+                           int, int, int, const void *, const void *,
+                           cudaDataType, int, const void *, cudaDataType, int,
+                           const void *, void *, cudaDataType, int,
+                           cublasComputeType_t, cublasGemmAlgo_t) = nullptr;
 };
 
 /// Opens cuBLAS; on failure returns false with the reason in `why`.
@@ -129,8 +128,8 @@ bool openCublas(Cublas &cublas, std::string &why) {
   }
   if (!handle)
     return false;
-  cublas.create =
-      reinterpret_cast<decltype(cublas.create)>(dlsym(handle, "cublasCreate_v2"));
+  cublas.create = reinterpret_cast<decltype(cublas.create)>(
+      dlsym(handle, "cublasCreate_v2"));
   cublas.destroy = reinterpret_cast<decltype(cublas.destroy)>(
       dlsym(handle, "cublasDestroy_v2"));
   cublas.gemmEx =
@@ -168,10 +167,10 @@ void measureGemm() {
   float alpha = 1.0f, beta = 0.0f;
   cublasStatus_t status = CUBLAS_STATUS_SUCCESS;
   auto product = [&] {
-    cublasStatus_t s = cublas.gemmEx(
-        handle, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &alpha, a, CUDA_R_16BF, n,
-        b, CUDA_R_16BF, n, &beta, c, CUDA_R_16BF, n, CUBLAS_COMPUTE_32F,
-        CUBLAS_GEMM_DEFAULT);
+    cublasStatus_t s =
+        cublas.gemmEx(handle, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &alpha, a,
+                      CUDA_R_16BF, n, b, CUDA_R_16BF, n, &beta, c, CUDA_R_16BF,
+                      n, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
     if (s != CUBLAS_STATUS_SUCCESS)
       status = s;
   };

@@ -12,8 +12,9 @@ using namespace jikji::runtime::cuda;
 /// Reads `ordinal`'s name, compute capability and memory into `info`.
 static Result<bool> queryDevice(const CudaDriver &driver, int ordinal,
                                 CUdevice &device, CudaDeviceInfo &info) {
-  Result<bool> ok = driver.check(driver.deviceGet(&device, ordinal),
-                                 "cuDeviceGet(" + std::to_string(ordinal) + ")");
+  Result<bool> ok =
+      driver.check(driver.deviceGet(&device, ordinal),
+                   "cuDeviceGet(" + std::to_string(ordinal) + ")");
   if (!ok)
     return ok;
   info.ordinal = ordinal;
@@ -84,20 +85,20 @@ Result<std::shared_ptr<CudaDevice>> CudaDevice::open(int ordinal) {
   if (!count)
     return Error(count.error());
   if (ordinal < 0 || ordinal >= *count)
-    return Error(*count == 0 ? "no CUDA GPU: the driver (" + driver.library() +
-                                   ") sees none"
-                             : "CUDA GPU " + std::to_string(ordinal) +
-                                   ": the driver sees " +
-                                   std::to_string(*count));
+    return Error(*count == 0
+                     ? "no CUDA GPU: the driver (" + driver.library() +
+                           ") sees none"
+                     : "CUDA GPU " + std::to_string(ordinal) +
+                           ": the driver sees " + std::to_string(*count));
   Result<bool> ok =
       queryDevice(driver, ordinal, device->device_, device->info_);
   if (!ok)
     return Error(ok.error());
   int managed = 0;
-  ok = driver.check(driver.deviceGetAttribute(
-                        &managed, CU_DEVICE_ATTRIBUTE_MANAGED_MEMORY,
-                        device->device_),
-                    "cuDeviceGetAttribute(MANAGED_MEMORY)");
+  ok = driver.check(
+      driver.deviceGetAttribute(&managed, CU_DEVICE_ATTRIBUTE_MANAGED_MEMORY,
+                                device->device_),
+      "cuDeviceGetAttribute(MANAGED_MEMORY)");
   if (!ok)
     return Error(ok.error());
   if (!managed)

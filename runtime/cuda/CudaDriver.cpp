@@ -53,7 +53,8 @@ Result<std::shared_ptr<CudaDriver>> CudaDriver::load() {
   CudaDriver &d = *driver;
   const Entry entries[] = {
       {"cuInit", resolve(handle, "cuInit", d.init)},
-      {"cuDeviceGetCount", resolve(handle, "cuDeviceGetCount", d.deviceGetCount)},
+      {"cuDeviceGetCount",
+       resolve(handle, "cuDeviceGetCount", d.deviceGetCount)},
       {"cuDeviceGet", resolve(handle, "cuDeviceGet", d.deviceGet)},
       {"cuDeviceGetAttribute",
        resolve(handle, "cuDeviceGetAttribute", d.deviceGetAttribute)},

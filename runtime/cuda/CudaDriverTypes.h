@@ -1,4 +1,5 @@
-//===- CudaDriverTypes.h - The few CUDA driver declarations used -*- C++ -*-===//
+//===- CudaDriverTypes.h - The few CUDA driver declarations used -*- C++
+//-*-===//
 //
 // Part of Jikji, a compiler for DeepSeek models.
 //
@@ -42,8 +43,7 @@ using cuDeviceGetCount_t = CUresult (*)(int *count);
 using cuDeviceGet_t = CUresult (*)(CUdevice *device, int ordinal);
 using cuDeviceGetAttribute_t = CUresult (*)(int *value, int attribute,
                                             CUdevice device);
-using cuDeviceGetName_t = CUresult (*)(char *name, int length,
-                                       CUdevice device);
+using cuDeviceGetName_t = CUresult (*)(char *name, int length, CUdevice device);
 using cuDeviceTotalMem_t = CUresult (*)(size_t *bytes, CUdevice device);
 using cuDevicePrimaryCtxRetain_t = CUresult (*)(CUcontext *context,
                                                 CUdevice device);
@@ -56,17 +56,18 @@ using cuModuleLoadData_t = CUresult (*)(CUmodule *module, const void *image);
 using cuModuleUnload_t = CUresult (*)(CUmodule module);
 using cuModuleGetFunction_t = CUresult (*)(CUfunction *function,
                                            CUmodule module, const char *name);
-using cuLaunchKernel_t = CUresult (*)(
-    CUfunction function, unsigned gridX, unsigned gridY, unsigned gridZ,
-    unsigned blockX, unsigned blockY, unsigned blockZ, unsigned sharedBytes,
-    CUstream stream, void **kernelParams, void **extra);
+using cuLaunchKernel_t = CUresult (*)(CUfunction function, unsigned gridX,
+                                      unsigned gridY, unsigned gridZ,
+                                      unsigned blockX, unsigned blockY,
+                                      unsigned blockZ, unsigned sharedBytes,
+                                      CUstream stream, void **kernelParams,
+                                      void **extra);
 using cuMemAllocManaged_t = CUresult (*)(CUdeviceptr *pointer, size_t bytes,
                                          unsigned flags);
 using cuMemFree_t = CUresult (*)(CUdeviceptr pointer);
 using cuMemGetInfo_t = CUresult (*)(size_t *freeBytes, size_t *totalBytes);
-using cuMemsetD8Async_t = CUresult (*)(CUdeviceptr pointer,
-                                       unsigned char value, size_t count,
-                                       CUstream stream);
+using cuMemsetD8Async_t = CUresult (*)(CUdeviceptr pointer, unsigned char value,
+                                       size_t count, CUstream stream);
 using cuGetErrorName_t = CUresult (*)(CUresult error, const char **name);
 
 } // namespace jikji::runtime::cuda

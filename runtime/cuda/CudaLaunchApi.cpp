@@ -77,9 +77,8 @@ void CudaLaunchApi::free(void *context, void *pointer) {
     return;
   }
   // Freed even after a failure: the step must not leak.
-  Result<bool> freed =
-      self.device_->driver().check(self.device_->driver().memFree(address),
-                                   "cuMemFree");
+  Result<bool> freed = self.device_->driver().check(
+      self.device_->driver().memFree(address), "cuMemFree");
   if (!freed)
     self.fail(freed.error());
 }
@@ -99,8 +98,8 @@ void CudaLaunchApi::launch(void *context, const char *name, int64_t gridX,
     return;
   }
   auto fits = [](int64_t value) { return value >= 1 && value <= UINT_MAX; };
-  if (!name || !fits(gridX) || !fits(gridY) || !fits(gridZ) ||
-      !fits(blockX) || !fits(blockY) || !fits(blockZ) || sharedBytes < 0) {
+  if (!name || !fits(gridX) || !fits(gridY) || !fits(gridZ) || !fits(blockX) ||
+      !fits(blockY) || !fits(blockZ) || sharedBytes < 0) {
     self.fail("launch of kernel " + kernel + ": grid (" +
               std::to_string(gridX) + ", " + std::to_string(gridY) + ", " +
               std::to_string(gridZ) + "), block (" + std::to_string(blockX) +
@@ -118,14 +117,12 @@ void CudaLaunchApi::launch(void *context, const char *name, int64_t gridX,
   self.lastKernel_ = name;
   const CudaDriver &driver = self.device_->driver();
   Result<bool> launched = driver.check(
-      driver.launchKernel(*function, static_cast<unsigned>(gridX),
-                          static_cast<unsigned>(gridY),
-                          static_cast<unsigned>(gridZ),
-                          static_cast<unsigned>(blockX),
-                          static_cast<unsigned>(blockY),
-                          static_cast<unsigned>(blockZ),
-                          static_cast<unsigned>(sharedBytes),
-                          self.device_->stream(), params, nullptr),
+      driver.launchKernel(
+          *function, static_cast<unsigned>(gridX), static_cast<unsigned>(gridY),
+          static_cast<unsigned>(gridZ), static_cast<unsigned>(blockX),
+          static_cast<unsigned>(blockY), static_cast<unsigned>(blockZ),
+          static_cast<unsigned>(sharedBytes), self.device_->stream(), params,
+          nullptr),
       "cuLaunchKernel(" + kernel + ")");
   if (!launched)
     self.fail(launched.error());

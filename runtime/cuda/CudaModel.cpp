@@ -52,14 +52,16 @@ CudaModel::create(const Artifact &artifact,
   if (!module)
     return Error(module.error());
   model->module_ = std::move(*module);
-  model->api_ = std::make_unique<CudaLaunchApi>(model->device_, *model->module_);
+  model->api_ =
+      std::make_unique<CudaLaunchApi>(model->device_, *model->module_);
 
   // One block for every tensor: one allocation instead of thousands, and
   // one free-memory check that covers the whole model.
   std::vector<uint64_t> offsets;
   uint64_t total = 0;
   for (uint64_t bytes : parameterBytes) {
-    total = (total + kWeightAlignment - 1) / kWeightAlignment * kWeightAlignment;
+    total =
+        (total + kWeightAlignment - 1) / kWeightAlignment * kWeightAlignment;
     offsets.push_back(total);
     if (bytes > std::numeric_limits<uint64_t>::max() - total)
       return Error("the weights need more bytes than 64 bits count");
@@ -124,7 +126,8 @@ Result<int32_t> CudaModel::forward(ForwardFunction forward,
   bind_(api_->table());
   api_->beginStep();
   int32_t status = forward(
-      nullptr ? nullptr : static_cast<const void *const *>(parameterTable_.data()),
+      nullptr ? nullptr
+              : static_cast<const void *const *>(parameterTable_.data()),
       static_cast<const int64_t *>(stagedTokens_.data()), count, start, caches,
       capacity, static_cast<float *>(stagedLogits_.data()));
   Result<bool> step = api_->endStep();

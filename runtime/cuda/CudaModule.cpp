@@ -29,8 +29,8 @@ struct Embedded {
 Result<Embedded> findEmbedded(const Artifact &artifact, const char *symbol) {
   auto function = reinterpret_cast<EmbeddedFunction>(artifact.symbol(symbol));
   if (!function)
-    return Error(artifact.path() + ": a 'cuda' artifact must export " +
-                 symbol + "; the library has no such symbol");
+    return Error(artifact.path() + ": a 'cuda' artifact must export " + symbol +
+                 "; the library has no such symbol");
   Embedded embedded;
   embedded.data = function(&embedded.size);
   if (!embedded.data || embedded.size == 0)

@@ -11,10 +11,8 @@
 using namespace jikji;
 using namespace jikji::runtime::cuda;
 
-Result<CUdeviceptr>
-jikji::runtime::cuda::allocateZeroedManaged(const CudaDevice &device,
-                                            uint64_t bytes,
-                                            const std::string &what) {
+Result<CUdeviceptr> jikji::runtime::cuda::allocateZeroedManaged(
+    const CudaDevice &device, uint64_t bytes, const std::string &what) {
   const CudaDriver &driver = device.driver();
   std::string failure = "cannot allocate " + std::to_string(bytes) +
                         " bytes of managed memory for " + what + ": ";

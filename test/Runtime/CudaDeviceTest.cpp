@@ -38,9 +38,8 @@ using jikji::test::kFakeVocab;
 namespace {
 
 const char *const kFakeVariables[] = {
-    "JIKJI_CUDA_DRIVER",      "JIKJI_FAKE_CUDA_FAIL",
-    "JIKJI_FAKE_CUDA_DEVICES", "JIKJI_FAKE_CUDA_CC",
-    "JIKJI_FAKE_CUDA_FREE_BYTES"};
+    "JIKJI_CUDA_DRIVER", "JIKJI_FAKE_CUDA_FAIL", "JIKJI_FAKE_CUDA_DEVICES",
+    "JIKJI_FAKE_CUDA_CC", "JIKJI_FAKE_CUDA_FREE_BYTES"};
 
 /// Points the runtime at the fake driver for the test's life, holds the
 /// fake loaded (so its counters outlive the runtime's handle) and clears
@@ -67,10 +66,10 @@ public:
   int64_t state(const char *name) const { return state_(name); }
   /// Makes the `nth` next call of `call` fail with `code`.
   void failCall(const std::string &call, int nth, int code) {
-    ::setenv("JIKJI_FAKE_CUDA_FAIL",
-             (call + ":" + std::to_string(nth) + ":" + std::to_string(code))
-                 .c_str(),
-             1);
+    ::setenv(
+        "JIKJI_FAKE_CUDA_FAIL",
+        (call + ":" + std::to_string(nth) + ":" + std::to_string(code)).c_str(),
+        1);
   }
   void clearFailure() { ::unsetenv("JIKJI_FAKE_CUDA_FAIL"); }
 
@@ -356,7 +355,8 @@ TEST(CudaDeviceTest, NamesUnknownErrorCodes) {
   FakeCudaModel fake;
   ASSERT_TRUE(fake.ready());
   driver.failCall("cuDeviceGetCount", 1, 12345);
-  EXPECT_EQ(errorOf(loadOnCuda(fake)), "cuDeviceGetCount failed: CUresult 12345");
+  EXPECT_EQ(errorOf(loadOnCuda(fake)),
+            "cuDeviceGetCount failed: CUresult 12345");
 }
 
 // Tests failures inside a step: each is the step's message, the sequence

@@ -162,20 +162,48 @@ CUresult cuInit(unsigned flags) {
 
 CUresult cuGetErrorName(CUresult error, const char **name) {
   switch (error) {
-  case SUCCESS: *name = "CUDA_SUCCESS"; return SUCCESS;
-  case INVALID_VALUE: *name = "CUDA_ERROR_INVALID_VALUE"; return SUCCESS;
-  case OUT_OF_MEMORY: *name = "CUDA_ERROR_OUT_OF_MEMORY"; return SUCCESS;
-  case NOT_INITIALIZED: *name = "CUDA_ERROR_NOT_INITIALIZED"; return SUCCESS;
-  case NO_DEVICE: *name = "CUDA_ERROR_NO_DEVICE"; return SUCCESS;
-  case INVALID_DEVICE: *name = "CUDA_ERROR_INVALID_DEVICE"; return SUCCESS;
-  case INVALID_IMAGE: *name = "CUDA_ERROR_INVALID_IMAGE"; return SUCCESS;
-  case INVALID_CONTEXT: *name = "CUDA_ERROR_INVALID_CONTEXT"; return SUCCESS;
-  case INVALID_PTX: *name = "CUDA_ERROR_INVALID_PTX"; return SUCCESS;
-  case INVALID_HANDLE: *name = "CUDA_ERROR_INVALID_HANDLE"; return SUCCESS;
-  case NOT_FOUND: *name = "CUDA_ERROR_NOT_FOUND"; return SUCCESS;
-  case ILLEGAL_ADDRESS: *name = "CUDA_ERROR_ILLEGAL_ADDRESS"; return SUCCESS;
-  case LAUNCH_FAILED: *name = "CUDA_ERROR_LAUNCH_FAILED"; return SUCCESS;
-  case UNKNOWN: *name = "CUDA_ERROR_UNKNOWN"; return SUCCESS;
+  case SUCCESS:
+    *name = "CUDA_SUCCESS";
+    return SUCCESS;
+  case INVALID_VALUE:
+    *name = "CUDA_ERROR_INVALID_VALUE";
+    return SUCCESS;
+  case OUT_OF_MEMORY:
+    *name = "CUDA_ERROR_OUT_OF_MEMORY";
+    return SUCCESS;
+  case NOT_INITIALIZED:
+    *name = "CUDA_ERROR_NOT_INITIALIZED";
+    return SUCCESS;
+  case NO_DEVICE:
+    *name = "CUDA_ERROR_NO_DEVICE";
+    return SUCCESS;
+  case INVALID_DEVICE:
+    *name = "CUDA_ERROR_INVALID_DEVICE";
+    return SUCCESS;
+  case INVALID_IMAGE:
+    *name = "CUDA_ERROR_INVALID_IMAGE";
+    return SUCCESS;
+  case INVALID_CONTEXT:
+    *name = "CUDA_ERROR_INVALID_CONTEXT";
+    return SUCCESS;
+  case INVALID_PTX:
+    *name = "CUDA_ERROR_INVALID_PTX";
+    return SUCCESS;
+  case INVALID_HANDLE:
+    *name = "CUDA_ERROR_INVALID_HANDLE";
+    return SUCCESS;
+  case NOT_FOUND:
+    *name = "CUDA_ERROR_NOT_FOUND";
+    return SUCCESS;
+  case ILLEGAL_ADDRESS:
+    *name = "CUDA_ERROR_ILLEGAL_ADDRESS";
+    return SUCCESS;
+  case LAUNCH_FAILED:
+    *name = "CUDA_ERROR_LAUNCH_FAILED";
+    return SUCCESS;
+  case UNKNOWN:
+    *name = "CUDA_ERROR_UNKNOWN";
+    return SUCCESS;
   }
   /* The real driver answers so for a code it does not know. */
   *name = NULL;
@@ -401,8 +429,7 @@ CUresult cuLaunchKernel(void *function, unsigned gridX, unsigned gridY,
   if (!known || stream != &streamObject)
     return INVALID_HANDLE;
   if (!gridX || !gridY || !gridZ || !blockX || !blockY || !blockZ ||
-      (uint64_t)blockX * blockY * blockZ > 1024 || sharedBytes > 49152 ||
-      extra)
+      (uint64_t)blockX * blockY * blockZ > 1024 || sharedBytes > 49152 || extra)
     return INVALID_VALUE;
   if (strncmp(kernel->name, "fake_check_managed_", 19) == 0) {
     /* fake_check_managed_N takes N arguments, every one a pointer. */
@@ -460,8 +487,8 @@ CUresult cuMemFree_v2(CUdeviceptr pointer) {
   return SUCCESS;
 }
 
-CUresult cuMemsetD8Async(CUdeviceptr pointer, unsigned char value,
-                         size_t count, void *stream) {
+CUresult cuMemsetD8Async(CUdeviceptr pointer, unsigned char value, size_t count,
+                         void *stream) {
   struct Allocation *allocation;
   ENTER("cuMemsetD8Async");
   NEEDS_CONTEXT();
