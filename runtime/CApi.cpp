@@ -98,7 +98,7 @@ jikji_status jikji_model_load_with_options(const char *artifact_path,
       return fail(JIKJI_INVALID_ARGUMENT,
                   "jikji_model_load: options: device: expected "
                   "JIKJI_DEVICE_CPU (0) or JIKJI_DEVICE_CUDA (1), found " +
-                      std::to_string(static_cast<int>(options->device)));
+                      std::to_string(options->device));
     modelOptions.device =
         options->device == JIKJI_DEVICE_CUDA ? Device::Cuda : Device::Cpu;
   }

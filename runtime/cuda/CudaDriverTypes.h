@@ -17,6 +17,15 @@
 
 #include <cstddef>
 
+// The driver's opaque handle types, at global scope as cuda.h declares
+// them, so that the function types below are the driver's own (a function
+// called through a pointer of another type is undefined behaviour, and
+// UBSan's -fsanitize=function checks it against the tests' fake driver).
+struct CUctx_st;
+struct CUmod_st;
+struct CUfunc_st;
+struct CUstream_st;
+
 namespace jikji::runtime::cuda {
 
 /// cuda.h's CUresult: 0 is success; cuGetErrorName names the others.
@@ -24,10 +33,10 @@ using CUresult = int;
 using CUdevice = int;
 /// A device address; with managed memory it is also a host address.
 using CUdeviceptr = unsigned long long;
-using CUcontext = struct CUctx_st *;
-using CUmodule = struct CUmod_st *;
-using CUfunction = struct CUfunc_st *;
-using CUstream = struct CUstream_st *;
+using CUcontext = ::CUctx_st *;
+using CUmodule = ::CUmod_st *;
+using CUfunction = ::CUfunc_st *;
+using CUstream = ::CUstream_st *;
 
 constexpr CUresult CUDA_SUCCESS = 0;
 constexpr int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75;

@@ -159,7 +159,7 @@ TEST(CudaDeviceTest, CApiRefusesUnknownDevice) {
   ASSERT_TRUE(fake.ready());
   jikji_model_options options;
   jikji_model_options_init(&options);
-  options.device = static_cast<jikji_device>(7);
+  options.device = 7;
   jikji_model *model = nullptr;
   EXPECT_EQ(jikji_model_load_with_options(fake.artifactPath().c_str(),
                                           fake.weightsDir().c_str(), &options,

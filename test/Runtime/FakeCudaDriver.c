@@ -38,8 +38,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The driver's types, as cuda.h declares them: a function is called
+ * through a pointer of exactly its type (UBSan checks it). */
 typedef int CUresult;
+typedef int CUdevice;
 typedef unsigned long long CUdeviceptr;
+typedef struct CUctx_st *CUcontext;
+typedef struct CUmod_st *CUmodule;
+typedef struct CUfunc_st *CUfunction;
+typedef struct CUstream_st *CUstream;
 
 enum {
   SUCCESS = 0,
@@ -216,7 +223,7 @@ CUresult cuDeviceGetCount(int *count) {
   return SUCCESS;
 }
 
-CUresult cuDeviceGet(int *device, int ordinal) {
+CUresult cuDeviceGet(CUdevice *device, int ordinal) {
   ENTER("cuDeviceGet");
   if (ordinal < 0 || ordinal >= envInteger("JIKJI_FAKE_CUDA_DEVICES", 1))
     return INVALID_DEVICE;
@@ -261,11 +268,11 @@ CUresult cuMemGetInfo_v2(size_t *freeBytes, size_t *totalBytes) {
   return SUCCESS;
 }
 
-CUresult cuDevicePrimaryCtxRetain(void **context, int device) {
+CUresult cuDevicePrimaryCtxRetain(CUcontext *context, CUdevice device) {
   ENTER("cuDevicePrimaryCtxRetain");
   (void)device;
   ++contexts;
-  *context = &contextObject;
+  *context = (CUcontext)&contextObject;
   return SUCCESS;
 }
 
@@ -278,36 +285,36 @@ CUresult cuDevicePrimaryCtxRelease_v2(int device) {
   return SUCCESS;
 }
 
-CUresult cuCtxSetCurrent(void *context) {
+CUresult cuCtxSetCurrent(CUcontext context) {
   ENTER("cuCtxSetCurrent");
-  if (context && (context != &contextObject || contexts == 0))
+  if (context && ((void *)context != &contextObject || contexts == 0))
     return INVALID_CONTEXT;
   currentContext = context;
   return SUCCESS;
 }
 
-CUresult cuStreamCreate(void **stream, unsigned flags) {
+CUresult cuStreamCreate(CUstream *stream, unsigned flags) {
   ENTER("cuStreamCreate");
   NEEDS_CONTEXT();
   (void)flags;
   ++streams;
-  *stream = &streamObject;
+  *stream = (CUstream)&streamObject;
   return SUCCESS;
 }
 
-CUresult cuStreamDestroy_v2(void *stream) {
+CUresult cuStreamDestroy_v2(CUstream stream) {
   ENTER("cuStreamDestroy_v2");
   NEEDS_CONTEXT();
-  if (stream != &streamObject || streams == 0)
+  if ((void *)stream != &streamObject || streams == 0)
     return INVALID_HANDLE;
   --streams;
   return SUCCESS;
 }
 
-CUresult cuStreamSynchronize(void *stream) {
+CUresult cuStreamSynchronize(CUstream stream) {
   ENTER("cuStreamSynchronize");
   NEEDS_CONTEXT();
-  return stream == &streamObject ? SUCCESS : INVALID_HANDLE;
+  return (void *)stream == &streamObject ? SUCCESS : INVALID_HANDLE;
 }
 
 /* The size of an ELF image: its section header table ends it. */
@@ -320,7 +327,7 @@ static size_t elfSize(const unsigned char *image) {
   return (size_t)(offset + (uint64_t)entrySize * entries);
 }
 
-CUresult cuModuleLoadData(void **module, const void *image) {
+CUresult cuModuleLoadData(CUmodule *module, const void *image) {
   const unsigned char *bytes = (const unsigned char *)image;
   struct Module *loaded;
   ENTER("cuModuleLoadData");
@@ -355,11 +362,11 @@ CUresult cuModuleLoadData(void **module, const void *image) {
   loaded->image[loaded->size] = 0;
   imageIsCubin = loaded->isCubin;
   ++modules;
-  *module = loaded;
+  *module = (CUmodule)loaded;
   return SUCCESS;
 }
 
-CUresult cuModuleUnload(void *module) {
+CUresult cuModuleUnload(CUmodule module) {
   struct Module *loaded = (struct Module *)module;
   size_t i, kept = 0;
   ENTER("cuModuleUnload");
@@ -395,7 +402,8 @@ static int hasKernel(const struct Module *module, const char *name) {
   return 0;
 }
 
-CUresult cuModuleGetFunction(void **function, void *module, const char *name) {
+CUresult cuModuleGetFunction(CUfunction *function, CUmodule module,
+                             const char *name) {
   struct Function *found;
   ENTER("cuModuleGetFunction");
   NEEDS_CONTEXT();
@@ -411,13 +419,13 @@ CUresult cuModuleGetFunction(void **function, void *module, const char *name) {
   found->module = (struct Module *)module;
   strcpy(found->name, name);
   functions[functionCount++] = found;
-  *function = found;
+  *function = (CUfunction)found;
   return SUCCESS;
 }
 
-CUresult cuLaunchKernel(void *function, unsigned gridX, unsigned gridY,
+CUresult cuLaunchKernel(CUfunction function, unsigned gridX, unsigned gridY,
                         unsigned gridZ, unsigned blockX, unsigned blockY,
-                        unsigned blockZ, unsigned sharedBytes, void *stream,
+                        unsigned blockZ, unsigned sharedBytes, CUstream stream,
                         void **params, void **extra) {
   struct Function *kernel = (struct Function *)function;
   size_t i;
@@ -426,7 +434,7 @@ CUresult cuLaunchKernel(void *function, unsigned gridX, unsigned gridY,
   NEEDS_CONTEXT();
   for (i = 0; i < functionCount; ++i)
     known = known || functions[i] == kernel;
-  if (!known || stream != &streamObject)
+  if (!known || (void *)stream != &streamObject)
     return INVALID_HANDLE;
   if (!gridX || !gridY || !gridZ || !blockX || !blockY || !blockZ ||
       (uint64_t)blockX * blockY * blockZ > 1024 || sharedBytes > 49152 || extra)
@@ -488,12 +496,12 @@ CUresult cuMemFree_v2(CUdeviceptr pointer) {
 }
 
 CUresult cuMemsetD8Async(CUdeviceptr pointer, unsigned char value, size_t count,
-                         void *stream) {
+                         CUstream stream) {
   struct Allocation *allocation;
   ENTER("cuMemsetD8Async");
   NEEDS_CONTEXT();
   allocation = findAllocation(pointer, NULL);
-  if (!allocation || stream != &streamObject ||
+  if (!allocation || (void *)stream != &streamObject ||
       pointer + count > (uintptr_t)allocation->data + allocation->size)
     return INVALID_VALUE;
   memset((void *)(uintptr_t)pointer, value, count);

@@ -88,8 +88,10 @@ typedef struct jikji_model_options {
    *  to the loaded artifact library, so models loaded from the same file
    *  share the latest one. */
   int32_t num_threads;
-  /** The device (default JIKJI_DEVICE_CPU). */
-  jikji_device device;
+  /** The device, a jikji_device (default JIKJI_DEVICE_CPU). An int32_t so
+   *  that the struct's layout does not depend on the enum's size, and an
+   *  out-of-range value is an error, not undefined behaviour in C++. */
+  int32_t device;
 } jikji_model_options;
 
 /** Sets every field of `options` to its default (null is ignored). */
