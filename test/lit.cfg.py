@@ -37,3 +37,11 @@ if os.path.isdir(os.path.join(config.jikji_shared_dir, "reference")):
 configured_ptxas = os.path.join(config.jikji_cuda_root, "bin", "ptxas")
 if os.access(configured_ptxas, os.X_OK) or shutil.which("ptxas"):
     config.available_features.add("ptxas")
+
+# The CUDA toolkit's stub driver (link-time only: every entry point fails
+# with CUDA_ERROR_STUB_LIBRARY). It exports the real driver's symbols, so
+# loading it checks the runtime's entry-point names against NVIDIA's own.
+cuda_stub_driver = os.path.join(config.jikji_cuda_root, "lib64", "stubs", "libcuda.so")
+if os.path.exists(cuda_stub_driver):
+    config.available_features.add("cuda-stub-driver")
+    config.substitutions.append(("%cuda_stub_driver", cuda_stub_driver))
