@@ -42,7 +42,8 @@ Result<std::shared_ptr<CudaDriver>> CudaDriver::load() {
   void *handle = ::dlopen(library.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!handle)
     return Error("no CUDA driver found: " + lastDlError());
-  std::shared_ptr<CudaDriver> driver(new CudaDriver(library, handle));
+  // The handle is never closed once cuInit has run (see CudaDriver.h).
+  std::shared_ptr<CudaDriver> driver(new CudaDriver(library));
 
   // The names libcuda.so.1 exports: cuda.h maps several public names to
   // versioned ones, and the unversioned symbols keep old, different ABIs.
@@ -85,9 +86,12 @@ Result<std::shared_ptr<CudaDriver>> CudaDriver::load() {
       {"cuGetErrorName", resolve(handle, "cuGetErrorName", d.getErrorName)},
   };
   for (const Entry &entry : entries)
-    if (!entry.resolved)
+    if (!entry.resolved) {
+      // Not a driver, and none of its code has run: unload it.
+      ::dlclose(handle);
       return Error(library + ": no CUDA driver entry point '" + entry.symbol +
                    "' (a driver older than CUDA 12, or not a CUDA driver)");
+    }
 
   Result<bool> initialized = driver->check(driver->init(0), "cuInit");
   if (!initialized)
@@ -95,7 +99,7 @@ Result<std::shared_ptr<CudaDriver>> CudaDriver::load() {
   return driver;
 }
 
-CudaDriver::~CudaDriver() { ::dlclose(handle_); }
+CudaDriver::~CudaDriver() = default;
 
 std::string CudaDriver::errorName(CUresult result) const {
   const char *name = nullptr;

@@ -34,8 +34,12 @@ constexpr const char *kCudaDriverLibrary = "libcuda.so.1";
 constexpr const char *kCudaDriverVariable = "JIKJI_CUDA_DRIVER";
 
 /// The loaded driver. Shared (std::shared_ptr) by everything that calls it,
-/// so that the library is unloaded only after the last context, module and
-/// buffer made through it are gone.
+/// so that it outlives the last context, module and buffer made through it.
+/// The library itself stays loaded for the rest of the process: a driver
+/// that has run cuInit may keep threads and exit handlers of its own, which
+/// unloading it would leave pointing into unmapped code (the CUDA runtime
+/// library does not unload it either). Loading it again returns the same
+/// library.
 class CudaDriver {
 public:
   /// Opens the driver library (JIKJI_CUDA_DRIVER or libcuda.so.1), resolves
@@ -81,12 +85,9 @@ public:
   cuGetErrorName_t getErrorName = nullptr;
 
 private:
-  CudaDriver(std::string library, void *handle)
-      : library_(std::move(library)), handle_(handle) {}
+  explicit CudaDriver(std::string library) : library_(std::move(library)) {}
 
   std::string library_;
-  /// The dlopen handle, closed by the destructor.
-  void *handle_;
 };
 
 } // namespace jikji::runtime::cuda

@@ -27,7 +27,8 @@
 |*   JIKJI_FAKE_CUDA_CC=MAJORMINOR         compute capability (default 90)    *|
 |*   JIKJI_FAKE_CUDA_FREE_BYTES=N          free memory (default 16 GiB)       *|
 |*   JIKJI_FAKE_CUDA_REPORT=1              print what is still live to        *|
-|*       stderr when the library is unloaded                                  *|
+|*       stderr when the library is unloaded (at exit: the runtime keeps the  *|
+|*       driver loaded)                                                       *|
 |* jikji_fake_cuda_state(NAME) returns the counters for tests that dlopen     *|
 |* the same file.                                                             *|
 |*                                                                            *|
