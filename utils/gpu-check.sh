@@ -97,7 +97,7 @@ run() {
   local start=$SECONDS
   local failed=0
   local gpu
-  gpu=$("$dir/bin/jikji-run" --list-devices | grep '^cuda' | head -1)
+  gpu=$("$dir/bin/jikji-run" --list-devices | grep '^cuda' | head -1 || true)
   local driver
   driver=$(nvidia-smi --query-gpu=driver_version --format=csv,noheader 2>/dev/null | head -1 || true)
   {
@@ -111,7 +111,9 @@ run() {
       local name=$case-$variant tol
       tol=$(tolerance "$variant")
       local status=0
-      timeout 120 "$dir/bin/jikji-run" "$dir/artifacts/$name.so" --device=cuda \
+      # Each case takes well under a second on a GPU; 40 s each keeps a
+      # hung run from spending the lease (6 x 40 s + 60 s = 5 minutes).
+      timeout 40 "$dir/bin/jikji-run" "$dir/artifacts/$name.so" --device=cuda \
         --weights "$dir/reference/$case" \
         --tokens "$dir/reference/$case/reference.safetensors" \
         --check-greedy --max-relative-error "$tol" --stats \
@@ -138,7 +140,7 @@ run() {
     [ -n "$wheel" ] && [ -e "$wheel" ] && export JIKJI_CUBLAS=$wheel
   fi
   local bench_status=0
-  timeout 90 "$dir/bin/gpu-bench" >"$log/gpu-bench.out" 2>&1 || bench_status=$?
+  timeout 60 "$dir/bin/gpu-bench" >"$log/gpu-bench.out" 2>&1 || bench_status=$?
   local copy gemm
   copy=$(sed -n 's/^copy_gbps: //p' "$log/gpu-bench.out")
   gemm=$(sed -n 's/^gemm_tflops: //p' "$log/gpu-bench.out")
