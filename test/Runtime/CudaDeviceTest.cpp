@@ -94,7 +94,33 @@ public:
     Manifest cuda = manifest();
     cuda.target = "cuda";
     setManifest(cuda);
+    handle_ = ::dlopen(JIKJI_FAKE_CUDA_ARTIFACT, RTLD_NOW | RTLD_LOCAL);
+    setArch(nullptr);
+    setMisuse(0);
   }
+  ~FakeCudaModel() {
+    if (!handle_)
+      return;
+    setArch(nullptr);
+    setMisuse(0);
+    ::dlclose(handle_);
+  }
+
+  /// See jikji_test_set_cuda_arch and jikji_test_set_cuda_misuse in
+  /// FakeArtifact.c.
+  void setArch(const char *arch) {
+    if (auto set = reinterpret_cast<void (*)(const char *)>(
+            ::dlsym(handle_, "jikji_test_set_cuda_arch")))
+      set(arch);
+  }
+  void setMisuse(int32_t misuse) {
+    if (auto set = reinterpret_cast<void (*)(int32_t)>(
+            ::dlsym(handle_, "jikji_test_set_cuda_misuse")))
+      set(misuse);
+  }
+
+private:
+  void *handle_ = nullptr;
 };
 
 ModelOptions onCuda() {
@@ -458,5 +484,87 @@ TEST(CudaDeviceTest, RefusesArtifactWithoutImage) {
             fake.artifactPath() +
                 ": a 'cuda' artifact must export jikji_cuda_bind; the "
                 "library has no such symbol");
+  driver.expectNothingLive();
+}
+
+// Tests the refusals of a CUDA artifact's image: an architecture that is
+// not "sm_<digits>", an empty one; and of a GPU: one without managed
+// memory, an ordinal the driver does not have.
+TEST(CudaDeviceTest, RefusesBadImagesAndGpus) {
+  FakeDriver driver;
+  ASSERT_TRUE(driver.ready());
+  FakeCudaModel fake;
+  ASSERT_TRUE(fake.ready());
+  fake.setArch("compute_90");
+  EXPECT_EQ(errorOf(loadOnCuda(fake)),
+            fake.artifactPath() +
+                ": jikji_cuda_arch: expected \"sm_<compute capability>\" "
+                "(\"sm_90\"), found \"compute_90\"");
+  fake.setArch("");
+  EXPECT_EQ(errorOf(loadOnCuda(fake)),
+            fake.artifactPath() +
+                ": jikji_cuda_arch returned an empty image; expected its "
+                "bytes");
+  fake.setArch(nullptr);
+  driver.expectNothingLive();
+
+  ::setenv("JIKJI_FAKE_CUDA_MANAGED", "0", 1);
+  EXPECT_EQ(errorOf(loadOnCuda(fake)),
+            "CUDA GPU 0 (Jikji fake GPU) has no managed memory, which CUDA "
+            "artifacts need");
+  ::unsetenv("JIKJI_FAKE_CUDA_MANAGED");
+  EXPECT_EQ(errorOf(cuda::CudaDevice::open(3)),
+            "CUDA GPU 3: the driver sees 1");
+  driver.expectNothingLive();
+}
+
+// Tests that the artifact's own mistakes become the step's message, not a
+// crash or a double free: a launch of -1 threads, an allocation of 0
+// bytes, a buffer freed twice.
+TEST(CudaDeviceTest, ReportsArtifactMisuse) {
+  FakeDriver driver;
+  ASSERT_TRUE(driver.ready());
+  FakeCudaModel fake;
+  ASSERT_TRUE(fake.ready());
+  {
+    Result<Model> model = loadOnCuda(fake);
+    ASSERT_TRUE(model.ok()) << model.error();
+    Result<Sequence> sequence = Sequence::create(*model, 8);
+    ASSERT_TRUE(sequence.ok()) << sequence.error();
+    int64_t token = 1;
+    std::string prefix = fake.artifactPath() + ": 1 tokens at position 0: ";
+    fake.setMisuse(1);
+    EXPECT_EQ(errorOf(sequence->forward(&token, 1)),
+              prefix + "launch of kernel fake_check_managed_6: grid (1, 1, "
+                       "1), block (-1, 1, 1), 0 shared bytes: expected "
+                       "positive sizes that fit 32 bits");
+    fake.setMisuse(2);
+    EXPECT_EQ(errorOf(sequence->forward(&token, 1)),
+              prefix + "the artifact asked for 0 bytes; expected at least 1 "
+                       "(docs/runtime-abi.md)");
+    fake.setMisuse(3);
+    EXPECT_EQ(errorOf(sequence->forward(&token, 1)),
+              prefix + "the artifact freed a buffer the runtime did not "
+                       "allocate (or freed it twice)");
+    fake.setMisuse(0);
+    ASSERT_TRUE(sequence->forward(&token, 1).ok());
+    EXPECT_EQ(driver.state("bad_frees"), 0);
+  }
+  driver.expectNothingLive();
+}
+
+// Tests that a failure to zero a new buffer is named and frees it.
+TEST(CudaDeviceTest, ReportsFailedZeroing) {
+  FakeDriver driver;
+  ASSERT_TRUE(driver.ready());
+  FakeCudaModel fake;
+  ASSERT_TRUE(fake.ready());
+  driver.failCall("cuMemsetD8Async", 1, 1);
+  std::string error = errorOf(loadOnCuda(fake));
+  EXPECT_NE(error.find("for the weights (5 tensors): cuMemsetD8Async failed: "
+                       "CUDA_ERROR_INVALID_VALUE"),
+            std::string::npos)
+      << error;
+  driver.clearFailure();
   driver.expectNothingLive();
 }

@@ -104,10 +104,23 @@ static const unsigned char cudaCubin[96] = {
     'n', 'a', 'g', 'e', 'd', '_', '6', 0, 'f', 'a', 'k', 'e', '_', 'e', 'm',
     'p', 't', 'y', 0};
 
+/* What jikji_cuda_arch returns; a test may replace it (testArch). */
+static const char *testArch = 0;
+/* How the next steps misuse the runtime's functions (0: they do not). */
+static int32_t cudaMisuse = 0;
+
+/* Makes jikji_cuda_arch return `arch` (null: "sm_90"). */
+void jikji_test_set_cuda_arch(const char *arch) { testArch = arch; }
+
+/* 1: launch with a block of -1 threads; 2: allocate 0 bytes; 3: free the
+ * buffer twice; 0: none of these. */
+void jikji_test_set_cuda_misuse(int32_t misuse) { cudaMisuse = misuse; }
+
 const void *jikji_cuda_arch(uint64_t *size) {
+  const char *arch = testArch ? testArch : cudaArch;
   if (size)
-    *size = sizeof(cudaArch) - 1;
-  return cudaArch;
+    *size = strlen(arch);
+  return arch;
 }
 const void *jikji_cuda_ptx(uint64_t *size) {
   if (size)
@@ -128,7 +141,7 @@ static int32_t runFakeKernels(const void *const *params, const int64_t *tokens,
   if (!cudaApi)
     return 97;
   context = cudaApi->context;
-  scratch = cudaApi->alloc(context, num_tokens * 8);
+  scratch = cudaApi->alloc(context, cudaMisuse == 2 ? 0 : num_tokens * 8);
   if (!scratch)
     return 96;
   cache0 = caches[0];
@@ -139,14 +152,18 @@ static int32_t runFakeKernels(const void *const *params, const int64_t *tokens,
   arguments[3] = &cache1;
   arguments[4] = &logits;
   arguments[5] = &scratch;
-  cudaApi->launch(context, "fake_check_managed_6", num_tokens, 1, 1, 32, 1, 1,
+  cudaApi->launch(context, "fake_check_managed_6", num_tokens, 1, 1,
+                  cudaMisuse == 1 ? -1 : 32, 1, 1,
                   0, arguments, 6);
   cudaApi->synchronize(context);
   cudaApi->launch(context, "fake_empty", 0, 1, 1, 32, 1, 1, 0, 0, 0);
   cudaApi->synchronize(context);
   /* Host code between kernels writes the buffers it allocated. */
-  memset(scratch, 0, (size_t)num_tokens * 8);
+  if (cudaMisuse != 2)
+    memset(scratch, 0, (size_t)num_tokens * 8);
   cudaApi->free(context, scratch);
+  if (cudaMisuse == 3)
+    cudaApi->free(context, scratch);
   return 0;
 }
 #endif

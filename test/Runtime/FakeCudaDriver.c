@@ -26,6 +26,7 @@
 |*   JIKJI_FAKE_CUDA_DEVICES=N             GPUs (default 1)                   *|
 |*   JIKJI_FAKE_CUDA_CC=MAJORMINOR         compute capability (default 90)    *|
 |*   JIKJI_FAKE_CUDA_FREE_BYTES=N          free memory (default 16 GiB)       *|
+|*   JIKJI_FAKE_CUDA_MANAGED=0             a GPU without managed memory       *|
 |*   JIKJI_FAKE_CUDA_REPORT=1              print what is still live to        *|
 |*       stderr when the library is unloaded (at exit: the runtime keeps the  *|
 |*       driver loaded)                                                       *|
@@ -248,7 +249,7 @@ CUresult cuDeviceGetAttribute(int *value, int attribute, int device) {
   else if (attribute == 76)
     *value = (int)(capability % 10);
   else if (attribute == 83)
-    *value = 1;
+    *value = (int)envInteger("JIKJI_FAKE_CUDA_MANAGED", 1);
   else
     return INVALID_VALUE;
   return SUCCESS;
