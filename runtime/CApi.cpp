@@ -78,6 +78,7 @@ void jikji_model_options_init(jikji_model_options *options) {
     return;
   ModelOptions defaults;
   options->num_threads = defaults.threads;
+  options->device = JIKJI_DEVICE_CPU;
 }
 
 jikji_status jikji_model_load_with_options(const char *artifact_path,
@@ -90,8 +91,17 @@ jikji_status jikji_model_load_with_options(const char *artifact_path,
                 "folder and a place for the model, found a null pointer");
   *out_model = nullptr;
   ModelOptions modelOptions;
-  if (options)
+  if (options) {
     modelOptions.threads = options->num_threads;
+    if (options->device != JIKJI_DEVICE_CPU &&
+        options->device != JIKJI_DEVICE_CUDA)
+      return fail(JIKJI_INVALID_ARGUMENT,
+                  "jikji_model_load: options: device: expected "
+                  "JIKJI_DEVICE_CPU (0) or JIKJI_DEVICE_CUDA (1), found " +
+                      std::to_string(options->device));
+    modelOptions.device =
+        options->device == JIKJI_DEVICE_CUDA ? Device::Cuda : Device::Cpu;
+  }
   Result<bool> validOptions = Model::checkOptions(modelOptions);
   if (!validOptions)
     return fail(JIKJI_INVALID_ARGUMENT,
@@ -99,17 +109,24 @@ jikji_status jikji_model_load_with_options(const char *artifact_path,
   Result<Artifact> artifact = Artifact::open(artifact_path);
   if (!artifact)
     return fail(JIKJI_LOAD_FAILED, artifact.error());
-  Result<bool> supported =
-      Model::checkSupported(artifact->manifest(), artifact->path());
+  Result<bool> supported = Model::checkSupported(
+      artifact->manifest(), artifact->path(), modelOptions.device);
   if (!supported)
     return fail(JIKJI_LOAD_FAILED, supported.error());
   Result<WeightStore> weights = WeightStore::open(weights_dir);
   if (!weights)
     return fail(JIKJI_LOAD_FAILED, weights.error());
+  // The weights are checked against the artifact before the GPU is
+  // touched, so a mismatch is reported as one; what fails after that
+  // (the driver, the GPU, its memory) is a load failure.
+  Result<bool> fits = Model::checkWeights(artifact->manifest(),
+                                          artifact->path(), *weights);
+  if (!fits)
+    return fail(JIKJI_WEIGHTS_MISMATCH, fits.error());
   Result<Model> model =
       Model::create(std::move(*artifact), std::move(*weights), modelOptions);
   if (!model)
-    return fail(JIKJI_WEIGHTS_MISMATCH, model.error());
+    return fail(JIKJI_LOAD_FAILED, model.error());
   *out_model = new jikji_model{std::make_shared<Model>(std::move(*model))};
   return JIKJI_OK;
 }

@@ -22,6 +22,10 @@ config.substitutions.append(("%jikji_utils", os.path.join(config.jikji_src_root,
 config.substitutions.append(("%jikji_src", config.jikji_src_root))
 config.substitutions.append(("%jikji_obj", config.jikji_obj_root))
 config.substitutions.append(("%shared", config.jikji_shared_dir))
+# The tests' CUDA driver without a GPU (test/Runtime/FakeCudaDriver.c); the
+# runtime loads it only where JIKJI_CUDA_DRIVER names it.
+config.substitutions.append(("%fake_cuda_driver", os.path.join(
+    config.jikji_obj_root, "test", "Runtime", "fake-cuda", "libcuda.so.1")))
 
 if config.jikji_build_compiler:
     config.available_features.add("compiler")
@@ -33,3 +37,11 @@ if os.path.isdir(os.path.join(config.jikji_shared_dir, "reference")):
 configured_ptxas = os.path.join(config.jikji_cuda_root, "bin", "ptxas")
 if os.access(configured_ptxas, os.X_OK) or shutil.which("ptxas"):
     config.available_features.add("ptxas")
+
+# The CUDA toolkit's stub driver (link-time only: every entry point fails
+# with CUDA_ERROR_STUB_LIBRARY). It exports the real driver's symbols, so
+# loading it checks the runtime's entry-point names against NVIDIA's own.
+cuda_stub_driver = os.path.join(config.jikji_cuda_root, "lib64", "stubs", "libcuda.so")
+if os.path.exists(cuda_stub_driver):
+    config.available_features.add("cuda-stub-driver")
+    config.substitutions.append(("%cuda_stub_driver", cuda_stub_driver))

@@ -8,13 +8,17 @@
 #      tiny-v2-lite, when ../shared is there), compiled by the sanitized
 #      jikji-compile and run by the sanitized jikji-run, with the checks of
 #      test/e2e/tiny-v3.test;
-#   3. the soak test (jikji-runtime-soak, test/e2e/soak.test) for
+#   3. tiny-v3 compiled for CUDA, run by the sanitized jikji-run on the CUDA
+#      device with the tests' fake driver (no GPU), once normally and once
+#      with a failing launch;
+#   4. the soak test (jikji-runtime-soak, test/e2e/soak.test) for
 #      $JIKJI_SOAK_SECONDS seconds (default 30) on a tiny generated model.
 # Exits non-zero on any failing test or sanitizer report.
 #
 #   utils/sanitize.sh
 #
-# JIKJI_ASAN_COMPILER=OFF builds and runs only the MLIR-free half (step 1).
+# JIKJI_ASAN_COMPILER=OFF builds and runs only the MLIR-free half (step 1,
+# which includes the CUDA device's unit tests on the fake driver).
 # Debian's LLVM and MLIR libraries are not instrumented: only Jikji's own
 # code is checked, and the artifacts the sanitized compiler writes are
 # ordinary libraries. See docs/validation.md.
@@ -141,6 +145,41 @@ if [ "$with_compiler" = ON ]; then
       sed -n 's/^/  /p' "$work/$case-run.log"
     fi
   done
+
+  # The CUDA device on the tests' fake driver (test/Runtime/FakeCudaDriver.c,
+  # built with JikjiRuntimeTests; no GPU needed): the sanitized runtime runs
+  # a compiled CUDA artifact's host code, then a run whose third launch
+  # fails, which must end with the message and a clean teardown.
+  reference="$shared/reference/tiny-v3"
+  fake_driver="$build/test/Runtime/fake-cuda/libcuda.so.1"
+  if [ ! -d "$reference" ]; then
+    echo "sanitize: $reference not found: the CUDA device case skipped"
+  elif ! [ -x "${JIKJI_CUDA_ROOT:-/usr/local/cuda}/bin/ptxas" ] && ! command -v ptxas >/dev/null; then
+    echo "sanitize: no ptxas: the CUDA device case skipped"
+  else
+    echo "sanitize: tiny-v3 on the CUDA device (fake driver)"
+    if ASAN_OPTIONS=$compiler_asan_options run_logged "jikji-compile tiny-v3 --target=cuda" \
+      "$work/cuda-compile.log" \
+      "$build/bin/jikji-compile" "$reference" --target=cuda -o "$work/tiny-v3.cuda.so" &&
+      JIKJI_CUDA_DRIVER=$fake_driver run_logged "jikji-run --device=cuda" "$work/cuda-run.log" \
+        "$build/bin/jikji-run" "$work/tiny-v3.cuda.so" --device=cuda --weights "$reference" \
+        --prompt-ids 1,2,3 --max-new-tokens 4 --stats; then
+      grep 'launches' "$work/cuda-run.log" | sed 's/^/  /'
+      log="$work/cuda-launch-failure.log"
+      if JIKJI_CUDA_DRIVER=$fake_driver JIKJI_FAKE_CUDA_FAIL=cuLaunchKernel:3:719 \
+        "$build/bin/jikji-run" "$work/tiny-v3.cuda.so" --device=cuda --weights "$reference" \
+        --prompt-ids 1,2,3 --max-new-tokens 4 >"$log" 2>&1; then
+        status=1
+        echo "sanitize: jikji-run with a failing launch succeeded (log: $log)"
+      elif reported "$log" || ! grep -q 'CUDA_ERROR_LAUNCH_FAILED' "$log"; then
+        status=1
+        tail -n 20 "$log"
+        echo "sanitize: jikji-run with a failing launch reported a problem (log: $log)"
+      else
+        sed 's/^/  /' "$log"
+      fi
+    fi
+  fi
 
   seconds=${JIKJI_SOAK_SECONDS:-30}
   echo "sanitize: soak test, ${seconds}s"

@@ -114,6 +114,15 @@ Artifact &Artifact::operator=(Artifact &&other) noexcept {
 
 Artifact::~Artifact() { release(); }
 
+void *Artifact::symbol(const char *name) const {
+  if (!handle_)
+    return nullptr;
+  void *address = ::dlsym(handle_, name);
+  // A missing symbol leaves a message behind; clear it for the next caller.
+  ::dlerror();
+  return address;
+}
+
 void Artifact::release() {
   if (handle_)
     ::dlclose(handle_);

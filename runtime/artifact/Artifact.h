@@ -82,6 +82,9 @@ public:
   ForwardLastLogitsFunction forwardLastLogits() const {
     return forwardLastLogits_;
   }
+  /// The address of the library's export `name`, or null when it has none
+  /// (a CUDA artifact's image and jikji_cuda_bind are found so).
+  void *symbol(const char *name) const;
 
 private:
   Artifact(std::string path, void *handle, Manifest manifest,

@@ -39,16 +39,57 @@ Result<bool> Model::checkOptions(const ModelOptions &options) {
   return true;
 }
 
+const char *jikji::runtime::deviceName(Device device) {
+  return device == Device::Cuda ? "cuda" : "cpu";
+}
+
 Result<bool> Model::checkSupported(const Manifest &manifest,
-                                   const std::string &path) {
-  if (manifest.target != "cpu")
-    return Error(path + ": artifact compiled for target '" + manifest.target +
-                 "'; this runtime runs only 'cpu' artifacts so far");
+                                   const std::string &path, Device device) {
+  if (manifest.target != "cpu" && manifest.target != "cuda")
+    return Error(path + ": artifact compiled for target '" +
+                 printable(manifest.target) +
+                 "'; this runtime runs 'cpu' and 'cuda' artifacts");
+  if (manifest.target == "cuda" && device != Device::Cuda)
+    return Error(path +
+                 ": artifact compiled for target 'cuda' runs on the CUDA "
+                 "device, not on '" +
+                 deviceName(device) +
+                 "' (jikji-run --device=cuda; C API: device "
+                 "JIKJI_DEVICE_CUDA)");
+  if (manifest.target == "cpu" && device != Device::Cpu)
+    return Error(path +
+                 ": artifact compiled for target 'cpu' runs on the "
+                 "CPU, not on '" +
+                 deviceName(device) +
+                 "'; compile for the GPU with jikji-compile --target=cuda, "
+                 "or run with --device=cpu");
   if (manifest.kvCache.dtype != DType::F32)
     return Error(path +
                  ": manifest 'kv_cache.dtype': expected \"F32\" (the "
                  "only cache dtype this runtime allocates), found \"" +
                  dtypeName(manifest.kvCache.dtype) + "\"");
+  return true;
+}
+
+Result<bool> Model::checkWeights(const Manifest &manifest,
+                                 const std::string &path,
+                                 const WeightStore &weights) {
+  // The artifact was compiled from config.json alone (DESIGN.md, decision
+  // 2); the checkpoint's config must be the same one, or the weights would
+  // be read with the wrong sizes and routing.
+  std::string configPath = weights.checkpoint().directory + "/config.json";
+  Result<ModelConfig> config = loadModelConfig(configPath);
+  if (!config)
+    return Error(config.error());
+  std::string digest = configDigest(*config);
+  if (digest != manifest.configDigest)
+    return Error(configPath +
+                 ": weights were made for another config: digest " + digest +
+                 ", artifact " + path + " compiled for " +
+                 manifest.configDigest);
+  Result<std::vector<const void *>> bound = weights.bindParameters(manifest);
+  if (!bound)
+    return Error(bound.error());
   return true;
 }
 
@@ -64,24 +105,14 @@ Result<Model> Model::create(Artifact artifact, WeightStore weights,
     return Error(valid.error());
   const Manifest &manifest = artifact.manifest();
   const std::string &artifactPath = artifact.path();
-  Result<bool> supported = checkSupported(manifest, artifactPath);
+  Result<bool> supported =
+      checkSupported(manifest, artifactPath, options.device);
   if (!supported)
     return Error(supported.error());
 
-  // The artifact was compiled from config.json alone (DESIGN.md, decision
-  // 2); the checkpoint's config must be the same one, or the weights would
-  // be read with the wrong sizes and routing.
-  std::string configPath = weights.checkpoint().directory + "/config.json";
-  Result<ModelConfig> config = loadModelConfig(configPath);
-  if (!config)
-    return Error(config.error());
-  std::string digest = configDigest(*config);
-  if (digest != manifest.configDigest)
-    return Error(configPath +
-                 ": weights were made for another config: digest " + digest +
-                 ", artifact " + artifactPath + " compiled for " +
-                 manifest.configDigest);
-
+  Result<bool> fits = checkWeights(manifest, artifactPath, weights);
+  if (!fits)
+    return Error(fits.error());
   Result<std::vector<const void *>> bound = weights.bindParameters(manifest);
   if (!bound)
     return Error(bound.error());
@@ -96,6 +127,7 @@ Result<Model> Model::create(Artifact artifact, WeightStore weights,
   // from the mapped files. Only a tensor that is not aligned to its element
   // size (compiled code assumes it is) gets an aligned copy.
   size_t next = 0;
+  std::vector<uint64_t> pointerBytes;
   for (const ManifestParameter &parameter : model.manifest().parameters) {
     size_t elementSize = dtypeSize(parameter.dtype);
     uint64_t tensorBytes = elementSize;
@@ -106,6 +138,7 @@ Result<Model> Model::create(Artifact artifact, WeightStore weights,
     bool copied = false;
     for (size_t i = 0; i < count; ++i) {
       const void *pointer = (*bound)[next++];
+      pointerBytes.push_back(tensorBytes);
       if (isAligned(pointer, elementSize)) {
         model.parameterTable_.push_back(pointer);
         stats.boundInPlaceBytes += tensorBytes;
@@ -125,6 +158,17 @@ Result<Model> Model::create(Artifact artifact, WeightStore weights,
     stats.copiedParameters += copied ? 1 : 0;
   }
 
+  // On the GPU the artifact reads its own copies, in managed memory; the
+  // host table above is what they are copied from.
+  model.device_ = options.device;
+  if (options.device == Device::Cuda) {
+    Result<std::unique_ptr<cuda::CudaModel>> gpu = cuda::CudaModel::create(
+        model.artifact_, model.parameterTable_, pointerBytes);
+    if (!gpu)
+      return Error(gpu.error());
+    model.cuda_ = std::move(*gpu);
+  }
+
   // Only the artifact knows how to use threads; without the export its
   // code runs on the caller's thread alone.
   model.requestedThreads_ = options.threads;
@@ -135,6 +179,40 @@ Result<Model> Model::create(Artifact artifact, WeightStore weights,
   // Result's constructor takes its value by value, which C++17 does not
   // move into implicitly.
   return Result<Model>(std::move(model));
+}
+
+Result<int32_t> Model::runForward(const int64_t *tokens, int64_t count,
+                                  int64_t start, void *const *caches,
+                                  int64_t capacity, float *logits,
+                                  int64_t logitRows) const {
+  ForwardLastLogitsFunction forwardLast = artifact_.forwardLastLogits();
+  if (logitRows < count && !forwardLast) {
+    const uint64_t rowFloats = static_cast<uint64_t>(vocabSize());
+    Result<HostBuffer> every = HostBuffer::allocate(
+        static_cast<uint64_t>(count) * rowFloats * sizeof(float),
+        "the logits of " + std::to_string(count) + " tokens");
+    if (!every)
+      return Error(every.error());
+    auto *everyLogits = static_cast<float *>(every->data());
+    Result<int32_t> ran =
+        runForward(tokens, count, start, caches, capacity, everyLogits, count);
+    if (ran && *ran == 0)
+      std::memcpy(logits,
+                  everyLogits +
+                      static_cast<uint64_t>(count - logitRows) * rowFloats,
+                  static_cast<size_t>(static_cast<uint64_t>(logitRows) *
+                                      rowFloats * sizeof(float)));
+    return ran;
+  }
+  if (cuda_)
+    return cuda_->forward(artifact_.forward(), forwardLast, tokens, count,
+                          start, caches, capacity, logits, logitRows,
+                          vocabSize());
+  if (logitRows == count)
+    return artifact_.forward()(parameterTable(), tokens, count, start, caches,
+                               capacity, logits);
+  return forwardLast(parameterTable(), tokens, count, start, caches, capacity,
+                     logits, logitRows);
 }
 
 Result<bool> Model::checkCapacity(int64_t capacity) const {

@@ -18,10 +18,12 @@
 #include "frontends/huggingface/Result.h"
 #include "runtime/artifact/Artifact.h"
 #include "runtime/artifact/Manifest.h"
+#include "runtime/cuda/CudaModel.h"
 #include "runtime/support/HostBuffer.h"
 #include "runtime/weights/WeightStore.h"
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -43,12 +45,22 @@ struct WeightStats {
   int64_t copiedParameters = 0;
 };
 
+/// Where a model runs. An artifact runs on the device of its manifest's
+/// target: "cpu" on Device::Cpu, "cuda" on Device::Cuda.
+enum class Device { Cpu, Cuda };
+
+/// "cpu" or "cuda", as jikji-run's --device spells it.
+const char *deviceName(Device device);
+
 /// How a model runs.
 struct ModelOptions {
   /// The threads the compiled code may use, 1 to kMaxThreads. Only an
   /// artifact exporting jikji_set_num_threads uses more than one; see
   /// Model::threads().
   int32_t threads = 1;
+  /// The device; Device::Cuda opens the first GPU through the CUDA driver,
+  /// loaded at run time (runtime/cuda/CudaDriver.h).
+  Device device = Device::Cpu;
 };
 
 /// A compiled model bound to a checkpoint. Move-only.
@@ -78,12 +90,25 @@ public:
   /// costs memory (reported in weightStats()). Removing that copy needs an
   /// entry point that takes one pointer per expert.
   ///
+  /// On Device::Cuda, create() then opens the GPU, loads the artifact's
+  /// kernels and uploads every parameter into managed memory
+  /// (cuda::CudaModel); a failing driver call is the message ("no CUDA
+  /// driver found: ...", "cuMemAllocManaged failed: ...").
+  ///
   /// When the artifact exports jikji_set_num_threads, create() calls it with
   /// options.threads. The count belongs to the loaded library, so every
   /// Model of the same artifact file runs with the count of the latest one
   /// created.
   static Result<Model> create(Artifact artifact, WeightStore weights,
                               const ModelOptions &options = {});
+
+  /// Checks what create() checks of `weights` against the artifact's
+  /// `manifest` (at `path`): the config digest and every parameter's
+  /// tensor. A caller that tells weights that do not fit from other
+  /// failures (the C API, jikji-run) calls it first.
+  static Result<bool> checkWeights(const Manifest &manifest,
+                                   const std::string &path,
+                                   const WeightStore &weights);
 
   /// Checks options.threads: 1 to kMaxThreads.
   static Result<bool> checkOptions(const ModelOptions &options);
@@ -92,6 +117,9 @@ public:
   const Manifest &manifest() const { return artifact_.manifest(); }
   const WeightStore &weights() const { return weights_; }
   const WeightStats &weightStats() const { return weightStats_; }
+  Device device() const { return device_; }
+  /// The GPU half of a model on Device::Cuda; null on Device::Cpu.
+  cuda::CudaModel *cudaModel() const { return cuda_.get(); }
 
   /// The threads the compiled code runs on: ModelOptions::threads when the
   /// artifact exports jikji_set_num_threads, otherwise 1.
@@ -110,14 +138,31 @@ public:
     return static_cast<uint64_t>(manifest().kvCache.bytesPerToken);
   }
 
-  /// The entry point's `params`: one pointer per manifest parameter, in
-  /// manifest order.
+  /// The entry point's `params` on the CPU: one pointer per manifest
+  /// parameter, in manifest order. (On the GPU the artifact gets the
+  /// uploaded copies instead.)
   const void *const *parameterTable() const { return parameterTable_.data(); }
 
+  /// Runs the artifact's entry point on the model's device: `count` tokens
+  /// at positions start.. of a sequence whose caches (allocated for this
+  /// model's device) hold `capacity` positions; writes the logits of the
+  /// last `logitRows` tokens (1 <= logitRows <= count), logitRows x vocab,
+  /// to host memory: through jikji_forward_last_logits when fewer than
+  /// every row is wanted, or, for an artifact without it (an older
+  /// compiler's), every row into a temporary buffer of which the last are
+  /// kept. Returns the entry point's status, or on the GPU the step's first
+  /// failing driver call.
+  Result<int32_t> runForward(const int64_t *tokens, int64_t count,
+                             int64_t start, void *const *caches,
+                             int64_t capacity, float *logits,
+                             int64_t logitRows) const;
+
   /// Checks that this runtime can run `manifest`'s artifact (at `path`, for
-  /// the message): target "cpu" and an F32 KV cache so far.
+  /// the message) on `device`: target "cpu" on Device::Cpu, "cuda" on
+  /// Device::Cuda, and an F32 KV cache.
   static Result<bool> checkSupported(const Manifest &manifest,
-                                     const std::string &path);
+                                     const std::string &path,
+                                     Device device = Device::Cpu);
 
   /// Checks that a sequence may hold `capacity` positions: at least 1 and at
   /// most maxPositions().
@@ -135,6 +180,10 @@ private:
   WeightStats weightStats_;
   int32_t threads_ = 1;
   int32_t requestedThreads_ = 1;
+  Device device_ = Device::Cpu;
+  /// Declared last so that it goes first: its kernels and buffers before
+  /// the artifact library.
+  std::unique_ptr<cuda::CudaModel> cuda_;
 };
 
 } // namespace jikji::runtime

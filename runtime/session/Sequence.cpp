@@ -27,9 +27,13 @@ double secondsSince(Clock::time_point start) {
 } // namespace
 
 Sequence::Sequence(const Model &model, int64_t capacity,
-                   std::vector<HostBuffer> caches)
-    : model_(&model), capacity_(capacity), caches_(std::move(caches)) {
+                   std::vector<HostBuffer> caches,
+                   std::vector<cuda::ManagedBuffer> deviceCaches)
+    : model_(&model), capacity_(capacity), caches_(std::move(caches)),
+      deviceCaches_(std::move(deviceCaches)) {
   for (HostBuffer &cache : caches_)
+    cachePointers_.push_back(cache.data());
+  for (cuda::ManagedBuffer &cache : deviceCaches_)
     cachePointers_.push_back(cache.data());
 }
 
@@ -39,6 +43,7 @@ Result<Sequence> Sequence::create(const Model &model, int64_t capacity) {
     return Error(fits.error());
   const KvCacheLayout &layout = model.manifest().kvCache;
   std::vector<HostBuffer> caches;
+  std::vector<cuda::ManagedBuffer> deviceCaches;
   for (const KvCacheTensor &tensor : layout.tensors) {
     // The manifest reader bounds layers * per-token values * 4 by int64
     // (bytes_per_token); only the capacity can still overflow.
@@ -51,20 +56,31 @@ Result<Sequence> Sequence::create(const Model &model, int64_t capacity) {
       return Error("KV cache '" + hf::printable(tensor.name) + "' for " +
                    std::to_string(capacity) +
                    " positions: more bytes than 64 bits count");
-    Result<HostBuffer> cache = HostBuffer::allocate(
-        bytesPerPosition * static_cast<uint64_t>(capacity),
-        "KV cache '" + hf::printable(tensor.name) + "' of " +
-            std::to_string(capacity) + " positions");
+    uint64_t bytes = bytesPerPosition * static_cast<uint64_t>(capacity);
+    std::string what = "KV cache '" + hf::printable(tensor.name) + "' of " +
+                       std::to_string(capacity) + " positions";
+    // The artifact's kernels read and write the cache on the GPU.
+    if (cuda::CudaModel *gpu = model.cudaModel()) {
+      Result<cuda::ManagedBuffer> cache =
+          cuda::ManagedBuffer::allocate(gpu->device(), bytes, what);
+      if (!cache)
+        return Error(cache.error());
+      deviceCaches.push_back(std::move(*cache));
+      continue;
+    }
+    Result<HostBuffer> cache = HostBuffer::allocate(bytes, what);
     if (!cache)
       return Error(cache.error());
     caches.push_back(std::move(*cache));
   }
-  return Sequence(model, capacity, std::move(caches));
+  return Sequence(model, capacity, std::move(caches), std::move(deviceCaches));
 }
 
 uint64_t Sequence::cacheBytes() const {
   uint64_t bytes = 0;
   for (const HostBuffer &cache : caches_)
+    bytes += cache.size();
+  for (const cuda::ManagedBuffer &cache : deviceCaches_)
     bytes += cache.size();
   return bytes;
 }
@@ -127,31 +143,17 @@ Result<bool> Sequence::forwardInto(const int64_t *tokens, int64_t count,
                  "; the weights changed after loading: reload the model");
   const Artifact &artifact = model_->artifact();
   int64_t vocab = model_->vocabSize();
-  int32_t status = 0;
-  std::string entryPoint = artifact.manifest().forwardEntryPoint;
-  if (logitRows == count) {
-    status =
-        artifact.forward()(model_->parameterTable(), tokens, count, length_,
-                           cachePointers_.data(), capacity_, logits);
-  } else if (artifact.forwardLastLogits()) {
-    entryPoint = kForwardLastLogitsSymbol;
-    status = artifact.forwardLastLogits()(model_->parameterTable(), tokens,
-                                          count, length_, cachePointers_.data(),
-                                          capacity_, logits, logitRows);
-  } else {
-    Result<HostBuffer> every = HostBuffer::allocate(
-        static_cast<uint64_t>(count) * static_cast<uint64_t>(vocab) *
-            sizeof(float),
-        "the logits of " + std::to_string(count) + " tokens");
-    if (!every)
-      return Error(every.error());
-    auto *everyLogits = static_cast<float *>(every->data());
-    status =
-        artifact.forward()(model_->parameterTable(), tokens, count, length_,
-                           cachePointers_.data(), capacity_, everyLogits);
-    std::copy(everyLogits + (count - logitRows) * vocab,
-              everyLogits + count * vocab, logits);
-  }
+  std::string entryPoint = logitRows < count && artifact.forwardLastLogits()
+                               ? kForwardLastLogitsSymbol
+                               : artifact.manifest().forwardEntryPoint;
+  Result<int32_t> ran =
+      model_->runForward(tokens, count, length_, cachePointers_.data(),
+                         capacity_, logits, logitRows);
+  if (!ran)
+    return Error(artifact.path() + ": " + std::to_string(count) +
+                 " tokens at position " + std::to_string(length_) + ": " +
+                 ran.error());
+  int32_t status = *ran;
   if (status != 0)
     return Error(artifact.path() + ": " + entryPoint + " returned status " +
                  std::to_string(status) + " for " + std::to_string(count) +

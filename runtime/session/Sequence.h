@@ -19,6 +19,7 @@
 
 #include "frontends/huggingface/Result.h"
 #include "runtime/sampler/Sampler.h"
+#include "runtime/cuda/ManagedBuffer.h"
 #include "runtime/session/Model.h"
 #include "runtime/support/HostBuffer.h"
 
@@ -62,7 +63,8 @@ Result<bool> checkTokenIds(const Model &model, const int64_t *tokens,
 class Sequence {
 public:
   /// A sequence of `capacity` positions (Model::checkCapacity), with a
-  /// zeroed cache of capacity * model.cacheBytesPerToken() bytes.
+  /// zeroed cache of capacity * model.cacheBytesPerToken() bytes: host
+  /// memory on the CPU, managed memory on the model's GPU.
   static Result<Sequence> create(const Model &model, int64_t capacity);
 
   Sequence(Sequence &&) noexcept = default;
@@ -122,13 +124,16 @@ public:
 
 private:
   Sequence(const Model &model, int64_t capacity,
-           std::vector<HostBuffer> caches);
+           std::vector<HostBuffer> caches,
+           std::vector<cuda::ManagedBuffer> deviceCaches);
 
   const Model *model_;
   int64_t capacity_;
   int64_t length_ = 0;
-  /// One buffer per manifest cache tensor, [layers, capacity, per-token].
+  /// One buffer per manifest cache tensor, [layers, capacity, per-token]:
+  /// in caches_ on the CPU, in deviceCaches_ on the GPU.
   std::vector<HostBuffer> caches_;
+  std::vector<cuda::ManagedBuffer> deviceCaches_;
   /// The entry point's `caches`: the buffers' addresses.
   std::vector<void *> cachePointers_;
 };

@@ -16,6 +16,15 @@
 |* every token id in the cache so far) mod vocab. So the greedy output        *|
 |* proves that earlier steps' cache rows were kept and read.                  *|
 |*                                                                            *|
+|* Built with JIKJI_FAKE_CUDA it is a CUDA artifact as well (a test sets the   *|
+|* manifest's target to "cuda"): it exports a tiny image (PTX, and a cubin    *|
+|* that is an ELF header followed by the kernel names) and jikji_cuda_bind,   *|
+|* and each step allocates a buffer through the bound functions, launches     *|
+|* fake_check_managed_6 on every pointer it was given (the fake driver,       *|
+|* FakeCudaDriver.c, refuses any that is not managed memory) and an empty     *|
+|* kernel (grid 0, which the runtime must skip), writes the buffer from the   *|
+|* host and frees it.                                                         *|
+|*                                                                            *|
 |* Built with JIKJI_FAKE_NO_MANIFEST it exports no jikji_manifest: a shared   *|
 |* library that is not an artifact. Built with JIKJI_FAKE_NO_THREADS it       *|
 |* exports neither jikji_set_num_threads nor jikji_forward_last_logits: an    *|
@@ -71,6 +80,100 @@ void jikji_set_num_threads(int32_t num_threads) { numThreads = num_threads; }
 const char *jikji_manifest(void) { return manifestText; }
 #endif
 
+#ifdef JIKJI_FAKE_CUDA
+/* docs/runtime-abi.md's table. */
+typedef struct JikjiCudaApi {
+  void *context;
+  void *(*alloc)(void *context, int64_t bytes);
+  void (*free)(void *context, void *pointer);
+  void (*launch)(void *context, const char *name, int64_t grid_x,
+                 int64_t grid_y, int64_t grid_z, int64_t block_x,
+                 int64_t block_y, int64_t block_z, int32_t shared_bytes,
+                 void **params, int64_t num_params);
+  void (*synchronize)(void *context);
+} JikjiCudaApi;
+
+static const JikjiCudaApi *cudaApi = 0;
+
+void jikji_cuda_bind(const JikjiCudaApi *api) { cudaApi = api; }
+
+static const char cudaArch[] = "sm_90";
+static const char cudaPtx[] =
+    "//\n.version 8.0\n.target sm_90\n.address_size 64\n"
+    ".visible .entry fake_check_managed_6(\n.param .u64 a\n)\n{\nret;\n}\n"
+    ".visible .entry fake_empty(\n)\n{\nret;\n}\n";
+/* An ELF header whose section header table (none) starts at byte 96, so
+ * the image is 96 bytes: the header, then the kernel names. */
+static const unsigned char cudaCubin[96] = {
+    0x7f, 'E', 'L', 'F', 2, 1, 1, 0, [0x28] = 96, [0x3A] = 64,
+    [64] = 'f', 'a', 'k', 'e', '_', 'c', 'h', 'e', 'c', 'k', '_', 'm', 'a',
+    'n', 'a', 'g', 'e', 'd', '_', '6', 0, 'f', 'a', 'k', 'e', '_', 'e', 'm',
+    'p', 't', 'y', 0};
+
+/* What jikji_cuda_arch returns; a test may replace it (testArch). */
+static const char *testArch = 0;
+/* How the next steps misuse the runtime's functions (0: they do not). */
+static int32_t cudaMisuse = 0;
+
+/* Makes jikji_cuda_arch return `arch` (null: "sm_90"). */
+void jikji_test_set_cuda_arch(const char *arch) { testArch = arch; }
+
+/* 1: launch with a block of -1 threads; 2: allocate 0 bytes; 3: free the
+ * buffer twice; 0: none of these. */
+void jikji_test_set_cuda_misuse(int32_t misuse) { cudaMisuse = misuse; }
+
+const void *jikji_cuda_arch(uint64_t *size) {
+  const char *arch = testArch ? testArch : cudaArch;
+  if (size)
+    *size = strlen(arch);
+  return arch;
+}
+const void *jikji_cuda_ptx(uint64_t *size) {
+  if (size)
+    *size = sizeof(cudaPtx) - 1;
+  return cudaPtx;
+}
+const void *jikji_cuda_cubin(uint64_t *size) {
+  if (size)
+    *size = sizeof(cudaCubin);
+  return cudaCubin;
+}
+
+/* What a compiled step does through the runtime's functions. */
+static int32_t runFakeKernels(const void *const *params, const int64_t *tokens,
+                              int64_t num_tokens, void *const *caches,
+                              float *logits) {
+  void *context, *scratch, *cache0, *cache1, *arguments[6];
+  if (!cudaApi)
+    return 97;
+  context = cudaApi->context;
+  scratch = cudaApi->alloc(context, cudaMisuse == 2 ? 0 : num_tokens * 8);
+  if (!scratch)
+    return 96;
+  cache0 = caches[0];
+  cache1 = caches[1];
+  arguments[0] = (void *)&params;
+  arguments[1] = (void *)&tokens;
+  arguments[2] = &cache0;
+  arguments[3] = &cache1;
+  arguments[4] = &logits;
+  arguments[5] = &scratch;
+  cudaApi->launch(context, "fake_check_managed_6", num_tokens, 1, 1,
+                  cudaMisuse == 1 ? -1 : 32, 1, 1,
+                  0, arguments, 6);
+  cudaApi->synchronize(context);
+  cudaApi->launch(context, "fake_empty", 0, 1, 1, 32, 1, 1, 0, 0, 0);
+  cudaApi->synchronize(context);
+  /* Host code between kernels writes the buffers it allocated. */
+  if (cudaMisuse != 2)
+    memset(scratch, 0, (size_t)num_tokens * 8);
+  cudaApi->free(context, scratch);
+  if (cudaMisuse == 3)
+    cudaApi->free(context, scratch);
+  return 0;
+}
+#endif
+
 int32_t jikji_forward(const void *const *params, const int64_t *tokens,
                       int64_t num_tokens, int64_t start, void *const *caches,
                       int64_t cache_capacity, float *logits) {
@@ -83,6 +186,13 @@ int32_t jikji_forward(const void *const *params, const int64_t *tokens,
     return forcedStatus;
   if (start < 0 || num_tokens < 1 || start + num_tokens > cache_capacity)
     return 99;
+#ifdef JIKJI_FAKE_CUDA
+  {
+    int32_t status = runFakeKernels(params, tokens, num_tokens, caches, logits);
+    if (status)
+      return status;
+  }
+#endif
   for (i = 0; i < num_tokens; ++i) {
     tokenCache[start + i] = (float)tokens[i];
     positionCache[start + i] = (float)(start + i);
@@ -104,6 +214,24 @@ int32_t jikji_forward(const void *const *params, const int64_t *tokens,
 }
 
 #ifndef JIKJI_FAKE_NO_THREADS
+/* Scratch memory of a step: from the runtime on the GPU, where kernels may
+ * read it, else from malloc. */
+static float *allocateScratch(size_t bytes) {
+#ifdef JIKJI_FAKE_CUDA
+  return cudaApi ? (float *)cudaApi->alloc(cudaApi->context, (int64_t)bytes)
+                 : 0;
+#else
+  return (float *)malloc(bytes);
+#endif
+}
+static void freeScratch(float *scratch) {
+#ifdef JIKJI_FAKE_CUDA
+  cudaApi->free(cudaApi->context, scratch);
+#else
+  free(scratch);
+#endif
+}
+
 /* jikji_forward, keeping the last `num_logits` rows of logits only. */
 int32_t jikji_forward_last_logits(const void *const *params,
                                   const int64_t *tokens, int64_t num_tokens,
@@ -115,7 +243,7 @@ int32_t jikji_forward_last_logits(const void *const *params,
   ++lastLogitsCalls;
   if (num_logits < 1 || num_logits > num_tokens)
     return 97;
-  every = (float *)malloc((size_t)(num_tokens * vocabSize) * sizeof(float));
+  every = allocateScratch((size_t)(num_tokens * vocabSize) * sizeof(float));
   if (!every)
     return 96;
   status = jikji_forward(params, tokens, num_tokens, start, caches,
@@ -123,7 +251,7 @@ int32_t jikji_forward_last_logits(const void *const *params,
   if (status == 0)
     memcpy(logits, every + (num_tokens - num_logits) * vocabSize,
            (size_t)(num_logits * vocabSize) * sizeof(float));
-  free(every);
+  freeScratch(every);
   return status;
 }
 #endif

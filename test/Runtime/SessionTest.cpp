@@ -249,17 +249,27 @@ TEST(ModelTest, RefusesMismatchedParameters) {
                 "checkpoint");
 }
 
-// Tests that artifacts this runtime cannot run yet are refused, not run.
+// Tests that artifacts this runtime cannot run are refused, not run: an
+// unknown target (by the manifest reader), a CUDA artifact on the CPU device (the CUDA device's
+// tests are in CudaDeviceTest.cpp), a cache dtype other than F32.
 TEST(ModelTest, RefusesUnsupportedTargetAndCache) {
   FakeModel fake;
   ASSERT_TRUE(fake.ready());
   std::string path = jikji::test::fakeArtifactPath();
   Manifest manifest = fake.manifest();
+  manifest.target = "tpu";
+  fake.setManifest(manifest);
+  EXPECT_EQ(errorOf(Model::load(path, fake.weightsDir())),
+            path + ": manifest 'target': expected \"cpu\" or \"cuda\", "
+                   "found \"tpu\"");
+
+  manifest = fake.manifest();
   manifest.target = "cuda";
   fake.setManifest(manifest);
   EXPECT_EQ(errorOf(Model::load(path, fake.weightsDir())),
-            path + ": artifact compiled for target 'cuda'; this runtime runs "
-                   "only 'cpu' artifacts so far");
+            path + ": artifact compiled for target 'cuda' runs on the CUDA "
+                   "device, not on 'cpu' (jikji-run --device=cuda; C API: "
+                   "device JIKJI_DEVICE_CUDA)");
 
   manifest = fake.manifest();
   manifest.kvCache.dtype = hf::DType::BF16;

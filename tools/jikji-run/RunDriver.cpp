@@ -48,8 +48,16 @@ constexpr const char *kUsage = R"(usage:
   jikji-run MODEL.so --weights DIR --batch-file FILE --max-new-tokens N [...]
   jikji-run MODEL.so --weights DIR --tokens FILE [--logits-out OUT]
             [--check-greedy] [--max-relative-error E] [--stats]
+  jikji-run --list-devices
 
 Runs a model compiled by jikji-compile with the checkpoint in DIR.
+
+  --device D            cpu (the default) runs an artifact compiled with
+                        --target=cpu; cuda runs one compiled with
+                        --target=cuda on the first GPU, through the CUDA
+                        driver loaded at run time (libcuda.so.1, or the
+                        library JIKJI_CUDA_DRIVER names)
+  --list-devices        print the devices this machine offers and exit
 
 Generation prints the new token ids of each prompt, comma-separated, one line
 per prompt. --batch-file holds one comma-separated prompt per line; the
@@ -134,6 +142,7 @@ struct RunOptions {
   bool stats = false;
   bool checkWeights = false;
   bool help = false;
+  bool listDevices = false;
 };
 
 //===----------------------------------------------------------------------===//
@@ -253,6 +262,8 @@ Status parseCommandLine(int argc, char **argv, RunOptions &options) {
       toggle = &options.ignoreEos;
     else if (flag == "--help" || flag == "-help")
       toggle = &options.help;
+    else if (flag == "--list-devices")
+      toggle = &options.listDevices;
     if (toggle) {
       if (hasInlineValue)
         return badInput(flag + ": takes no value, found '" + value + "'");
@@ -271,7 +282,8 @@ Status parseCommandLine(int argc, char **argv, RunOptions &options) {
                                               "--tokens",
                                               "--logits-out",
                                               "--max-relative-error",
-                                              "--threads"};
+                                              "--threads",
+                                              "--device"};
     bool known = false;
     for (const char *name : kValueFlags)
       known = known || flag == name;
@@ -339,6 +351,14 @@ Status parseCommandLine(int argc, char **argv, RunOptions &options) {
                         std::to_string(Model::kMaxThreads) + ", found " +
                         value);
       options.model.threads = static_cast<int32_t>(count);
+    } else if (flag == "--device") {
+      if (value == "cpu")
+        options.model.device = Device::Cpu;
+      else if (value == "cuda")
+        options.model.device = Device::Cuda;
+      else
+        return badInput(flag + ": expected cpu or cuda, found '" + value +
+                        "'");
     } else if (flag == "--max-relative-error") {
       double tolerance = 0;
       if (Status bad = parseNumber(value, flag, tolerance))
@@ -350,6 +370,12 @@ Status parseCommandLine(int argc, char **argv, RunOptions &options) {
   }
   if (options.help)
     return std::nullopt;
+  if (options.listDevices) {
+    if (!positional.empty())
+      return badInput("--list-devices takes no model, found " +
+                      std::to_string(positional.size()) + " arguments");
+    return std::nullopt;
+  }
 
   if (positional.size() != 1)
     return badInput("expected one compiled model (a .so written by "
@@ -436,17 +462,23 @@ Status loadModel(const RunOptions &options, std::optional<Model> &model) {
   Result<Artifact> artifact = Artifact::open(options.artifactPath);
   if (!artifact)
     return failure(artifact.error());
-  Result<bool> supported =
-      Model::checkSupported(artifact->manifest(), artifact->path());
+  Result<bool> supported = Model::checkSupported(
+      artifact->manifest(), artifact->path(), options.model.device);
   if (!supported)
     return failure(supported.error());
   Result<WeightStore> weights = WeightStore::open(options.weightsDir);
   if (!weights)
     return failure(weights.error());
+  // Weights that do not fit are the user's input; what fails after that
+  // check (the CUDA driver, the GPU, its memory) is a failure.
+  Result<bool> fits = Model::checkWeights(artifact->manifest(),
+                                          artifact->path(), *weights);
+  if (!fits)
+    return badInput(fits.error());
   Result<Model> bound =
       Model::create(std::move(*artifact), std::move(*weights), options.model);
   if (!bound)
-    return badInput(bound.error());
+    return failure(bound.error());
   if (bound->threads() < bound->requestedThreads())
     std::fprintf(stderr,
                  "jikji-run: warning: --threads %d: %s was compiled without "
@@ -467,6 +499,29 @@ void printWeightStats(const Model &model, double loadSeconds) {
   const WeightStats &weights = model.weightStats();
   std::fprintf(stderr, "jikji-run: load: %.3f s\n", loadSeconds);
   std::fprintf(stderr, "jikji-run: threads: %d\n", model.threads());
+  if (const cuda::CudaModel *gpu = model.cudaModel()) {
+    const cuda::CudaDeviceInfo &info = gpu->device()->info();
+    const cuda::LaunchCounts &launches = gpu->launchCounts();
+    std::fprintf(stderr,
+                 "jikji-run: device: cuda:%d %s (%s, %llu bytes), driver "
+                 "%s\n",
+                 info.ordinal, info.name.c_str(), info.arch().c_str(),
+                 static_cast<unsigned long long>(info.totalBytes),
+                 gpu->device()->driver().library().c_str());
+    std::fprintf(stderr, "jikji-run: kernels: %s\n",
+                 gpu->module().describeImage().c_str());
+    std::fprintf(stderr,
+                 "jikji-run: weights uploaded: %llu bytes of managed memory\n",
+                 static_cast<unsigned long long>(gpu->uploadedBytes()));
+    std::fprintf(stderr,
+                 "jikji-run: launches: %lld, %lld empty ones skipped, %lld "
+                 "allocations\n",
+                 static_cast<long long>(launches.launches),
+                 static_cast<long long>(launches.skippedEmpty),
+                 static_cast<long long>(launches.allocations));
+  } else {
+    std::fprintf(stderr, "jikji-run: device: cpu\n");
+  }
   std::fprintf(stderr,
                "jikji-run: weights: %llu bytes mapped (%llu read in place), "
                "%llu bytes copied (%lld parameters)\n",
@@ -814,6 +869,24 @@ Status runTeacherForcing(const RunOptions &options, const Model &model,
   return greedyFailure;
 }
 
+/// --list-devices: the CPU always, then each GPU the CUDA driver sees, or
+/// why there is none ("cuda: none (no CUDA driver found: ...)"). Having no
+/// GPU is an answer, not a failure.
+int listDevices() {
+  std::printf("cpu\n");
+  Result<std::vector<cuda::CudaDeviceInfo>> gpus = cuda::listCudaDevices();
+  if (!gpus)
+    std::printf("cuda: none (%s)\n", gpus.error().c_str());
+  else if (gpus->empty())
+    std::printf("cuda: none (the driver sees no GPU)\n");
+  else
+    for (const cuda::CudaDeviceInfo &gpu : *gpus)
+      std::printf("cuda:%d %s (%s, %llu bytes)\n", gpu.ordinal,
+                  gpu.name.c_str(), gpu.arch().c_str(),
+                  static_cast<unsigned long long>(gpu.totalBytes));
+  return kRunSucceeded;
+}
+
 int report(const Failure &failure) {
   std::fprintf(stderr, "jikji-run: error: %s\n", failure.message.c_str());
   return failure.exitCode;
@@ -832,6 +905,8 @@ int jikji::runRunDriver(int argc, char **argv) {
     std::fputs(kUsage, stdout);
     return kRunSucceeded;
   }
+  if (options.listDevices)
+    return listDevices();
 
   // The prompts are read first, so that a typo in them is reported before
   // the model loads.

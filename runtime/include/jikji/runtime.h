@@ -67,6 +67,18 @@ const char *jikji_status_name(jikji_status status);
 jikji_status jikji_model_load(const char *artifact_path,
                               const char *weights_dir, jikji_model **out_model);
 
+/** Where a model runs. An artifact runs on the device of its target:
+ *  `jikji-compile --target=cpu` on JIKJI_DEVICE_CPU, `--target=cuda` on
+ *  JIKJI_DEVICE_CUDA. */
+typedef enum jikji_device {
+  /** The calling thread (and the artifact's threads). The default. */
+  JIKJI_DEVICE_CPU = 0,
+  /** The first CUDA GPU, through the CUDA driver (libcuda.so.1, or the
+   *  library the JIKJI_CUDA_DRIVER environment variable names), loaded at
+   *  run time: without it, loading fails with "no CUDA driver found". */
+  JIKJI_DEVICE_CUDA = 1
+} jikji_device;
+
 /** How a model runs; fill with jikji_model_options_init, then change
  *  fields. */
 typedef struct jikji_model_options {
@@ -76,13 +88,19 @@ typedef struct jikji_model_options {
    *  to the loaded artifact library, so models loaded from the same file
    *  share the latest one. */
   int32_t num_threads;
+  /** The device, a jikji_device (default JIKJI_DEVICE_CPU). An int32_t so
+   *  that the struct's layout does not depend on the enum's size, and an
+   *  out-of-range value is an error, not undefined behaviour in C++. */
+  int32_t device;
 } jikji_model_options;
 
 /** Sets every field of `options` to its default (null is ignored). */
 void jikji_model_options_init(jikji_model_options *options);
 
 /** As jikji_model_load, with `options` (null: the defaults). A field out of
- *  range is JIKJI_INVALID_ARGUMENT. */
+ *  range is JIKJI_INVALID_ARGUMENT; an artifact for another device's target,
+ *  a missing CUDA driver or GPU, or a failing driver call while loading is
+ *  JIKJI_LOAD_FAILED. */
 jikji_status jikji_model_load_with_options(const char *artifact_path,
                                            const char *weights_dir,
                                            const jikji_model_options *options,

@@ -1,0 +1,109 @@
+//===- CudaLaunchApi.h - The functions a CUDA artifact calls ----*- C++ -*-===//
+//
+// Part of Jikji, a compiler for DeepSeek models.
+//
+//===----------------------------------------------------------------------===//
+//
+// A CUDA artifact's host code allocates, launches and synchronizes through a
+// table of the runtime's functions, JikjiCudaApi, bound with
+// jikji_cuda_bind (docs/runtime-abi.md, "The CUDA artifact"). The functions
+// return nothing to the artifact, so a CudaLaunchApi records the first
+// failing driver call of a step, turns the launches after it into no-ops,
+// and reports it when the step ends; it also frees whatever the artifact
+// left allocated then, so a failed step leaks nothing.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef JIKJI_RUNTIME_CUDA_CUDALAUNCHAPI_H
+#define JIKJI_RUNTIME_CUDA_CUDALAUNCHAPI_H
+
+#include "frontends/huggingface/Result.h"
+#include "runtime/cuda/CudaDevice.h"
+#include "runtime/cuda/CudaModule.h"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_set>
+
+extern "C" {
+/// The table of docs/runtime-abi.md, field for field.
+struct JikjiCudaApi {
+  void *context;
+  void *(*alloc)(void *context, int64_t bytes);
+  void (*free)(void *context, void *pointer);
+  void (*launch)(void *context, const char *name, int64_t gridX, int64_t gridY,
+                 int64_t gridZ, int64_t blockX, int64_t blockY, int64_t blockZ,
+                 int32_t sharedBytes, void **params, int64_t numParams);
+  void (*synchronize)(void *context);
+};
+}
+
+namespace jikji::runtime::cuda {
+
+/// The signature of a CUDA artifact's jikji_cuda_bind.
+using CudaBindFunction = void (*)(const JikjiCudaApi *api);
+
+/// What the artifact's calls did, over the model's life.
+struct LaunchCounts {
+  int64_t launches = 0;
+  /// Launches with grid_x == 0 (empty work), which CUDA would reject.
+  int64_t skippedEmpty = 0;
+  int64_t allocations = 0;
+};
+
+/// The runtime's side of JikjiCudaApi for one model. Not thread-safe: the
+/// model runs one step at a time through it (CudaModel).
+class CudaLaunchApi {
+public:
+  CudaLaunchApi(std::shared_ptr<CudaDevice> device, CudaModule &module);
+  CudaLaunchApi(const CudaLaunchApi &) = delete;
+  CudaLaunchApi &operator=(const CudaLaunchApi &) = delete;
+  ~CudaLaunchApi();
+
+  /// The table to bind; its context is this object.
+  const JikjiCudaApi *table() const { return &table_; }
+
+  /// Starts a step: forgets the previous step's error.
+  void beginStep() { error_.reset(); }
+  /// Ends a step: frees every buffer the artifact allocated and did not
+  /// free, and returns the step's first failure, if any.
+  Result<bool> endStep();
+
+  const LaunchCounts &counts() const { return counts_; }
+
+private:
+  static void *alloc(void *context, int64_t bytes);
+  static void free(void *context, void *pointer);
+  static void launch(void *context, const char *name, int64_t gridX,
+                     int64_t gridY, int64_t gridZ, int64_t blockX,
+                     int64_t blockY, int64_t blockZ, int32_t sharedBytes,
+                     void **params, int64_t numParams);
+  static void synchronize(void *context);
+
+  /// Records `message` unless an earlier failure of the step is recorded.
+  void fail(std::string message);
+  /// Zeroed host memory for an allocation after a failure: the artifact's
+  /// host code goes on running until the step returns, and must not meet a
+  /// null buffer; the kernels that would use it are not launched.
+  void *hostStandIn(int64_t bytes);
+  void releaseAll();
+
+  std::shared_ptr<CudaDevice> device_;
+  CudaModule &module_;
+  JikjiCudaApi table_;
+  std::optional<std::string> error_;
+  /// Managed blocks the artifact allocated and has not freed.
+  std::unordered_set<CUdeviceptr> managed_;
+  /// Host stand-ins (hostStandIn) the artifact has not freed.
+  std::unordered_set<void *> hostStandIns_;
+  /// The kernel launched last, for a failure that surfaces at the next
+  /// synchronization.
+  const char *lastKernel_ = nullptr;
+  LaunchCounts counts_;
+};
+
+} // namespace jikji::runtime::cuda
+
+#endif // JIKJI_RUNTIME_CUDA_CUDALAUNCHAPI_H

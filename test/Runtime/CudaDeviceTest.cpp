@@ -1,0 +1,570 @@
+//===- CudaDeviceTest.cpp - The CUDA device on a fake driver --------------===//
+//
+// Part of Jikji, a compiler for DeepSeek models.
+//
+//===----------------------------------------------------------------------===//
+//
+// The runtime's CUDA device without a GPU: JIKJI_CUDA_DRIVER points it at
+// FakeCudaDriver.c, whose failures are switched on through its environment,
+// and the model is FakeArtifact.c built as a CUDA artifact. Each test checks
+// the message of one failure and that teardown after it leaves nothing
+// live in the driver (allocations, contexts, streams, modules) and freed
+// nothing twice.
+//
+//===----------------------------------------------------------------------===//
+
+#include "jikji/runtime.h"
+
+#include "runtime/cuda/CudaDevice.h"
+#include "runtime/session/Model.h"
+#include "runtime/session/Sequence.h"
+
+#include "test/Runtime/FakeModel.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include <dlfcn.h>
+
+using namespace jikji;
+using namespace jikji::runtime;
+using jikji::test::FakeModel;
+using jikji::test::kFakeEos;
+using jikji::test::kFakeVocab;
+
+namespace {
+
+const char *const kFakeVariables[] = {
+    "JIKJI_CUDA_DRIVER", "JIKJI_FAKE_CUDA_FAIL", "JIKJI_FAKE_CUDA_DEVICES",
+    "JIKJI_FAKE_CUDA_CC", "JIKJI_FAKE_CUDA_FREE_BYTES"};
+
+/// Points the runtime at the fake driver for the test's life, holds the
+/// fake loaded (so its counters outlive the runtime's handle) and clears
+/// every variable afterwards.
+class FakeDriver {
+public:
+  FakeDriver() {
+    ::setenv("JIKJI_CUDA_DRIVER", JIKJI_FAKE_CUDA_DRIVER, 1);
+    handle_ = ::dlopen(JIKJI_FAKE_CUDA_DRIVER, RTLD_NOW | RTLD_LOCAL);
+    if (handle_)
+      state_ = reinterpret_cast<int64_t (*)(const char *)>(
+          ::dlsym(handle_, "jikji_fake_cuda_state"));
+  }
+  FakeDriver(const FakeDriver &) = delete;
+  FakeDriver &operator=(const FakeDriver &) = delete;
+  ~FakeDriver() {
+    for (const char *name : kFakeVariables)
+      ::unsetenv(name);
+    if (handle_)
+      ::dlclose(handle_);
+  }
+
+  bool ready() const { return state_ != nullptr; }
+  int64_t state(const char *name) const { return state_(name); }
+  /// Makes the `nth` next call of `call` fail with `code`.
+  void failCall(const std::string &call, int nth, int code) {
+    ::setenv(
+        "JIKJI_FAKE_CUDA_FAIL",
+        (call + ":" + std::to_string(nth) + ":" + std::to_string(code)).c_str(),
+        1);
+  }
+  void clearFailure() { ::unsetenv("JIKJI_FAKE_CUDA_FAIL"); }
+
+  /// Expects nothing live in the driver and no bad free.
+  void expectNothingLive() const {
+    EXPECT_EQ(state("allocations"), 0);
+    EXPECT_EQ(state("contexts"), 0);
+    EXPECT_EQ(state("streams"), 0);
+    EXPECT_EQ(state("modules"), 0);
+    EXPECT_EQ(state("bad_frees"), 0);
+  }
+
+private:
+  void *handle_ = nullptr;
+  int64_t (*state_)(const char *) = nullptr;
+};
+
+/// The fake artifact built as a CUDA artifact, with target "cuda".
+class FakeCudaModel : public FakeModel {
+public:
+  FakeCudaModel() : FakeModel(JIKJI_FAKE_CUDA_ARTIFACT) {
+    Manifest cuda = manifest();
+    cuda.target = "cuda";
+    setManifest(cuda);
+    handle_ = ::dlopen(JIKJI_FAKE_CUDA_ARTIFACT, RTLD_NOW | RTLD_LOCAL);
+    setArch(nullptr);
+    setMisuse(0);
+  }
+  ~FakeCudaModel() {
+    if (!handle_)
+      return;
+    setArch(nullptr);
+    setMisuse(0);
+    ::dlclose(handle_);
+  }
+
+  /// See jikji_test_set_cuda_arch and jikji_test_set_cuda_misuse in
+  /// FakeArtifact.c.
+  void setArch(const char *arch) {
+    if (auto set = reinterpret_cast<void (*)(const char *)>(
+            ::dlsym(handle_, "jikji_test_set_cuda_arch")))
+      set(arch);
+  }
+  void setMisuse(int32_t misuse) {
+    if (auto set = reinterpret_cast<void (*)(int32_t)>(
+            ::dlsym(handle_, "jikji_test_set_cuda_misuse")))
+      set(misuse);
+  }
+
+private:
+  void *handle_ = nullptr;
+};
+
+ModelOptions onCuda() {
+  ModelOptions options;
+  options.device = Device::Cuda;
+  return options;
+}
+
+Result<Model> loadOnCuda(const FakeModel &fake) {
+  return Model::load(fake.artifactPath(), fake.weightsDir(), onCuda());
+}
+
+template <typename T> std::string errorOf(const Result<T> &result) {
+  EXPECT_FALSE(result.ok());
+  return result.ok() ? std::string() : result.error();
+}
+
+} // namespace
+
+// Tests that a missing driver is named with dlopen's reason, through the
+// C++ API and the C API.
+TEST(CudaDeviceTest, ReportsMissingDriver) {
+  FakeCudaModel fake;
+  ASSERT_TRUE(fake.ready());
+  ::setenv("JIKJI_CUDA_DRIVER", "/nonexistent/libcuda.so.1", 1);
+  std::string error = errorOf(loadOnCuda(fake));
+  EXPECT_EQ(error.rfind("no CUDA driver found: /nonexistent/libcuda.so.1", 0),
+            0u)
+      << error;
+
+  jikji_model_options options;
+  jikji_model_options_init(&options);
+  EXPECT_EQ(options.device, JIKJI_DEVICE_CPU);
+  options.device = JIKJI_DEVICE_CUDA;
+  jikji_model *model = nullptr;
+  EXPECT_EQ(jikji_model_load_with_options(fake.artifactPath().c_str(),
+                                          fake.weightsDir().c_str(), &options,
+                                          &model),
+            JIKJI_LOAD_FAILED);
+  EXPECT_EQ(model, nullptr);
+  EXPECT_EQ(std::string(jikji_last_error()).rfind("no CUDA driver found: ", 0),
+            0u)
+      << jikji_last_error();
+  ::unsetenv("JIKJI_CUDA_DRIVER");
+}
+
+// Tests that a library without the driver's entry points is refused.
+TEST(CudaDeviceTest, RefusesLibraryThatIsNotADriver) {
+  FakeCudaModel fake;
+  ASSERT_TRUE(fake.ready());
+  ::setenv("JIKJI_CUDA_DRIVER", JIKJI_FAKE_ARTIFACT, 1);
+  EXPECT_EQ(errorOf(loadOnCuda(fake)),
+            std::string(JIKJI_FAKE_ARTIFACT) +
+                ": no CUDA driver entry point 'cuInit' (a driver older than "
+                "CUDA 12, or not a CUDA driver)");
+  ::unsetenv("JIKJI_CUDA_DRIVER");
+}
+
+// Tests that the C API refuses a device it does not know.
+TEST(CudaDeviceTest, CApiRefusesUnknownDevice) {
+  FakeCudaModel fake;
+  ASSERT_TRUE(fake.ready());
+  jikji_model_options options;
+  jikji_model_options_init(&options);
+  options.device = 7;
+  jikji_model *model = nullptr;
+  EXPECT_EQ(jikji_model_load_with_options(fake.artifactPath().c_str(),
+                                          fake.weightsDir().c_str(), &options,
+                                          &model),
+            JIKJI_INVALID_ARGUMENT);
+  EXPECT_STREQ(jikji_last_error(),
+               "jikji_model_load: options: device: expected JIKJI_DEVICE_CPU "
+               "(0) or JIKJI_DEVICE_CUDA (1), found 7");
+}
+
+// Tests that a CPU artifact is refused on the CUDA device before any
+// driver is needed.
+TEST(CudaDeviceTest, RefusesCpuArtifact) {
+  FakeModel fake;
+  ASSERT_TRUE(fake.ready());
+  ::setenv("JIKJI_CUDA_DRIVER", "/nonexistent/libcuda.so.1", 1);
+  EXPECT_EQ(errorOf(loadOnCuda(fake)),
+            fake.artifactPath() +
+                ": artifact compiled for target 'cpu' runs on the CPU, not "
+                "on 'cuda'; compile for the GPU with jikji-compile "
+                "--target=cuda, or run with --device=cpu");
+  ::unsetenv("JIKJI_CUDA_DRIVER");
+}
+
+// Tests the whole path on the fake: the device listed, the cubin chosen
+// for the matching architecture, weights and caches in managed memory (the
+// fake's fake_check_managed_6 kernel refuses any other pointer), empty
+// launches skipped, the fake model's greedy output, and a clean teardown.
+TEST(CudaDeviceTest, RunsAndTearsDown) {
+  FakeDriver driver;
+  ASSERT_TRUE(driver.ready());
+  Result<std::vector<cuda::CudaDeviceInfo>> devices = cuda::listCudaDevices();
+  ASSERT_TRUE(devices.ok()) << devices.error();
+  ASSERT_EQ(devices->size(), 1u);
+  EXPECT_EQ((*devices)[0].name, "Jikji fake GPU");
+  EXPECT_EQ((*devices)[0].arch(), "sm_90");
+
+  FakeCudaModel fake;
+  ASSERT_TRUE(fake.ready());
+  // The driver stays loaded for the process, so its launch count is
+  // cumulative.
+  int64_t launchesBefore = driver.state("launches");
+  {
+    Result<Model> model = loadOnCuda(fake);
+    ASSERT_TRUE(model.ok()) << model.error();
+    ASSERT_NE(model->cudaModel(), nullptr);
+    EXPECT_EQ(model->cudaModel()->module().describeImage(), "cubin for sm_90");
+    EXPECT_EQ(driver.state("image_is_cubin"), 1);
+    // Three tensors of 8x2, 2x(2x3) and 2x(3x2) floats.
+    EXPECT_GE(model->cudaModel()->uploadedBytes(), (16 + 12 + 12) * 4u);
+
+    Result<Sequence> sequence = Sequence::create(*model, 8);
+    ASSERT_TRUE(sequence.ok()) << sequence.error();
+    // The fake's next token is the sum of the cached ids mod 8: 1+2 = 3,
+    // then 6, then 12 mod 8 = 4, the end-of-sequence token.
+    int64_t prompt[] = {1, 2};
+    Result<Generation> generation =
+        sequence->generate(prompt, 2, 5, SamplingOptions(), kFakeEos);
+    ASSERT_TRUE(generation.ok()) << generation.error();
+    EXPECT_EQ(generation->tokens, (std::vector<int64_t>{3, 6, 4}));
+    EXPECT_TRUE(generation->stoppedAtEos);
+    const cuda::LaunchCounts &counts = model->cudaModel()->launchCounts();
+    // Three steps (the prompt, 3, 6), one real and one empty launch each.
+    EXPECT_EQ(counts.launches, 3);
+    EXPECT_EQ(counts.skippedEmpty, 3);
+    EXPECT_EQ(driver.state("launches") - launchesBefore, 3);
+  }
+  driver.expectNothingLive();
+}
+
+// Tests the C API on the CUDA device.
+TEST(CudaDeviceTest, CApiRunsOnCuda) {
+  FakeDriver driver;
+  ASSERT_TRUE(driver.ready());
+  FakeCudaModel fake;
+  ASSERT_TRUE(fake.ready());
+  jikji_model_options options;
+  jikji_model_options_init(&options);
+  options.device = JIKJI_DEVICE_CUDA;
+  jikji_model *model = nullptr;
+  ASSERT_EQ(jikji_model_load_with_options(fake.artifactPath().c_str(),
+                                          fake.weightsDir().c_str(), &options,
+                                          &model),
+            JIKJI_OK)
+      << jikji_last_error();
+  jikji_sequence *sequence = nullptr;
+  ASSERT_EQ(jikji_sequence_create(model, 4, &sequence), JIKJI_OK);
+  int64_t tokens[] = {5};
+  std::vector<float> logits(kFakeVocab);
+  ASSERT_EQ(jikji_sequence_forward(sequence, tokens, 1, logits.data()),
+            JIKJI_OK)
+      << jikji_last_error();
+  EXPECT_EQ(logits[5], 1.0f);
+  jikji_model_free(model);
+  jikji_sequence_free(sequence);
+  driver.expectNothingLive();
+}
+
+// Tests the PTX path: a GPU newer than the cubin's architecture gets the
+// PTX, one older refuses it with the driver's error named.
+TEST(CudaDeviceTest, FallsBackToPtx) {
+  FakeDriver driver;
+  ASSERT_TRUE(driver.ready());
+  FakeCudaModel fake;
+  ASSERT_TRUE(fake.ready());
+  ::setenv("JIKJI_FAKE_CUDA_CC", "100", 1);
+  {
+    Result<Model> model = loadOnCuda(fake);
+    ASSERT_TRUE(model.ok()) << model.error();
+    EXPECT_EQ(model->cudaModel()->module().describeImage(),
+              "PTX for sm_90, compiled by the driver for sm_100");
+    EXPECT_EQ(driver.state("image_is_cubin"), 0);
+    Result<Sequence> sequence = Sequence::create(*model, 2);
+    ASSERT_TRUE(sequence.ok()) << sequence.error();
+    int64_t token = 3;
+    Result<std::vector<float>> logits = sequence->forward(&token, 1);
+    ASSERT_TRUE(logits.ok()) << logits.error();
+    EXPECT_EQ((*logits)[3], 1.0f);
+  }
+  driver.expectNothingLive();
+
+  ::setenv("JIKJI_FAKE_CUDA_CC", "80", 1);
+  EXPECT_EQ(errorOf(loadOnCuda(fake)),
+            fake.artifactPath() +
+                ": cuModuleLoadData (PTX for sm_90, compiled by the driver "
+                "for sm_80) failed: CUDA_ERROR_INVALID_PTX");
+  driver.expectNothingLive();
+}
+
+// Tests each failure while loading: its message, then nothing left live.
+TEST(CudaDeviceTest, ReportsLoadFailures) {
+  FakeDriver driver;
+  ASSERT_TRUE(driver.ready());
+  FakeCudaModel fake;
+  ASSERT_TRUE(fake.ready());
+
+  driver.failCall("cuInit", 1, 100);
+  EXPECT_EQ(errorOf(loadOnCuda(fake)), "cuInit failed: CUDA_ERROR_NO_DEVICE");
+  driver.clearFailure();
+
+  ::setenv("JIKJI_FAKE_CUDA_DEVICES", "0", 1);
+  EXPECT_EQ(errorOf(loadOnCuda(fake)),
+            std::string("no CUDA GPU: the driver (") + JIKJI_FAKE_CUDA_DRIVER +
+                ") sees none");
+  ::unsetenv("JIKJI_FAKE_CUDA_DEVICES");
+
+  driver.failCall("cuDevicePrimaryCtxRetain", 1, 999);
+  EXPECT_EQ(errorOf(loadOnCuda(fake)),
+            "cuDevicePrimaryCtxRetain failed: CUDA_ERROR_UNKNOWN");
+  driver.expectNothingLive();
+
+  driver.failCall("cuStreamCreate", 1, 2);
+  EXPECT_EQ(errorOf(loadOnCuda(fake)),
+            "cuStreamCreate failed: CUDA_ERROR_OUT_OF_MEMORY");
+  driver.expectNothingLive();
+
+  driver.failCall("cuModuleLoadData", 1, 200);
+  EXPECT_EQ(errorOf(loadOnCuda(fake)),
+            fake.artifactPath() +
+                ": cuModuleLoadData (cubin for sm_90) failed: "
+                "CUDA_ERROR_INVALID_IMAGE");
+  driver.expectNothingLive();
+
+  // The first managed allocation is the weights' block.
+  driver.failCall("cuMemAllocManaged", 1, 2);
+  std::string error = errorOf(loadOnCuda(fake));
+  EXPECT_NE(error.find(" bytes of managed memory for the weights (5 "
+                       "tensors): cuMemAllocManaged failed: "
+                       "CUDA_ERROR_OUT_OF_MEMORY"),
+            std::string::npos)
+      << error;
+  driver.expectNothingLive();
+
+  // The second is the parameter table, after the weights' block.
+  driver.failCall("cuMemAllocManaged", 2, 2);
+  error = errorOf(loadOnCuda(fake));
+  EXPECT_NE(error.find("for the parameter table: cuMemAllocManaged failed: "
+                       "CUDA_ERROR_OUT_OF_MEMORY"),
+            std::string::npos)
+      << error;
+  driver.expectNothingLive();
+  driver.clearFailure();
+
+  // More than the GPU has free is refused before the driver is asked.
+  ::setenv("JIKJI_FAKE_CUDA_FREE_BYTES", "64", 1);
+  error = errorOf(loadOnCuda(fake));
+  EXPECT_NE(error.find("the GPU has 64 bytes free of 128"), std::string::npos)
+      << error;
+  driver.expectNothingLive();
+}
+
+// Tests that an unknown error code is still reported, as a number.
+TEST(CudaDeviceTest, NamesUnknownErrorCodes) {
+  FakeDriver driver;
+  ASSERT_TRUE(driver.ready());
+  FakeCudaModel fake;
+  ASSERT_TRUE(fake.ready());
+  driver.failCall("cuDeviceGetCount", 1, 12345);
+  EXPECT_EQ(errorOf(loadOnCuda(fake)),
+            "cuDeviceGetCount failed: CUresult 12345");
+}
+
+// Tests failures inside a step: each is the step's message, the sequence
+// keeps its length, nothing leaks, and the next step runs again.
+TEST(CudaDeviceTest, ReportsStepFailures) {
+  FakeDriver driver;
+  ASSERT_TRUE(driver.ready());
+  FakeCudaModel fake;
+  ASSERT_TRUE(fake.ready());
+  {
+    Result<Model> model = loadOnCuda(fake);
+    ASSERT_TRUE(model.ok()) << model.error();
+    Result<Sequence> sequence = Sequence::create(*model, 8);
+    ASSERT_TRUE(sequence.ok()) << sequence.error();
+    int64_t token = 1;
+    // A kernel is looked up at its first launch.
+    driver.failCall("cuModuleGetFunction", 1, 500);
+    EXPECT_EQ(errorOf(sequence->forward(&token, 1)),
+              fake.artifactPath() +
+                  ": 1 tokens at position 0: cuModuleGetFunction("
+                  "fake_check_managed_6) failed: CUDA_ERROR_NOT_FOUND");
+    EXPECT_EQ(sequence->length(), 0);
+    driver.clearFailure();
+
+    // The first step allocates the staging buffers; later steps reuse
+    // them, so a step's calls are: the artifact's allocation (zeroed and
+    // synchronized), its launches, a synchronization after each.
+    ASSERT_TRUE(sequence->forward(&token, 1).ok());
+    int64_t allocationsBetweenSteps = driver.state("allocations");
+    std::string prefix = fake.artifactPath() + ": 1 tokens at position 1: ";
+
+    driver.failCall("cuMemAllocManaged", 1, 2);
+    EXPECT_EQ(errorOf(sequence->forward(&token, 1)),
+              prefix +
+                  "cannot allocate 8 bytes of managed memory for a buffer of "
+                  "the artifact: cuMemAllocManaged failed: "
+                  "CUDA_ERROR_OUT_OF_MEMORY");
+    EXPECT_EQ(sequence->length(), 1);
+    EXPECT_EQ(driver.state("allocations"), allocationsBetweenSteps);
+
+    driver.failCall("cuLaunchKernel", 1, 719);
+    EXPECT_EQ(errorOf(sequence->forward(&token, 1)),
+              prefix + "cuLaunchKernel(fake_check_managed_6) failed: "
+                       "CUDA_ERROR_LAUNCH_FAILED");
+    EXPECT_EQ(driver.state("allocations"), allocationsBetweenSteps);
+
+    // The first synchronization zeroes the artifact's buffer; the second
+    // follows the kernel.
+    driver.failCall("cuStreamSynchronize", 2, 700);
+    EXPECT_EQ(errorOf(sequence->forward(&token, 1)),
+              prefix + "cuStreamSynchronize after kernel "
+                       "fake_check_managed_6 failed: "
+                       "CUDA_ERROR_ILLEGAL_ADDRESS");
+    EXPECT_EQ(driver.state("allocations"), allocationsBetweenSteps);
+
+    driver.clearFailure();
+
+    EXPECT_EQ(sequence->length(), 1);
+    Result<std::vector<float>> logits = sequence->forward(&token, 1);
+    ASSERT_TRUE(logits.ok()) << logits.error();
+    EXPECT_EQ((*logits)[2], 1.0f);
+    EXPECT_EQ(driver.state("bad_frees"), 0);
+  }
+  driver.expectNothingLive();
+}
+
+// Tests that a KV cache the GPU has no room for is refused with its name.
+TEST(CudaDeviceTest, ReportsCacheOutOfMemory) {
+  FakeDriver driver;
+  ASSERT_TRUE(driver.ready());
+  FakeCudaModel fake;
+  ASSERT_TRUE(fake.ready());
+  {
+    Result<Model> model = loadOnCuda(fake);
+    ASSERT_TRUE(model.ok()) << model.error();
+    driver.failCall("cuMemAllocManaged", 2, 2);
+    EXPECT_EQ(errorOf(Sequence::create(*model, 8)),
+              "cannot allocate 32 bytes of managed memory for KV cache "
+              "'positions' of 8 positions: cuMemAllocManaged failed: "
+              "CUDA_ERROR_OUT_OF_MEMORY");
+    driver.clearFailure();
+  }
+  driver.expectNothingLive();
+}
+
+// Tests that a CUDA artifact without its image is named.
+TEST(CudaDeviceTest, RefusesArtifactWithoutImage) {
+  FakeDriver driver;
+  ASSERT_TRUE(driver.ready());
+  FakeModel fake; // The CPU build: no jikji_cuda_* exports.
+  ASSERT_TRUE(fake.ready());
+  Manifest manifest = fake.manifest();
+  manifest.target = "cuda";
+  fake.setManifest(manifest);
+  EXPECT_EQ(errorOf(loadOnCuda(fake)),
+            fake.artifactPath() +
+                ": a 'cuda' artifact must export jikji_cuda_bind; the "
+                "library has no such symbol");
+  driver.expectNothingLive();
+}
+
+// Tests the refusals of a CUDA artifact's image: an architecture that is
+// not "sm_<digits>", an empty one; and of a GPU: one without managed
+// memory, an ordinal the driver does not have.
+TEST(CudaDeviceTest, RefusesBadImagesAndGpus) {
+  FakeDriver driver;
+  ASSERT_TRUE(driver.ready());
+  FakeCudaModel fake;
+  ASSERT_TRUE(fake.ready());
+  fake.setArch("compute_90");
+  EXPECT_EQ(errorOf(loadOnCuda(fake)),
+            fake.artifactPath() +
+                ": jikji_cuda_arch: expected \"sm_<compute capability>\" "
+                "(\"sm_90\"), found \"compute_90\"");
+  fake.setArch("");
+  EXPECT_EQ(errorOf(loadOnCuda(fake)),
+            fake.artifactPath() +
+                ": jikji_cuda_arch returned an empty image; expected its "
+                "bytes");
+  fake.setArch(nullptr);
+  driver.expectNothingLive();
+
+  ::setenv("JIKJI_FAKE_CUDA_MANAGED", "0", 1);
+  EXPECT_EQ(errorOf(loadOnCuda(fake)),
+            "CUDA GPU 0 (Jikji fake GPU) has no managed memory, which CUDA "
+            "artifacts need");
+  ::unsetenv("JIKJI_FAKE_CUDA_MANAGED");
+  EXPECT_EQ(errorOf(cuda::CudaDevice::open(3)),
+            "CUDA GPU 3: the driver sees 1");
+  driver.expectNothingLive();
+}
+
+// Tests that the artifact's own mistakes become the step's message, not a
+// crash or a double free: a launch of -1 threads, an allocation of 0
+// bytes, a buffer freed twice.
+TEST(CudaDeviceTest, ReportsArtifactMisuse) {
+  FakeDriver driver;
+  ASSERT_TRUE(driver.ready());
+  FakeCudaModel fake;
+  ASSERT_TRUE(fake.ready());
+  {
+    Result<Model> model = loadOnCuda(fake);
+    ASSERT_TRUE(model.ok()) << model.error();
+    Result<Sequence> sequence = Sequence::create(*model, 8);
+    ASSERT_TRUE(sequence.ok()) << sequence.error();
+    int64_t token = 1;
+    std::string prefix = fake.artifactPath() + ": 1 tokens at position 0: ";
+    fake.setMisuse(1);
+    EXPECT_EQ(errorOf(sequence->forward(&token, 1)),
+              prefix + "launch of kernel fake_check_managed_6: grid (1, 1, "
+                       "1), block (-1, 1, 1), 0 shared bytes: expected "
+                       "positive sizes that fit 32 bits");
+    fake.setMisuse(2);
+    EXPECT_EQ(errorOf(sequence->forward(&token, 1)),
+              prefix + "the artifact asked for 0 bytes; expected at least 1 "
+                       "(docs/runtime-abi.md)");
+    fake.setMisuse(3);
+    EXPECT_EQ(errorOf(sequence->forward(&token, 1)),
+              prefix + "the artifact freed a buffer the runtime did not "
+                       "allocate (or freed it twice)");
+    fake.setMisuse(0);
+    ASSERT_TRUE(sequence->forward(&token, 1).ok());
+    EXPECT_EQ(driver.state("bad_frees"), 0);
+  }
+  driver.expectNothingLive();
+}
+
+// Tests that a failure to zero a new buffer is named and frees it.
+TEST(CudaDeviceTest, ReportsFailedZeroing) {
+  FakeDriver driver;
+  ASSERT_TRUE(driver.ready());
+  FakeCudaModel fake;
+  ASSERT_TRUE(fake.ready());
+  driver.failCall("cuMemsetD8Async", 1, 1);
+  std::string error = errorOf(loadOnCuda(fake));
+  EXPECT_NE(error.find("for the weights (5 tensors): cuMemsetD8Async failed: "
+                       "CUDA_ERROR_INVALID_VALUE"),
+            std::string::npos)
+      << error;
+  driver.clearFailure();
+  driver.expectNothingLive();
+}

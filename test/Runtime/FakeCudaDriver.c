@@ -1,0 +1,545 @@
+/*===- FakeCudaDriver.c - A CUDA driver without a GPU -------------*- C -*-===*\
+|*                                                                            *|
+|* Part of Jikji, a compiler for DeepSeek models.                             *|
+|*                                                                            *|
+|*===----------------------------------------------------------------------===*|
+|*                                                                            *|
+|* Built as libcuda.so.1 in a folder of its own (never on the library search  *|
+|* path), and loaded by the runtime only when a test points                   *|
+|* JIKJI_CUDA_DRIVER at it. It implements the driver entry points the         *|
+|* runtime's CUDA device calls, with managed memory from malloc and kernels   *|
+|* that are looked up and checked but never run, so that the device's        *|
+|* loading, error paths and teardown can be tested on a machine with no GPU.  *|
+|*                                                                            *|
+|* It checks what a real driver checks where the runtime could get it        *|
+|* wrong: cuInit first, a current context for every context-bound call,       *|
+|* kernel names present in the loaded image, PTX not newer than the GPU,      *|
+|* positive launch sizes (a grid of 0 is refused, as CUDA refuses it),        *|
+|* frees only of live allocations. A kernel whose name starts with            *|
+|* "fake_check_managed_N" fails with CUDA_ERROR_ILLEGAL_ADDRESS unless each   *|
+|* of its N arguments is a pointer into managed memory.                       *|
+|*                                                                            *|
+|* Environment (read at every call, so a test may change it mid-run):         *|
+|*   JIKJI_FAKE_CUDA_FAIL=CALL[:N[:CODE]]  the N-th call (default 1; 0: every *|
+|*       call) of entry point CALL, counted from when the variable last       *|
+|*       changed, returns CODE (default 999, CUDA_ERROR_UNKNOWN)              *|
+|*   JIKJI_FAKE_CUDA_DEVICES=N             GPUs (default 1)                   *|
+|*   JIKJI_FAKE_CUDA_CC=MAJORMINOR         compute capability (default 90)    *|
+|*   JIKJI_FAKE_CUDA_FREE_BYTES=N          free memory (default 16 GiB)       *|
+|*   JIKJI_FAKE_CUDA_MANAGED=0             a GPU without managed memory       *|
+|*   JIKJI_FAKE_CUDA_REPORT=1              print what is still live to        *|
+|*       stderr when the library is unloaded (at exit: the runtime keeps the  *|
+|*       driver loaded)                                                       *|
+|* jikji_fake_cuda_state(NAME) returns the counters for tests that dlopen     *|
+|* the same file.                                                             *|
+|*                                                                            *|
+\*===----------------------------------------------------------------------===*/
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The driver's types, as cuda.h declares them: a function is called
+ * through a pointer of exactly its type (UBSan checks it). */
+typedef int CUresult;
+typedef int CUdevice;
+typedef unsigned long long CUdeviceptr;
+typedef struct CUctx_st *CUcontext;
+typedef struct CUmod_st *CUmodule;
+typedef struct CUfunc_st *CUfunction;
+typedef struct CUstream_st *CUstream;
+
+enum {
+  SUCCESS = 0,
+  INVALID_VALUE = 1,
+  OUT_OF_MEMORY = 2,
+  NOT_INITIALIZED = 3,
+  NO_DEVICE = 100,
+  INVALID_DEVICE = 101,
+  INVALID_IMAGE = 200,
+  INVALID_CONTEXT = 201,
+  INVALID_PTX = 218,
+  INVALID_HANDLE = 400,
+  NOT_FOUND = 500,
+  ILLEGAL_ADDRESS = 700,
+  LAUNCH_FAILED = 719,
+  UNKNOWN = 999
+};
+
+/* One context, stream, module and function object's identity: the fake
+ * hands out addresses of these. */
+static int contextObject, streamObject;
+
+struct Allocation {
+  char *data;
+  size_t size;
+};
+struct Module {
+  char *image;
+  size_t size;
+  int isCubin;
+};
+struct Function {
+  struct Module *module;
+  char name[256];
+};
+
+static int initialized;
+static struct Allocation *allocations;
+static size_t allocationCount, allocationCapacity;
+static int64_t contexts, streams, modules, launches, badFrees, imageIsCubin;
+static struct Function *functions[1024];
+static size_t functionCount;
+static __thread void *currentContext;
+
+/* Failure injection: the variable's last value and the calls counted since. */
+static char failSpec[256];
+static int64_t failCalls;
+
+static int64_t envInteger(const char *name, int64_t fallback) {
+  const char *text = getenv(name);
+  return text && *text ? strtoll(text, NULL, 10) : fallback;
+}
+
+/* The code `call` must fail with now, or 0. */
+static CUresult injected(const char *call) {
+  const char *spec = getenv("JIKJI_FAKE_CUDA_FAIL");
+  char name[128];
+  long long nth = 1, code = UNKNOWN;
+  const char *colon;
+  size_t length;
+  if (!spec)
+    spec = "";
+  if (strncmp(spec, failSpec, sizeof(failSpec)) != 0) {
+    strncpy(failSpec, spec, sizeof(failSpec) - 1);
+    failCalls = 0;
+  }
+  if (!*spec)
+    return SUCCESS;
+  colon = strchr(spec, ':');
+  length = colon ? (size_t)(colon - spec) : strlen(spec);
+  if (length >= sizeof(name))
+    return SUCCESS;
+  memcpy(name, spec, length);
+  name[length] = 0;
+  if (strcmp(name, call) != 0)
+    return SUCCESS;
+  if (colon)
+    sscanf(colon + 1, "%lld:%lld", &nth, &code);
+  ++failCalls;
+  return nth == 0 || failCalls == nth ? (CUresult)code : SUCCESS;
+}
+
+/* Every entry point starts so: an injected failure, then cuInit's. */
+#define ENTER(call)                                                            \
+  do {                                                                         \
+    CUresult forced = injected(call);                                          \
+    if (forced)                                                                \
+      return forced;                                                           \
+    if (!initialized)                                                          \
+      return NOT_INITIALIZED;                                                  \
+  } while (0)
+#define NEEDS_CONTEXT()                                                        \
+  do {                                                                         \
+    if (currentContext != &contextObject)                                      \
+      return INVALID_CONTEXT;                                                  \
+  } while (0)
+
+static struct Allocation *findAllocation(CUdeviceptr pointer, size_t *index) {
+  size_t i;
+  for (i = 0; i < allocationCount; ++i) {
+    uintptr_t start = (uintptr_t)allocations[i].data;
+    if (pointer >= start && pointer < start + allocations[i].size) {
+      if (index)
+        *index = i;
+      return &allocations[i];
+    }
+  }
+  return NULL;
+}
+
+CUresult cuInit(unsigned flags) {
+  CUresult forced = injected("cuInit");
+  if (forced)
+    return forced;
+  if (flags != 0)
+    return INVALID_VALUE;
+  initialized = 1;
+  return SUCCESS;
+}
+
+CUresult cuGetErrorName(CUresult error, const char **name) {
+  switch (error) {
+  case SUCCESS:
+    *name = "CUDA_SUCCESS";
+    return SUCCESS;
+  case INVALID_VALUE:
+    *name = "CUDA_ERROR_INVALID_VALUE";
+    return SUCCESS;
+  case OUT_OF_MEMORY:
+    *name = "CUDA_ERROR_OUT_OF_MEMORY";
+    return SUCCESS;
+  case NOT_INITIALIZED:
+    *name = "CUDA_ERROR_NOT_INITIALIZED";
+    return SUCCESS;
+  case NO_DEVICE:
+    *name = "CUDA_ERROR_NO_DEVICE";
+    return SUCCESS;
+  case INVALID_DEVICE:
+    *name = "CUDA_ERROR_INVALID_DEVICE";
+    return SUCCESS;
+  case INVALID_IMAGE:
+    *name = "CUDA_ERROR_INVALID_IMAGE";
+    return SUCCESS;
+  case INVALID_CONTEXT:
+    *name = "CUDA_ERROR_INVALID_CONTEXT";
+    return SUCCESS;
+  case INVALID_PTX:
+    *name = "CUDA_ERROR_INVALID_PTX";
+    return SUCCESS;
+  case INVALID_HANDLE:
+    *name = "CUDA_ERROR_INVALID_HANDLE";
+    return SUCCESS;
+  case NOT_FOUND:
+    *name = "CUDA_ERROR_NOT_FOUND";
+    return SUCCESS;
+  case ILLEGAL_ADDRESS:
+    *name = "CUDA_ERROR_ILLEGAL_ADDRESS";
+    return SUCCESS;
+  case LAUNCH_FAILED:
+    *name = "CUDA_ERROR_LAUNCH_FAILED";
+    return SUCCESS;
+  case UNKNOWN:
+    *name = "CUDA_ERROR_UNKNOWN";
+    return SUCCESS;
+  }
+  /* The real driver answers so for a code it does not know. */
+  *name = NULL;
+  return INVALID_VALUE;
+}
+
+CUresult cuDeviceGetCount(int *count) {
+  ENTER("cuDeviceGetCount");
+  *count = (int)envInteger("JIKJI_FAKE_CUDA_DEVICES", 1);
+  return SUCCESS;
+}
+
+CUresult cuDeviceGet(CUdevice *device, int ordinal) {
+  ENTER("cuDeviceGet");
+  if (ordinal < 0 || ordinal >= envInteger("JIKJI_FAKE_CUDA_DEVICES", 1))
+    return INVALID_DEVICE;
+  *device = ordinal;
+  return SUCCESS;
+}
+
+CUresult cuDeviceGetName(char *name, int length, int device) {
+  ENTER("cuDeviceGetName");
+  (void)device;
+  snprintf(name, (size_t)length, "Jikji fake GPU");
+  return SUCCESS;
+}
+
+CUresult cuDeviceGetAttribute(int *value, int attribute, int device) {
+  int64_t capability = envInteger("JIKJI_FAKE_CUDA_CC", 90);
+  ENTER("cuDeviceGetAttribute");
+  (void)device;
+  if (attribute == 75)
+    *value = (int)(capability / 10);
+  else if (attribute == 76)
+    *value = (int)(capability % 10);
+  else if (attribute == 83)
+    *value = (int)envInteger("JIKJI_FAKE_CUDA_MANAGED", 1);
+  else
+    return INVALID_VALUE;
+  return SUCCESS;
+}
+
+CUresult cuDeviceTotalMem_v2(size_t *bytes, int device) {
+  ENTER("cuDeviceTotalMem_v2");
+  (void)device;
+  *bytes = (size_t)(2 * envInteger("JIKJI_FAKE_CUDA_FREE_BYTES", 1LL << 34));
+  return SUCCESS;
+}
+
+CUresult cuMemGetInfo_v2(size_t *freeBytes, size_t *totalBytes) {
+  ENTER("cuMemGetInfo_v2");
+  NEEDS_CONTEXT();
+  *freeBytes = (size_t)envInteger("JIKJI_FAKE_CUDA_FREE_BYTES", 1LL << 34);
+  *totalBytes = 2 * *freeBytes;
+  return SUCCESS;
+}
+
+CUresult cuDevicePrimaryCtxRetain(CUcontext *context, CUdevice device) {
+  ENTER("cuDevicePrimaryCtxRetain");
+  (void)device;
+  ++contexts;
+  *context = (CUcontext)&contextObject;
+  return SUCCESS;
+}
+
+CUresult cuDevicePrimaryCtxRelease_v2(int device) {
+  ENTER("cuDevicePrimaryCtxRelease_v2");
+  (void)device;
+  if (contexts == 0)
+    return INVALID_CONTEXT;
+  --contexts;
+  return SUCCESS;
+}
+
+CUresult cuCtxSetCurrent(CUcontext context) {
+  ENTER("cuCtxSetCurrent");
+  if (context && ((void *)context != &contextObject || contexts == 0))
+    return INVALID_CONTEXT;
+  currentContext = context;
+  return SUCCESS;
+}
+
+CUresult cuStreamCreate(CUstream *stream, unsigned flags) {
+  ENTER("cuStreamCreate");
+  NEEDS_CONTEXT();
+  (void)flags;
+  ++streams;
+  *stream = (CUstream)&streamObject;
+  return SUCCESS;
+}
+
+CUresult cuStreamDestroy_v2(CUstream stream) {
+  ENTER("cuStreamDestroy_v2");
+  NEEDS_CONTEXT();
+  if ((void *)stream != &streamObject || streams == 0)
+    return INVALID_HANDLE;
+  --streams;
+  return SUCCESS;
+}
+
+CUresult cuStreamSynchronize(CUstream stream) {
+  ENTER("cuStreamSynchronize");
+  NEEDS_CONTEXT();
+  return (void *)stream == &streamObject ? SUCCESS : INVALID_HANDLE;
+}
+
+/* The size of an ELF image: its section header table ends it. */
+static size_t elfSize(const unsigned char *image) {
+  uint64_t offset;
+  uint16_t entrySize, entries;
+  memcpy(&offset, image + 0x28, 8);
+  memcpy(&entrySize, image + 0x3A, 2);
+  memcpy(&entries, image + 0x3C, 2);
+  return (size_t)(offset + (uint64_t)entrySize * entries);
+}
+
+CUresult cuModuleLoadData(CUmodule *module, const void *image) {
+  const unsigned char *bytes = (const unsigned char *)image;
+  struct Module *loaded;
+  ENTER("cuModuleLoadData");
+  NEEDS_CONTEXT();
+  loaded = (struct Module *)calloc(1, sizeof(struct Module));
+  if (!loaded)
+    return OUT_OF_MEMORY;
+  if (memcmp(bytes, "\177ELF", 4) == 0) {
+    loaded->isCubin = 1;
+    loaded->size = elfSize(bytes);
+  } else {
+    /* PTX: text with a .version and a .target no newer than the GPU. */
+    const char *text = (const char *)image;
+    const char *target = strstr(text, ".target sm_");
+    if (!strstr(text, ".version") || !target) {
+      free(loaded);
+      return INVALID_IMAGE;
+    }
+    if (atoi(target + strlen(".target sm_")) >
+        envInteger("JIKJI_FAKE_CUDA_CC", 90)) {
+      free(loaded);
+      return INVALID_PTX;
+    }
+    loaded->size = strlen(text);
+  }
+  loaded->image = (char *)malloc(loaded->size + 1);
+  if (!loaded->image) {
+    free(loaded);
+    return OUT_OF_MEMORY;
+  }
+  memcpy(loaded->image, image, loaded->size);
+  loaded->image[loaded->size] = 0;
+  imageIsCubin = loaded->isCubin;
+  ++modules;
+  *module = (CUmodule)loaded;
+  return SUCCESS;
+}
+
+CUresult cuModuleUnload(CUmodule module) {
+  struct Module *loaded = (struct Module *)module;
+  size_t i, kept = 0;
+  ENTER("cuModuleUnload");
+  NEEDS_CONTEXT();
+  if (!loaded || modules == 0)
+    return INVALID_HANDLE;
+  for (i = 0; i < functionCount; ++i) {
+    if (functions[i]->module == loaded)
+      free(functions[i]);
+    else
+      functions[kept++] = functions[i];
+  }
+  functionCount = kept;
+  free(loaded->image);
+  free(loaded);
+  --modules;
+  return SUCCESS;
+}
+
+/* True when `name` is a kernel of the image: an .entry of the PTX, a
+ * NUL-terminated string of the cubin (its symbol table holds the names). */
+static int hasKernel(const struct Module *module, const char *name) {
+  size_t length = strlen(name), i;
+  if (!module->isCubin) {
+    char pattern[300];
+    snprintf(pattern, sizeof(pattern), ".entry %s(", name);
+    return strstr(module->image, pattern) != NULL;
+  }
+  for (i = 0; i + length < module->size; ++i)
+    if (memcmp(module->image + i, name, length + 1) == 0 &&
+        (i == 0 || module->image[i - 1] == 0))
+      return 1;
+  return 0;
+}
+
+CUresult cuModuleGetFunction(CUfunction *function, CUmodule module,
+                             const char *name) {
+  struct Function *found;
+  ENTER("cuModuleGetFunction");
+  NEEDS_CONTEXT();
+  if (!module || !name || strlen(name) >= sizeof(found->name))
+    return INVALID_VALUE;
+  if (!hasKernel((struct Module *)module, name))
+    return NOT_FOUND;
+  if (functionCount == sizeof(functions) / sizeof(functions[0]))
+    return OUT_OF_MEMORY;
+  found = (struct Function *)calloc(1, sizeof(struct Function));
+  if (!found)
+    return OUT_OF_MEMORY;
+  found->module = (struct Module *)module;
+  strcpy(found->name, name);
+  functions[functionCount++] = found;
+  *function = (CUfunction)found;
+  return SUCCESS;
+}
+
+CUresult cuLaunchKernel(CUfunction function, unsigned gridX, unsigned gridY,
+                        unsigned gridZ, unsigned blockX, unsigned blockY,
+                        unsigned blockZ, unsigned sharedBytes, CUstream stream,
+                        void **params, void **extra) {
+  struct Function *kernel = (struct Function *)function;
+  size_t i;
+  int known = 0;
+  ENTER("cuLaunchKernel");
+  NEEDS_CONTEXT();
+  for (i = 0; i < functionCount; ++i)
+    known = known || functions[i] == kernel;
+  if (!known || (void *)stream != &streamObject)
+    return INVALID_HANDLE;
+  if (!gridX || !gridY || !gridZ || !blockX || !blockY || !blockZ ||
+      (uint64_t)blockX * blockY * blockZ > 1024 || sharedBytes > 49152 || extra)
+    return INVALID_VALUE;
+  if (strncmp(kernel->name, "fake_check_managed_", 19) == 0) {
+    /* fake_check_managed_N takes N arguments, every one a pointer. */
+    long count = strtol(kernel->name + 19, NULL, 10);
+    for (i = 0; params && i < (size_t)count; ++i) {
+      CUdeviceptr value;
+      memcpy(&value, params[i], sizeof(value));
+      if (!findAllocation(value, NULL))
+        return ILLEGAL_ADDRESS;
+    }
+  }
+  ++launches;
+  return SUCCESS;
+}
+
+CUresult cuMemAllocManaged(CUdeviceptr *pointer, size_t bytes, unsigned flags) {
+  char *data;
+  ENTER("cuMemAllocManaged");
+  NEEDS_CONTEXT();
+  if (bytes == 0 || (flags != 1 && flags != 2))
+    return INVALID_VALUE;
+  if (allocationCount == allocationCapacity) {
+    size_t capacity = allocationCapacity ? 2 * allocationCapacity : 64;
+    struct Allocation *grown = (struct Allocation *)realloc(
+        allocations, capacity * sizeof(struct Allocation));
+    if (!grown)
+      return OUT_OF_MEMORY;
+    allocations = grown;
+    allocationCapacity = capacity;
+  }
+  /* Not zeroed, as a real allocation is not: the runtime must clear it. */
+  data = (char *)malloc(bytes);
+  if (!data)
+    return OUT_OF_MEMORY;
+  memset(data, 0xA5, bytes);
+  allocations[allocationCount].data = data;
+  allocations[allocationCount].size = bytes;
+  ++allocationCount;
+  *pointer = (CUdeviceptr)(uintptr_t)data;
+  return SUCCESS;
+}
+
+CUresult cuMemFree_v2(CUdeviceptr pointer) {
+  size_t index;
+  struct Allocation *allocation;
+  ENTER("cuMemFree_v2");
+  NEEDS_CONTEXT();
+  allocation = findAllocation(pointer, &index);
+  if (!allocation || (uintptr_t)allocation->data != pointer) {
+    ++badFrees;
+    return INVALID_VALUE;
+  }
+  free(allocation->data);
+  allocations[index] = allocations[--allocationCount];
+  return SUCCESS;
+}
+
+CUresult cuMemsetD8Async(CUdeviceptr pointer, unsigned char value, size_t count,
+                         CUstream stream) {
+  struct Allocation *allocation;
+  ENTER("cuMemsetD8Async");
+  NEEDS_CONTEXT();
+  allocation = findAllocation(pointer, NULL);
+  if (!allocation || (void *)stream != &streamObject ||
+      pointer + count > (uintptr_t)allocation->data + allocation->size)
+    return INVALID_VALUE;
+  memset((void *)(uintptr_t)pointer, value, count);
+  return SUCCESS;
+}
+
+/* The counters, by name, for tests: -1 for an unknown name. */
+int64_t jikji_fake_cuda_state(const char *name) {
+  if (strcmp(name, "allocations") == 0)
+    return (int64_t)allocationCount;
+  if (strcmp(name, "contexts") == 0)
+    return contexts;
+  if (strcmp(name, "streams") == 0)
+    return streams;
+  if (strcmp(name, "modules") == 0)
+    return modules;
+  if (strcmp(name, "launches") == 0)
+    return launches;
+  if (strcmp(name, "bad_frees") == 0)
+    return badFrees;
+  if (strcmp(name, "image_is_cubin") == 0)
+    return imageIsCubin;
+  return -1;
+}
+
+__attribute__((destructor)) static void reportOnUnload(void) {
+  size_t i;
+  if (envInteger("JIKJI_FAKE_CUDA_REPORT", 0))
+    fprintf(stderr,
+            "fake cuda: at unload %zu allocations, %lld contexts, %lld "
+            "streams, %lld modules live; %lld bad frees; %lld launches\n",
+            allocationCount, (long long)contexts, (long long)streams,
+            (long long)modules, (long long)badFrees, (long long)launches);
+  for (i = 0; i < functionCount; ++i)
+    free(functions[i]);
+  for (i = 0; i < allocationCount; ++i)
+    free(allocations[i].data);
+  free(allocations);
+}
