@@ -56,18 +56,26 @@ enum class EmitPhase {
 };
 enum class Target { None, Cpu, Cuda };
 
+/// jikji-compile's own options, which --help lists (with MLIR's pass
+/// manager and timing options); LLVM's many others stay hidden.
+cl::OptionCategory &compileCategory() {
+  static cl::OptionCategory category("jikji-compile options");
+  return category;
+}
+
 struct CompileOptions {
   cl::opt<std::string> input{cl::Positional,
                              cl::desc("<checkpoint folder or config.json>"),
-                             cl::Required};
+                             cl::Required, cl::cat(compileCategory())};
   cl::opt<std::string> output{"o", cl::desc("Output file ('-' for stdout)"),
-                              cl::value_desc("file"), cl::init("-")};
+                              cl::value_desc("file"), cl::init("-"),
+                              cl::cat(compileCategory())};
   cl::opt<Target> target{
       "target", cl::desc("The machine to compile for"),
       cl::values(
           clEnumValN(Target::Cpu, "cpu", "x86-64, this host's CPU"),
           clEnumValN(Target::Cuda, "cuda", "NVIDIA GPUs (PTX and cubin)")),
-      cl::init(Target::None)};
+      cl::init(Target::None), cl::cat(compileCategory())};
   cl::opt<EmitPhase> emit{
       "emit",
       cl::desc("The phase to stop at (default: the artifact with "
@@ -86,33 +94,40 @@ struct CompileOptions {
                      "kernels in NVVM, host code in LLVM (cuda)"),
           clEnumValN(EmitPhase::Ptx, "ptx", "the kernels' PTX text (cuda)"),
           clEnumValN(EmitPhase::Artifact, "artifact",
-                     "the shared library (needs -o)"))};
+                     "the shared library (needs -o)")),
+      cl::cat(compileCategory())};
   cl::opt<std::string> gpuArch{
       "gpu-arch",
       cl::desc("The GPU architecture for --target=cuda: sm_90 "
                "(default) or sm_80"),
-      cl::value_desc("sm_XY"), cl::init("sm_90")};
+      cl::value_desc("sm_XY"), cl::init("sm_90"), cl::cat(compileCategory())};
   cl::opt<bool> gpuTensorCores{
       "gpu-tensor-cores",
       cl::desc("With --target=cuda: run the weight products on tensor cores "
                "(mma.sync, BF16 operands, float32 accumulation; activations "
-               "are rounded to BF16)")};
+               "are rounded to BF16)"),
+      cl::cat(compileCategory())};
   cl::opt<bool> noFusion{"no-fusion",
                          cl::desc("Run no graph fusion: compile the graph as "
-                                  "the importer wrote it")};
+                                  "the importer wrote it"),
+                         cl::cat(compileCategory())};
   cl::opt<bool> noAbsorbMla{
       "no-absorb-mla",
-      cl::desc("Keep attention as written: expanded K and V in the cache")};
+      cl::desc("Keep attention as written: expanded K and V in the cache"),
+      cl::cat(compileCategory())};
   cl::opt<bool> noFuseMoeRouting{
       "no-fuse-moe-routing",
-      cl::desc("Keep the router and each routed expert as written")};
+      cl::desc("Keep the router and each routed expert as written"),
+      cl::cat(compileCategory())};
   cl::opt<bool> noFuseSwiGlu{
-      "no-fuse-swiglu", cl::desc("Keep SwiGLU MLPs as three linear layers")};
+      "no-fuse-swiglu", cl::desc("Keep SwiGLU MLPs as three linear layers"),
+      cl::cat(compileCategory())};
   cl::opt<std::string> summary{
       "summary", cl::ValueOptional, cl::value_desc("text|json"),
       cl::desc("Print what the compiled graph holds: layers by kind, "
                "parameters, bytes, activated parameters per token, KV cache "
-               "per token")};
+               "per token"),
+      cl::cat(compileCategory())};
 };
 
 int fail(const std::string &message) {
@@ -187,6 +202,18 @@ int jikji::runCompileDriver(int argc, char **argv, DialectRegistry &registry) {
   registerPassManagerCLOptions();
   registerDefaultTimingManagerCLOptions();
   CompileOptions options;
+  // --help lists jikji-compile's options and the MLIR ones that apply to
+  // its passes, not every option linked into the binary.
+  auto &registered = cl::getRegisteredOptions();
+  for (llvm::StringRef name :
+       {"mlir-timing", "mlir-timing-display", "mlir-print-ir-after-all",
+        "mlir-print-ir-before-all", "mlir-print-ir-after-failure",
+        "mlir-pass-statistics", "mlir-disable-threading"}) {
+    auto found = registered.find(name);
+    if (found != registered.end())
+      found->second->addCategory(compileCategory());
+  }
+  cl::HideUnrelatedOptions(compileCategory());
   cl::ParseCommandLineOptions(argc, argv,
                               "Jikji: compile a DeepSeek checkpoint\n");
 
