@@ -235,12 +235,13 @@ Value lowering::expandedAttention(OpBuilder &b, Location loc, Value query, Value
   Value output = contraction(
       b, loc, outputType, ValueRange{probabilities, values}, outputZeros,
       {map({d1, d0, d2}), map({d2, d1, d3}), map({d0, d1, d3})}, rowSumLoops());
-  // This form is chosen for long prompts, where the two contractions hold
-  // most of attention's work (heads x tokens x rows each): their heads and
-  // tokens are shared among threads. Each writes only its own output.
-  for (Value product : {dots, output})
-    product.getDefiningOp()->setAttr(jikji::kParallelLoopsAttrName,
-                                     b.getUnitAttr());
+  // This form is chosen for long prompts, where the scores hold half of
+  // attention's work: their (head, token, row) loops are shared among
+  // threads, the reduction staying innermost as on one thread. (The
+  // weighted sum is not: its loops as parallel loops would put the row
+  // reduction inside the value axis and lose its vectorization.)
+  dots.getDefiningOp()->setAttr(jikji::kParallelLoopsAttrName,
+                                b.getUnitAttr());
   return output;
 }
 
