@@ -1,4 +1,5 @@
 // RUN: jikji-opt %s --split-input-file --convert-deepseek-to-linalg | FileCheck %s
+// RUN: jikji-opt %s --split-input-file --convert-deepseek-to-linalg=cpu-kernels=false | FileCheck %s --check-prefix=GENERIC
 
 // Tests that linear becomes one contraction whose body widens the BF16
 // weight next to the multiply (as integer ops: a shift into the top half,
@@ -23,15 +24,48 @@ func.func @linear(%x: tensor<?x8xf32>, %w: tensor<4x8xbf16>) -> tensor<?x4xf32> 
 
 // -----
 
-// Tests that an FP8 linear decodes through the exact table and applies the
-// block scale of (o floordiv 128, i floordiv 128).
-// CHECK-DAG: #[[SCALE:.+]] = affine_map<(d0, d1, d2) -> (d1 floordiv 128, d2 floordiv 128)>
+// Tests that an FP8 linear takes its reduction by scale block: the whole
+// 128-column blocks as loops (t, o, kb, ii) with the scale of
+// (o floordiv 128, kb), invariant in the innermost loop; the ragged edge
+// (columns 256-319, the last column of scales) as one more contraction
+// accumulating into the first's result. The body decodes e4m3 with integer
+// ops (no table lookup): normals by moving the bits into a float32 with the
+// exponent rebiased by 120, subnormals as m * 2^-9, the sign or'ed back,
+// S.1111.111 as NaN.
+// CHECK-DAG: #[[BLOCKED_X:.+]] = affine_map<(d0, d1, d2, d3) -> (d0, d2, d3)>
+// CHECK-DAG: #[[BLOCKED_W:.+]] = affine_map<(d0, d1, d2, d3) -> (d1, d2, d3)>
+// CHECK-DAG: #[[BLOCK_SCALE:.+]] = affine_map<(d0, d1, d2, d3) -> (d1 floordiv 128, d2)>
+// CHECK-DAG: #[[EDGE_SCALE:.+]] = affine_map<(d0, d1, d2) -> (d1 floordiv 128, 0)>
+// Without the CPU's kernels (the CUDA target) it stays one contraction
+// with the block scale of (o floordiv 128, i floordiv 128).
+// GENERIC-DAG: #[[SCALE:.+]] = affine_map<(d0, d1, d2) -> (d1 floordiv 128, d2 floordiv 128)>
 // CHECK-LABEL: func.func @fp8_linear
+// GENERIC-LABEL: func.func @fp8_linear
+// GENERIC: linalg.generic
+// GENERIC-SAME: #[[SCALE]]
+// GENERIC-SAME: iterator_types = ["parallel", "parallel", "reduction"]
+// GENERIC: arith.bitcast %{{.+}} : f8E4M3FN to i8
+// GENERIC-NOT: linalg.generic
+// GENERIC: return
 func.func @fp8_linear(%x: tensor<?x320xf32>, %w: tensor<704x320xf8E4M3FN>, %s: tensor<6x3xf32>) -> tensor<?x704xf32> {
-  // CHECK: linalg.generic
-  // CHECK-SAME: #[[SCALE]]
+  // CHECK: %[[X:.+]] = tensor.extract_slice %{{.+}}[0, 0] [%{{.+}}, 256] [1, 1] : tensor<?x320xf32> to tensor<?x256xf32>
+  // CHECK: tensor.expand_shape %[[X]] {{\[\[}}0], [1, 2]] output_shape [%{{.+}}, 2, 128]
+  // CHECK: %[[W:.+]] = tensor.extract_slice %{{.+}}[0, 0] [704, 256] [1, 1] : tensor<704x320xf8E4M3FN> to tensor<704x256xf8E4M3FN>
+  // CHECK: tensor.expand_shape %[[W]] {{\[\[}}0], [1, 2]] output_shape [704, 2, 128]
+  // CHECK: tensor.extract_slice %{{.+}}[0, 0] [6, 2] [1, 1] : tensor<6x3xf32> to tensor<6x2xf32>
+  // CHECK: %[[WHOLE:.+]] = linalg.generic {indexing_maps = [#[[BLOCKED_X]], #[[BLOCKED_W]], #[[BLOCK_SCALE]], {{.+}}], iterator_types = ["parallel", "parallel", "reduction", "reduction"]}
   // CHECK: arith.bitcast %{{.+}} : f8E4M3FN to i8
-  // CHECK: tensor.extract
+  // CHECK-NOT: tensor.extract
+  // CHECK: arith.uitofp
+  // CHECK: arith.select
+  // CHECK: arith.ori
+  // CHECK: arith.constant 0x7FC00000 : f32
+  // CHECK: linalg.yield
+  // CHECK: tensor.extract_slice %{{.+}}[0, 256] [%{{.+}}, 64] [1, 1] : tensor<?x320xf32> to tensor<?x64xf32>
+  // CHECK: tensor.extract_slice %{{.+}}[0, 256] [704, 64] [1, 1] : tensor<704x320xf8E4M3FN> to tensor<704x64xf8E4M3FN>
+  // CHECK: tensor.extract_slice %{{.+}}[0, 2] [6, 1] [1, 1] : tensor<6x3xf32> to tensor<6x1xf32>
+  // CHECK: linalg.generic {indexing_maps = [{{.+}}, {{.+}}, #[[EDGE_SCALE]], {{.+}}], iterator_types = ["parallel", "parallel", "reduction"]}
+  // CHECK-SAME: outs(%[[WHOLE]] : tensor<?x704xf32>)
   %y = deepseek.linear %x, %w scales %s block [128, 128] : tensor<?x320xf32>, tensor<704x320xf8E4M3FN>, tensor<6x3xf32> -> tensor<?x704xf32>
   return %y : tensor<?x704xf32>
 }

@@ -45,28 +45,19 @@ inline mlir::Value filledTensor(mlir::OpBuilder &b, mlir::Location loc,
   return mlir::linalg::FillOp::create(b, loc, constant, empty).getResult(0);
 }
 
-/// The 256 float32 values of the f8E4M3FN encodings, exact (the format has
-/// no infinities; 0x7f and 0xff are NaN).
-mlir::DenseElementsAttr float8E4M3FNTable(mlir::Builder &b);
+/// An f8E4M3FN element as the float32 of the same value, exactly, by bit
+/// manipulation (Float8.cpp): LLVM has no f8 type to extend from.
+mlir::Value widenFloat8E4M3FN(mlir::OpBuilder &b, mlir::Location loc,
+                              mlir::Value value);
 
-/// Widens a weight element to float32; f32 passes, bf16 takes a shift. FP8
-/// goes through a
-/// 256-entry table: LLVM has no f8 type to extend from, and a table load is
-/// exact and cheap.
+/// Widens a weight element to float32; f32 passes, bf16 takes a shift, FP8
+/// its exact decoding.
 inline mlir::Value widenToF32(mlir::OpBuilder &b, mlir::Location loc,
                               mlir::Value value) {
   if (value.getType().isF32())
     return value;
-  if (mlir::isa<mlir::Float8E4M3FNType>(value.getType())) {
-    mlir::Value table =
-        mlir::arith::ConstantOp::create(b, loc, float8E4M3FNTable(b));
-    mlir::Value bits =
-        mlir::arith::BitcastOp::create(b, loc, b.getI8Type(), value);
-    mlir::Value index =
-        mlir::arith::IndexCastUIOp::create(b, loc, b.getIndexType(), bits);
-    return mlir::tensor::ExtractOp::create(b, loc, table,
-                                           mlir::ValueRange{index});
-  }
+  if (mlir::isa<mlir::Float8E4M3FNType>(value.getType()))
+    return widenFloat8E4M3FN(b, loc, value);
   if (value.getType().isBF16()) {
     // A bf16 is the top half of the float32 of the same value. As integer
     // ops LLVM vectorizes the widening 16 wide; as `fpext` its cost model
