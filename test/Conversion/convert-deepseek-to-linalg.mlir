@@ -28,10 +28,10 @@ func.func @linear(%x: tensor<?x8xf32>, %w: tensor<4x8xbf16>) -> tensor<?x4xf32> 
 // 128-column blocks as loops (t, o, kb, ii) with the scale of
 // (o floordiv 128, kb), invariant in the innermost loop; the ragged edge
 // (columns 256-319, the last column of scales) as one more contraction
-// accumulating into the first's result. The body decodes e4m3 with integer
-// ops (no table lookup): normals by moving the bits into a float32 with the
-// exponent rebiased by 120, subnormals as m * 2^-9, the sign or'ed back,
-// S.1111.111 as NaN.
+// accumulating into the first's result. The body decodes e4m3 without a
+// table lookup: the bits moved into a float16 (sign-extended, shifted by 7,
+// the sign's copy in bit 14 masked off: 0xBF80 is -16512), widened, times
+// 2^8; S.1111.111 as NaN.
 // CHECK-DAG: #[[BLOCKED_X:.+]] = affine_map<(d0, d1, d2, d3) -> (d0, d2, d3)>
 // CHECK-DAG: #[[BLOCKED_W:.+]] = affine_map<(d0, d1, d2, d3) -> (d1, d2, d3)>
 // CHECK-DAG: #[[BLOCK_SCALE:.+]] = affine_map<(d0, d1, d2, d3) -> (d1 floordiv 128, d2)>
@@ -54,12 +54,20 @@ func.func @fp8_linear(%x: tensor<?x320xf32>, %w: tensor<704x320xf8E4M3FN>, %s: t
   // CHECK: tensor.expand_shape %[[W]] {{\[\[}}0], [1, 2]] output_shape [704, 2, 128]
   // CHECK: tensor.extract_slice %{{.+}}[0, 0] [6, 2] [1, 1] : tensor<6x3xf32> to tensor<6x2xf32>
   // CHECK: %[[WHOLE:.+]] = linalg.generic {indexing_maps = [#[[BLOCKED_X]], #[[BLOCKED_W]], #[[BLOCK_SCALE]], {{.+}}], iterator_types = ["parallel", "parallel", "reduction", "reduction"]}
-  // CHECK: arith.bitcast %{{.+}} : f8E4M3FN to i8
+  // CHECK: %[[BITS:.+]] = arith.bitcast %{{.+}} : f8E4M3FN to i8
   // CHECK-NOT: tensor.extract
-  // CHECK: arith.uitofp
-  // CHECK: arith.select
-  // CHECK: arith.ori
+  // CHECK: %[[WIDE:.+]] = arith.extsi %[[BITS]] : i8 to i16
+  // CHECK: %[[SEVEN:.+]] = arith.constant 7 : i16
+  // CHECK: %[[MOVED:.+]] = arith.shli %[[WIDE]], %[[SEVEN]] : i16
+  // CHECK: %[[MASK:.+]] = arith.constant -16512 : i16
+  // CHECK: %[[HALF_BITS:.+]] = arith.andi %[[MOVED]], %[[MASK]] : i16
+  // CHECK: %[[HALF:.+]] = arith.bitcast %[[HALF_BITS]] : i16 to f16
+  // CHECK: %[[WIDENED:.+]] = arith.extf %[[HALF]] : f16 to f32
+  // CHECK: %[[TWO_TO_8:.+]] = arith.constant 2.560000e+02 : f32
+  // CHECK: arith.mulf %[[WIDENED]], %[[TWO_TO_8]] : f32
+  // CHECK: arith.cmpi eq
   // CHECK: arith.constant 0x7FC00000 : f32
+  // CHECK: arith.select
   // CHECK: linalg.yield
   // CHECK: tensor.extract_slice %{{.+}}[0, 256] [%{{.+}}, 64] [1, 1] : tensor<?x320xf32> to tensor<?x64xf32>
   // CHECK: tensor.extract_slice %{{.+}}[0, 256] [704, 64] [1, 1] : tensor<704x320xf8E4M3FN> to tensor<704x64xf8E4M3FN>

@@ -45,8 +45,9 @@ inline mlir::Value filledTensor(mlir::OpBuilder &b, mlir::Location loc,
   return mlir::linalg::FillOp::create(b, loc, constant, empty).getResult(0);
 }
 
-/// An f8E4M3FN element as the float32 of the same value, exactly, by bit
-/// manipulation (Float8.cpp): LLVM has no f8 type to extend from.
+/// An f8E4M3FN element as the float32 of the same value, exactly: its bits
+/// moved into a float16, widened, times 2^8 (Float8.cpp). LLVM has no f8
+/// type to extend from.
 mlir::Value widenFloat8E4M3FN(mlir::OpBuilder &b, mlir::Location loc,
                               mlir::Value value);
 
@@ -80,7 +81,10 @@ inline mlir::Value widenToF32(mlir::OpBuilder &b, mlir::Location loc,
 /// The one contraction behind linear layers and expert projections.
 /// With `threaded`, its loops are shared among threads; without, it runs
 /// on the calling thread (for products that are already one thread's
-/// share of a larger piece of work).
+/// share of a larger piece of work). With `cpuKernels`, FP8 products run
+/// their reduction by scale block (LinearToLinalg.cpp) and bf16 ones of 4
+/// or more rows take the register-blocked kernel; without, every product is
+/// one linalg.generic.
 mlir::Value weightContraction(mlir::OpBuilder &b, mlir::Location loc,
                               mlir::Value input, mlir::Value weight,
                               mlir::Value scales = mlir::Value(),
