@@ -25,17 +25,19 @@ func.func @linear(%x: tensor<?x8xf32>, %w: tensor<4x8xbf16>) -> tensor<?x4xf32> 
 // -----
 
 // Tests that an FP8 linear takes its reduction by scale block: the whole
-// 128-column blocks as loops (t, o, kb, ii) with the scale of
-// (o floordiv 128, kb), invariant in the innermost loop; the ragged edge
+// 128-column blocks as loops (o, t, kb, ii) with the scale of
+// (o floordiv 128, kb), invariant in the innermost loop, and the features
+// outermost so that the tokens share each weight row; the ragged edge
 // (columns 256-319, the last column of scales) as one more contraction
 // accumulating into the first's result. The body decodes e4m3 without a
 // table lookup: the bits moved into a float16 (sign-extended, shifted by 7,
 // the sign's copy in bit 14 masked off: 0xBF80 is -16512), widened, times
 // 2^8; S.1111.111 as NaN.
-// CHECK-DAG: #[[BLOCKED_X:.+]] = affine_map<(d0, d1, d2, d3) -> (d0, d2, d3)>
-// CHECK-DAG: #[[BLOCKED_W:.+]] = affine_map<(d0, d1, d2, d3) -> (d1, d2, d3)>
-// CHECK-DAG: #[[BLOCK_SCALE:.+]] = affine_map<(d0, d1, d2, d3) -> (d1 floordiv 128, d2)>
-// CHECK-DAG: #[[EDGE_SCALE:.+]] = affine_map<(d0, d1, d2) -> (d1 floordiv 128, 0)>
+// CHECK-DAG: #[[BLOCKED_X:.+]] = affine_map<(d0, d1, d2, d3) -> (d1, d2, d3)>
+// CHECK-DAG: #[[BLOCKED_W:.+]] = affine_map<(d0, d1, d2, d3) -> (d0, d2, d3)>
+// CHECK-DAG: #[[BLOCK_SCALE:.+]] = affine_map<(d0, d1, d2, d3) -> (d0 floordiv 128, d2)>
+// CHECK-DAG: #[[BLOCK_OUT:.+]] = affine_map<(d0, d1, d2, d3) -> (d1, d0)>
+// CHECK-DAG: #[[EDGE_SCALE:.+]] = affine_map<(d0, d1, d2) -> (d0 floordiv 128, 0)>
 // Without the CPU's kernels (the CUDA target) it stays one contraction
 // with the block scale of (o floordiv 128, i floordiv 128).
 // GENERIC-DAG: #[[SCALE:.+]] = affine_map<(d0, d1, d2) -> (d1 floordiv 128, d2 floordiv 128)>
@@ -53,7 +55,7 @@ func.func @fp8_linear(%x: tensor<?x320xf32>, %w: tensor<704x320xf8E4M3FN>, %s: t
   // CHECK: %[[W:.+]] = tensor.extract_slice %{{.+}}[0, 0] [704, 256] [1, 1] : tensor<704x320xf8E4M3FN> to tensor<704x256xf8E4M3FN>
   // CHECK: tensor.expand_shape %[[W]] {{\[\[}}0], [1, 2]] output_shape [704, 2, 128]
   // CHECK: tensor.extract_slice %{{.+}}[0, 0] [6, 2] [1, 1] : tensor<6x3xf32> to tensor<6x2xf32>
-  // CHECK: %[[WHOLE:.+]] = linalg.generic {indexing_maps = [#[[BLOCKED_X]], #[[BLOCKED_W]], #[[BLOCK_SCALE]], {{.+}}], iterator_types = ["parallel", "parallel", "reduction", "reduction"]}
+  // CHECK: %[[WHOLE:.+]] = linalg.generic {indexing_maps = [#[[BLOCKED_X]], #[[BLOCKED_W]], #[[BLOCK_SCALE]], #[[BLOCK_OUT]]], iterator_types = ["parallel", "parallel", "reduction", "reduction"]}
   // CHECK: %[[BITS:.+]] = arith.bitcast %{{.+}} : f8E4M3FN to i8
   // CHECK-NOT: tensor.extract
   // CHECK: %[[WIDE:.+]] = arith.extsi %[[BITS]] : i8 to i16
