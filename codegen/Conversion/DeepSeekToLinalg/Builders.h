@@ -45,11 +45,31 @@ inline mlir::Value filledTensor(mlir::OpBuilder &b, mlir::Location loc,
   return mlir::linalg::FillOp::create(b, loc, constant, empty).getResult(0);
 }
 
-/// An f8E4M3FN element as the float32 of the same value, exactly: its bits
-/// moved into a float16, widened, times 2^8 (Float8.cpp). LLVM has no f8
-/// type to extend from.
+/// An f8E4M3FN element (or vector of them) as the float32 of the same
+/// value, exactly: its bits moved into a float16, widened, times 2^8
+/// (Float8.cpp). LLVM has no f8 type to extend from.
 mlir::Value widenFloat8E4M3FN(mlir::OpBuilder &b, mlir::Location loc,
                               mlir::Value value);
+
+/// The same without the final multiply: value / 2^8, for products that fold
+/// the 2^8 into a block scale.
+mlir::Value float8E4M3FNOver256(mlir::OpBuilder &b, mlir::Location loc,
+                                mlir::Value value);
+
+/// Whether `blockScaledWeightProduct` takes a weight of `features` rows.
+bool hasBlockScaledWeightProduct(int64_t features);
+
+/// Rows [0, rows) of input · (weight · scale)ᵀ over the first `blocks`
+/// whole 128-column blocks, into `output` [M, N], for an FP8 weight [N, K]
+/// with scales [ceil(N/128), ceil(K/128)]: 4 output features per register
+/// block, each block of 128 columns summed in its own accumulators and
+/// scaled once (BlockScaledWeightProduct.cpp).
+mlir::Value blockScaledWeightProduct(mlir::OpBuilder &b, mlir::Location loc,
+                                     mlir::Value input, mlir::Value weight,
+                                     mlir::Value scales,
+                                     llvm::ArrayRef<int64_t> block,
+                                     int64_t blocks, mlir::Value output,
+                                     bool threaded);
 
 /// Widens a weight element to float32; f32 passes, bf16 takes a shift, FP8
 /// its exact decoding.

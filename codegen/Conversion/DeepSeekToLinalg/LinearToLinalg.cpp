@@ -167,35 +167,66 @@ static Value blockScaledWeightContraction(OpBuilder &b, Location loc,
                arith::AddFOp::create(b, loc, args.back(), term, fastmath));
   };
 
-  // Loops (o, rows..., kb, ii): a weight row stays in cache while every
-  // token's row of the input passes over it, so a prefill reads the
-  // weights once, not once per token.
-  unsigned dims = rows + 3;
-  AffineExpr o = getAffineDimExpr(0, context);
-  SmallVector<AffineExpr> row;
-  for (unsigned d = 0; d < rows; ++d)
-    row.push_back(getAffineDimExpr(d + 1, context));
-  AffineExpr kb = getAffineDimExpr(rows + 1, context);
-  AffineExpr ii = getAffineDimExpr(rows + 2, context);
-  auto map = [&](ArrayRef<AffineExpr> results) {
-    return AffineMap::get(dims, 0, results, context);
+  // Features not a multiple of 4: the whole blocks as loops
+  // (o, rows..., kb, ii), one dot product at a time; features outermost so
+  // that a prefill's tokens share each weight row in cache.
+  auto wholeBlocks = [&](Value init) -> Value {
+    unsigned dims = rows + 3;
+    AffineExpr o = getAffineDimExpr(0, context);
+    SmallVector<AffineExpr> row;
+    for (unsigned d = 0; d < rows; ++d)
+      row.push_back(getAffineDimExpr(d + 1, context));
+    AffineExpr kb = getAffineDimExpr(rows + 1, context);
+    AffineExpr ii = getAffineDimExpr(rows + 2, context);
+    auto map = [&](ArrayRef<AffineExpr> results) {
+      return AffineMap::get(dims, 0, results, context);
+    };
+    SmallVector<AffineExpr> inputMap(row), outputMap(row);
+    inputMap.append({kb, ii});
+    outputMap.push_back(o);
+    Value blockedInput = byBlock(columns(input, 0, whole));
+    Value blockedWeight = byBlock(columns(weight, 0, whole));
+    Value wholeScales = columns(scales, 0, blocks);
+    auto product = linalg::GenericOp::create(
+        b, loc, resultType, ValueRange{blockedInput, blockedWeight, wholeScales},
+        ValueRange{init},
+        ArrayRef<AffineMap>{map(inputMap), map({o, kb, ii}),
+                            map({o.floorDiv(block[0]), kb}), map(outputMap)},
+        iterators(rows + 1, 2),
+        accumulateScaled);
+    if (threaded)
+      product->setAttr(jikji::kParallelLoopsAttrName, b.getUnitAttr());
+    return product.getResult(0);
   };
-  SmallVector<AffineExpr> inputMap(row), outputMap(row);
-  inputMap.append({kb, ii});
-  outputMap.push_back(o);
-  Value blockedInput = byBlock(columns(input, 0, whole));
-  Value blockedWeight = byBlock(columns(weight, 0, whole));
-  Value wholeScales = columns(scales, 0, blocks);
-  auto product = linalg::GenericOp::create(
-      b, loc, resultType, ValueRange{blockedInput, blockedWeight, wholeScales},
-      ValueRange{result},
-      ArrayRef<AffineMap>{map(inputMap), map({o, kb, ii}),
-                          map({o.floorDiv(block[0]), kb}), map(outputMap)},
-      iterators(rows + 1, 2),
-      accumulateScaled);
-  if (threaded)
-    product->setAttr(jikji::kParallelLoopsAttrName, b.getUnitAttr());
-  result = product.getResult(0);
+  if (hasBlockScaledWeightProduct(features)) {
+    // The whole blocks by the vector kernel, on an input of rank 2.
+    bool vector = rows == 0;
+    Value matrixInput = input, matrixResult = result;
+    if (vector) {
+      auto asRow = [&](Value value, int64_t size) -> Value {
+        auto type = cast<RankedTensorType>(value.getType());
+        return tensor::ExpandShapeOp::create(
+                   b, loc,
+                   RankedTensorType::get({1, size}, type.getElementType()),
+                   value, ArrayRef<ReassociationIndices>{{0, 1}},
+                   ArrayRef<OpFoldResult>{b.getIndexAttr(1),
+                                          b.getIndexAttr(size)})
+            .getResult();
+      };
+      matrixInput = asRow(input, depth);
+      matrixResult = asRow(result, features);
+    }
+    Value product =
+        blockScaledWeightProduct(b, loc, matrixInput, weight, scales, block,
+                                 blocks, matrixResult, threaded);
+    result = vector ? tensor::CollapseShapeOp::create(
+                          b, loc, resultType, product,
+                          ArrayRef<ReassociationIndices>{{0, 1}})
+                          .getResult()
+                    : product;
+  } else {
+    result = wholeBlocks(result);
+  }
   if (whole == depth)
     return result;
 
