@@ -101,10 +101,10 @@ inline mlir::Value widenToF32(mlir::OpBuilder &b, mlir::Location loc,
 /// The one contraction behind linear layers and expert projections.
 /// With `threaded`, its loops are shared among threads; without, it runs
 /// on the calling thread (for products that are already one thread's
-/// share of a larger piece of work). With `cpuKernels`, FP8 products run
-/// their reduction by scale block (LinearToLinalg.cpp) and bf16 ones of 4
-/// or more rows take the register-blocked kernel; without, every product is
-/// one linalg.generic.
+/// share of a larger piece of work). With `cpuKernels`, FP8 products take
+/// the block-scaled kernel (blockScaledWeightProduct) and bf16 ones of 4
+/// or more rows the register-blocked kernel; without, every product is one
+/// linalg.generic.
 mlir::Value weightContraction(mlir::OpBuilder &b, mlir::Location loc,
                               mlir::Value input, mlir::Value weight,
                               mlir::Value scales = mlir::Value(),

@@ -78,13 +78,14 @@ static Value genericWeightContraction(OpBuilder &b, Location loc, Value input,
   return product.getResult(0);
 }
 
-/// An FP8 contraction for the CPU: the reduction split into the scale
-/// blocks' 128 columns, loops (o, rows..., kb, ii), so that a block's scale
-/// is invariant in the innermost loop and LLVM vectorizes it as it does
-/// a bf16 product (with the scale's index `i / 128` inside the innermost
-/// loop it stayed scalar: 2.2x slower than bf16 per token on bench-v3).
-/// Columns past the last whole block (a ragged edge) take the generic
-/// contraction, accumulating into the same result.
+/// An FP8 contraction for the CPU, by the scale blocks' 128 columns: the
+/// whole blocks by the vector kernel (BlockScaledWeightProduct.cpp) when
+/// the feature count is a multiple of 4, else as loops (o, rows..., kb, ii)
+/// whose innermost loop LLVM vectorizes, the block's scale invariant in it
+/// (with the scale's index `i / 128` inside the innermost loop, as in the
+/// generic contraction, it stayed scalar: 2.2x slower than bf16 per token
+/// on bench-v3). Columns past the last whole block (a ragged edge) take the
+/// generic contraction, accumulating into the same result.
 static Value blockScaledWeightContraction(OpBuilder &b, Location loc,
                                           Value input, Value weight,
                                           Value scales,
