@@ -244,6 +244,7 @@ A_NORM = "model.layers.0.input_layernorm.weight"
 A_LINEAR = "model.layers.0.self_attn.kv_b_proj.weight"  # [32, 8]
 AN_EXPERT = "model.layers.1.mlp.experts.3.down_proj.weight"
 A_QUANTIZED = "model.layers.1.self_attn.o_proj.weight"
+A_ROUTER = "model.layers.1.mlp.gate.weight"
 
 
 def make(case, outdir):
@@ -335,6 +336,20 @@ def make(case, outdir):
         scale.shape = [1, 2]
         entries = layout([(e.name, e.dtype, e.shape) for e in entries])
         single()
+    elif case == "fp8-scale-dtype":
+        find(entries, A_QUANTIZED + "_scale_inv").dtype = "BF16"
+        entries = layout([(e.name, e.dtype, e.shape) for e in entries])
+        single()
+    elif case == "fp8-bf16-weight":
+        # A weight the config declares quantized, stored in BF16.
+        find(entries, A_QUANTIZED).dtype = "BF16"
+        entries = layout([(e.name, e.dtype, e.shape) for e in entries])
+        single()
+    elif case == "fp8-router":
+        # The router is never quantized, even in an FP8 checkpoint.
+        find(entries, A_ROUTER).dtype = "F8_E4M3"
+        entries = layout([(e.name, e.dtype, e.shape) for e in entries])
+        single()
     elif case.startswith("index-"):
         shards = split_in_two(tensors)
         weight_map = {e.name: shard for shard, es in shards.items() for e in es}
@@ -368,6 +383,7 @@ CASES = [
     "index-missing-shard", "index-missing-tensor", "index-escape",
     "index-unlisted-tensor", "pickle", "missing-tensor", "wrong-shape",
     "wrong-dtype", "fp8-missing-scale", "fp8-scale-shape", "fp8-undeclared",
+    "fp8-scale-dtype", "fp8-bf16-weight", "fp8-router",
 ]
 
 

@@ -10,6 +10,9 @@ batch sizes. It writes a file laid out like reference.safetensors.
 
 It is slow (pure Python) and meant for models of a few hundred thousand
 parameters. It shares no code with the compiler.
+
+FP8 checkpoints (MODEL.md, "FP8 checkpoints") are dequantized exactly on
+reading: each F8_E4M3 weight times its block's `weight_scale_inv`.
 """
 import argparse
 import json
@@ -20,6 +23,22 @@ import struct
 
 
 # --- safetensors -----------------------------------------------------------
+
+def e4m3_value(code):
+    """The float8 e4m3 (the "fn" variant: no infinities, S.1111.111 is NaN)
+    that the byte `code` holds: bias 7, 3 mantissa bits, subnormals below
+    2^-6."""
+    sign = -1.0 if code & 0x80 else 1.0
+    exponent, mantissa = (code >> 3) & 0xF, code & 0x7
+    if exponent == 0xF and mantissa == 0x7:
+        return math.nan
+    if exponent == 0:
+        return sign * mantissa * 2.0 ** -9
+    return sign * (1.0 + mantissa / 8.0) * 2.0 ** (exponent - 7)
+
+
+E4M3_VALUES = [e4m3_value(code) for code in range(256)]
+
 
 def read_safetensors(path):
     with open(path, "rb") as f:
@@ -40,6 +59,8 @@ def read_safetensors(path):
                                    struct.pack("<%dI" % len(halves), *[h << 16 for h in halves]))
         elif dtype == "F32":
             values = struct.unpack("<%df" % (len(raw) // 4), raw)
+        elif dtype == "F8_E4M3":
+            values = [E4M3_VALUES[code] for code in raw]
         else:
             raise SystemExit("%s: %s tensors are not supported here" % (name, dtype))
         shape = entry["shape"]
@@ -50,6 +71,19 @@ def read_safetensors(path):
             values = list(values)
         tensors[name] = values
     return tensors
+
+
+def dequantize(tensors, block_rows, block_cols):
+    """Replaces every FP8 weight W by W[i][j] * W_scale_inv[i/rows][j/cols]
+    (MODEL.md: one float32 scale per block, the edge blocks ragged) and
+    drops the scales."""
+    for name in [n for n in tensors if n.endswith("_scale_inv")]:
+        scales = tensors.pop(name)
+        weight = tensors[name[:-len("_scale_inv")]]
+        for i, row in enumerate(weight):
+            block_scales = scales[i // block_rows]
+            for j in range(len(row)):
+                row[j] *= block_scales[j // block_cols]
 
 
 def write_safetensors(path, tensors, metadata):
@@ -92,6 +126,9 @@ class Model:
         with open(os.path.join(directory, "config.json")) as f:
             self.c = json.load(f)
         self.w = read_safetensors(os.path.join(directory, "model.safetensors"))
+        quantization = self.c.get("quantization_config")
+        if quantization:
+            dequantize(self.w, *quantization["weight_block_size"])
         c = self.c
         self.nh = c["num_attention_heads"]
         self.dn, self.dr, self.dv = c["qk_nope_head_dim"], c["qk_rope_head_dim"], c["v_head_dim"]

@@ -1,4 +1,5 @@
 // RUN: jikji-opt %s --split-input-file --convert-deepseek-to-linalg | FileCheck %s
+// RUN: jikji-opt %s --split-input-file --convert-deepseek-to-linalg=cpu-kernels=false | FileCheck %s --check-prefix=GENERIC
 
 // Tests that linear becomes one contraction whose body widens the BF16
 // weight next to the multiply (as integer ops: a shift into the top half,
@@ -23,17 +24,90 @@ func.func @linear(%x: tensor<?x8xf32>, %w: tensor<4x8xbf16>) -> tensor<?x4xf32> 
 
 // -----
 
-// Tests that an FP8 linear decodes through the exact table and applies the
-// block scale of (o floordiv 128, i floordiv 128).
-// CHECK-DAG: #[[SCALE:.+]] = affine_map<(d0, d1, d2) -> (d1 floordiv 128, d2 floordiv 128)>
+// Tests that an FP8 linear (704 features, a multiple of 4) takes the
+// vector kernel over its whole 128-column blocks: feature blocks on
+// threads, 4 features per register block, one row at a time, and per
+// 128-column block 4 independent accumulators of x · w/2^8, scaled once by
+// the block's scale (row `feature / 128`, column kb) times 2^8. The
+// decoding needs no table: the e4m3 bits sign-extended, shifted by 7, the
+// sign's copy in bit 14 masked off (0xBF80 is -16512), a float16 widened;
+// S.1111.111 is NaN. The ragged edge (columns 256-319, the last column of
+// scales) is one more contraction accumulating into the kernel's result.
+// CHECK-DAG: #[[EDGE_SCALE:.+]] = affine_map<(d0, d1, d2) -> (d0 floordiv 128, 0)>
 // CHECK-LABEL: func.func @fp8_linear
+// CHECK: %[[KERNEL:.+]] = scf.forall (%{{.+}}) in (11)
+// CHECK: scf.for %{{.+}} step %{{.+}} iter_args
+// CHECK: %[[SCALE_ROW:.+]] = arith.divui %{{.+}}, %{{.+}} : index
+// CHECK: scf.for %[[KB:.+]] = %{{.+}} to %{{.+}} step %{{.+}} iter_args({{.+}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// CHECK: vector.transfer_read %{{.+}} : tensor<?x320xf32>, vector<16xf32>
+// CHECK: %[[CODES:.+]] = vector.transfer_read %{{.+}} : tensor<704x320xf8E4M3FN>, vector<16xf8E4M3FN>
+// CHECK: %[[BITS:.+]] = arith.bitcast %[[CODES]] : vector<16xf8E4M3FN> to vector<16xi8>
+// CHECK: %[[WIDE:.+]] = arith.extsi %[[BITS]] : vector<16xi8> to vector<16xi16>
+// CHECK: %[[MOVED:.+]] = arith.shli %[[WIDE]], %{{.+}} : vector<16xi16>
+// CHECK: %[[HALF_BITS:.+]] = arith.andi %[[MOVED]], %{{.+}} : vector<16xi16>
+// CHECK: %[[HALF:.+]] = arith.bitcast %[[HALF_BITS]] : vector<16xi16> to vector<16xf16>
+// CHECK: arith.extf %[[HALF]] : vector<16xf16> to vector<16xf32>
+// CHECK: arith.cmpi eq
+// CHECK: arith.select
+// CHECK: vector.fma
+// CHECK-COUNT-3: vector.fma
+// CHECK: %[[SCALE:.+]] = tensor.extract %{{.+}}[%[[SCALE_ROW]], %[[KB]]] : tensor<6x3xf32>
+// CHECK: arith.mulf %[[SCALE]], %{{.+}} : f32
+// CHECK: vector.broadcast
+// CHECK-COUNT-4: vector.fma
+// CHECK-COUNT-4: vector.reduction <add>
+// CHECK: vector.transfer_write
+// CHECK: tensor.extract_slice %{{.+}}[0, 256] [%{{.+}}, 64] [1, 1] : tensor<?x320xf32> to tensor<?x64xf32>
+// CHECK: tensor.extract_slice %{{.+}}[0, 256] [704, 64] [1, 1] : tensor<704x320xf8E4M3FN> to tensor<704x64xf8E4M3FN>
+// CHECK: tensor.extract_slice %{{.+}}[0, 2] [6, 1] [1, 1] : tensor<6x3xf32> to tensor<6x1xf32>
+// CHECK: linalg.generic {indexing_maps = [{{.+}}, {{.+}}, #[[EDGE_SCALE]], {{.+}}], iterator_types = ["parallel", "parallel", "reduction"]}
+// CHECK-SAME: outs(%[[KERNEL]] : tensor<?x704xf32>)
+// CHECK: arith.extf %{{.+}} : f16 to f32
+// Without the CPU's kernels (the CUDA target) it stays one contraction
+// with the block scale of (o floordiv 128, i floordiv 128).
+// GENERIC-DAG: #[[SCALE:.+]] = affine_map<(d0, d1, d2) -> (d1 floordiv 128, d2 floordiv 128)>
+// GENERIC-LABEL: func.func @fp8_linear
+// GENERIC: linalg.generic
+// GENERIC-SAME: #[[SCALE]]
+// GENERIC-SAME: iterator_types = ["parallel", "parallel", "reduction"]
+// GENERIC: arith.bitcast %{{.+}} : f8E4M3FN to i8
+// GENERIC: arith.extf %{{.+}} : f16 to f32
+// GENERIC-NOT: linalg.generic
+// GENERIC: return
 func.func @fp8_linear(%x: tensor<?x320xf32>, %w: tensor<704x320xf8E4M3FN>, %s: tensor<6x3xf32>) -> tensor<?x704xf32> {
-  // CHECK: linalg.generic
-  // CHECK-SAME: #[[SCALE]]
-  // CHECK: arith.bitcast %{{.+}} : f8E4M3FN to i8
-  // CHECK: tensor.extract
   %y = deepseek.linear %x, %w scales %s block [128, 128] : tensor<?x320xf32>, tensor<704x320xf8E4M3FN>, tensor<6x3xf32> -> tensor<?x704xf32>
   return %y : tensor<?x704xf32>
+}
+
+// -----
+
+// Tests that with a feature count that is not a multiple of 4 (702) the
+// whole blocks are one contraction, loops (o, t, kb, ii): features
+// outermost, the scale of (o floordiv 128, kb) invariant in the innermost
+// loop; the edge as above.
+// CHECK-DAG: #[[BLOCKED_X:.+]] = affine_map<(d0, d1, d2, d3) -> (d1, d2, d3)>
+// CHECK-DAG: #[[BLOCKED_W:.+]] = affine_map<(d0, d1, d2, d3) -> (d0, d2, d3)>
+// CHECK-DAG: #[[BLOCK_SCALE:.+]] = affine_map<(d0, d1, d2, d3) -> (d0 floordiv 128, d2)>
+// CHECK-DAG: #[[BLOCK_OUT:.+]] = affine_map<(d0, d1, d2, d3) -> (d1, d0)>
+// CHECK-DAG: #[[ODD_EDGE_SCALE:.+]] = affine_map<(d0, d1, d2) -> (d0 floordiv 128, 0)>
+// CHECK-LABEL: func.func @fp8_linear_odd
+// CHECK-NOT: scf.forall
+// CHECK: %[[X:.+]] = tensor.extract_slice %{{.+}}[0, 0] [%{{.+}}, 256] [1, 1] : tensor<?x320xf32> to tensor<?x256xf32>
+// CHECK: tensor.expand_shape %[[X]] {{\[\[}}0], [1, 2]] output_shape [%{{.+}}, 2, 128]
+// CHECK: %[[W:.+]] = tensor.extract_slice %{{.+}}[0, 0] [702, 256] [1, 1] : tensor<702x320xf8E4M3FN> to tensor<702x256xf8E4M3FN>
+// CHECK: tensor.expand_shape %[[W]] {{\[\[}}0], [1, 2]] output_shape [702, 2, 128]
+// CHECK: tensor.extract_slice %{{.+}}[0, 0] [6, 2] [1, 1] : tensor<6x3xf32> to tensor<6x2xf32>
+// CHECK: %[[WHOLE:.+]] = linalg.generic {indexing_maps = [#[[BLOCKED_X]], #[[BLOCKED_W]], #[[BLOCK_SCALE]], #[[BLOCK_OUT]]], iterator_types = ["parallel", "parallel", "reduction", "reduction"]}
+// CHECK: arith.bitcast %{{.+}} : f8E4M3FN to i8
+// CHECK-NOT: tensor.extract
+// CHECK: arith.extf %{{.+}} : f16 to f32
+// CHECK: linalg.yield
+// CHECK: linalg.generic {indexing_maps = [{{.+}}, {{.+}}, #[[ODD_EDGE_SCALE]], {{.+}}], iterator_types = ["parallel", "parallel", "reduction"]}
+// CHECK-SAME: outs(%[[WHOLE]] : tensor<?x702xf32>)
+// GENERIC-LABEL: func.func @fp8_linear_odd
+func.func @fp8_linear_odd(%x: tensor<?x320xf32>, %w: tensor<702x320xf8E4M3FN>, %s: tensor<6x3xf32>) -> tensor<?x702xf32> {
+  %y = deepseek.linear %x, %w scales %s block [128, 128] : tensor<?x320xf32>, tensor<702x320xf8E4M3FN>, tensor<6x3xf32> -> tensor<?x702xf32>
+  return %y : tensor<?x702xf32>
 }
 
 // -----

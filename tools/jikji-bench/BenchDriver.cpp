@@ -59,8 +59,11 @@ one run, and reports each model phase against those limits.
 Models
   --models=LIST        built-in bench checkpoints, generated once into the
                        cache folder by utils/make-tiny-model.py:
-                       bench-v2-lite (V2-Lite layer shapes, 4 layers, 4.5 GB)
-                       and bench-v3 (V3 layer shapes, 2 layers, 8.2 GB)
+                       bench-v2-lite (V2-Lite layer shapes, 4 layers, 4.5 GB),
+                       bench-v3 (V3 layer shapes, 2 layers, 8.2 GB) and
+                       bench-v3-fp8 (bench-v3 as V3 is released: the linears
+                       FP8 with 128x128 block scales, 6 GB); default
+                       bench-v2-lite,bench-v3
   --model-dir=DIR      also bench the checkpoint in DIR (repeatable); with
                        --model-dir and no --models, only those run
   --cache-dir=DIR      where checkpoints and artifacts go (default
@@ -268,8 +271,8 @@ Status parseCommandLine(int argc, char **argv, BenchOptions &options) {
       for (const std::string &name : options.models)
         if (!findBenchModel(name))
           return badInput("--models: unknown model '" + name +
-                          "'; expected bench-v2-lite or bench-v3 (or "
-                          "--model-dir=DIR)");
+                          "'; expected " + benchModelNames() +
+                          " (or --model-dir=DIR)");
     } else if (flag == "--model-dir") {
       options.modelDirs.push_back(value);
     } else if (flag == "--cache-dir") {

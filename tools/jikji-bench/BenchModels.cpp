@@ -18,12 +18,31 @@
 using namespace jikji;
 using namespace jikji::bench;
 
+// V3's layer shapes with 2 layers and 32 of its 256 routed experts (8 groups
+// of 4, top-4 groups, top-8 experts), so that the file (about 8 GB in BF16)
+// fits the development machines. The positional encoding is the released
+// model's YaRN.
+static const char *const kBenchV3Override =
+    R"({"hidden_size": 7168, "num_attention_heads": 128, )"
+    R"("num_key_value_heads": 128, "q_lora_rank": 1536, )"
+    R"("kv_lora_rank": 512, "qk_nope_head_dim": 128, )"
+    R"("qk_rope_head_dim": 64, "v_head_dim": 128, )"
+    R"("n_routed_experts": 32, "num_experts_per_tok": 8, "n_group": 8, )"
+    R"("topk_group": 4, "topk_method": "noaux_tc", )"
+    R"("scoring_func": "sigmoid", "routed_scaling_factor": 2.5, )"
+    R"("n_shared_experts": 1, "moe_intermediate_size": 2048, )"
+    R"("intermediate_size": 18432, "first_k_dense_replace": 1, )"
+    R"("vocab_size": 129280, "max_position_embeddings": 163840, )"
+    R"("rope_scaling": {"type": "yarn", "factor": 40, )"
+    R"("original_max_position_embeddings": 4096, "beta_fast": 32, )"
+    R"("beta_slow": 1, "mscale": 1.0, "mscale_all_dim": 1.0}})";
+
 const std::vector<BenchModelSpec> &jikji::bench::builtInBenchModels() {
   // DeepSeek-V2-Lite's layer shapes (../shared/configs/deepseek-v2-lite.json)
-  // with 4 layers, the first dense; and V3's with 2 layers and 32 of its 256
-  // routed experts (8 groups of 4, top-4 groups, top-8 experts), so that the
-  // file (about 8 GB) fits the development machines. The positional
-  // encoding is the released models' YaRN.
+  // with 4 layers, the first dense; bench-v3 as above; and bench-v3-fp8,
+  // bench-v3 as DeepSeek releases V3: the linears FP8 with 128x128 block
+  // scales (the block quantization of bench-v3's weights), the embeddings,
+  // lm_head, router and norms BF16.
   static const std::vector<BenchModelSpec> models = {
       {"bench-v2-lite", "v2-lite", 4,
        R"({"hidden_size": 2048, "num_attention_heads": 16, )"
@@ -36,23 +55,21 @@ const std::vector<BenchModelSpec> &jikji::bench::builtInBenchModels() {
        R"("vocab_size": 102400, "max_position_embeddings": 163840, )"
        R"("rope_scaling": {"type": "yarn", "factor": 40, )"
        R"("original_max_position_embeddings": 4096, "beta_fast": 32, )"
-       R"("beta_slow": 1, "mscale": 0.707, "mscale_all_dim": 0.707}})"},
-      {"bench-v3", "v3", 2,
-       R"({"hidden_size": 7168, "num_attention_heads": 128, )"
-       R"("num_key_value_heads": 128, "q_lora_rank": 1536, )"
-       R"("kv_lora_rank": 512, "qk_nope_head_dim": 128, )"
-       R"("qk_rope_head_dim": 64, "v_head_dim": 128, )"
-       R"("n_routed_experts": 32, "num_experts_per_tok": 8, "n_group": 8, )"
-       R"("topk_group": 4, "topk_method": "noaux_tc", )"
-       R"("scoring_func": "sigmoid", "routed_scaling_factor": 2.5, )"
-       R"("n_shared_experts": 1, "moe_intermediate_size": 2048, )"
-       R"("intermediate_size": 18432, "first_k_dense_replace": 1, )"
-       R"("vocab_size": 129280, "max_position_embeddings": 163840, )"
-       R"("rope_scaling": {"type": "yarn", "factor": 40, )"
-       R"("original_max_position_embeddings": 4096, "beta_fast": 32, )"
-       R"("beta_slow": 1, "mscale": 1.0, "mscale_all_dim": 1.0}})"},
+       R"("beta_slow": 1, "mscale": 0.707, "mscale_all_dim": 0.707}})",
+       {}},
+      {"bench-v3", "v3", 2, kBenchV3Override, {}},
+      {"bench-v3-fp8", "v3", 2, kBenchV3Override, {"--fp8"}},
   };
   return models;
+}
+
+std::string jikji::bench::benchModelNames() {
+  std::string names;
+  const std::vector<BenchModelSpec> &models = builtInBenchModels();
+  for (size_t i = 0; i < models.size(); ++i)
+    names += (i == 0 ? "" : i + 1 == models.size() ? " or " : ", ") +
+             models[i].name;
+  return names;
 }
 
 const BenchModelSpec *jikji::bench::findBenchModel(const std::string &name) {
@@ -97,6 +114,8 @@ Result<std::string> jikji::bench::ensureCheckpoint(const BenchModelSpec &spec,
       "--layers",       std::to_string(spec.layers),
       "--fast-random",  "--override",
       spec.overrideJson};
+  arguments.insert(arguments.end(), spec.extraArguments.begin(),
+                   spec.extraArguments.end());
   std::string stamp = commandLine(arguments) + "\n";
   std::string stampPath = folder + "/jikji-bench-stamp.txt";
   if (readText(stampPath) == stamp)

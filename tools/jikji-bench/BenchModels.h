@@ -6,7 +6,8 @@
 //
 // The bench checkpoints are made by the project's own generator
 // (utils/make-tiny-model.py --fast-random --override), with random BF16
-// weights at the layer shapes of the released models, once: they are
+// weights at the layer shapes of the released models (or their FP8 block
+// quantization, as V3 is released), once: they are
 // cached in a folder with a stamp of the command that made them, and made
 // again only when that command changes. Each run compiles them afresh with
 // jikji-compile, so that the numbers are those of the compiler built.
@@ -31,10 +32,16 @@ struct BenchModelSpec {
   int layers = 0;
   /// The JSON object merged into the generator's config.
   std::string overrideJson;
+  /// More generator arguments (--fp8).
+  std::vector<std::string> extraArguments;
 };
 
-/// bench-v2-lite and bench-v3 (see docs/benchmarks.md for their shapes).
+/// bench-v2-lite, bench-v3 and bench-v3-fp8 (see docs/benchmarks.md for
+/// their shapes).
 const std::vector<BenchModelSpec> &builtInBenchModels();
+
+/// "bench-v2-lite, bench-v3 or bench-v3-fp8", for messages.
+std::string benchModelNames();
 
 /// The built-in model called `name`, or null.
 const BenchModelSpec *findBenchModel(const std::string &name);

@@ -45,28 +45,40 @@ inline mlir::Value filledTensor(mlir::OpBuilder &b, mlir::Location loc,
   return mlir::linalg::FillOp::create(b, loc, constant, empty).getResult(0);
 }
 
-/// The 256 float32 values of the f8E4M3FN encodings, exact (the format has
-/// no infinities; 0x7f and 0xff are NaN).
-mlir::DenseElementsAttr float8E4M3FNTable(mlir::Builder &b);
+/// An f8E4M3FN element (or vector of them) as the float32 of the same
+/// value, exactly: its bits moved into a float16, widened, times 2^8
+/// (Float8.cpp). LLVM has no f8 type to extend from.
+mlir::Value widenFloat8E4M3FN(mlir::OpBuilder &b, mlir::Location loc,
+                              mlir::Value value);
 
-/// Widens a weight element to float32; f32 passes, bf16 takes a shift. FP8
-/// goes through a
-/// 256-entry table: LLVM has no f8 type to extend from, and a table load is
-/// exact and cheap.
+/// The same without the final multiply: value / 2^8, for products that fold
+/// the 2^8 into a block scale.
+mlir::Value float8E4M3FNOver256(mlir::OpBuilder &b, mlir::Location loc,
+                                mlir::Value value);
+
+/// Whether `blockScaledWeightProduct` takes a weight of `features` rows.
+bool hasBlockScaledWeightProduct(int64_t features);
+
+/// Rows [0, rows) of input · (weight · scale)ᵀ over the first `blocks`
+/// whole 128-column blocks, into `output` [M, N], for an FP8 weight [N, K]
+/// with scales [ceil(N/128), ceil(K/128)]: 4 output features per register
+/// block, each block of 128 columns summed in its own accumulators and
+/// scaled once (BlockScaledWeightProduct.cpp).
+mlir::Value blockScaledWeightProduct(mlir::OpBuilder &b, mlir::Location loc,
+                                     mlir::Value input, mlir::Value weight,
+                                     mlir::Value scales,
+                                     llvm::ArrayRef<int64_t> block,
+                                     int64_t blocks, mlir::Value output,
+                                     bool threaded);
+
+/// Widens a weight element to float32; f32 passes, bf16 takes a shift, FP8
+/// its exact decoding.
 inline mlir::Value widenToF32(mlir::OpBuilder &b, mlir::Location loc,
                               mlir::Value value) {
   if (value.getType().isF32())
     return value;
-  if (mlir::isa<mlir::Float8E4M3FNType>(value.getType())) {
-    mlir::Value table =
-        mlir::arith::ConstantOp::create(b, loc, float8E4M3FNTable(b));
-    mlir::Value bits =
-        mlir::arith::BitcastOp::create(b, loc, b.getI8Type(), value);
-    mlir::Value index =
-        mlir::arith::IndexCastUIOp::create(b, loc, b.getIndexType(), bits);
-    return mlir::tensor::ExtractOp::create(b, loc, table,
-                                           mlir::ValueRange{index});
-  }
+  if (mlir::isa<mlir::Float8E4M3FNType>(value.getType()))
+    return widenFloat8E4M3FN(b, loc, value);
   if (value.getType().isBF16()) {
     // A bf16 is the top half of the float32 of the same value. As integer
     // ops LLVM vectorizes the widening 16 wide; as `fpext` its cost model
@@ -89,7 +101,10 @@ inline mlir::Value widenToF32(mlir::OpBuilder &b, mlir::Location loc,
 /// The one contraction behind linear layers and expert projections.
 /// With `threaded`, its loops are shared among threads; without, it runs
 /// on the calling thread (for products that are already one thread's
-/// share of a larger piece of work).
+/// share of a larger piece of work). With `cpuKernels`, FP8 products take
+/// the block-scaled kernel (blockScaledWeightProduct) and bf16 ones of 4
+/// or more rows the register-blocked kernel; without, every product is one
+/// linalg.generic.
 mlir::Value weightContraction(mlir::OpBuilder &b, mlir::Location loc,
                               mlir::Value input, mlir::Value weight,
                               mlir::Value scales = mlir::Value(),

@@ -156,5 +156,6 @@ m = memory[0]
 if not (m["peak_resident_mib"] > 0 and m["weights_mib"] > 0 and
         isinstance(m["within_limit"], bool)):
     fail("memory line: %s" % m)
-print("check-bench-json: %d lines, %d run rows, threads %s: ok" %
-      (len(objects), len(runs), threads_in_effect))
+fp8_weights = sum(1 for tensor in header.values() if tensor["dtype"] == "F8_E4M3")
+print("check-bench-json: %d lines, %d run rows, threads %s: ok (%d F8_E4M3 weights)" %
+      (len(objects), len(runs), threads_in_effect, fp8_weights))
