@@ -1,10 +1,11 @@
 //===- MatchBlockScaledProducts.cpp - FP8 weight products -----------------===//
 //
 // Part of Jikji. An FP8 checkpoint's linear layer lowers to a product whose
-// body decodes the e4m3 weight through a 256-entry float32 table and
-// multiplies it by the scale of its 128 x 128 block (weightContraction in
-// codegen/Conversion/DeepSeekToLinalg). The tensor-core kernel decodes the
-// weight itself, so the match checks that the table is that decoding.
+// body decodes the e4m3 weight exactly (widenFloat8E4M3FN: its bits moved
+// into a float16, widened, times 2^8) and multiplies it by the scale of its
+// 128 x 128 block (weightContraction in codegen/Conversion/DeepSeekToLinalg).
+// The tensor-core kernel decodes the weight itself, so the match checks
+// that the body's decoding is that one.
 //
 //===----------------------------------------------------------------------===//
 
@@ -12,34 +13,68 @@
 #include "codegen/cuda/MmaProducts.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Dialect/MemRef/IR/MemRef.h"
-#include "mlir/IR/SymbolTable.h"
+#include "mlir/IR/Matchers.h"
 #include "llvm/Support/MathExtras.h"
 
 using namespace mlir;
 using namespace jikji::cuda;
 
-/// `value` is `table[bitcast(weight element)]` for the exact e4m3 table.
+/// Whether `value` is the constant `expected` (a scalar attribute).
+static bool isConstant(Value value, Attribute expected) {
+  auto constant = value.getDefiningOp<arith::ConstantOp>();
+  return constant && constant.getValue() == expected;
+}
+
+/// Whether `value` is an integer constant whose bits are `bits` (compared
+/// at the constant's width).
+static bool hasConstantBits(Value value, uint64_t bits) {
+  APInt constant;
+  if (!matchPattern(value, m_ConstantInt(&constant)))
+    return false;
+  unsigned width = constant.getBitWidth();
+  return constant == APInt(width, bits, /*isSigned=*/false,
+                           /*implicitTrunc=*/true);
+}
+
+/// `value` is the exact e4m3 decoding of the weight element (block argument
+/// 1) that widenFloat8E4M3FN builds: the bits moved into a float16,
+/// widened, NaN kept, times 2^8. Matched op by op, so that the kernel's
+/// own decoding computes the same thing.
 static bool isDecodedWeight(Value value) {
-  auto load = value.getDefiningOp<memref::LoadOp>();
-  if (!load || load.getIndices().size() != 1)
+  Builder b(value.getContext());
+  auto times256 = value.getDefiningOp<arith::MulFOp>();
+  if (!times256 || !isConstant(times256.getRhs(), b.getF32FloatAttr(256.0f)))
     return false;
-  auto index = load.getIndices()[0].getDefiningOp<arith::IndexCastUIOp>();
-  auto bits = index ? index.getIn().getDefiningOp<arith::BitcastOp>()
-                    : arith::BitcastOp();
-  auto weight = bits ? dyn_cast<BlockArgument>(bits.getIn()) : BlockArgument();
-  if (!weight || weight.getArgNumber() != 1 ||
-      !isa<Float8E4M3FNType>(weight.getType()))
+  auto select = times256.getLhs().getDefiningOp<arith::SelectOp>();
+  if (!select)
     return false;
-  auto table = load.getMemRef().getDefiningOp<memref::GetGlobalOp>();
-  if (!table)
+  auto widened = select.getFalseValue().getDefiningOp<arith::ExtFOp>();
+  auto half = widened ? widened.getIn().getDefiningOp<arith::BitcastOp>()
+                      : arith::BitcastOp();
+  auto masked =
+      half ? half.getIn().getDefiningOp<arith::AndIOp>() : arith::AndIOp();
+  auto moved =
+      masked ? masked.getLhs().getDefiningOp<arith::ShLIOp>() : arith::ShLIOp();
+  auto extended =
+      moved ? moved.getLhs().getDefiningOp<arith::ExtSIOp>() : arith::ExtSIOp();
+  auto bits = extended ? extended.getIn().getDefiningOp<arith::BitcastOp>()
+                       : arith::BitcastOp();
+  auto isNaN = select.getCondition().getDefiningOp<arith::CmpIOp>();
+  auto nanMask =
+      isNaN ? isNaN.getLhs().getDefiningOp<arith::AndIOp>() : arith::AndIOp();
+  if (!bits || !nanMask || !half.getType().isF16() ||
+      !hasConstantBits(moved.getRhs(), 7) ||
+      !hasConstantBits(masked.getRhs(), 0xBF80) ||
+      isNaN.getPredicate() != arith::CmpIPredicate::eq ||
+      nanMask.getLhs() != bits.getResult() ||
+      !hasConstantBits(nanMask.getRhs(), 0x7F) ||
+      !hasConstantBits(isNaN.getRhs(), 0x7F))
     return false;
-  auto global = SymbolTable::lookupNearestSymbolFrom<memref::GlobalOp>(
-      table, table.getNameAttr());
-  Builder builder(value.getContext());
-  return global && global.getConstant() && global.getInitialValue() &&
-         *global.getInitialValue() ==
-             jikji::lowering::float8E4M3FNTable(builder);
+  auto nan = select.getTrueValue().getDefiningOp<arith::ConstantOp>();
+  auto nanValue = nan ? dyn_cast<FloatAttr>(nan.getValue()) : FloatAttr();
+  auto weight = dyn_cast<BlockArgument>(bits.getIn());
+  return nanValue && nanValue.getValue().isNaN() && weight &&
+         weight.getArgNumber() == 1 && isa<Float8E4M3FNType>(weight.getType());
 }
 
 /// `value` is the decoded weight times argument 2 (its block scale).

@@ -45,11 +45,12 @@ Value jikji::lowering::float8E4M3FNOver256(OpBuilder &b, Location loc,
   Value wide = arith::ExtSIOp::create(b, loc, withElement(type, i16), bits);
   Value moved = arith::ShLIOp::create(
       b, loc, wide, splatLike(b, loc, type, i16, b.getI16IntegerAttr(7)));
+  // The mask's bits as an i16 attribute: getI16IntegerAttr would take it as
+  // a negative int16_t, and an APInt built from that is not truncated to
+  // 16 bits (matchers comparing the constant then miss it).
   Value halfBits = arith::AndIOp::create(
       b, loc, moved,
-      splatLike(b, loc, type, i16,
-                b.getI16IntegerAttr(
-                    static_cast<int16_t>(static_cast<uint16_t>(0xBF80)))));
+      splatLike(b, loc, type, i16, b.getIntegerAttr(i16, APInt(16, 0xBF80))));
   Value half = arith::BitcastOp::create(
       b, loc, withElement(type, b.getF16Type()), halfBits);
   Value widened =
@@ -68,8 +69,8 @@ Value jikji::lowering::float8E4M3FNOver256(OpBuilder &b, Location loc,
 
 Value jikji::lowering::widenFloat8E4M3FN(OpBuilder &b, Location loc,
                                          Value value) {
-  return arith::MulFOp::create(
-      b, loc, float8E4M3FNOver256(b, loc, value),
-      splatLike(b, loc, value.getType(), b.getF32Type(),
-                b.getF32FloatAttr(256.0f)));
+  return arith::MulFOp::create(b, loc, float8E4M3FNOver256(b, loc, value),
+                               splatLike(b, loc, value.getType(),
+                                         b.getF32Type(),
+                                         b.getF32FloatAttr(256.0f)));
 }

@@ -103,7 +103,7 @@ func.func @not_a_product(%input: memref<?x64xf32>, %weight: memref<96x64xbf16>,
 // -----
 
 // Tests that an FP8 product (W f8E4M3FN [80, 320] with float32 scales per
-// 128 x 128 block, decoded through the lowering's e4m3 table) runs on the
+// 128 x 128 block, decoded exactly by the lowering's float16 route) runs on the
 // tensor cores: the e4m3 weight is decoded to bf16 with integer ops (no
 // table load), each K block of 128 (the last one 64: 320 is not a multiple
 // of 128) is summed by mma.sync from zero and then multiplied by its scale
@@ -165,22 +165,32 @@ func.func @not_a_product(%input: memref<?x64xf32>, %weight: memref<96x64xbf16>,
 // CHECK-NOT:     linalg.generic
 // PTX: .entry fp8_linear_kernel(
 // PTX-SAME:    mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
-memref.global "private" constant @e4m3_table : memref<256xf32> = dense<"0x000000000000003B0000803B0000C03B0000003C0000203C0000403C0000603C0000803C0000903C0000A03C0000B03C0000C03C0000D03C0000E03C0000F03C0000003D0000103D0000203D0000303D0000403D0000503D0000603D0000703D0000803D0000903D0000A03D0000B03D0000C03D0000D03D0000E03D0000F03D0000003E0000103E0000203E0000303E0000403E0000503E0000603E0000703E0000803E0000903E0000A03E0000B03E0000C03E0000D03E0000E03E0000F03E0000003F0000103F0000203F0000303F0000403F0000503F0000603F0000703F0000803F0000903F0000A03F0000B03F0000C03F0000D03F0000E03F0000F03F000000400000104000002040000030400000404000005040000060400000704000008040000090400000A0400000B0400000C0400000D0400000E0400000F040000000410000104100002041000030410000404100005041000060410000704100008041000090410000A0410000B0410000C0410000D0410000E0410000F041000000420000104200002042000030420000404200005042000060420000704200008042000090420000A0420000B0420000C0420000D0420000E0420000F042000000430000104300002043000030430000404300005043000060430000704300008043000090430000A0430000B0430000C0430000D0430000E0430000F07F00000080000000BB000080BB0000C0BB000000BC000020BC000040BC000060BC000080BC000090BC0000A0BC0000B0BC0000C0BC0000D0BC0000E0BC0000F0BC000000BD000010BD000020BD000030BD000040BD000050BD000060BD000070BD000080BD000090BD0000A0BD0000B0BD0000C0BD0000D0BD0000E0BD0000F0BD000000BE000010BE000020BE000030BE000040BE000050BE000060BE000070BE000080BE000090BE0000A0BE0000B0BE0000C0BE0000D0BE0000E0BE0000F0BE000000BF000010BF000020BF000030BF000040BF000050BF000060BF000070BF000080BF000090BF0000A0BF0000B0BF0000C0BF0000D0BF0000E0BF0000F0BF000000C0000010C0000020C0000030C0000040C0000050C0000060C0000070C0000080C0000090C00000A0C00000B0C00000C0C00000D0C00000E0C00000F0C0000000C1000010C1000020C1000030C1000040C1000050C1000060C1000070C1000080C1000090C10000A0C10000B0C10000C0C10000D0C10000E0C10000F0C1000000C2000010C2000020C2000030C2000040C2000050C2000060C2000070C2000080C2000090C20000A0C20000B0C20000C0C20000D0C20000E0C20000F0C2000000C3000010C3000020C3000030C3000040C3000050C3000060C3000070C3000080C3000090C30000A0C30000B0C30000C0C30000D0C30000E0C30000F0FF"> {alignment = 64 : i64}
 #x = affine_map<(m, n, k) -> (m, k)>
 #w = affine_map<(m, n, k) -> (n, k)>
 #s = affine_map<(m, n, k) -> (n floordiv 128, k floordiv 128)>
 #y = affine_map<(m, n, k) -> (m, n)>
 func.func @fp8_linear(%input: memref<?x320xf32>, %weight: memref<80x320xf8E4M3FN>,
                       %scales: memref<1x3xf32>, %output: memref<?x80xf32>) {
-  %table = memref.get_global @e4m3_table : memref<256xf32>
+  %c7_i16 = arith.constant 7 : i16
+  %mask = arith.constant -16512 : i16
+  %c127_i8 = arith.constant 127 : i8
+  %nan = arith.constant 0x7FC00000 : f32
+  %c256 = arith.constant 2.560000e+02 : f32
   linalg.generic {indexing_maps = [#x, #w, #s, #y],
                   iterator_types = ["parallel", "parallel", "reduction"]}
       ins(%input, %weight, %scales : memref<?x320xf32>, memref<80x320xf8E4M3FN>, memref<1x3xf32>)
       outs(%output : memref<?x80xf32>) {
   ^bb0(%a: f32, %b: f8E4M3FN, %scale: f32, %acc: f32):
     %bits = arith.bitcast %b : f8E4M3FN to i8
-    %index = arith.index_castui %bits : i8 to index
-    %decoded = memref.load %table[%index] : memref<256xf32>
+    %sign_extended = arith.extsi %bits : i8 to i16
+    %moved = arith.shli %sign_extended, %c7_i16 : i16
+    %half_bits = arith.andi %moved, %mask : i16
+    %half = arith.bitcast %half_bits : i16 to f16
+    %widened = arith.extf %half : f16 to f32
+    %nan_bits = arith.andi %bits, %c127_i8 : i8
+    %is_nan = arith.cmpi eq, %nan_bits, %c127_i8 : i8
+    %over256 = arith.select %is_nan, %nan, %widened : f32
+    %decoded = arith.mulf %over256, %c256 : f32
     %wide = arith.mulf %decoded, %scale : f32
     %product = arith.mulf %a, %wide fastmath<reassoc,contract> : f32
     %sum = arith.addf %acc, %product fastmath<reassoc,contract> : f32
@@ -191,27 +201,38 @@ func.func @fp8_linear(%input: memref<?x320xf32>, %weight: memref<80x320xf8E4M3FN
 
 // -----
 
-// Tests that an FP8 product whose table is not the e4m3 decoding is left
-// to the generic mapping: the kernel would decode the weight differently.
-// CHECK-LABEL: func.func @fp8_other_table(
+// Tests that an FP8 product whose decoding is not the exact e4m3 one (here
+// a mask that drops a mantissa bit) is left to the generic mapping: the
+// kernel would decode the weight differently.
+// CHECK-LABEL: func.func @fp8_other_decoding(
 // CHECK-NOT:     gpu.launch
 // CHECK:         linalg.generic
-memref.global "private" constant @other_table : memref<256xf32> = dense<1.0>
 #x = affine_map<(m, n, k) -> (m, k)>
 #w = affine_map<(m, n, k) -> (n, k)>
 #s = affine_map<(m, n, k) -> (n floordiv 128, k floordiv 128)>
 #y = affine_map<(m, n, k) -> (m, n)>
-func.func @fp8_other_table(%input: memref<?x320xf32>, %weight: memref<80x320xf8E4M3FN>,
+func.func @fp8_other_decoding(%input: memref<?x320xf32>, %weight: memref<80x320xf8E4M3FN>,
                            %scales: memref<1x3xf32>, %output: memref<?x80xf32>) {
-  %table = memref.get_global @other_table : memref<256xf32>
+  %c7_i16 = arith.constant 7 : i16
+  %mask = arith.constant -16640 : i16
+  %c127_i8 = arith.constant 127 : i8
+  %nan = arith.constant 0x7FC00000 : f32
+  %c256 = arith.constant 2.560000e+02 : f32
   linalg.generic {indexing_maps = [#x, #w, #s, #y],
                   iterator_types = ["parallel", "parallel", "reduction"]}
       ins(%input, %weight, %scales : memref<?x320xf32>, memref<80x320xf8E4M3FN>, memref<1x3xf32>)
       outs(%output : memref<?x80xf32>) {
   ^bb0(%a: f32, %b: f8E4M3FN, %scale: f32, %acc: f32):
     %bits = arith.bitcast %b : f8E4M3FN to i8
-    %index = arith.index_castui %bits : i8 to index
-    %decoded = memref.load %table[%index] : memref<256xf32>
+    %sign_extended = arith.extsi %bits : i8 to i16
+    %moved = arith.shli %sign_extended, %c7_i16 : i16
+    %half_bits = arith.andi %moved, %mask : i16
+    %half = arith.bitcast %half_bits : i16 to f16
+    %widened = arith.extf %half : f16 to f32
+    %nan_bits = arith.andi %bits, %c127_i8 : i8
+    %is_nan = arith.cmpi eq, %nan_bits, %c127_i8 : i8
+    %over256 = arith.select %is_nan, %nan, %widened : f32
+    %decoded = arith.mulf %over256, %c256 : f32
     %wide = arith.mulf %decoded, %scale : f32
     %product = arith.mulf %a, %wide : f32
     %sum = arith.addf %acc, %product : f32
@@ -227,22 +248,32 @@ func.func @fp8_other_table(%input: memref<?x320xf32>, %weight: memref<80x320xf8E
 // CHECK-LABEL: func.func @fp8_small_blocks(
 // CHECK-NOT:     gpu.launch
 // CHECK:         linalg.generic
-memref.global "private" constant @e4m3_table : memref<256xf32> = dense<"0x000000000000003B0000803B0000C03B0000003C0000203C0000403C0000603C0000803C0000903C0000A03C0000B03C0000C03C0000D03C0000E03C0000F03C0000003D0000103D0000203D0000303D0000403D0000503D0000603D0000703D0000803D0000903D0000A03D0000B03D0000C03D0000D03D0000E03D0000F03D0000003E0000103E0000203E0000303E0000403E0000503E0000603E0000703E0000803E0000903E0000A03E0000B03E0000C03E0000D03E0000E03E0000F03E0000003F0000103F0000203F0000303F0000403F0000503F0000603F0000703F0000803F0000903F0000A03F0000B03F0000C03F0000D03F0000E03F0000F03F000000400000104000002040000030400000404000005040000060400000704000008040000090400000A0400000B0400000C0400000D0400000E0400000F040000000410000104100002041000030410000404100005041000060410000704100008041000090410000A0410000B0410000C0410000D0410000E0410000F041000000420000104200002042000030420000404200005042000060420000704200008042000090420000A0420000B0420000C0420000D0420000E0420000F042000000430000104300002043000030430000404300005043000060430000704300008043000090430000A0430000B0430000C0430000D0430000E0430000F07F00000080000000BB000080BB0000C0BB000000BC000020BC000040BC000060BC000080BC000090BC0000A0BC0000B0BC0000C0BC0000D0BC0000E0BC0000F0BC000000BD000010BD000020BD000030BD000040BD000050BD000060BD000070BD000080BD000090BD0000A0BD0000B0BD0000C0BD0000D0BD0000E0BD0000F0BD000000BE000010BE000020BE000030BE000040BE000050BE000060BE000070BE000080BE000090BE0000A0BE0000B0BE0000C0BE0000D0BE0000E0BE0000F0BE000000BF000010BF000020BF000030BF000040BF000050BF000060BF000070BF000080BF000090BF0000A0BF0000B0BF0000C0BF0000D0BF0000E0BF0000F0BF000000C0000010C0000020C0000030C0000040C0000050C0000060C0000070C0000080C0000090C00000A0C00000B0C00000C0C00000D0C00000E0C00000F0C0000000C1000010C1000020C1000030C1000040C1000050C1000060C1000070C1000080C1000090C10000A0C10000B0C10000C0C10000D0C10000E0C10000F0C1000000C2000010C2000020C2000030C2000040C2000050C2000060C2000070C2000080C2000090C20000A0C20000B0C20000C0C20000D0C20000E0C20000F0C2000000C3000010C3000020C3000030C3000040C3000050C3000060C3000070C3000080C3000090C30000A0C30000B0C30000C0C30000D0C30000E0C30000F0FF"> {alignment = 64 : i64}
 #x = affine_map<(m, n, k) -> (m, k)>
 #w = affine_map<(m, n, k) -> (n, k)>
 #s = affine_map<(m, n, k) -> (n floordiv 128, k floordiv 8)>
 #y = affine_map<(m, n, k) -> (m, n)>
 func.func @fp8_small_blocks(%input: memref<?x320xf32>, %weight: memref<80x320xf8E4M3FN>,
                             %scales: memref<1x40xf32>, %output: memref<?x80xf32>) {
-  %table = memref.get_global @e4m3_table : memref<256xf32>
+  %c7_i16 = arith.constant 7 : i16
+  %mask = arith.constant -16512 : i16
+  %c127_i8 = arith.constant 127 : i8
+  %nan = arith.constant 0x7FC00000 : f32
+  %c256 = arith.constant 2.560000e+02 : f32
   linalg.generic {indexing_maps = [#x, #w, #s, #y],
                   iterator_types = ["parallel", "parallel", "reduction"]}
       ins(%input, %weight, %scales : memref<?x320xf32>, memref<80x320xf8E4M3FN>, memref<1x40xf32>)
       outs(%output : memref<?x80xf32>) {
   ^bb0(%a: f32, %b: f8E4M3FN, %scale: f32, %acc: f32):
     %bits = arith.bitcast %b : f8E4M3FN to i8
-    %index = arith.index_castui %bits : i8 to index
-    %decoded = memref.load %table[%index] : memref<256xf32>
+    %sign_extended = arith.extsi %bits : i8 to i16
+    %moved = arith.shli %sign_extended, %c7_i16 : i16
+    %half_bits = arith.andi %moved, %mask : i16
+    %half = arith.bitcast %half_bits : i16 to f16
+    %widened = arith.extf %half : f16 to f32
+    %nan_bits = arith.andi %bits, %c127_i8 : i8
+    %is_nan = arith.cmpi eq, %nan_bits, %c127_i8 : i8
+    %over256 = arith.select %is_nan, %nan, %widened : f32
+    %decoded = arith.mulf %over256, %c256 : f32
     %wide = arith.mulf %decoded, %scale : f32
     %product = arith.mulf %a, %wide : f32
     %sum = arith.addf %acc, %product : f32
@@ -662,7 +693,6 @@ func.func @residual_into_input(%rows: index, %weight: memref<64x64xbf16>,
 // CHECK:             math.exp
 // CHECK:             arith.mulf %{{.+}}, %[[SUMS]]#4
 // CHECK-NOT:     linalg.generic
-memref.global "private" constant @e4m3_table : memref<256xf32> = dense<"0x000000000000003B0000803B0000C03B0000003C0000203C0000403C0000603C0000803C0000903C0000A03C0000B03C0000C03C0000D03C0000E03C0000F03C0000003D0000103D0000203D0000303D0000403D0000503D0000603D0000703D0000803D0000903D0000A03D0000B03D0000C03D0000D03D0000E03D0000F03D0000003E0000103E0000203E0000303E0000403E0000503E0000603E0000703E0000803E0000903E0000A03E0000B03E0000C03E0000D03E0000E03E0000F03E0000003F0000103F0000203F0000303F0000403F0000503F0000603F0000703F0000803F0000903F0000A03F0000B03F0000C03F0000D03F0000E03F0000F03F000000400000104000002040000030400000404000005040000060400000704000008040000090400000A0400000B0400000C0400000D0400000E0400000F040000000410000104100002041000030410000404100005041000060410000704100008041000090410000A0410000B0410000C0410000D0410000E0410000F041000000420000104200002042000030420000404200005042000060420000704200008042000090420000A0420000B0420000C0420000D0420000E0420000F042000000430000104300002043000030430000404300005043000060430000704300008043000090430000A0430000B0430000C0430000D0430000E0430000F07F00000080000000BB000080BB0000C0BB000000BC000020BC000040BC000060BC000080BC000090BC0000A0BC0000B0BC0000C0BC0000D0BC0000E0BC0000F0BC000000BD000010BD000020BD000030BD000040BD000050BD000060BD000070BD000080BD000090BD0000A0BD0000B0BD0000C0BD0000D0BD0000E0BD0000F0BD000000BE000010BE000020BE000030BE000040BE000050BE000060BE000070BE000080BE000090BE0000A0BE0000B0BE0000C0BE0000D0BE0000E0BE0000F0BE000000BF000010BF000020BF000030BF000040BF000050BF000060BF000070BF000080BF000090BF0000A0BF0000B0BF0000C0BF0000D0BF0000E0BF0000F0BF000000C0000010C0000020C0000030C0000040C0000050C0000060C0000070C0000080C0000090C00000A0C00000B0C00000C0C00000D0C00000E0C00000F0C0000000C1000010C1000020C1000030C1000040C1000050C1000060C1000070C1000080C1000090C10000A0C10000B0C10000C0C10000D0C10000E0C10000F0C1000000C2000010C2000020C2000030C2000040C2000050C2000060C2000070C2000080C2000090C20000A0C20000B0C20000C0C20000D0C20000E0C20000F0C2000000C3000010C3000020C3000030C3000040C3000050C3000060C3000070C3000080C3000090C30000A0C30000B0C30000C0C30000D0C30000E0C30000F0FF"> {alignment = 64 : i64}
 #x = affine_map<(m, n, k) -> (m, k)>
 #w = affine_map<(m, n, k) -> (n, k)>
 #s = affine_map<(m, n, k) -> (n floordiv 128, k floordiv 128)>
@@ -674,17 +704,28 @@ func.func @fp8_swiglu(%input: memref<?x320xf32>, %gate: memref<160x320xf8E4M3FN>
   %c0 = arith.constant 0 : index
   %one = arith.constant 1.0 : f32
   %rows = memref.dim %input, %c0 : memref<?x320xf32>
-  %table = memref.get_global @e4m3_table : memref<256xf32>
   %g = memref.alloc(%rows) : memref<?x160xf32>
   %u = memref.alloc(%rows) : memref<?x160xf32>
+  %c7_i16 = arith.constant 7 : i16
+  %mask = arith.constant -16512 : i16
+  %c127_i8 = arith.constant 127 : i8
+  %nan = arith.constant 0x7FC00000 : f32
+  %c256 = arith.constant 2.560000e+02 : f32
   linalg.generic {indexing_maps = [#x, #w, #s, #y],
                   iterator_types = ["parallel", "parallel", "reduction"]}
       ins(%input, %gate, %gate_scales : memref<?x320xf32>, memref<160x320xf8E4M3FN>, memref<2x3xf32>)
       outs(%g : memref<?x160xf32>) {
   ^bb0(%a: f32, %b: f8E4M3FN, %scale: f32, %acc: f32):
     %bits = arith.bitcast %b : f8E4M3FN to i8
-    %index = arith.index_castui %bits : i8 to index
-    %decoded = memref.load %table[%index] : memref<256xf32>
+    %sign_extended = arith.extsi %bits : i8 to i16
+    %moved = arith.shli %sign_extended, %c7_i16 : i16
+    %half_bits = arith.andi %moved, %mask : i16
+    %half = arith.bitcast %half_bits : i16 to f16
+    %widened = arith.extf %half : f16 to f32
+    %nan_bits = arith.andi %bits, %c127_i8 : i8
+    %is_nan = arith.cmpi eq, %nan_bits, %c127_i8 : i8
+    %over256 = arith.select %is_nan, %nan, %widened : f32
+    %decoded = arith.mulf %over256, %c256 : f32
     %wide = arith.mulf %decoded, %scale : f32
     %product = arith.mulf %a, %wide fastmath<reassoc,contract> : f32
     %sum = arith.addf %acc, %product fastmath<reassoc,contract> : f32
@@ -696,8 +737,15 @@ func.func @fp8_swiglu(%input: memref<?x320xf32>, %gate: memref<160x320xf8E4M3FN>
       outs(%u : memref<?x160xf32>) {
   ^bb0(%a: f32, %b: f8E4M3FN, %scale: f32, %acc: f32):
     %bits = arith.bitcast %b : f8E4M3FN to i8
-    %index = arith.index_castui %bits : i8 to index
-    %decoded = memref.load %table[%index] : memref<256xf32>
+    %sign_extended = arith.extsi %bits : i8 to i16
+    %moved = arith.shli %sign_extended, %c7_i16 : i16
+    %half_bits = arith.andi %moved, %mask : i16
+    %half = arith.bitcast %half_bits : i16 to f16
+    %widened = arith.extf %half : f16 to f32
+    %nan_bits = arith.andi %bits, %c127_i8 : i8
+    %is_nan = arith.cmpi eq, %nan_bits, %c127_i8 : i8
+    %over256 = arith.select %is_nan, %nan, %widened : f32
+    %decoded = arith.mulf %over256, %c256 : f32
     %wide = arith.mulf %decoded, %scale : f32
     %product = arith.mulf %a, %wide fastmath<reassoc,contract> : f32
     %sum = arith.addf %acc, %product fastmath<reassoc,contract> : f32
@@ -726,22 +774,32 @@ func.func @fp8_swiglu(%input: memref<?x320xf32>, %gate: memref<160x320xf8E4M3FN>
 // CHECK-LABEL: func.func @fp8_ragged_k(
 // CHECK-NOT:     gpu.launch
 // CHECK:         linalg.generic
-memref.global "private" constant @e4m3_table : memref<256xf32> = dense<"0x000000000000003B0000803B0000C03B0000003C0000203C0000403C0000603C0000803C0000903C0000A03C0000B03C0000C03C0000D03C0000E03C0000F03C0000003D0000103D0000203D0000303D0000403D0000503D0000603D0000703D0000803D0000903D0000A03D0000B03D0000C03D0000D03D0000E03D0000F03D0000003E0000103E0000203E0000303E0000403E0000503E0000603E0000703E0000803E0000903E0000A03E0000B03E0000C03E0000D03E0000E03E0000F03E0000003F0000103F0000203F0000303F0000403F0000503F0000603F0000703F0000803F0000903F0000A03F0000B03F0000C03F0000D03F0000E03F0000F03F000000400000104000002040000030400000404000005040000060400000704000008040000090400000A0400000B0400000C0400000D0400000E0400000F040000000410000104100002041000030410000404100005041000060410000704100008041000090410000A0410000B0410000C0410000D0410000E0410000F041000000420000104200002042000030420000404200005042000060420000704200008042000090420000A0420000B0420000C0420000D0420000E0420000F042000000430000104300002043000030430000404300005043000060430000704300008043000090430000A0430000B0430000C0430000D0430000E0430000F07F00000080000000BB000080BB0000C0BB000000BC000020BC000040BC000060BC000080BC000090BC0000A0BC0000B0BC0000C0BC0000D0BC0000E0BC0000F0BC000000BD000010BD000020BD000030BD000040BD000050BD000060BD000070BD000080BD000090BD0000A0BD0000B0BD0000C0BD0000D0BD0000E0BD0000F0BD000000BE000010BE000020BE000030BE000040BE000050BE000060BE000070BE000080BE000090BE0000A0BE0000B0BE0000C0BE0000D0BE0000E0BE0000F0BE000000BF000010BF000020BF000030BF000040BF000050BF000060BF000070BF000080BF000090BF0000A0BF0000B0BF0000C0BF0000D0BF0000E0BF0000F0BF000000C0000010C0000020C0000030C0000040C0000050C0000060C0000070C0000080C0000090C00000A0C00000B0C00000C0C00000D0C00000E0C00000F0C0000000C1000010C1000020C1000030C1000040C1000050C1000060C1000070C1000080C1000090C10000A0C10000B0C10000C0C10000D0C10000E0C10000F0C1000000C2000010C2000020C2000030C2000040C2000050C2000060C2000070C2000080C2000090C20000A0C20000B0C20000C0C20000D0C20000E0C20000F0C2000000C3000010C3000020C3000030C3000040C3000050C3000060C3000070C3000080C3000090C30000A0C30000B0C30000C0C30000D0C30000E0C30000F0FF"> {alignment = 64 : i64}
 #x = affine_map<(m, n, k) -> (m, k)>
 #w = affine_map<(m, n, k) -> (n, k)>
 #s = affine_map<(m, n, k) -> (n floordiv 128, k floordiv 128)>
 #y = affine_map<(m, n, k) -> (m, n)>
 func.func @fp8_ragged_k(%input: memref<?x72xf32>, %weight: memref<80x72xf8E4M3FN>,
                         %scales: memref<1x1xf32>, %output: memref<?x80xf32>) {
-  %table = memref.get_global @e4m3_table : memref<256xf32>
+  %c7_i16 = arith.constant 7 : i16
+  %mask = arith.constant -16512 : i16
+  %c127_i8 = arith.constant 127 : i8
+  %nan = arith.constant 0x7FC00000 : f32
+  %c256 = arith.constant 2.560000e+02 : f32
   linalg.generic {indexing_maps = [#x, #w, #s, #y],
                   iterator_types = ["parallel", "parallel", "reduction"]}
       ins(%input, %weight, %scales : memref<?x72xf32>, memref<80x72xf8E4M3FN>, memref<1x1xf32>)
       outs(%output : memref<?x80xf32>) {
   ^bb0(%a: f32, %b: f8E4M3FN, %scale: f32, %acc: f32):
     %bits = arith.bitcast %b : f8E4M3FN to i8
-    %index = arith.index_castui %bits : i8 to index
-    %decoded = memref.load %table[%index] : memref<256xf32>
+    %sign_extended = arith.extsi %bits : i8 to i16
+    %moved = arith.shli %sign_extended, %c7_i16 : i16
+    %half_bits = arith.andi %moved, %mask : i16
+    %half = arith.bitcast %half_bits : i16 to f16
+    %widened = arith.extf %half : f16 to f32
+    %nan_bits = arith.andi %bits, %c127_i8 : i8
+    %is_nan = arith.cmpi eq, %nan_bits, %c127_i8 : i8
+    %over256 = arith.select %is_nan, %nan, %widened : f32
+    %decoded = arith.mulf %over256, %c256 : f32
     %wide = arith.mulf %decoded, %scale : f32
     %product = arith.mulf %a, %wide : f32
     %sum = arith.addf %acc, %product : f32
