@@ -22,9 +22,8 @@ using namespace jikji::lowering;
 
 namespace {
 
-constexpr int64_t kColumns = 4;   // output features per register block
-constexpr int64_t kLanes = 16;    // float32 per AVX-512 register
-constexpr int64_t kMaxBlock = 64; // output features per thread's block
+constexpr int64_t kColumns = 4; // output features per register block
+constexpr int64_t kLanes = 16;  // float32 per AVX-512 register
 
 class BlockScaledProduct {
 public:
@@ -36,45 +35,14 @@ public:
   }
 
   Value build(Value rows, Value output, bool threaded) {
-    int64_t block = columnBlock(threaded);
-    if (!threaded)
-      return columns(rows, constant(0), block, output);
-    auto forall = scf::ForallOp::create(
-        b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(features / block)},
-        ValueRange{output}, std::nullopt,
-        [&](OpBuilder &, Location, ValueRange arguments) {
-          Value column = mul(arguments[0], constant(block));
-          auto tileType = RankedTensorType::get({ShapedType::kDynamic, block},
-                                                b.getF32Type());
-          Value tile = tensor::ExtractSliceOp::create(
-              b, loc, tileType, arguments[1],
-              ArrayRef<OpFoldResult>{b.getIndexAttr(0), column},
-              ArrayRef<OpFoldResult>{rows, b.getIndexAttr(block)},
-              ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
-          Value result = columns(rows, column, block, tile, /*offset=*/true);
-          auto terminator = scf::InParallelOp::create(b, loc);
-          b.setInsertionPointToStart(terminator.getBody());
-          tensor::ParallelInsertSliceOp::create(
-              b, loc, result, arguments[1],
-              ArrayRef<OpFoldResult>{b.getIndexAttr(0), column},
-              ArrayRef<OpFoldResult>{rows, b.getIndexAttr(block)},
-              ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+    return overFeatureBlocks(
+        b, loc, rows, output, features, threaded,
+        [&](Value column, int64_t width, Value tile, bool offset) {
+          return columns(rows, column, width, tile, offset);
         });
-    return forall.getResult(0);
   }
 
 private:
-  /// Features per thread's block: the largest of 64, 32, ..., 4 dividing
-  /// the feature count; without threads, all of them.
-  int64_t columnBlock(bool threaded) {
-    if (!threaded)
-      return features;
-    for (int64_t block = kMaxBlock; block > kColumns; block /= 2)
-      if (features % block == 0)
-        return block;
-    return kColumns;
-  }
-
   Value constant(int64_t value) {
     return arith::ConstantIndexOp::create(b, loc, value);
   }
@@ -127,16 +95,15 @@ private:
         [&](OpBuilder &, Location, Value kb, ValueRange sums) {
           Value begin = mul(kb, constant(blockWidth));
           auto inBlock = scf::ForOp::create(
-              b, loc, begin, add(begin, constant(blockWidth)),
-              constant(kLanes), zeros,
-              [&](OpBuilder &, Location, Value k, ValueRange partial) {
+              b, loc, begin, add(begin, constant(blockWidth)), constant(kLanes),
+              zeros, [&](OpBuilder &, Location, Value k, ValueRange partial) {
                 Value x = read(input, row, k);
                 SmallVector<Value> next;
                 for (int64_t j = 0; j < kColumns; ++j) {
                   Value w = float8E4M3FNOver256(
                       b, loc, read(weight, add(feature, constant(j)), k));
-                  next.push_back(vector::FMAOp::create(b, loc, x, w,
-                                                       partial[j]));
+                  next.push_back(
+                      vector::FMAOp::create(b, loc, x, w, partial[j]));
                 }
                 scf::YieldOp::create(b, loc, next);
               });
@@ -148,8 +115,8 @@ private:
           Value lanes = vector::BroadcastOp::create(b, loc, lanesType, scaled);
           SmallVector<Value> next;
           for (int64_t j = 0; j < kColumns; ++j)
-            next.push_back(vector::FMAOp::create(
-                b, loc, inBlock.getResult(j), lanes, sums[j]));
+            next.push_back(vector::FMAOp::create(b, loc, inBlock.getResult(j),
+                                                 lanes, sums[j]));
           scf::YieldOp::create(b, loc, next);
         });
     SmallVector<Value> dots;

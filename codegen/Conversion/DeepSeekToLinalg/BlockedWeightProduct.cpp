@@ -17,13 +17,13 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 using namespace mlir;
+using jikji::lowering::overFeatureBlocks;
 
 namespace {
 
-constexpr int64_t kRows = 4;     // input rows per register block
-constexpr int64_t kColumns = 4;  // output features per register block
-constexpr int64_t kLanes = 16;   // float32 per AVX-512 register
-constexpr int64_t kMaxBlock = 64; // output features per thread's block
+constexpr int64_t kRows = 4;    // input rows per register block
+constexpr int64_t kColumns = 4; // output features per register block
+constexpr int64_t kLanes = 16;  // float32 per AVX-512 register
 
 class BlockedProduct {
 public:
@@ -35,65 +35,29 @@ public:
   }
 
   /// Rows [0, rows) of the product, into `output` [M, N] (rows a multiple
-  /// of kRows), column blocks shared among threads when `threaded`.
+  /// of kRows), feature blocks shared among threads when `threaded`.
   Value build(Value rows, Value output, bool threaded) {
-    int64_t block = columnBlock(threaded);
-    if (!threaded)
-      return columns(rows, constant(0), block, output);
-    auto forall = scf::ForallOp::create(
-        b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(features / block)},
-        ValueRange{output}, std::nullopt,
-        [&](OpBuilder &, Location, ValueRange arguments) {
-          Value column = mul(arguments[0], constant(block));
-          Value tile = slice(arguments[1], rows, column, block);
-          Value result = columns(rows, column, block, tile, /*offset=*/true);
-          auto terminator = scf::InParallelOp::create(b, loc);
-          b.setInsertionPointToStart(terminator.getBody());
-          tensor::ParallelInsertSliceOp::create(
-              b, loc, result, arguments[1],
-              ArrayRef<OpFoldResult>{b.getIndexAttr(0), column},
-              ArrayRef<OpFoldResult>{rows, b.getIndexAttr(block)},
-              ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+    return overFeatureBlocks(
+        b, loc, rows, output, features, threaded,
+        [&](Value column, int64_t width, Value tile, bool offset) {
+          return columns(rows, column, width, tile, offset);
         });
-    return forall.getResult(0);
   }
 
 private:
-  /// Features per thread's block: the largest of 64, 32, ..., 4 dividing
-  /// the feature count, so that blocks are whole; without threads, one.
-  int64_t columnBlock(bool threaded) {
-    if (!threaded)
-      return features;
-    for (int64_t block = kMaxBlock; block > kColumns; block /= 2)
-      if (features % block == 0)
-        return block;
-    return kColumns;
-  }
-
   Value constant(int64_t value) {
     return arith::ConstantIndexOp::create(b, loc, value);
   }
   Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
-  Value mul(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
-
-  Value slice(Value matrix, Value rows, Value column, int64_t width) {
-    auto type = RankedTensorType::get({ShapedType::kDynamic, width},
-                                      b.getF32Type());
-    return tensor::ExtractSliceOp::create(
-        b, loc, type, matrix,
-        ArrayRef<OpFoldResult>{b.getIndexAttr(0), column},
-        ArrayRef<OpFoldResult>{rows, b.getIndexAttr(width)},
-        ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
-  }
 
   /// 16 lanes of row `row` of `matrix` from column `column`, in float32.
   Value load(Value matrix, Value row, Value column) {
     Type element = cast<RankedTensorType>(matrix.getType()).getElementType();
     auto type = VectorType::get({kLanes}, element);
     Value padding = arith::ConstantOp::create(b, loc, b.getZeroAttr(element));
-    Value lanes = vector::TransferReadOp::create(
-        b, loc, type, matrix, ValueRange{row, column}, padding,
-        ArrayRef<bool>{true});
+    Value lanes = vector::TransferReadOp::create(b, loc, type, matrix,
+                                                 ValueRange{row, column},
+                                                 padding, ArrayRef<bool>{true});
     if (element.isF32())
       return lanes;
     // bf16: the top half of the float32 of the same value (see widenToF32).
@@ -116,8 +80,7 @@ private:
         b, loc, constant(0), rows, constant(kRows), ValueRange{tile},
         [&](OpBuilder &, Location, Value row, ValueRange tileIn) {
           auto byColumns = scf::ForOp::create(
-              b, loc, constant(0), constant(width), constant(kColumns),
-              tileIn,
+              b, loc, constant(0), constant(width), constant(kColumns), tileIn,
               [&](OpBuilder &, Location, Value feature, ValueRange current) {
                 Value result = registerBlock(
                     row, add(column, feature),
@@ -159,11 +122,11 @@ private:
             reduction.getResult(i * kColumns + j),
             arith::FastMathFlags::reassoc | arith::FastMathFlags::contract));
       Value values = vector::FromElementsOp::create(b, loc, rowType, dots);
-      out = vector::TransferWriteOp::create(
-                b, loc, values, out,
-                ValueRange{add(row, constant(i)), outColumn},
-                ArrayRef<bool>{true})
-                .getResult();
+      out =
+          vector::TransferWriteOp::create(
+              b, loc, values, out, ValueRange{add(row, constant(i)), outColumn},
+              ArrayRef<bool>{true})
+              .getResult();
     }
     return out;
   }
@@ -175,6 +138,47 @@ private:
 };
 
 } // namespace
+
+Value jikji::lowering::overFeatureBlocks(
+    OpBuilder &b, Location loc, Value rows, Value output, int64_t features,
+    bool threaded,
+    function_ref<Value(Value column, int64_t width, Value tile, bool offset)>
+        columns) {
+  auto constant = [&](int64_t value) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, value);
+  };
+  if (!threaded)
+    return columns(constant(0), features, output, /*offset=*/false);
+  // Whole blocks of at most 64 features: enough blocks for the threads,
+  // each big enough that its share of the weight streams.
+  int64_t block = kColumns;
+  for (int64_t width = 64; width > kColumns; width /= 2)
+    if (features % width == 0) {
+      block = width;
+      break;
+    }
+  auto forall = scf::ForallOp::create(
+      b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(features / block)},
+      ValueRange{output}, std::nullopt,
+      [&](OpBuilder &, Location, ValueRange arguments) {
+        Value column =
+            arith::MulIOp::create(b, loc, arguments[0], constant(block));
+        SmallVector<OpFoldResult> offsets{b.getIndexAttr(0), column};
+        SmallVector<OpFoldResult> sizes{rows, b.getIndexAttr(block)};
+        SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
+        Value tile = tensor::ExtractSliceOp::create(
+            b, loc,
+            RankedTensorType::get({ShapedType::kDynamic, block},
+                                  b.getF32Type()),
+            arguments[1], offsets, sizes, strides);
+        Value result = columns(column, block, tile, /*offset=*/true);
+        auto terminator = scf::InParallelOp::create(b, loc);
+        b.setInsertionPointToStart(terminator.getBody());
+        tensor::ParallelInsertSliceOp::create(b, loc, result, arguments[1],
+                                              offsets, sizes, strides);
+      });
+  return forall.getResult(0);
+}
 
 bool jikji::lowering::hasBlockedWeightProduct(Value input, Value weight) {
   auto inputType = cast<RankedTensorType>(input.getType());

@@ -111,6 +111,21 @@ mlir::Value weightContraction(mlir::OpBuilder &b, mlir::Location loc,
                               llvm::ArrayRef<int64_t> block = {},
                               bool threaded = true, bool cpuKernels = true);
 
+/// Computes rows [0, rows) of `output` [M, features] one block of output
+/// features at a time: `columns(column, width, tile, offset)` returns
+/// features [column, column + width) written into `tile`, which is the
+/// [rows, width] slice of the output at `column` when `offset`, else the
+/// whole output. With `threaded` the blocks are the largest of 64, 32, ...,
+/// 4 features that divides `features`, and an scf.forall shares them among
+/// threads; without, one block holds every feature. The CPU product
+/// kernels' shared outer structure.
+mlir::Value overFeatureBlocks(
+    mlir::OpBuilder &b, mlir::Location loc, mlir::Value rows,
+    mlir::Value output, int64_t features, bool threaded,
+    llvm::function_ref<mlir::Value(mlir::Value column, int64_t width,
+                                   mlir::Value tile, bool offset)>
+        columns);
+
 /// Whether `blockedWeightProduct` takes `input` [M, K] and `weight` [N, K]:
 /// bf16 or f32 weights, K a multiple of 16 and N of 4.
 bool hasBlockedWeightProduct(mlir::Value input, mlir::Value weight);
