@@ -226,45 +226,50 @@ std::string JsonValue::describe(size_t maxLength) const {
 // UTF-8
 //===----------------------------------------------------------------------===//
 
+size_t jikji::hf::utf8SequenceLength(const unsigned char *bytes, size_t size) {
+  // The ranges of the second byte come from RFC 3629's table; they are what
+  // excludes overlong forms (E0, F0), surrogates (ED) and code points above
+  // U+10FFFF (F4).
+  unsigned char lead = bytes[0];
+  size_t length;
+  unsigned char low = 0x80, high = 0xBF;
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    if (lead == 0xE0)
+      low = 0xA0;
+    else if (lead == 0xED)
+      high = 0x9F;
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    if (lead == 0xF0)
+      low = 0x90;
+    else if (lead == 0xF4)
+      high = 0x8F;
+  } else {
+    return 0;
+  }
+  if (size < length || bytes[1] < low || bytes[1] > high)
+    return 0;
+  for (size_t k = 2; k < length; ++k)
+    if ((bytes[k] & 0xC0) != 0x80)
+      return 0;
+  return length;
+}
+
 std::optional<size_t> jikji::hf::findInvalidUtf8(std::string_view text) {
   const auto *bytes = reinterpret_cast<const unsigned char *>(text.data());
   size_t size = text.size();
   size_t i = 0;
   while (i < size) {
-    unsigned char lead = bytes[i];
-    if (lead < 0x80) {
+    if (bytes[i] < 0x80) {
       ++i;
       continue;
     }
-    // The ranges of the second byte come from RFC 3629's table; they are what
-    // excludes overlong forms (E0, F0), surrogates (ED) and code points above
-    // U+10FFFF (F4).
-    size_t length;
-    unsigned char low = 0x80, high = 0xBF;
-    if (lead >= 0xC2 && lead <= 0xDF) {
-      length = 2;
-    } else if (lead >= 0xE0 && lead <= 0xEF) {
-      length = 3;
-      if (lead == 0xE0)
-        low = 0xA0;
-      else if (lead == 0xED)
-        high = 0x9F;
-    } else if (lead >= 0xF0 && lead <= 0xF4) {
-      length = 4;
-      if (lead == 0xF0)
-        low = 0x90;
-      else if (lead == 0xF4)
-        high = 0x8F;
-    } else {
+    size_t length = utf8SequenceLength(bytes + i, size - i);
+    if (length == 0)
       return i;
-    }
-    if (size - i < length)
-      return i;
-    if (bytes[i + 1] < low || bytes[i + 1] > high)
-      return i;
-    for (size_t k = 2; k < length; ++k)
-      if (bytes[i + k] < 0x80 || bytes[i + k] > 0xBF)
-        return i;
     i += length;
   }
   return std::nullopt;

@@ -107,6 +107,12 @@ struct JsonParseOptions {
 Result<JsonValue> parseJson(std::string_view text,
                             const JsonParseOptions &options = {});
 
+/// The length (2 to 4) of the well-formed multi-byte UTF-8 sequence that
+/// starts `bytes` (RFC 3629: no overlong forms, no surrogates, nothing above
+/// U+10FFFF), reading at most `size` bytes; 0 when there is none (an ASCII
+/// byte included).
+size_t utf8SequenceLength(const unsigned char *bytes, size_t size);
+
 /// The offset of the first byte that is not part of well-formed UTF-8 (RFC
 /// 3629: no overlong forms, no surrogates, nothing above U+10FFFF), or
 /// std::nullopt when all of `text` is valid.

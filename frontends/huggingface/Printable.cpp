@@ -6,40 +6,12 @@
 
 #include "frontends/huggingface/Printable.h"
 
+#include "frontends/huggingface/Json.h"
+
 #include <cstdint>
 #include <cstdio>
 
 namespace {
-
-/// The length of the valid UTF-8 sequence at `bytes` (RFC 3629), or 0.
-size_t utf8Length(const unsigned char *bytes, size_t size) {
-  unsigned char lead = bytes[0];
-  size_t length;
-  unsigned char low = 0x80, high = 0xBF;
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    length = 2;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3;
-    if (lead == 0xE0)
-      low = 0xA0; // overlong
-    if (lead == 0xED)
-      high = 0x9F; // surrogates
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4;
-    if (lead == 0xF0)
-      low = 0x90; // overlong
-    if (lead == 0xF4)
-      high = 0x8F; // above U+10FFFF
-  } else {
-    return 0;
-  }
-  if (size < length || bytes[1] < low || bytes[1] > high)
-    return 0;
-  for (size_t i = 2; i < length; ++i)
-    if ((bytes[i] & 0xC0) != 0x80)
-      return 0;
-  return length;
-}
 
 /// The code point of a valid sequence of `length` bytes.
 uint32_t decode(const unsigned char *bytes, size_t length) {
@@ -96,7 +68,7 @@ std::string jikji::hf::printable(std::string_view text) {
       ++i;
       continue;
     }
-    size_t length = utf8Length(bytes + i, size - i);
+    size_t length = jikji::hf::utf8SequenceLength(bytes + i, size - i);
     if (length == 0) {
       std::snprintf(buffer, sizeof(buffer), "\\x%02x", byte);
       out += buffer;
