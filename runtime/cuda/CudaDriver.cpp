@@ -47,51 +47,40 @@ Result<std::shared_ptr<CudaDriver>> CudaDriver::load() {
 
   // The names libcuda.so.1 exports: cuda.h maps several public names to
   // versioned ones, and the unversioned symbols keep old, different ABIs.
-  struct Entry {
-    const char *symbol;
-    bool resolved;
-  };
+  // The first one missing is remembered; the rest are not looked up.
   CudaDriver &d = *driver;
-  const Entry entries[] = {
-      {"cuInit", resolve(handle, "cuInit", d.init)},
-      {"cuDeviceGetCount",
-       resolve(handle, "cuDeviceGetCount", d.deviceGetCount)},
-      {"cuDeviceGet", resolve(handle, "cuDeviceGet", d.deviceGet)},
-      {"cuDeviceGetAttribute",
-       resolve(handle, "cuDeviceGetAttribute", d.deviceGetAttribute)},
-      {"cuDeviceGetName", resolve(handle, "cuDeviceGetName", d.deviceGetName)},
-      {"cuDeviceTotalMem_v2",
-       resolve(handle, "cuDeviceTotalMem_v2", d.deviceTotalMem)},
-      {"cuDevicePrimaryCtxRetain",
-       resolve(handle, "cuDevicePrimaryCtxRetain", d.primaryCtxRetain)},
-      {"cuDevicePrimaryCtxRelease_v2",
-       resolve(handle, "cuDevicePrimaryCtxRelease_v2", d.primaryCtxRelease)},
-      {"cuCtxSetCurrent", resolve(handle, "cuCtxSetCurrent", d.ctxSetCurrent)},
-      {"cuStreamCreate", resolve(handle, "cuStreamCreate", d.streamCreate)},
-      {"cuStreamDestroy_v2",
-       resolve(handle, "cuStreamDestroy_v2", d.streamDestroy)},
-      {"cuStreamSynchronize",
-       resolve(handle, "cuStreamSynchronize", d.streamSynchronize)},
-      {"cuModuleLoadData",
-       resolve(handle, "cuModuleLoadData", d.moduleLoadData)},
-      {"cuModuleUnload", resolve(handle, "cuModuleUnload", d.moduleUnload)},
-      {"cuModuleGetFunction",
-       resolve(handle, "cuModuleGetFunction", d.moduleGetFunction)},
-      {"cuLaunchKernel", resolve(handle, "cuLaunchKernel", d.launchKernel)},
-      {"cuMemAllocManaged",
-       resolve(handle, "cuMemAllocManaged", d.memAllocManaged)},
-      {"cuMemFree_v2", resolve(handle, "cuMemFree_v2", d.memFree)},
-      {"cuMemGetInfo_v2", resolve(handle, "cuMemGetInfo_v2", d.memGetInfo)},
-      {"cuMemsetD8Async", resolve(handle, "cuMemsetD8Async", d.memsetD8Async)},
-      {"cuGetErrorName", resolve(handle, "cuGetErrorName", d.getErrorName)},
+  const char *missing = nullptr;
+  auto need = [&](const char *symbol, auto &entry) {
+    if (!missing && !resolve(handle, symbol, entry))
+      missing = symbol;
   };
-  for (const Entry &entry : entries)
-    if (!entry.resolved) {
-      // Not a driver, and none of its code has run: unload it.
-      ::dlclose(handle);
-      return Error(library + ": no CUDA driver entry point '" + entry.symbol +
-                   "' (a driver older than CUDA 12, or not a CUDA driver)");
-    }
+  need("cuInit", d.init);
+  need("cuDeviceGetCount", d.deviceGetCount);
+  need("cuDeviceGet", d.deviceGet);
+  need("cuDeviceGetAttribute", d.deviceGetAttribute);
+  need("cuDeviceGetName", d.deviceGetName);
+  need("cuDeviceTotalMem_v2", d.deviceTotalMem);
+  need("cuDevicePrimaryCtxRetain", d.primaryCtxRetain);
+  need("cuDevicePrimaryCtxRelease_v2", d.primaryCtxRelease);
+  need("cuCtxSetCurrent", d.ctxSetCurrent);
+  need("cuStreamCreate", d.streamCreate);
+  need("cuStreamDestroy_v2", d.streamDestroy);
+  need("cuStreamSynchronize", d.streamSynchronize);
+  need("cuModuleLoadData", d.moduleLoadData);
+  need("cuModuleUnload", d.moduleUnload);
+  need("cuModuleGetFunction", d.moduleGetFunction);
+  need("cuLaunchKernel", d.launchKernel);
+  need("cuMemAllocManaged", d.memAllocManaged);
+  need("cuMemFree_v2", d.memFree);
+  need("cuMemGetInfo_v2", d.memGetInfo);
+  need("cuMemsetD8Async", d.memsetD8Async);
+  need("cuGetErrorName", d.getErrorName);
+  if (missing) {
+    // Not a driver, and none of its code has run: unload it.
+    ::dlclose(handle);
+    return Error(library + ": no CUDA driver entry point '" + missing +
+                 "' (a driver older than CUDA 12, or not a CUDA driver)");
+  }
 
   Result<bool> initialized = driver->check(driver->init(0), "cuInit");
   if (!initialized)
