@@ -91,11 +91,19 @@ void absorb(AsWrittenMla match) {
   Value latent = match.upProjection.getInput();
   auto latentType = cast<RankedTensorType>(latent.getType());
   RankedTensorType keyRopeType = attention.getKeyRope().getType();
-  int64_t capacity = attention.getKeyCache().getType().getDimSize(0);
-  auto latentCacheType = RankedTensorType::get(
-      {capacity, latentType.getDimSize(1)}, latentType.getElementType());
-  auto ropeCacheType = RankedTensorType::get(
-      {capacity, keyRopeType.getDimSize(1)}, keyRopeType.getElementType());
+  // The caches keep their leading axes (capacity, and the slots of a
+  // batched step) and change the per-token entry: [heads, dn + dr] and
+  // [heads, dv] become [rkv] and [dr].
+  auto cacheType = [&](int64_t entry, Type element) {
+    SmallVector<int64_t> shape(
+        attention.getKeyCache().getType().getShape().drop_back(2));
+    shape.push_back(entry);
+    return RankedTensorType::get(shape, element);
+  };
+  RankedTensorType latentCacheType =
+      cacheType(latentType.getDimSize(1), latentType.getElementType());
+  RankedTensorType ropeCacheType =
+      cacheType(keyRopeType.getDimSize(1), keyRopeType.getElementType());
   match.keyCache.setType(latentCacheType);
   match.valueCache.setType(ropeCacheType);
 
@@ -105,7 +113,7 @@ void absorb(AsWrittenMla match) {
       attention.getKeyRope(), match.upProjection.getWeight(),
       match.upProjection.getScales(), match.upProjection.getBlockSizeAttr(),
       match.keyCache, match.valueCache, attention.getStart(),
-      attention.getScaleAttr());
+      attention.getPositions(), attention.getScaleAttr());
   attention.replaceAllUsesWith(latentAttention.getResults());
   attention.erase();
   // The expansion is dead now unless something else reads it; erase it
@@ -122,23 +130,25 @@ void absorb(AsWrittenMla match) {
                                          returnOp.getOperandTypes()));
 }
 
-/// Whether `stacked` [layers, capacity, a...] and `layer` [capacity, b...]
-/// agree on the per-token shape (a == b).
-bool sameEntry(Type stacked, Type layer) {
-  return cast<RankedTensorType>(stacked).getShape().drop_front(2) ==
-         cast<RankedTensorType>(layer).getShape().drop_front();
+/// Whether `stacked` [leading..., a...] and `layer` [leading... but the
+/// layer axis, b...] agree on the per-token shape (a == b). `leading` counts
+/// the stacked cache's axes before the entry: [layers, capacity] in
+/// @forward, [slots, layers, capacity] in @forward_batch.
+bool sameEntry(Type stacked, Type layer, unsigned leading) {
+  return cast<RankedTensorType>(stacked).getShape().drop_front(leading) ==
+         cast<RankedTensorType>(layer).getShape().drop_front(leading - 1);
 }
 
 /// Offsets, sizes and strides of one layer's slice of a stacked cache whose
-/// per-token shape is `entry`, keeping the layer and capacity of `like`.
+/// per-token shape is `entry`, keeping the leading axes of `like`.
 std::tuple<SmallVector<OpFoldResult>, SmallVector<OpFoldResult>,
            SmallVector<OpFoldResult>>
 layerSlice(OpBuilder &b, OffsetSizeAndStrideOpInterface like,
-           ArrayRef<int64_t> entry) {
+           ArrayRef<int64_t> entry, unsigned leading) {
   SmallVector<OpFoldResult> offsets = like.getMixedOffsets();
   SmallVector<OpFoldResult> sizes = like.getMixedSizes();
-  offsets.resize(2);
-  sizes.resize(2);
+  offsets.resize(leading);
+  sizes.resize(leading);
   for (int64_t dim : entry) {
     offsets.push_back(b.getIndexAttr(0));
     sizes.push_back(b.getIndexAttr(dim));
@@ -149,23 +159,27 @@ layerSlice(OpBuilder &b, OffsetSizeAndStrideOpInterface like,
 
 /// Retypes @forward's stacked caches to the layer functions' new cache
 /// types and rebuilds the chain of slices and calls that threads them.
-void retypeForward(func::FuncOp forward, RankedTensorType latentCache,
-                   RankedTensorType ropeCache) {
+void retypeForward(func::FuncOp forward, int64_t latentEntry,
+                   int64_t ropeEntry) {
   OpBuilder b(forward.getContext());
+  // The as-written entry is [heads, dim]: what precedes it is leading.
+  unsigned leading = 0;
   unsigned cacheIndex = 0;
   for (BlockArgument argument : forward.getArguments()) {
     if (!forward.getArgAttr(argument.getArgNumber(), "deepseek.kv_cache"))
       continue;
-    RankedTensorType layerType = cacheIndex == 0 ? latentCache : ropeCache;
     auto old = cast<RankedTensorType>(argument.getType());
-    SmallVector<int64_t> shape{old.getDimSize(0)};
-    llvm::append_range(shape, layerType.getShape());
-    argument.setType(RankedTensorType::get(shape, layerType.getElementType()));
+    leading = old.getRank() - 2;
+    SmallVector<int64_t> shape(old.getShape().take_front(leading));
+    shape.push_back(cacheIndex == 0 ? latentEntry : ropeEntry);
+    argument.setType(RankedTensorType::get(shape, old.getElementType()));
     forward.setArgAttr(
         argument.getArgNumber(), "deepseek.kv_cache",
         b.getStringAttr(cacheIndex == 0 ? "latent" : "key_rope"));
     ++cacheIndex;
   }
+  if (cacheIndex == 0)
+    return; // Not an entry point over caches: nothing to rebuild.
 
   // The stacked caches as the chain leaves them, from the arguments on:
   // only slices of those are cache slices (@forward slices other tensors,
@@ -185,11 +199,12 @@ void retypeForward(func::FuncOp forward, RankedTensorType latentCache,
       if (!stackedCaches.contains(extract.getSource()))
         continue;
       auto source = cast<RankedTensorType>(extract.getSource().getType());
-      if (sameEntry(source, extract.getType()))
+      if (sameEntry(source, extract.getType(), leading))
         continue;
-      ArrayRef<int64_t> entry = source.getShape().drop_front(2);
-      auto [offsets, sizes, strides] = layerSlice(b, extract, entry);
-      SmallVector<int64_t> shape{extract.getType().getDimSize(0)};
+      ArrayRef<int64_t> entry = source.getShape().drop_front(leading);
+      auto [offsets, sizes, strides] = layerSlice(b, extract, entry, leading);
+      SmallVector<int64_t> shape(
+          extract.getType().getShape().take_front(leading - 1));
       llvm::append_range(shape, entry);
       auto replacement = tensor::ExtractSliceOp::create(
           b, extract.getLoc(),
@@ -211,13 +226,14 @@ void retypeForward(func::FuncOp forward, RankedTensorType latentCache,
       if (!stackedCaches.contains(insert.getDest()))
         continue;
       if (insert.getType() == insert.getDest().getType() &&
-          sameEntry(insert.getDest().getType(), insert.getSource().getType())) {
+          sameEntry(insert.getDest().getType(), insert.getSource().getType(),
+                    leading)) {
         stackedCaches.insert(insert.getResult());
         continue;
       }
       auto dest = cast<RankedTensorType>(insert.getDest().getType());
       auto [offsets, sizes, strides] =
-          layerSlice(b, insert, dest.getShape().drop_front(2));
+          layerSlice(b, insert, dest.getShape().drop_front(leading), leading);
       auto replacement = tensor::InsertSliceOp::create(
           b, insert.getLoc(), insert.getSource(), insert.getDest(), offsets,
           sizes, strides);
@@ -257,13 +273,14 @@ void AbsorbMlaPass::runOnOperation() {
     return;
   for (AsWrittenMla &match : matches)
     absorb(match);
-  // Every layer function now takes the same latent caches.
-  RankedTensorType latentCache =
-      cast<RankedTensorType>(matches.front().keyCache.getType());
-  RankedTensorType ropeCache =
-      cast<RankedTensorType>(matches.front().valueCache.getType());
-  if (auto forward = module.lookupSymbol<func::FuncOp>("forward"))
-    retypeForward(forward, latentCache, ropeCache);
+  // Every layer function now caches the same entries per token.
+  int64_t latentEntry =
+      cast<RankedTensorType>(matches.front().keyCache.getType()).getShape().back();
+  int64_t ropeEntry =
+      cast<RankedTensorType>(matches.front().valueCache.getType()).getShape().back();
+  for (StringRef name : {"forward", "forward_batch"})
+    if (auto forward = module.lookupSymbol<func::FuncOp>(name))
+      retypeForward(forward, latentEntry, ropeEntry);
 }
 
 } // namespace

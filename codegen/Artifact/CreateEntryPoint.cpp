@@ -36,6 +36,8 @@ namespace {
 constexpr StringLiteral kEntryPointName = "jikji_forward";
 /// The entry point that writes the logits of the last tokens only.
 constexpr StringLiteral kLastLogitsEntryPointName = "jikji_forward_last_logits";
+/// The entry point of one decode step of a batch of sequences.
+constexpr StringLiteral kBatchEntryPointName = "jikji_forward_batch";
 constexpr StringLiteral kParametersAttrName = "jikji.parameters";
 
 Value i64Constant(OpBuilder &b, Location loc, int64_t value) {
@@ -110,12 +112,18 @@ struct CreateEntryPointPass final
   using Base::Base;
   void runOnOperation() override;
 
-  /// Replaces every parameter op of `forward` with a read of the table
-  /// passed as its new last argument, and records the table's order.
-  /// With `roll-layers`, runs of layers of one kind become loops first.
-  LogicalResult bindParameters(func::FuncOp forward);
+  /// Records the parameter table's order: the order in which `forward`
+  /// first reads each parameter. Returns each name's table entry.
+  llvm::DenseMap<StringAttr, int64_t> recordParameterTable(func::FuncOp forward);
+  /// Replaces every parameter op of `function` with a read of the table
+  /// passed as its new last argument, at the entry of its name. With
+  /// `roll-layers`, runs of layers of one kind become loops first.
+  LogicalResult bindParameters(func::FuncOp function,
+                               const llvm::DenseMap<StringAttr, int64_t> &table);
   /// Builds jikji_forward and jikji_forward_last_logits around `forward`.
   LogicalResult createEntryPoints(func::FuncOp forward);
+  /// Builds jikji_forward_batch around `forwardBatch`.
+  LogicalResult createBatchEntryPoint(func::FuncOp forwardBatch);
 };
 
 /// Expert `e`'s tensor of a stacked parameter whose experts are the
@@ -206,28 +214,24 @@ LogicalResult bindParameter(Operation *op, Value table, LLVM::GEPArg index) {
   return success();
 }
 
-LogicalResult CreateEntryPointPass::bindParameters(func::FuncOp forward) {
+llvm::DenseMap<StringAttr, int64_t>
+CreateEntryPointPass::recordParameterTable(func::FuncOp forward) {
   Builder b(forward.getContext());
-  Location loc = forward.getLoc();
-  auto ptrType = LLVM::LLVMPointerType::get(b.getContext());
-  unsigned tableArgument = forward.getNumArguments();
-  if (failed(forward.insertArgument(tableArgument, ptrType, {}, loc)))
-    return failure();
-  Value table = forward.getArgument(tableArgument);
-
   // The table holds one pointer per parameter, and one per expert of a
   // stacked parameter (experts are separate checkpoint tensors, read in
   // place), in the order the parameters first appear.
   SmallVector<Attribute> entries;
-  llvm::DenseMap<Operation *, int64_t> tableIndex;
+  llvm::DenseMap<StringAttr, int64_t> table;
   int64_t next = 0;
   forward.walk([&](Operation *op) {
     if (!isa<ds::ParamOp, ds::ExpertParamOp>(op))
       return;
+    auto name = op->getAttrOfType<StringAttr>("name");
+    if (!table.try_emplace(name, next).second)
+      return; // Read again further on (a tied head): one entry.
     NamedAttrList entry;
-    entry.append("name", op->getAttr("name"));
+    entry.append("name", name);
     entry.append("type", TypeAttr::get(op->getResult(0).getType()));
-    tableIndex[op] = next;
     if (auto stacked = dyn_cast<ds::ExpertParamOp>(op)) {
       entry.append("experts", b.getI64IntegerAttr(stacked.getNumExperts()));
       next += stacked.getNumExperts();
@@ -237,24 +241,51 @@ LogicalResult CreateEntryPointPass::bindParameters(func::FuncOp forward) {
     entries.push_back(entry.getDictionary(b.getContext()));
   });
   getOperation()->setAttr(kParametersAttrName, b.getArrayAttr(entries));
+  return table;
+}
+
+LogicalResult CreateEntryPointPass::bindParameters(
+    func::FuncOp function, const llvm::DenseMap<StringAttr, int64_t> &table) {
+  Location loc = function.getLoc();
+  auto ptrType = LLVM::LLVMPointerType::get(function.getContext());
+  unsigned tableArgument = function.getNumArguments();
+  if (failed(function.insertArgument(tableArgument, ptrType, {}, loc)))
+    return failure();
+  Value tableValue = function.getArgument(tableArgument);
+
+  llvm::DenseMap<Operation *, int64_t> tableIndex;
+  WalkResult walk = function.walk([&](Operation *op) {
+    if (!isa<ds::ParamOp, ds::ExpertParamOp>(op))
+      return WalkResult::advance();
+    auto entry = table.find(op->getAttrOfType<StringAttr>("name"));
+    if (entry == table.end()) {
+      op->emitOpError("reads a parameter that @forward does not");
+      return WalkResult::interrupt();
+    }
+    tableIndex[op] = entry->second;
+    return WalkResult::advance();
+  });
+  if (walk.wasInterrupted())
+    return failure();
 
   if (rollLayers) {
     FailureOr<int64_t> loops = jikji::rollLayerCalls(
-        forward, tableIndex, [&](Operation *op, Value index) {
-          return bindParameter(op, table, index);
+        function, tableIndex, [&](Operation *op, Value index) {
+          return bindParameter(op, tableValue, index);
         });
     if (failed(loops))
       return failure();
-    LLVM_DEBUG(llvm::dbgs() << "rolled " << *loops << " runs of layers\n");
+    LLVM_DEBUG(llvm::dbgs() << "rolled " << *loops << " runs of layers in @"
+                            << function.getName() << "\n");
   }
   // The parameters outside loops read constant entries.
   SmallVector<Operation *> parameters;
-  forward.walk([&](Operation *op) {
+  function.walk([&](Operation *op) {
     if (isa<ds::ParamOp, ds::ExpertParamOp>(op))
       parameters.push_back(op);
   });
   for (Operation *op : parameters)
-    if (failed(bindParameter(op, table,
+    if (failed(bindParameter(op, tableValue,
                              static_cast<int32_t>(tableIndex.lookup(op)))))
       return failure();
   return success();
@@ -344,14 +375,96 @@ LogicalResult CreateEntryPointPass::createEntryPoints(func::FuncOp forward) {
   return success();
 }
 
+LogicalResult
+CreateEntryPointPass::createBatchEntryPoint(func::FuncOp forwardBatch) {
+  MLIRContext *context = forwardBatch.getContext();
+  FunctionType type = forwardBatch.getFunctionType();
+  // @forward_batch(tokens, positions, key_cache, value_cache, parameters)
+  //   -> (logits, key_cache, value_cache)
+  if (type.getNumInputs() != 5 || type.getNumResults() != 3)
+    return forwardBatch.emitOpError(
+        "is not the imported batched decode signature");
+  auto tokensType = cast<RankedTensorType>(type.getInput(0));
+  auto positionsType = cast<RankedTensorType>(type.getInput(1));
+  auto keyCacheType = cast<RankedTensorType>(type.getInput(2));
+  auto valueCacheType = cast<RankedTensorType>(type.getInput(3));
+  auto logitsType = cast<RankedTensorType>(type.getResult(0));
+
+  OpBuilder b(context);
+  Location loc = forwardBatch.getLoc();
+  auto ptrType = LLVM::LLVMPointerType::get(context);
+  Type i64 = b.getI64Type();
+  // (params, tokens, positions, batch, caches, capacity, logits)
+  SmallVector<Type> inputs{ptrType, ptrType, ptrType, i64,
+                           ptrType, i64,     ptrType};
+  b.setInsertionPointToEnd(getOperation().getBody());
+  auto entry = func::FuncOp::create(b, loc, kBatchEntryPointName,
+                                    b.getFunctionType(inputs, {b.getI32Type()}));
+  Block *body = entry.addEntryBlock();
+  b.setInsertionPointToStart(body);
+  Value params = body->getArgument(0), tokensPointer = body->getArgument(1);
+  Value positionsPointer = body->getArgument(2), batch = body->getArgument(3);
+  Value caches = body->getArgument(4), capacity = body->getArgument(5);
+  Value logitsPointer = body->getArgument(6);
+
+  Value tokens = tensorOverPointer(b, loc, tokensPointer, tokensType, {batch});
+  Value positions =
+      tensorOverPointer(b, loc, positionsPointer, positionsType, {batch});
+  // [slots, layers, capacity, entry...]: slot after slot, each laid out as
+  // one sequence's caches.
+  auto cacheBuffer = [&](int64_t index, RankedTensorType cacheType) {
+    auto memrefType =
+        MemRefType::get(cacheType.getShape(), cacheType.getElementType());
+    return memrefOverPointer(b, loc, loadPointer(b, loc, caches, index),
+                             memrefType, {batch, capacity});
+  };
+  Value keyCacheBuffer = cacheBuffer(0, keyCacheType);
+  Value valueCacheBuffer = cacheBuffer(1, valueCacheType);
+  Value keyCache = bufferization::ToTensorOp::create(
+      b, loc, keyCacheType, keyCacheBuffer, /*restrict=*/true,
+      /*writable=*/true);
+  Value valueCache = bufferization::ToTensorOp::create(
+      b, loc, valueCacheType, valueCacheBuffer, /*restrict=*/true,
+      /*writable=*/true);
+  auto call = func::CallOp::create(
+      b, loc, forwardBatch,
+      ValueRange{tokens, positions, keyCache, valueCache, params});
+  auto logitsBuffer = memrefOverPointer(
+      b, loc, logitsPointer,
+      MemRefType::get(logitsType.getShape(), logitsType.getElementType()),
+      {batch});
+  bufferization::MaterializeInDestinationOp::create(
+      b, loc, TypeRange{}, call.getResult(0), logitsBuffer,
+      /*restrict=*/true, /*writable=*/true);
+  bufferization::MaterializeInDestinationOp::create(
+      b, loc, TypeRange{}, call.getResult(1), keyCacheBuffer,
+      /*restrict=*/true, /*writable=*/true);
+  bufferization::MaterializeInDestinationOp::create(
+      b, loc, TypeRange{}, call.getResult(2), valueCacheBuffer,
+      /*restrict=*/true, /*writable=*/true);
+  Value ok = arith::ConstantIntOp::create(b, loc, b.getI32Type(), 0);
+  func::ReturnOp::create(b, loc, ValueRange{ok});
+  forwardBatch.setPrivate();
+  return success();
+}
+
 void CreateEntryPointPass::runOnOperation() {
-  auto forward = getOperation().lookupSymbol<func::FuncOp>("forward");
+  ModuleOp module = getOperation();
+  auto forward = module.lookupSymbol<func::FuncOp>("forward");
   if (!forward) {
-    getOperation().emitError("no @forward function to expose");
+    module.emitError("no @forward function to expose");
     return signalPassFailure();
   }
-  if (failed(bindParameters(forward)) || failed(createEntryPoints(forward)))
+  // Both entry functions read the one table the runtime fills, in
+  // @forward's order.
+  llvm::DenseMap<StringAttr, int64_t> table = recordParameterTable(forward);
+  if (failed(bindParameters(forward, table)) ||
+      failed(createEntryPoints(forward)))
     return signalPassFailure();
+  if (auto forwardBatch = module.lookupSymbol<func::FuncOp>("forward_batch"))
+    if (failed(bindParameters(forwardBatch, table)) ||
+        failed(createBatchEntryPoint(forwardBatch)))
+      return signalPassFailure();
 }
 
 } // namespace

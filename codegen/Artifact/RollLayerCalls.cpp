@@ -15,6 +15,7 @@
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "llvm/ADT/SmallBitVector.h"
 
 using namespace mlir;
 using jikji::BindParameterFn;
@@ -30,7 +31,8 @@ enum class OperandRole {
   Carried,
   /// A parameter op whose table entry advances by the run's stride.
   Parameter,
-  /// `extract_slice %cache[l, 0, ...]` of the cache as the previous layer
+  /// `extract_slice %cache[l, 0, ...]` (or `[0, l, ...]`, the layer axis
+  /// being the one the slice drops) of the cache as the previous layer
   /// left it, one layer further on; the call's result of the same cache is
   /// written back to the same place.
   CacheSlice,
@@ -63,16 +65,26 @@ bool isParameter(Value value) {
          value.getDefiningOp<ds::ExpertParamOp>();
 }
 
-/// The layer `slice` reads, when it is `[l, 0, ...] [1, ...] [1, ...]` with
-/// static offsets.
-std::optional<int64_t> sliceLayer(tensor::ExtractSliceOp slice) {
-  ArrayRef<int64_t> offsets = slice.getStaticOffsets();
-  if (offsets.empty() || ShapedType::isDynamic(offsets.front()) ||
-      slice.getStaticSizes().front() != 1 || !slice.hasUnitStride() ||
-      !llvm::all_of(offsets.drop_front(),
-                    [](int64_t offset) { return offset == 0; }))
+/// Where a layer's slice of a stacked cache sits: the axis of layers (the
+/// one the slice drops: 0 in @forward's caches, 1 in @forward_batch's,
+/// whose slots come first) and the layer read.
+struct LayerSlice {
+  unsigned axis = 0;
+  int64_t layer = 0;
+};
+
+/// The layer `slice` reads, when it drops exactly one unit axis at a static
+/// offset and starts every other axis at 0 with unit strides.
+std::optional<LayerSlice> sliceLayer(tensor::ExtractSliceOp slice) {
+  llvm::SmallBitVector dropped = slice.getDroppedDims();
+  if (dropped.count() != 1 || !slice.hasUnitStride())
     return std::nullopt;
-  return offsets.front();
+  unsigned axis = dropped.find_first();
+  ArrayRef<int64_t> offsets = slice.getStaticOffsets();
+  for (auto [dim, offset] : llvm::enumerate(offsets))
+    if (dim == axis ? ShapedType::isDynamic(offset) : offset != 0)
+      return std::nullopt;
+  return LayerSlice{axis, offsets[axis]};
 }
 
 /// Whether `write` puts its tensor exactly where `read` took it from.
@@ -105,10 +117,11 @@ classifyOperand(func::CallOp previous, func::CallOp next, unsigned number) {
     return std::nullopt;
   auto write = readAfter.getSource().getDefiningOp<tensor::InsertSliceOp>();
   auto written = write ? dyn_cast<OpResult>(write.getSource()) : OpResult();
-  std::optional<int64_t> layerBefore = sliceLayer(readBefore);
-  std::optional<int64_t> layerAfter = sliceLayer(readAfter);
+  std::optional<LayerSlice> layerBefore = sliceLayer(readBefore);
+  std::optional<LayerSlice> layerAfter = sliceLayer(readAfter);
   if (!written || written.getOwner() != previous || !layerBefore ||
-      !layerAfter || *layerAfter != *layerBefore + 1 ||
+      !layerAfter || layerAfter->axis != layerBefore->axis ||
+      layerAfter->layer != layerBefore->layer + 1 ||
       !writesBackWhereRead(write, readBefore) ||
       readAfter.getType() != readBefore.getType() ||
       readAfter.getMixedSizes() != readBefore.getMixedSizes())
@@ -339,10 +352,11 @@ FailureOr<bool> rollRun(const LayerRun &run,
                 iterArgs[carried.size() +
                          (llvm::find(caches, number) - caches.begin())];
             SmallVector<OpFoldResult> offsets = firstRead.getMixedOffsets();
-            offsets.front() =
-                arith::AddIOp::create(b, loc, step,
-                                      arith::ConstantIndexOp::create(
-                                          b, loc, *sliceLayer(firstRead)))
+            LayerSlice firstLayer = *sliceLayer(firstRead);
+            offsets[firstLayer.axis] =
+                arith::AddIOp::create(
+                    b, loc, step,
+                    arith::ConstantIndexOp::create(b, loc, firstLayer.layer))
                     .getResult();
             reads[number] = tensor::ExtractSliceOp::create(
                 b, loc, firstRead.getType(), cache, offsets,

@@ -30,8 +30,9 @@ using BindParameterFn = llvm::function_ref<mlir::LogicalResult(
 /// calls differ only in what a loop can index:
 ///   - values carried from one call's results to the next call (the hidden
 ///     state),
-///   - cache slices `extract_slice %cache[l, 0, ...]` written back by
-///     `insert_slice` at the same place, with l one more per call,
+///   - cache slices `extract_slice %cache[l, 0, ...]` (or `[0, l, ...]`: the
+///     layer axis is the one the slice drops) written back by `insert_slice`
+///     at the same place, with l one more per call,
 ///   - parameters whose table entries (`tableIndex`) advance by the same
 ///     stride per call,
 /// and everything else is the same value for every call. Inside the loop the

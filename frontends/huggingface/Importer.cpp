@@ -120,7 +120,7 @@ private:
     return block->addArgument(type, loc);
   }
 
-  Value attention(Value x, Value start, Value keyCache, Value valueCache,
+  Value attention(Value x, Value placement, Value keyCache, Value valueCache,
                   Value &newKeyCache, Value &newValueCache);
   Value swiglu(Value x, StringRef prefix, int64_t width);
   Value mixtureOfExperts(Value x);
@@ -148,9 +148,13 @@ ds::RopeAttr ropeAttr(MLIRContext *context, const ModelConfig &config) {
       APFloat(yarn.betaSlow), APFloat(yarn.mscale), APFloat(yarn.mscaleAllDim));
 }
 
-Value LayerBuilder::attention(Value x, Value start, Value keyCache,
+Value LayerBuilder::attention(Value x, Value placement, Value keyCache,
                               Value valueCache, Value &newKeyCache,
                               Value &newValueCache) {
+  // `placement` is the start of one sequence's new tokens (an index), or
+  // the position of each token of a batched decode step (a tensor).
+  Value start = isa<IndexType>(placement.getType()) ? placement : Value();
+  Value positions = start ? Value() : placement;
   const ModelConfig &c = config;
   int64_t heads = c.numAttentionHeads, dn = c.qkNopeHeadDim,
           dr = c.qkRopeHeadDim, dv = c.vHeadDim, dq = c.qkHeadDim();
@@ -169,13 +173,14 @@ Value LayerBuilder::attention(Value x, Value start, Value keyCache,
   SmallVector<Value> queryParts = split(view(query, {heads, dq}), {dn, dr});
   ds::RopeAttr rope = ropeAttr(builder.getContext(), c);
   Value queryRope =
-      ds::RopeOp::create(builder, loc, queryParts[1], start, rope);
+      ds::RopeOp::create(builder, loc, queryParts[1], start, positions, rope);
 
   Value latentAndKeyRope =
       linear(x, "self_attn.kv_a_proj_with_mqa.weight", rkv + dr, hidden);
   SmallVector<Value> latentParts = split(latentAndKeyRope, {rkv, dr});
   Value latent = rmsNorm(latentParts[0], "self_attn.kv_a_layernorm.weight");
-  Value keyRope = ds::RopeOp::create(builder, loc, latentParts[1], start, rope);
+  Value keyRope = ds::RopeOp::create(builder, loc, latentParts[1], start,
+                                     positions, rope);
 
   // As written: expand the latent into every head's key and value.
   Value keyValue =
@@ -188,7 +193,8 @@ Value LayerBuilder::attention(Value x, Value start, Value keyCache,
   auto op = ds::MlaAttentionOp::create(
       builder, loc, outputType, keyCache.getType(), valueCache.getType(),
       queryParts[0], queryRope, keyValueParts[0], keyRope, keyValueParts[1],
-      keyCache, valueCache, start, builder.getF64FloatAttr(c.softmaxScale()));
+      keyCache, valueCache, start, positions,
+      builder.getF64FloatAttr(c.softmaxScale()));
   newKeyCache = op.getNewKeyCache();
   newValueCache = op.getNewValueCache();
   return linear(view(op.getOutput(), {heads * dv}), "self_attn.o_proj.weight",
@@ -277,13 +283,13 @@ Value LayerBuilder::mixtureOfExperts(Value x) {
 
 void LayerBuilder::build(bool moe) {
   builder.setInsertionPointToStart(block);
-  Value hidden = block->getArgument(0), start = block->getArgument(1);
+  Value hidden = block->getArgument(0), placement = block->getArgument(1);
   Value keyCache = block->getArgument(2), valueCache = block->getArgument(3);
 
   Value newKeyCache, newValueCache;
   Value normed = rmsNorm(hidden, "input_layernorm.weight");
-  Value attended = attention(normed, start, keyCache, valueCache, newKeyCache,
-                             newValueCache);
+  Value attended = attention(normed, placement, keyCache, valueCache,
+                             newKeyCache, newValueCache);
   hidden = ds::AddOp::create(builder, loc, hidden, attended);
 
   normed = rmsNorm(hidden, "post_attention_layernorm.weight");
@@ -301,26 +307,44 @@ void LayerBuilder::build(bool moe) {
                     builder.getStringAttr(parameter.suffix));
 }
 
-/// The types every layer function and `@forward` agree on.
+/// What an entry function computes: the new tokens of one sequence
+/// (`@forward`), or one new token of each of a batch of sequences
+/// (`@forward_batch`, a batched decode step).
+enum class Step { Sequence, BatchedDecode };
+
+/// The types every layer function and its entry function agree on.
 struct GraphTypes {
   RankedTensorType hidden;     ///< [T, H]
-  RankedTensorType keyCache;   ///< one layer: [capacity, heads, dn + dr]
-  RankedTensorType valueCache; ///< one layer: [capacity, heads, dv]
-  RankedTensorType stackedKeyCache, stackedValueCache; ///< [L, ...]
+  Type placement;              ///< start (index) or positions ([T] i64)
+  RankedTensorType keyCache;   ///< one layer: [slots?, capacity, heads, dn + dr]
+  RankedTensorType valueCache; ///< one layer: [slots?, capacity, heads, dv]
+  /// Every layer: [layers, capacity, ...], or [slots, layers, capacity, ...]
+  /// so that each slot is laid out as one sequence's caches.
+  RankedTensorType stackedKeyCache, stackedValueCache;
 };
 
-GraphTypes graphTypes(Builder &builder, const ModelConfig &c) {
+GraphTypes graphTypes(Builder &builder, const ModelConfig &c, Step step) {
   Type f32 = builder.getF32Type();
+  bool batched = step == Step::BatchedDecode;
+  auto cache = [&](int64_t entry, bool stacked) {
+    SmallVector<int64_t> shape;
+    if (batched)
+      shape.push_back(kDynamic);
+    if (stacked)
+      shape.push_back(c.numHiddenLayers);
+    llvm::append_range(shape, ArrayRef<int64_t>{kDynamic, c.numAttentionHeads,
+                                                entry});
+    return RankedTensorType::get(shape, f32);
+  };
   GraphTypes types;
   types.hidden = RankedTensorType::get({kDynamic, c.hiddenSize}, f32);
-  types.keyCache = RankedTensorType::get(
-      {kDynamic, c.numAttentionHeads, c.qkHeadDim()}, f32);
-  types.valueCache =
-      RankedTensorType::get({kDynamic, c.numAttentionHeads, c.vHeadDim}, f32);
-  types.stackedKeyCache = RankedTensorType::get(
-      {c.numHiddenLayers, kDynamic, c.numAttentionHeads, c.qkHeadDim()}, f32);
-  types.stackedValueCache = RankedTensorType::get(
-      {c.numHiddenLayers, kDynamic, c.numAttentionHeads, c.vHeadDim}, f32);
+  types.placement =
+      batched ? Type(RankedTensorType::get({kDynamic}, builder.getI64Type()))
+              : Type(builder.getIndexType());
+  types.keyCache = cache(c.qkHeadDim(), /*stacked=*/false);
+  types.valueCache = cache(c.vHeadDim, /*stacked=*/false);
+  types.stackedKeyCache = cache(c.qkHeadDim(), /*stacked=*/true);
+  types.stackedValueCache = cache(c.vHeadDim, /*stacked=*/true);
   return types;
 }
 
@@ -331,8 +355,8 @@ buildLayerFunction(OpBuilder &builder, ModuleOp module,
                    StringRef name, bool moe) {
   Location loc = module.getLoc();
   builder.setInsertionPointToEnd(module.getBody());
-  SmallVector<Type> arguments{types.hidden, builder.getIndexType(),
-                              types.keyCache, types.valueCache};
+  SmallVector<Type> arguments{types.hidden, types.placement, types.keyCache,
+                              types.valueCache};
   SmallVector<Type> results{types.hidden, types.keyCache, types.valueCache};
   auto func = func::FuncOp::create(builder, loc, name,
                                    builder.getFunctionType(arguments, results));
@@ -361,37 +385,34 @@ SmallVector<Value> layerParameters(OpBuilder &builder, Location loc,
   return values;
 }
 
-} // namespace
+/// Declares and builds one entry function with its layer functions:
+///   @forward(tokens, start, caches..., first_logit) -> (logits, caches...)
+///   @forward_batch(tokens, positions, caches...) -> (logits, caches...)
+void buildEntryFunction(OpBuilder &builder, ModuleOp module,
+                        const ModelConfig &config, Step step) {
+  bool batched = step == Step::BatchedDecode;
+  Location loc = module.getLoc();
+  GraphTypes types = graphTypes(builder, config, step);
+  std::string suffix = batched ? "_batch" : "";
 
-OwningOpRef<ModuleOp> jikji::hf::importModel(MLIRContext &context,
-                                             const ModelConfig &config) {
-  context.loadDialect<ds::DeepSeekDialect, func::FuncDialect,
-                      tensor::TensorDialect, arith::ArithDialect>();
-  OpBuilder builder(&context);
-  Location loc =
-      NameLoc::get(builder.getStringAttr(toString(config.modelType)));
-  OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
-  module->getOperation()->setAttr(
-      "deepseek.model_type", builder.getStringAttr(toString(config.modelType)));
-  module->getOperation()->setAttr(
-      "deepseek.max_position_embeddings",
-      builder.getI64IntegerAttr(config.maxPositionEmbeddings));
-  GraphTypes types = graphTypes(builder, config);
-
-  // @forward first, so that the module reads top-down.
-  builder.setInsertionPointToEnd(module->getBody());
+  // The entry function first, so that the module reads top-down.
+  builder.setInsertionPointToEnd(module.getBody());
   auto tokensType = RankedTensorType::get({kDynamic}, builder.getI64Type());
   auto logitsType =
       RankedTensorType::get({kDynamic, config.vocabSize}, builder.getF32Type());
+  SmallVector<Type> arguments{tokensType, types.placement,
+                              types.stackedKeyCache, types.stackedValueCache};
+  if (!batched)
+    arguments.push_back(builder.getIndexType());
   auto forward = func::FuncOp::create(
-      builder, loc, "forward",
-      builder.getFunctionType(
-          {tokensType, builder.getIndexType(), types.stackedKeyCache,
-           types.stackedValueCache, builder.getIndexType()},
-          {logitsType, types.stackedKeyCache, types.stackedValueCache}));
+      builder, loc, "forward" + suffix,
+      builder.getFunctionType(arguments,
+                              {logitsType, types.stackedKeyCache,
+                               types.stackedValueCache}));
   forward.setArgAttr(2, kCacheAttrName, builder.getStringAttr("key"));
   forward.setArgAttr(3, kCacheAttrName, builder.getStringAttr("value"));
-  forward.setArgAttr(4, kFirstLogitAttrName, builder.getUnitAttr());
+  if (!batched)
+    forward.setArgAttr(4, kFirstLogitAttrName, builder.getUnitAttr());
   Block *body = forward.addEntryBlock();
 
   // One function per layer kind that occurs (DESIGN.md, decision 3).
@@ -400,14 +421,14 @@ OwningOpRef<ModuleOp> jikji::hf::importModel(MLIRContext &context,
     (config.isMoeLayer(layer) ? anyMoe : anyDense) = true;
   std::pair<func::FuncOp, SmallVector<LayerParameter>> dense, moe;
   if (anyDense)
-    dense = buildLayerFunction(builder, *module, config, types, "dense_layer",
-                               /*moe=*/false);
+    dense = buildLayerFunction(builder, module, config, types,
+                               "dense_layer" + suffix, /*moe=*/false);
   if (anyMoe)
-    moe = buildLayerFunction(builder, *module, config, types, "moe_layer",
-                             /*moe=*/true);
+    moe = buildLayerFunction(builder, module, config, types,
+                             "moe_layer" + suffix, /*moe=*/true);
 
   builder.setInsertionPointToStart(body);
-  Value tokens = body->getArgument(0), start = body->getArgument(1);
+  Value tokens = body->getArgument(0), placement = body->getArgument(1);
   Value keyCache = body->getArgument(2), valueCache = body->getArgument(3);
   Value embeddings = ds::ParamOp::create(
       builder, loc,
@@ -417,15 +438,26 @@ OwningOpRef<ModuleOp> jikji::hf::importModel(MLIRContext &context,
   Value hidden =
       ds::EmbeddingOp::create(builder, loc, types.hidden, embeddings, tokens);
 
-  // Each layer reads its slice of the stacked caches and writes it back.
-  Value capacity = tensor::DimOp::create(builder, loc, keyCache, 1);
+  // Each layer reads its slice of the stacked caches and writes it back:
+  // [l, 0, ...] of @forward's, [0, l, 0, ...] (every slot) of
+  // @forward_batch's.
+  unsigned layerAxis = batched ? 1 : 0;
+  Value capacity =
+      tensor::DimOp::create(builder, loc, keyCache, layerAxis + 1);
+  Value slots = batched ? tensor::DimOp::create(builder, loc, keyCache, 0)
+                              .getResult()
+                        : Value();
   for (int64_t layer = 0; layer < config.numHiddenLayers; ++layer) {
     auto &[callee, parameters] = config.isMoeLayer(layer) ? moe : dense;
     auto sliceOf = [&](RankedTensorType stacked) {
-      SmallVector<OpFoldResult> offsets{builder.getIndexAttr(layer),
-                                        builder.getIndexAttr(0)};
-      SmallVector<OpFoldResult> sizes{builder.getIndexAttr(1), capacity};
-      for (int64_t dim : stacked.getShape().drop_front(2)) {
+      SmallVector<OpFoldResult> offsets, sizes;
+      if (batched) {
+        offsets.push_back(builder.getIndexAttr(0));
+        sizes.push_back(slots);
+      }
+      offsets.append({builder.getIndexAttr(layer), builder.getIndexAttr(0)});
+      sizes.append({builder.getIndexAttr(1), capacity});
+      for (int64_t dim : stacked.getShape().drop_front(layerAxis + 2)) {
         offsets.push_back(builder.getIndexAttr(0));
         sizes.push_back(builder.getIndexAttr(dim));
       }
@@ -442,7 +474,7 @@ OwningOpRef<ModuleOp> jikji::hf::importModel(MLIRContext &context,
     Value layerValues = tensor::ExtractSliceOp::create(
         builder, loc, types.valueCache, valueCache, valueOffsets, valueSizes,
         valueStrides);
-    SmallVector<Value> operands{hidden, start, layerKeys, layerValues};
+    SmallVector<Value> operands{hidden, placement, layerKeys, layerValues};
     llvm::append_range(operands,
                        layerParameters(builder, loc, layer, parameters));
     auto call = func::CallOp::create(builder, loc, callee, operands);
@@ -456,17 +488,21 @@ OwningOpRef<ModuleOp> jikji::hf::importModel(MLIRContext &context,
   }
 
   // Logits for the tokens from `first_logit` on only: generation needs the
-  // last token's, and the head is the largest product of a prefill.
-  Value firstLogit = body->getArgument(4);
-  Value numTokens = tensor::DimOp::create(builder, loc, hidden, 0);
-  hidden = tensor::ExtractSliceOp::create(
-      builder, loc, types.hidden, hidden,
-      ArrayRef<OpFoldResult>{firstLogit, builder.getIndexAttr(0)},
-      ArrayRef<OpFoldResult>{
-          arith::SubIOp::create(builder, loc, numTokens, firstLogit)
-              .getResult(),
-          builder.getIndexAttr(config.hiddenSize)},
-      ArrayRef<OpFoldResult>{builder.getIndexAttr(1), builder.getIndexAttr(1)});
+  // last token's, and the head is the largest product of a prefill. A
+  // batched decode step needs every row.
+  if (!batched) {
+    Value firstLogit = body->getArgument(4);
+    Value numTokens = tensor::DimOp::create(builder, loc, hidden, 0);
+    hidden = tensor::ExtractSliceOp::create(
+        builder, loc, types.hidden, hidden,
+        ArrayRef<OpFoldResult>{firstLogit, builder.getIndexAttr(0)},
+        ArrayRef<OpFoldResult>{
+            arith::SubIOp::create(builder, loc, numTokens, firstLogit)
+                .getResult(),
+            builder.getIndexAttr(config.hiddenSize)},
+        ArrayRef<OpFoldResult>{builder.getIndexAttr(1),
+                               builder.getIndexAttr(1)});
+  }
 
   Value normWeight = ds::ParamOp::create(
       builder, loc,
@@ -487,5 +523,26 @@ OwningOpRef<ModuleOp> jikji::hf::importModel(MLIRContext &context,
                                       Value(), nullptr);
   func::ReturnOp::create(builder, loc,
                          ValueRange{logits, keyCache, valueCache});
+}
+
+} // namespace
+
+OwningOpRef<ModuleOp> jikji::hf::importModel(MLIRContext &context,
+                                             const ModelConfig &config,
+                                             const ImportOptions &options) {
+  context.loadDialect<ds::DeepSeekDialect, func::FuncDialect,
+                      tensor::TensorDialect, arith::ArithDialect>();
+  OpBuilder builder(&context);
+  Location loc =
+      NameLoc::get(builder.getStringAttr(toString(config.modelType)));
+  OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
+  module->getOperation()->setAttr(
+      "deepseek.model_type", builder.getStringAttr(toString(config.modelType)));
+  module->getOperation()->setAttr(
+      "deepseek.max_position_embeddings",
+      builder.getI64IntegerAttr(config.maxPositionEmbeddings));
+  buildEntryFunction(builder, *module, config, Step::Sequence);
+  if (options.batchedDecode)
+    buildEntryFunction(builder, *module, config, Step::BatchedDecode);
   return module;
 }

@@ -15,6 +15,12 @@
 
 namespace jikji::hf {
 
+struct ImportOptions {
+  /// Also build `@forward_batch`: one decode step of a batch of sequences,
+  /// one new token each, over caches with a leading slot axis.
+  bool batchedDecode = false;
+};
+
 /// Builds the as-written graph of `config` (DESIGN.md, decisions 2 to 5):
 /// a public `@forward` over one sequence's new tokens and the stacked KV
 /// caches, one private function per layer kind called once per layer, and
@@ -23,7 +29,8 @@ namespace jikji::hf {
 /// `quantization_config` (FP8 linears) and the released checkpoints (BF16,
 /// the router bias F32).
 mlir::OwningOpRef<mlir::ModuleOp> importModel(mlir::MLIRContext &context,
-                                              const ModelConfig &config);
+                                              const ModelConfig &config,
+                                              const ImportOptions &options = {});
 
 } // namespace jikji::hf
 

@@ -1,4 +1,5 @@
-// RUN: jikji-opt %s --jikji-create-entry-point | FileCheck %s
+// RUN: jikji-opt %s --split-input-file --jikji-create-entry-point --verify-diagnostics | FileCheck %s
+// RUN: jikji-opt %s --split-input-file --jikji-create-entry-point --verify-diagnostics | FileCheck %s --check-prefix=BATCH
 
 // Tests that parameters become reads of the runtime's table, in order (one
 // entry per parameter, one per expert of a stacked parameter, each expert
@@ -39,4 +40,61 @@ module {
   // CHECK: %[[SKIPPED:.+]] = arith.subi %[[T]], %[[N]] : i64
   // CHECK: %[[FIRST:.+]] = arith.index_cast %[[SKIPPED]] : i64 to index
   // CHECK: call @forward(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %[[FIRST]], %{{.+}})
+}
+
+// -----
+
+// Tests that @forward_batch reads the same table as @forward (entries by
+// name, in @forward's order, whatever order it reads them in) and that
+// jikji_forward_batch has the C signature of docs/runtime-abi.md: its
+// caches are [batch, layers, capacity, ...] over the given pointers.
+// BATCH: module attributes {jikji.parameters = [{name = "model.embed_tokens.weight", type = tensor<16x4xbf16>}, {name = "model.norm.weight", type = tensor<4xbf16>}]}
+module {
+  func.func @forward(%tokens: tensor<?xi64>, %start: index, %kc: tensor<1x?x6xf32> {deepseek.kv_cache = "key"}, %vc: tensor<1x?x2xf32> {deepseek.kv_cache = "value"}, %first: index {deepseek.first_logit}) -> (tensor<?x16xf32>, tensor<1x?x6xf32>, tensor<1x?x2xf32>) {
+    %e = deepseek.param "model.embed_tokens.weight" : tensor<16x4xbf16>
+    %n = deepseek.param "model.norm.weight" : tensor<4xbf16>
+    %h = deepseek.embedding %e[%tokens] : tensor<16x4xbf16>, tensor<?xi64> -> tensor<?x4xf32>
+    %r = deepseek.rms_norm %h, %n eps 1.0e-6 : tensor<?x4xf32>, tensor<4xbf16>
+    %l = deepseek.linear %r, %e : tensor<?x4xf32>, tensor<16x4xbf16> -> tensor<?x16xf32>
+    return %l, %kc, %vc : tensor<?x16xf32>, tensor<1x?x6xf32>, tensor<1x?x2xf32>
+  }
+  // BATCH-LABEL: func.func private @forward_batch(
+  // BATCH-SAME: %[[TABLE:arg[0-9]+]]: !llvm.ptr)
+  // BATCH: llvm.getelementptr %[[TABLE]][1]
+  // BATCH: llvm.getelementptr %[[TABLE]][0]
+  func.func @forward_batch(%tokens: tensor<?xi64>, %positions: tensor<?xi64>, %kc: tensor<?x1x?x6xf32> {deepseek.kv_cache = "key"}, %vc: tensor<?x1x?x2xf32> {deepseek.kv_cache = "value"}) -> (tensor<?x16xf32>, tensor<?x1x?x6xf32>, tensor<?x1x?x2xf32>) {
+    %n = deepseek.param "model.norm.weight" : tensor<4xbf16>
+    %e = deepseek.param "model.embed_tokens.weight" : tensor<16x4xbf16>
+    %h = deepseek.embedding %e[%tokens] : tensor<16x4xbf16>, tensor<?xi64> -> tensor<?x4xf32>
+    %r = deepseek.rms_norm %h, %n eps 1.0e-6 : tensor<?x4xf32>, tensor<4xbf16>
+    %l = deepseek.linear %r, %e : tensor<?x4xf32>, tensor<16x4xbf16> -> tensor<?x16xf32>
+    return %l, %kc, %vc : tensor<?x16xf32>, tensor<?x1x?x6xf32>, tensor<?x1x?x2xf32>
+  }
+  // BATCH-LABEL: func.func @jikji_forward_batch(
+  // BATCH-SAME: %[[PARAMS:.+]]: !llvm.ptr, %[[TOKENS:.+]]: !llvm.ptr, %[[POSITIONS:.+]]: !llvm.ptr, %[[B:.+]]: i64, %[[CACHES:.+]]: !llvm.ptr, %[[CAP:.+]]: i64, %[[LOGITS:.+]]: !llvm.ptr) -> i32
+  // BATCH: bufferization.to_tensor %{{.+}} restrict writable : memref<?x1x?x6xf32>
+  // BATCH: bufferization.to_tensor %{{.+}} restrict writable : memref<?x1x?x2xf32>
+  // BATCH: call @forward_batch(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %[[PARAMS]])
+  // BATCH-COUNT-3: bufferization.materialize_in_destination {{.+}} in restrict writable
+}
+
+// -----
+
+// Tests that @forward_batch may read only parameters that @forward reads:
+// the runtime fills one table, in @forward's order.
+module {
+  func.func @forward(%tokens: tensor<?xi64>, %start: index, %kc: tensor<1x?x6xf32> {deepseek.kv_cache = "key"}, %vc: tensor<1x?x2xf32> {deepseek.kv_cache = "value"}, %first: index {deepseek.first_logit}) -> (tensor<?x16xf32>, tensor<1x?x6xf32>, tensor<1x?x2xf32>) {
+    %e = deepseek.param "model.embed_tokens.weight" : tensor<16x4xbf16>
+    %h = deepseek.embedding %e[%tokens] : tensor<16x4xbf16>, tensor<?xi64> -> tensor<?x4xf32>
+    %l = deepseek.linear %h, %e : tensor<?x4xf32>, tensor<16x4xbf16> -> tensor<?x16xf32>
+    return %l, %kc, %vc : tensor<?x16xf32>, tensor<1x?x6xf32>, tensor<1x?x2xf32>
+  }
+  func.func @forward_batch(%tokens: tensor<?xi64>, %positions: tensor<?xi64>, %kc: tensor<?x1x?x6xf32> {deepseek.kv_cache = "key"}, %vc: tensor<?x1x?x2xf32> {deepseek.kv_cache = "value"}) -> (tensor<?x16xf32>, tensor<?x1x?x6xf32>, tensor<?x1x?x2xf32>) {
+    %e = deepseek.param "model.embed_tokens.weight" : tensor<16x4xbf16>
+    // expected-error@+1 {{reads a parameter that @forward does not}}
+    %x = deepseek.param "lm_head.weight" : tensor<16x4xbf16>
+    %h = deepseek.embedding %e[%tokens] : tensor<16x4xbf16>, tensor<?xi64> -> tensor<?x4xf32>
+    %l = deepseek.linear %h, %x : tensor<?x4xf32>, tensor<16x4xbf16> -> tensor<?x16xf32>
+    return %l, %kc, %vc : tensor<?x16xf32>, tensor<?x1x?x6xf32>, tensor<?x1x?x2xf32>
+  }
 }

@@ -151,6 +151,55 @@ func.func @rope(%x: tensor<?x4xf32>, %start: index) -> tensor<?x4xf32> {
 
 // -----
 
+// Tests that RoPE with positions reads each token's own position.
+// CHECK-LABEL: func.func @rope_positions
+func.func @rope_positions(%x: tensor<?x4xf32>, %pos: tensor<?xi64>) -> tensor<?x4xf32> {
+  // CHECK: linalg.generic
+  // CHECK: %[[P:.+]] = tensor.extract %{{.+}}[%{{.+}}] : tensor<?xi64>
+  // CHECK: arith.uitofp %[[P]] : i64 to f32
+  %y = deepseek.rope %x at positions(%pos : tensor<?xi64>) with <theta = 10000.0, factor = 1.0, original_max_position = 4096, beta_fast = 32.0, beta_slow = 1.0, mscale = 1.0, mscale_all_dim = 1.0> : tensor<?x4xf32>
+  return %y : tensor<?x4xf32>
+}
+
+// -----
+
+// Tests that a batched decode step becomes a parallel loop over the slots,
+// each attending at its own position over its own slot of the caches, and
+// writing back its output row and cache slot.
+// CHECK-LABEL: func.func @batched_latent_attention
+func.func @batched_latent_attention(%qn: tensor<?x2x4xf32>, %qr: tensor<?x2x2xf32>, %c: tensor<?x8xf32>, %kr: tensor<?x2xf32>, %w: tensor<16x8xbf16>, %lc: tensor<?x?x8xf32>, %rc: tensor<?x?x2xf32>, %pos: tensor<?xi64>) -> (tensor<?x2x4xf32>, tensor<?x?x8xf32>, tensor<?x?x2xf32>) {
+  // CHECK: scf.forall (%[[SLOT:.+]]) in (%{{.+}}) shared_outs(%[[OUT:.+]] = %{{.+}}, %[[LC:.+]] = %{{.+}}, %[[RC:.+]] = %{{.+}})
+  // CHECK: %[[P:.+]] = tensor.extract %{{.+}}[%[[SLOT]]] : tensor<?xi64>
+  // CHECK: %[[START:.+]] = arith.index_cast %[[P]] : i64 to index
+  // CHECK: tensor.extract_slice %[[LC]][%[[SLOT]], 0, 0] [1, %{{.+}}, 8] [1, 1, 1] : tensor<?x?x8xf32> to tensor<?x8xf32>
+  // CHECK: tensor.insert_slice %{{.+}} into %{{.+}}[%[[START]], 0] [%{{.+}}, 8]
+  // CHECK: scf.forall.in_parallel
+  // CHECK: tensor.parallel_insert_slice %{{.+}} into %[[OUT]][%[[SLOT]], 0, 0] [%{{.+}}, 2, 4]
+  // CHECK: tensor.parallel_insert_slice %{{.+}} into %[[LC]][%[[SLOT]], 0, 0] [1, %{{.+}}, 8]
+  // CHECK: tensor.parallel_insert_slice %{{.+}} into %[[RC]][%[[SLOT]], 0, 0] [1, %{{.+}}, 2]
+  // CHECK-NOT: deepseek.latent_attention
+  %o, %lc2, %rc2 = deepseek.latent_attention query(%qn, %qr) latent(%c, %kr) up(%w : tensor<16x8xbf16>) cache(%lc, %rc) at positions(%pos : tensor<?xi64>) scale 0.5
+      : tensor<?x2x4xf32>, tensor<?x2x2xf32>, tensor<?x8xf32>, tensor<?x2xf32>, tensor<?x?x8xf32>, tensor<?x?x2xf32> -> tensor<?x2x4xf32>
+  return %o, %lc2, %rc2 : tensor<?x2x4xf32>, tensor<?x?x8xf32>, tensor<?x?x2xf32>
+}
+
+// -----
+
+// Tests that a batched as-written attention loops over the slots too.
+// CHECK-LABEL: func.func @batched_attention
+func.func @batched_attention(%qn: tensor<?x2x4xf32>, %qr: tensor<?x2x2xf32>, %kn: tensor<?x2x4xf32>, %kr: tensor<?x2xf32>, %v: tensor<?x2x4xf32>, %kc: tensor<?x?x2x6xf32>, %vc: tensor<?x?x2x4xf32>, %pos: tensor<?xi64>) -> (tensor<?x2x4xf32>, tensor<?x?x2x6xf32>, tensor<?x?x2x4xf32>) {
+  // CHECK: scf.forall (%[[SLOT:.+]]) in
+  // CHECK: tensor.extract_slice %{{.+}}[%[[SLOT]], 0, 0, 0] [1, %{{.+}}, 2, 6] [1, 1, 1, 1] : tensor<?x?x2x6xf32> to tensor<?x2x6xf32>
+  // CHECK: math.exp
+  // CHECK: tensor.parallel_insert_slice
+  // CHECK-NOT: deepseek.mla_attention
+  %o, %kc2, %vc2 = deepseek.mla_attention query(%qn, %qr) key(%kn, %kr) value(%v) cache(%kc, %vc) at positions(%pos : tensor<?xi64>) scale 0.5
+      : tensor<?x2x4xf32>, tensor<?x2x2xf32>, tensor<?x2x4xf32>, tensor<?x2xf32>, tensor<?x2x4xf32>, tensor<?x?x2x6xf32>, tensor<?x?x2x4xf32> -> tensor<?x2x4xf32>
+  return %o, %kc2, %vc2 : tensor<?x2x4xf32>, tensor<?x?x2x6xf32>, tensor<?x?x2x4xf32>
+}
+
+// -----
+
 // Tests that the as-written attention writes the new rows into both caches,
 // reads rows [0, start + T), and masks the future with -inf.
 // CHECK-LABEL: func.func @attention

@@ -107,6 +107,12 @@ struct CompileOptions {
                "(mma.sync, BF16 operands, float32 accumulation; activations "
                "are rounded to BF16)"),
       cl::cat(compileCategory())};
+  cl::opt<bool> batchedDecode{
+      "batched-decode",
+      cl::desc("Also export jikji_forward_batch, one decode step for a batch "
+               "of sequences that reads the weights once (default: on for "
+               "--target=cpu; not yet available for --target=cuda)"),
+      cl::cat(compileCategory())};
   cl::opt<bool> noFusion{"no-fusion",
                          cl::desc("Run no graph fusion: compile the graph as "
                                   "the importer wrote it"),
@@ -249,6 +255,11 @@ int jikji::runCompileDriver(int argc, char **argv, DialectRegistry &registry) {
   if (emit == EmitPhase::LLVM && cuda)
     return fail("--emit=llvm is the CPU's last phase; for --target=cuda "
                 "use --emit=nvvm");
+  bool batchedDecode = options.batchedDecode.getNumOccurrences()
+                           ? options.batchedDecode.getValue()
+                           : options.target == Target::Cpu;
+  if (batchedDecode && cuda)
+    return fail("--batched-decode is not yet available for --target=cuda");
   if (emit == EmitPhase::Artifact && options.output == "-")
     return fail("an artifact is a shared library: name it with -o FILE");
 
@@ -271,7 +282,10 @@ int jikji::runCompileDriver(int argc, char **argv, DialectRegistry &registry) {
     return success();
   };
   CompileTimer timer;
-  OwningOpRef<ModuleOp> module = hf::importModel(context, input->config);
+  hf::ImportOptions importOptions;
+  importOptions.batchedDecode = batchedDecode;
+  OwningOpRef<ModuleOp> module =
+      hf::importModel(context, input->config, importOptions);
   if (failed(verify(*module)))
     return fail("the imported module does not verify (a bug in the importer)");
 

@@ -252,6 +252,9 @@ struct MlaAttentionPattern final : OpRewritePattern<ds::MlaAttentionOp> {
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     OpBuilder &b = rewriter;
+    // A batched step becomes one of these per slot first (SlotLoops.cpp).
+    if (op.getPositions())
+      return rewriter.notifyMatchFailure(op, "batched decode step");
     Value start = op.getStart();
     Value tokens = tensor::DimOp::create(b, loc, op.getQueryNope(), 0);
 

@@ -29,6 +29,7 @@ void jikji::populateDeepSeekToLinalgPatterns(RewritePatternSet &patterns,
   populateLinearToLinalgPatterns(patterns, options);
   populateAttentionToLinalgPatterns(patterns);
   populateLatentAttentionToLinalgPatterns(patterns);
+  populateSlotLoopPatterns(patterns);
   populateMoeToLinalgPatterns(patterns, options);
 }
 

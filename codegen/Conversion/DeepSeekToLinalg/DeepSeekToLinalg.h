@@ -29,6 +29,9 @@ void populateAttentionToLinalgPatterns(mlir::RewritePatternSet &patterns);
 /// latent_attention over the latent cache, absorbed or expanded per call.
 void populateLatentAttentionToLinalgPatterns(
     mlir::RewritePatternSet &patterns);
+/// mla_attention and latent_attention of a batched decode step (with
+/// `positions`): one attention per slot, in a parallel loop over the slots.
+void populateSlotLoopPatterns(mlir::RewritePatternSet &patterns);
 /// moe_router and moe_experts.
 void populateMoeToLinalgPatterns(mlir::RewritePatternSet &patterns,
                                  const LoweringOptions &options = {});

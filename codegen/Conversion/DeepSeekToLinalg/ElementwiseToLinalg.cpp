@@ -221,6 +221,7 @@ struct RopePattern final : OpRewritePattern<ds::RopeOp> {
         DenseElementsAttr::get(frequencyType, ArrayRef<float>(frequencies)));
     double magnitude = ropeMagnitude(op.getRope());
     Value input = op.getInput(), start = op.getStart();
+    Value positions = op.getPositions();
 
     Value empty =
         emptyTensor(rewriter, loc, type, dynamicSizesOf(rewriter, loc, input));
@@ -244,10 +245,16 @@ struct RopePattern final : OpRewritePattern<ds::RopeOp> {
           };
           Value x0 = at(even), x1 = at(odd);
 
-          Value position = arith::AddIOp::create(b, loc, start, indices[0]);
-          Value positionF = arith::UIToFPOp::create(
-              b, loc, f32,
-              arith::IndexCastUIOp::create(b, loc, b.getI64Type(), position));
+          // Token t sits at start + t, or at positions[t].
+          Value position =
+              positions
+                  ? tensor::ExtractOp::create(b, loc, positions, indices[0])
+                        .getResult()
+                  : arith::IndexCastUIOp::create(
+                        b, loc, b.getI64Type(),
+                        arith::AddIOp::create(b, loc, start, indices[0]))
+                        .getResult();
+          Value positionF = arith::UIToFPOp::create(b, loc, f32, position);
           Value frequency = tensor::ExtractOp::create(b, loc, frequencyTable,
                                                       ValueRange{pair});
           Value angle = arith::MulFOp::create(b, loc, positionF, frequency);

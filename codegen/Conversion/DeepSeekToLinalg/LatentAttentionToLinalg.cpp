@@ -406,6 +406,9 @@ struct LatentAttentionPattern final : OpRewritePattern<ds::LatentAttentionOp> {
   using Base::Base;
   LogicalResult matchAndRewrite(ds::LatentAttentionOp op,
                                 PatternRewriter &rewriter) const override {
+    // A batched step becomes one of these per slot first (SlotLoops.cpp).
+    if (op.getPositions())
+      return rewriter.notifyMatchFailure(op, "batched decode step");
     Location loc = op.getLoc();
     MLIRContext *context = rewriter.getContext();
     OpBuilder &b = rewriter;

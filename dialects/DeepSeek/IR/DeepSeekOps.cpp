@@ -49,6 +49,34 @@ RankedTensorType tensorType(Value value) {
   return cast<RankedTensorType>(value.getType());
 }
 
+/// Checks that an op placing new tokens takes either `start` (one sequence,
+/// consecutive positions) or `positions` (one per token), not both.
+LogicalResult checkPlacement(Operation *op, Value start, Value positions,
+                             int64_t tokens) {
+  if (!start == !positions)
+    return op->emitOpError("takes either a start or positions, not both");
+  if (positions)
+    return checkDim(op, "positions", tensorType(positions), 0, tokens);
+  return success();
+}
+
+/// The per-sequence part of a cache: with `positions` the cache has a
+/// leading slot axis, one slot per token, which is checked and dropped.
+FailureOr<RankedTensorType> cacheSlot(Operation *op, StringRef what,
+                                      RankedTensorType cache, int64_t slotRank,
+                                      bool batched, int64_t tokens) {
+  if (!batched) {
+    if (failed(checkRank(op, what, cache, slotRank)))
+      return failure();
+    return cache;
+  }
+  if (failed(checkRank(op, what, cache, slotRank + 1)) ||
+      failed(checkDim(op, what, cache, 0, tokens)))
+    return failure();
+  return RankedTensorType::get(cache.getShape().drop_front(),
+                               cache.getElementType());
+}
+
 /// Checks FP8 block scales: `scales` is [ceil(rows / b0), ceil(cols / b1)]
 /// (after the leading expert dimension, if any) for `weight`'s last two axes.
 LogicalResult checkBlockScales(Operation *op, StringRef what,
@@ -258,7 +286,8 @@ LogicalResult RopeOp::verify() {
   if (ShapedType::isDynamic(dim) || dim % 2 != 0)
     return emitOpError() << "rotary dimension must be static and even, found "
                          << dimString(dim);
-  return success();
+  return checkPlacement(*this, getStart(), getPositions(),
+                        input.getDimSize(0));
 }
 
 //===----------------------------------------------------------------------===//
@@ -271,8 +300,6 @@ LogicalResult MlaAttentionOp::verify() {
   RankedTensorType keyNope = getKeyNope().getType();
   RankedTensorType keyRope = getKeyRope().getType();
   RankedTensorType value = getValue().getType();
-  RankedTensorType keyCache = getKeyCache().getType();
-  RankedTensorType valueCache = getValueCache().getType();
   RankedTensorType output = getOutput().getType();
   Operation *op = *this;
   if (failed(checkRank(op, "query_nope", queryNope, 3)) ||
@@ -280,12 +307,25 @@ LogicalResult MlaAttentionOp::verify() {
       failed(checkRank(op, "key_nope", keyNope, 3)) ||
       failed(checkRank(op, "key_rope", keyRope, 2)) ||
       failed(checkRank(op, "value", value, 3)) ||
-      failed(checkRank(op, "key_cache", keyCache, 3)) ||
-      failed(checkRank(op, "value_cache", valueCache, 3)) ||
       failed(checkRank(op, "output", output, 3)))
     return failure();
 
   int64_t tokens = queryNope.getDimSize(0);
+  if (failed(checkPlacement(op, getStart(), getPositions(), tokens)))
+    return failure();
+  bool batched = !!getPositions();
+  FailureOr<RankedTensorType> keyCacheSlot = cacheSlot(
+      op, "key_cache", getKeyCache().getType(), 3, batched, tokens);
+  if (failed(keyCacheSlot))
+    return failure();
+  FailureOr<RankedTensorType> valueCacheSlot = cacheSlot(
+      op, "value_cache", getValueCache().getType(), 3, batched, tokens);
+  if (failed(valueCacheSlot))
+    return failure();
+  RankedTensorType keyCache = *keyCacheSlot, valueCache = *valueCacheSlot;
+  // A batched step's messages below are about one slot.
+  StringRef keyCacheName = batched ? "key_cache slot" : "key_cache";
+  StringRef valueCacheName = batched ? "value_cache slot" : "value_cache";
   int64_t heads = queryNope.getDimSize(1);
   int64_t nopeDim = queryNope.getDimSize(2);
   int64_t ropeDim = queryRope.getDimSize(2);
@@ -311,12 +351,12 @@ LogicalResult MlaAttentionOp::verify() {
     return failure();
 
   // The expanded caches: [capacity, heads, dn + dr] and [capacity, heads, dv].
-  if (failed(checkDim(op, "key_cache", keyCache, 1, heads)) ||
-      failed(checkDim(op, "key_cache", keyCache, 2, nopeDim + ropeDim)) ||
-      failed(
-          checkDim(op, "value_cache", valueCache, 0, keyCache.getDimSize(0))) ||
-      failed(checkDim(op, "value_cache", valueCache, 1, heads)) ||
-      failed(checkDim(op, "value_cache", valueCache, 2, valueDim)))
+  if (failed(checkDim(op, keyCacheName, keyCache, 1, heads)) ||
+      failed(checkDim(op, keyCacheName, keyCache, 2, nopeDim + ropeDim)) ||
+      failed(checkDim(op, valueCacheName, valueCache, 0,
+                      keyCache.getDimSize(0))) ||
+      failed(checkDim(op, valueCacheName, valueCache, 1, heads)) ||
+      failed(checkDim(op, valueCacheName, valueCache, 2, valueDim)))
     return failure();
   if (!(getScale().convertToDouble() > 0))
     return emitOpError("scale must be positive");
@@ -484,8 +524,6 @@ LogicalResult LatentAttentionOp::verify() {
   RankedTensorType latent = getLatent().getType();
   RankedTensorType keyRope = getKeyRope().getType();
   RankedTensorType up = getUp().getType();
-  RankedTensorType latentCache = getLatentCache().getType();
-  RankedTensorType ropeCache = getRopeCache().getType();
   RankedTensorType output = getOutput().getType();
   Operation *op = *this;
   if (failed(checkRank(op, "query_nope", queryNope, 3)) ||
@@ -493,11 +531,24 @@ LogicalResult LatentAttentionOp::verify() {
       failed(checkRank(op, "latent", latent, 2)) ||
       failed(checkRank(op, "key_rope", keyRope, 2)) ||
       failed(checkRank(op, "up", up, 2)) ||
-      failed(checkRank(op, "latent_cache", latentCache, 2)) ||
-      failed(checkRank(op, "rope_cache", ropeCache, 2)) ||
       failed(checkRank(op, "output", output, 3)))
     return failure();
   int64_t tokens = queryNope.getDimSize(0), heads = queryNope.getDimSize(1);
+  if (failed(checkPlacement(op, getStart(), getPositions(), tokens)))
+    return failure();
+  bool batched = !!getPositions();
+  FailureOr<RankedTensorType> latentCacheSlot = cacheSlot(
+      op, "latent_cache", getLatentCache().getType(), 2, batched, tokens);
+  if (failed(latentCacheSlot))
+    return failure();
+  FailureOr<RankedTensorType> ropeCacheSlot = cacheSlot(
+      op, "rope_cache", getRopeCache().getType(), 2, batched, tokens);
+  if (failed(ropeCacheSlot))
+    return failure();
+  RankedTensorType latentCache = *latentCacheSlot, ropeCache = *ropeCacheSlot;
+  // A batched step's messages below are about one slot.
+  StringRef latentCacheName = batched ? "latent_cache slot" : "latent_cache";
+  StringRef ropeCacheName = batched ? "rope_cache slot" : "rope_cache";
   int64_t nopeDim = queryNope.getDimSize(2), ropeDim = queryRope.getDimSize(2);
   int64_t rank = latent.getDimSize(1), valueDim = output.getDimSize(2);
   if (ShapedType::isDynamic(heads) || ShapedType::isDynamic(nopeDim) ||
@@ -514,10 +565,10 @@ LogicalResult LatentAttentionOp::verify() {
       failed(checkDim(op, "output", output, 1, heads)) ||
       failed(checkDim(op, "up", up, 0, heads * (nopeDim + valueDim))) ||
       failed(checkDim(op, "up", up, 1, rank)) ||
-      failed(checkDim(op, "latent_cache", latentCache, 1, rank)) ||
-      failed(checkDim(op, "rope_cache", ropeCache, 0,
+      failed(checkDim(op, latentCacheName, latentCache, 1, rank)) ||
+      failed(checkDim(op, ropeCacheName, ropeCache, 0,
                       latentCache.getDimSize(0))) ||
-      failed(checkDim(op, "rope_cache", ropeCache, 1, ropeDim)))
+      failed(checkDim(op, ropeCacheName, ropeCache, 1, ropeDim)))
     return failure();
   if (failed(checkQuantization(op, "up", up, !!getUpScales(), getBlockSize())))
     return failure();

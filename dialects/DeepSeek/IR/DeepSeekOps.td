@@ -23,6 +23,8 @@ def DeepSeek_WeightElement : AnyTypeOf<[BF16, F16, F32, F8E4M3FN]>;
 def DeepSeek_Weight : RankedTensorOf<[DeepSeek_WeightElement]>;
 def DeepSeek_TokenIds : TensorRankOf<[I32, I64], [1]>;
 def DeepSeek_ExpertIds : TensorRankOf<[I32, I64], [2]>;
+/// One position per token, for ops that take tokens of several sequences.
+def DeepSeek_Positions : TensorRankOf<[I64], [1]>;
 
 //===----------------------------------------------------------------------===//
 // deepseek.param
@@ -198,10 +200,12 @@ def DeepSeek_ViewOp : DeepSeek_Op<"view", [Pure]> {
 //===----------------------------------------------------------------------===//
 
 def DeepSeek_RopeOp : DeepSeek_Op<"rope",
-    [Pure, AllTypesMatch<["input", "result"]>]> {
+    [Pure, AttrSizedOperandSegments, AllTypesMatch<["input", "result"]>]> {
   let summary = "rotary position embedding of adjacent pairs";
   let description = [{
-    Token `t` sits at position `p = start + t`. Each adjacent pair
+    Token `t` sits at position `p = start + t`, or at `p = positions[t]`
+    when the op takes `positions` instead of `start` (tokens of different
+    sequences, as in a batched decode step). Each adjacent pair
     `(x[2i], x[2i+1])` of the last axis (`i < d/2`) is rotated by the angle
     `p · f[i]` of `rope`: `(x0 cos − x1 sin, x0 sin + x1 cos)`, with cos and
     sin scaled by the rope's magnitude factor. The input is `[T, d]` (the
@@ -211,13 +215,18 @@ def DeepSeek_RopeOp : DeepSeek_Op<"rope",
     %k = deepseek.rope %k_pe at %start with <theta = 10000.0, factor = 1.0,
         original_max_position = 4096, beta_fast = 32.0, beta_slow = 1.0,
         mscale = 1.0, mscale_all_dim = 1.0> : tensor<?x16xf32>
+    %q = deepseek.rope %q_pe at positions(%pos : tensor<?xi64>) with <...>
+        : tensor<?x16x64xf32>
     ```
   }];
-  let arguments = (ins DeepSeek_Activation:$input, Index:$start,
+  let arguments = (ins DeepSeek_Activation:$input, Optional<Index>:$start,
+                   Optional<DeepSeek_Positions>:$positions,
                    DeepSeek_RopeAttr:$rope);
   let results = (outs DeepSeek_Activation:$result);
   let assemblyFormat = [{
-    $input `at` $start `with` $rope attr-dict `:` type($input)
+    $input `at` ($start^)?
+    (`positions` `(` $positions^ `:` type($positions) `)`)?
+    `with` $rope attr-dict `:` type($input)
   }];
   let hasVerifier = 1;
 }
@@ -227,7 +236,7 @@ def DeepSeek_RopeOp : DeepSeek_Op<"rope",
 //===----------------------------------------------------------------------===//
 
 def DeepSeek_MlaAttentionOp : DeepSeek_Op<"mla_attention",
-    [Pure, AllTypesMatch<["key_cache", "new_key_cache"]>,
+    [Pure, AttrSizedOperandSegments, AllTypesMatch<["key_cache", "new_key_cache"]>,
      AllTypesMatch<["value_cache", "new_value_cache"]>]> {
   let summary = "multi-head latent attention as written, over an expanded KV cache";
   let description = [{
@@ -247,6 +256,12 @@ def DeepSeek_MlaAttentionOp : DeepSeek_Op<"mla_attention",
     cache `heads × dv`: the layout DeepSeek's naive attention caches, and the
     one `deepseek-absorb-mla` replaces with the latent.
 
+    With `positions` instead of `start` the op is one batched decode step:
+    token `t` is the only new token of its own sequence, at position
+    `positions[t]`, and the caches gain a leading slot axis with one slot
+    per token. Token `t` writes row `positions[t]` of slot `t` and attends
+    over rows `s <= positions[t]` of that slot alone.
+
     ```mlir
     %o, %kc2, %vc2 = deepseek.mla_attention query(%qn, %qr) key(%kn, %kr) value(%v)
         cache(%kc, %vc) at %start scale 0.1767766952966369
@@ -261,7 +276,8 @@ def DeepSeek_MlaAttentionOp : DeepSeek_Op<"mla_attention",
                    DeepSeek_Activation:$value,
                    DeepSeek_Activation:$key_cache,
                    DeepSeek_Activation:$value_cache,
-                   Index:$start, F64Attr:$scale);
+                   Optional<Index>:$start,
+                   Optional<DeepSeek_Positions>:$positions, F64Attr:$scale);
   let results = (outs DeepSeek_Activation:$output,
                  DeepSeek_Activation:$new_key_cache,
                  DeepSeek_Activation:$new_value_cache);
@@ -270,7 +286,8 @@ def DeepSeek_MlaAttentionOp : DeepSeek_Op<"mla_attention",
     `key` `(` $key_nope `,` $key_rope `)`
     `value` `(` $value `)`
     `cache` `(` $key_cache `,` $value_cache `)`
-    `at` $start `scale` $scale attr-dict `:`
+    `at` ($start^)? (`positions` `(` $positions^ `:` type($positions) `)`)?
+    `scale` $scale attr-dict `:`
     type($query_nope) `,` type($query_rope) `,` type($key_nope) `,`
     type($key_rope) `,` type($value) `,` type($key_cache) `,`
     type($value_cache) `->` type($output)
@@ -283,7 +300,7 @@ def DeepSeek_MlaAttentionOp : DeepSeek_Op<"mla_attention",
 //===----------------------------------------------------------------------===//
 
 def DeepSeek_LatentAttentionOp : DeepSeek_Op<"latent_attention",
-    [Pure, AllTypesMatch<["latent_cache", "new_latent_cache"]>,
+    [Pure, AttrSizedOperandSegments, AllTypesMatch<["latent_cache", "new_latent_cache"]>,
      AllTypesMatch<["rope_cache", "new_rope_cache"]>]> {
   let summary = "multi-head latent attention in the absorbed form, over the latent cache";
   let description = [{
@@ -305,6 +322,12 @@ def DeepSeek_LatentAttentionOp : DeepSeek_Op<"latent_attention",
     The caches hold `rkv + dr` values per token (576 for V3) instead of
     `heads × (dn + dr + dv)`.
 
+    With `positions` instead of `start` the op is one batched decode step:
+    token `t` is the only new token of its own sequence, at position
+    `positions[t]`, and the caches gain a leading slot axis with one slot
+    per token. Token `t` writes row `positions[t]` of slot `t` and attends
+    over rows `s <= positions[t]` of that slot alone.
+
     ```mlir
     %o, %lc2, %rc2 = deepseek.latent_attention query(%qn, %qr) latent(%c, %kr)
         up(%w : tensor<512x64xbf16>) cache(%lc, %rc) at %start scale 0.1767766952966369
@@ -321,7 +344,8 @@ def DeepSeek_LatentAttentionOp : DeepSeek_Op<"latent_attention",
                    OptionalAttr<DenseI64ArrayAttr>:$block_size,
                    DeepSeek_Activation:$latent_cache,
                    DeepSeek_Activation:$rope_cache,
-                   Index:$start, F64Attr:$scale);
+                   Optional<Index>:$start,
+                   Optional<DeepSeek_Positions>:$positions, F64Attr:$scale);
   let results = (outs DeepSeek_Activation:$output,
                  DeepSeek_Activation:$new_latent_cache,
                  DeepSeek_Activation:$new_rope_cache);
@@ -331,7 +355,8 @@ def DeepSeek_LatentAttentionOp : DeepSeek_Op<"latent_attention",
     `up` `(` $up (`scales` $up_scales^ `block` $block_size)? `:` type($up)
       (`,` type($up_scales)^)? `)`
     `cache` `(` $latent_cache `,` $rope_cache `)`
-    `at` $start `scale` $scale attr-dict `:`
+    `at` ($start^)? (`positions` `(` $positions^ `:` type($positions) `)`)?
+    `scale` $scale attr-dict `:`
     type($query_nope) `,` type($query_rope) `,` type($latent) `,`
     type($key_rope) `,` type($latent_cache) `,` type($rope_cache) `->`
     type($output)

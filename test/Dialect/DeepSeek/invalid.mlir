@@ -735,3 +735,60 @@ func.func @f(%x: tensor<?x256xf32>, %wg: tensor<512x256xf8E4M3FN>, %wu: tensor<5
   %y = deepseek.swiglu %x gate(%wg) up(%wu) down(%wd) : tensor<?x256xf32>, tensor<512x256xf8E4M3FN>, tensor<512x256xf8E4M3FN>, tensor<256x512xbf16> -> tensor<?x256xf32>
   return
 }
+
+// -----
+
+// Tests that RoPE takes a start or positions, not both.
+func.func @f(%x: tensor<?x16xf32>, %p: index, %pos: tensor<?xi64>) {
+  // expected-error@+1 {{takes either a start or positions, not both}}
+  %y = deepseek.rope %x at %p positions(%pos : tensor<?xi64>) with <theta = 10000.0, factor = 1.0, original_max_position = 4096, beta_fast = 32.0, beta_slow = 1.0, mscale = 1.0, mscale_all_dim = 1.0> : tensor<?x16xf32>
+  return
+}
+
+// -----
+
+// Tests that RoPE places its tokens somewhere.
+func.func @f(%x: tensor<?x16xf32>) {
+  // expected-error@+1 {{takes either a start or positions, not both}}
+  %y = deepseek.rope %x at with <theta = 10000.0, factor = 1.0, original_max_position = 4096, beta_fast = 32.0, beta_slow = 1.0, mscale = 1.0, mscale_all_dim = 1.0> : tensor<?x16xf32>
+  return
+}
+
+// -----
+
+// Tests that there is one position per token.
+func.func @f(%x: tensor<4x16xf32>, %pos: tensor<3xi64>) {
+  // expected-error@+1 {{positions dimension 0 must be 4, found 3}}
+  %y = deepseek.rope %x at positions(%pos : tensor<3xi64>) with <theta = 10000.0, factor = 1.0, original_max_position = 4096, beta_fast = 32.0, beta_slow = 1.0, mscale = 1.0, mscale_all_dim = 1.0> : tensor<4x16xf32>
+  return
+}
+
+// -----
+
+// Tests that a batched step's caches have a slot axis.
+func.func @f(%qn: tensor<?x8x32xf32>, %qr: tensor<?x8x16xf32>, %kn: tensor<?x8x32xf32>, %kr: tensor<?x16xf32>, %v: tensor<?x8x32xf32>, %kc: tensor<?x8x48xf32>, %vc: tensor<?x8x32xf32>, %pos: tensor<?xi64>) {
+  // expected-error@+1 {{key_cache must have rank 4, found 3}}
+  %o, %kc2, %vc2 = deepseek.mla_attention query(%qn, %qr) key(%kn, %kr) value(%v) cache(%kc, %vc) at positions(%pos : tensor<?xi64>) scale 0.125
+      : tensor<?x8x32xf32>, tensor<?x8x16xf32>, tensor<?x8x32xf32>, tensor<?x16xf32>, tensor<?x8x32xf32>, tensor<?x8x48xf32>, tensor<?x8x32xf32> -> tensor<?x8x32xf32>
+  return
+}
+
+// -----
+
+// Tests that a batched step has one cache slot per token.
+func.func @f(%qn: tensor<2x8x32xf32>, %qr: tensor<2x8x16xf32>, %c: tensor<2x64xf32>, %kr: tensor<2x16xf32>, %w: tensor<512x64xbf16>, %lc: tensor<3x?x64xf32>, %rc: tensor<3x?x16xf32>, %pos: tensor<2xi64>) {
+  // expected-error@+1 {{latent_cache dimension 0 must be 2, found 3}}
+  %o, %lc2, %rc2 = deepseek.latent_attention query(%qn, %qr) latent(%c, %kr) up(%w : tensor<512x64xbf16>) cache(%lc, %rc) at positions(%pos : tensor<2xi64>) scale 0.125
+      : tensor<2x8x32xf32>, tensor<2x8x16xf32>, tensor<2x64xf32>, tensor<2x16xf32>, tensor<3x?x64xf32>, tensor<3x?x16xf32> -> tensor<2x8x32xf32>
+  return
+}
+
+// -----
+
+// Tests that a batched step's slots hold the per-token entry.
+func.func @f(%qn: tensor<?x8x32xf32>, %qr: tensor<?x8x16xf32>, %c: tensor<?x64xf32>, %kr: tensor<?x16xf32>, %w: tensor<512x64xbf16>, %lc: tensor<?x?x32xf32>, %rc: tensor<?x?x16xf32>, %pos: tensor<?xi64>) {
+  // expected-error@+1 {{latent_cache slot dimension 1 must be 64, found 32}}
+  %o, %lc2, %rc2 = deepseek.latent_attention query(%qn, %qr) latent(%c, %kr) up(%w : tensor<512x64xbf16>) cache(%lc, %rc) at positions(%pos : tensor<?xi64>) scale 0.125
+      : tensor<?x8x32xf32>, tensor<?x8x16xf32>, tensor<?x64xf32>, tensor<?x16xf32>, tensor<?x?x32xf32>, tensor<?x?x16xf32> -> tensor<?x8x32xf32>
+  return
+}

@@ -113,6 +113,25 @@ func.func @latent_attention(%qn: tensor<?x8x32xf32>, %qr: tensor<?x8x16xf32>, %c
 
 // -----
 
+// Tests a batched decode step: RoPE at each token's position, and both
+// attentions over caches with a leading slot axis, one slot per token.
+// CHECK-LABEL: func.func @batched_decode
+func.func @batched_decode(%x: tensor<?x8x16xf32>, %pos: tensor<?xi64>, %qn: tensor<?x8x32xf32>, %qr: tensor<?x8x16xf32>, %kn: tensor<?x8x32xf32>, %kr: tensor<?x16xf32>, %v: tensor<?x8x32xf32>, %kc: tensor<?x?x8x48xf32>, %vc: tensor<?x?x8x32xf32>, %c: tensor<?x64xf32>, %w: tensor<512x64xbf16>, %lc: tensor<?x?x64xf32>, %rc: tensor<?x?x16xf32>) -> (tensor<?x8x16xf32>, tensor<?x8x32xf32>, tensor<?x8x32xf32>) {
+  // CHECK: deepseek.rope %{{.+}} at positions(%{{.+}} : tensor<?xi64>) with <theta = 1.000000e+04, {{.+}}> : tensor<?x8x16xf32>
+  %r = deepseek.rope %x at positions(%pos : tensor<?xi64>) with <theta = 10000.0, factor = 1.0, original_max_position = 4096, beta_fast = 32.0, beta_slow = 1.0, mscale = 1.0, mscale_all_dim = 1.0> : tensor<?x8x16xf32>
+  // CHECK: deepseek.mla_attention query(%{{.+}}, %{{.+}}) key(%{{.+}}, %{{.+}}) value(%{{.+}}) cache(%{{.+}}, %{{.+}}) at positions(%{{.+}} : tensor<?xi64>) scale 1.250000e-01
+  // CHECK-SAME: tensor<?x?x8x48xf32>, tensor<?x?x8x32xf32> -> tensor<?x8x32xf32>
+  %o, %kc2, %vc2 = deepseek.mla_attention query(%qn, %qr) key(%kn, %kr) value(%v) cache(%kc, %vc) at positions(%pos : tensor<?xi64>) scale 0.125
+      : tensor<?x8x32xf32>, tensor<?x8x16xf32>, tensor<?x8x32xf32>, tensor<?x16xf32>, tensor<?x8x32xf32>, tensor<?x?x8x48xf32>, tensor<?x?x8x32xf32> -> tensor<?x8x32xf32>
+  // CHECK: deepseek.latent_attention query(%{{.+}}, %{{.+}}) latent(%{{.+}}, %{{.+}}) up(%{{.+}} : tensor<512x64xbf16>) cache(%{{.+}}, %{{.+}}) at positions(%{{.+}} : tensor<?xi64>) scale 1.250000e-01
+  // CHECK-SAME: tensor<?x?x64xf32>, tensor<?x?x16xf32> -> tensor<?x8x32xf32>
+  %lo, %lc2, %rc2 = deepseek.latent_attention query(%qn, %qr) latent(%c, %kr) up(%w : tensor<512x64xbf16>) cache(%lc, %rc) at positions(%pos : tensor<?xi64>) scale 0.125
+      : tensor<?x8x32xf32>, tensor<?x8x16xf32>, tensor<?x64xf32>, tensor<?x16xf32>, tensor<?x?x64xf32>, tensor<?x?x16xf32> -> tensor<?x8x32xf32>
+  return %r, %o, %lo : tensor<?x8x16xf32>, tensor<?x8x32xf32>, tensor<?x8x32xf32>
+}
+
+// -----
+
 // Tests the fused router and the grouped experts.
 // CHECK-LABEL: func.func @fused_moe
 func.func @fused_moe(%x: tensor<?x256xf32>, %gate: tensor<16x256xbf16>, %bias: tensor<16xf32>, %g: tensor<16x64x256xbf16>, %u: tensor<16x64x256xbf16>, %d: tensor<16x256x64xbf16>, %shared: tensor<?x256xf32>) -> tensor<?x256xf32> {
