@@ -29,14 +29,17 @@ static Value genericWeightContraction(OpBuilder &b, Location loc, Value input,
   MLIRContext *context = b.getContext();
   auto inputType = cast<RankedTensorType>(input.getType());
   auto weightType = cast<RankedTensorType>(weight.getType());
-  // Loops (rows..., o, i): the rows of the input (none for a vector), the
-  // output features, then the reduction.
+  // Loops (o, rows..., i): the output features, the rows of the input
+  // (none for a vector), then the reduction. Features outside rows: each
+  // weight row is read from memory once and reused from L1 for the other
+  // rows (the 1-3 rows of an expert in a batched decode step); rows outside
+  // streamed the whole weight once per row.
   unsigned rows = inputType.getRank() - 1;
   unsigned dims = rows + 2;
+  AffineExpr o = getAffineDimExpr(0, context);
   SmallVector<AffineExpr> row;
   for (unsigned d = 0; d < rows; ++d)
-    row.push_back(getAffineDimExpr(d, context));
-  AffineExpr o = getAffineDimExpr(rows, context);
+    row.push_back(getAffineDimExpr(d + 1, context));
   AffineExpr i = getAffineDimExpr(rows + 1, context);
   auto map = [&](ArrayRef<AffineExpr> results) {
     return AffineMap::get(dims, 0, results, context);
