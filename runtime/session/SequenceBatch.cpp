@@ -57,6 +57,14 @@ Result<bool> SequenceBatch::reset(int64_t slot) {
   return true;
 }
 
+Result<bool> SequenceBatch::checkTokens(int64_t slot, const int64_t *tokens,
+                                        int64_t count) const {
+  Result<bool> valid = checkSlot(slot, slots());
+  if (!valid)
+    return valid;
+  return sequences_[static_cast<size_t>(slot)].checkTokens(tokens, count);
+}
+
 Result<bool> SequenceBatch::forwardInto(int64_t slot, const int64_t *tokens,
                                         int64_t count, float *logits,
                                         int64_t logitRows) {

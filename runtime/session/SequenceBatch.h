@@ -64,6 +64,10 @@ public:
   /// Empties slot `slot`, as Sequence::reset; refuses a slot out of range.
   Result<bool> reset(int64_t slot);
 
+  /// Sequence::checkTokens on slot `slot`, after checking the slot.
+  Result<bool> checkTokens(int64_t slot, const int64_t *tokens,
+                           int64_t count) const;
+
   /// Sequence::forwardInto on slot `slot`: `count` tokens at positions
   /// length(slot) onwards, the logits of the last `logitRows` of them into
   /// `logits` (logitRows x vocab). The way to fill a slot with its prompt.
