@@ -268,6 +268,21 @@ TEST(SequenceBatchTest, RefusesBadArguments) {
   EXPECT_EQ(batch->length(2), 0);
 }
 
+// Tests that a batch whose cache would need more bytes than 64 bits count
+// is refused before anything is allocated.
+TEST(SequenceBatchTest, RefusesCacheBeyond64Bits) {
+  FakeModel fake;
+  ASSERT_TRUE(fake.ready());
+  // 2^20 layers x 2^31 floats per position: 2^53 bytes per position and
+  // tensor, 2^57 for 16 positions, beyond 2^64 for 1000 slots.
+  fake.setCacheShape(int64_t(1) << 20, int64_t(1) << 31);
+  Result<Model> model = Model::load(fake.artifactPath(), fake.weightsDir());
+  ASSERT_TRUE(model.ok()) << model.error();
+  EXPECT_EQ(errorOf(SequenceBatch::create(*model, 1000, 16)),
+            "KV cache 'tokens' for 1000 sequences of 16 positions: more bytes "
+            "than 64 bits count");
+}
+
 // Tests that a failing step, batched or per slot, is reported and leaves
 // every slot's length as it was (the per-slot path undoes the slots that
 // ran before the failing one).
