@@ -4,9 +4,10 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// jikji/runtime.h over Model, Sequence and the Sampler. Each entry point
-// checks its arguments before anything runs (JIKJI_INVALID_ARGUMENT) and
-// turns every Result's message into the thread's last error.
+// jikji/runtime.h over Model, Sequence, SequenceBatch and the Sampler. Each
+// entry point checks its arguments before anything runs
+// (JIKJI_INVALID_ARGUMENT) and turns every Result's message into the thread's
+// last error.
 //
 //===----------------------------------------------------------------------===//
 
@@ -14,10 +15,12 @@
 
 #include "runtime/session/Model.h"
 #include "runtime/session/Sequence.h"
+#include "runtime/session/SequenceBatch.h"
 
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 using namespace jikji;
 using namespace jikji::runtime;
@@ -31,6 +34,14 @@ struct jikji_model {
 struct jikji_sequence {
   std::shared_ptr<const Model> model;
   Sequence sequence;
+};
+
+struct jikji_batch {
+  std::shared_ptr<const Model> model;
+  SequenceBatch batch;
+  /// jikji_batch_decode's feed flags, kept so that a step does not
+  /// allocate.
+  std::vector<bool> feeds;
 };
 
 namespace {
@@ -240,6 +251,90 @@ jikji_status jikji_sequence_generate(jikji_sequence *sequence,
   for (size_t i = 0; i < generation->tokens.size(); ++i)
     out_tokens[i] = generation->tokens[i];
   *out_count = static_cast<int64_t>(generation->tokens.size());
+  return JIKJI_OK;
+}
+
+jikji_status jikji_batch_create(jikji_model *model, int64_t num_slots,
+                                int64_t capacity, jikji_batch **out_batch) {
+  if (!model || !out_batch)
+    return fail(JIKJI_INVALID_ARGUMENT,
+                "jikji_batch_create: expected a model and a place for the "
+                "batch, found a null pointer");
+  *out_batch = nullptr;
+  if (num_slots < 1)
+    return fail(JIKJI_INVALID_ARGUMENT,
+                "jikji_batch_create: expected at least 1 slot, found " +
+                    std::to_string(num_slots));
+  Result<bool> fits = model->model->checkCapacity(capacity);
+  if (!fits)
+    return fail(JIKJI_INVALID_ARGUMENT, fits.error());
+  Result<SequenceBatch> batch =
+      SequenceBatch::create(*model->model, num_slots, capacity);
+  if (!batch)
+    return fail(JIKJI_EXECUTION_FAILED, batch.error());
+  *out_batch =
+      new jikji_batch{model->model, std::move(*batch),
+                      std::vector<bool>(static_cast<size_t>(num_slots))};
+  return JIKJI_OK;
+}
+
+void jikji_batch_free(jikji_batch *batch) { delete batch; }
+
+int64_t jikji_batch_num_slots(const jikji_batch *batch) {
+  return batch ? batch->batch.slots() : 0;
+}
+
+int64_t jikji_batch_capacity(const jikji_batch *batch) {
+  return batch ? batch->batch.capacity() : 0;
+}
+
+int64_t jikji_batch_length(const jikji_batch *batch, int64_t slot) {
+  if (!batch || slot < 0 || slot >= batch->batch.slots())
+    return 0;
+  return batch->batch.length(slot);
+}
+
+jikji_status jikji_batch_reset(jikji_batch *batch, int64_t slot) {
+  if (!batch)
+    return fail(JIKJI_INVALID_ARGUMENT,
+                "jikji_batch_reset: expected a batch, found a null pointer");
+  Result<bool> done = batch->batch.reset(slot);
+  if (!done)
+    return fail(JIKJI_INVALID_ARGUMENT, done.error());
+  return JIKJI_OK;
+}
+
+jikji_status jikji_batch_prefill(jikji_batch *batch, int64_t slot,
+                                 const int64_t *tokens, int64_t num_tokens,
+                                 float *logits) {
+  if (!batch || !logits)
+    return fail(JIKJI_INVALID_ARGUMENT,
+                "jikji_batch_prefill: expected a batch and a logits buffer, "
+                "found a null pointer");
+  Result<bool> valid = batch->batch.checkTokens(slot, tokens, num_tokens);
+  if (!valid)
+    return fail(JIKJI_INVALID_ARGUMENT, valid.error());
+  Result<bool> done = batch->batch.forwardInto(slot, tokens, num_tokens, logits,
+                                               /*logitRows=*/1);
+  if (!done)
+    return fail(JIKJI_EXECUTION_FAILED, done.error());
+  return JIKJI_OK;
+}
+
+jikji_status jikji_batch_decode(jikji_batch *batch, const int64_t *tokens,
+                                const uint8_t *feeds, float *logits) {
+  if (!batch || !logits)
+    return fail(JIKJI_INVALID_ARGUMENT,
+                "jikji_batch_decode: expected a batch and a logits buffer, "
+                "found a null pointer");
+  for (size_t slot = 0; slot < batch->feeds.size(); ++slot)
+    batch->feeds[slot] = !feeds || feeds[slot] != 0;
+  Result<bool> valid = batch->batch.checkDecode(tokens, batch->feeds);
+  if (!valid)
+    return fail(JIKJI_INVALID_ARGUMENT, valid.error());
+  Result<bool> done = batch->batch.decodeInto(tokens, logits, batch->feeds);
+  if (!done)
+    return fail(JIKJI_EXECUTION_FAILED, done.error());
   return JIKJI_OK;
 }
 

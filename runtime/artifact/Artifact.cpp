@@ -83,12 +83,16 @@ Result<Artifact> Artifact::open(const std::string &path) {
   void *setNumThreadsSymbol = ::dlsym(handle, kSetNumThreadsSymbol);
   // Optional: artifacts of older compilers do not export it.
   void *forwardLastLogitsSymbol = ::dlsym(handle, kForwardLastLogitsSymbol);
+  // Optional: artifacts of older compilers and CUDA artifacts do not export
+  // it.
+  void *forwardBatchSymbol = ::dlsym(handle, kForwardBatchSymbol);
   ::dlerror();
   return Artifact(
       path, handle, std::move(*manifest),
       reinterpret_cast<ForwardFunction>(forwardSymbol),
       reinterpret_cast<SetNumThreadsFunction>(setNumThreadsSymbol),
-      reinterpret_cast<ForwardLastLogitsFunction>(forwardLastLogitsSymbol));
+      reinterpret_cast<ForwardLastLogitsFunction>(forwardLastLogitsSymbol),
+      reinterpret_cast<ForwardBatchFunction>(forwardBatchSymbol));
 }
 
 Artifact::Artifact(Artifact &&other) noexcept
@@ -97,7 +101,8 @@ Artifact::Artifact(Artifact &&other) noexcept
       manifest_(std::move(other.manifest_)),
       forward_(std::exchange(other.forward_, nullptr)),
       setNumThreads_(std::exchange(other.setNumThreads_, nullptr)),
-      forwardLastLogits_(std::exchange(other.forwardLastLogits_, nullptr)) {}
+      forwardLastLogits_(std::exchange(other.forwardLastLogits_, nullptr)),
+      forwardBatch_(std::exchange(other.forwardBatch_, nullptr)) {}
 
 Artifact &Artifact::operator=(Artifact &&other) noexcept {
   if (this != &other) {
@@ -108,6 +113,7 @@ Artifact &Artifact::operator=(Artifact &&other) noexcept {
     forward_ = std::exchange(other.forward_, nullptr);
     setNumThreads_ = std::exchange(other.setNumThreads_, nullptr);
     forwardLastLogits_ = std::exchange(other.forwardLastLogits_, nullptr);
+    forwardBatch_ = std::exchange(other.forwardBatch_, nullptr);
   }
   return *this;
 }
@@ -130,4 +136,5 @@ void Artifact::release() {
   forward_ = nullptr;
   setNumThreads_ = nullptr;
   forwardLastLogits_ = nullptr;
+  forwardBatch_ = nullptr;
 }

@@ -53,6 +53,20 @@ using ForwardLastLogitsFunction = int32_t (*)(const void *const *params,
                                               int64_t cacheCapacity,
                                               float *logits, int64_t numLogits);
 
+/// The optional entry point that runs one decode step of several sequences
+/// in one call (docs/runtime-abi.md); without it, each sequence runs its own
+/// call.
+constexpr const char *kForwardBatchSymbol = "jikji_forward_batch";
+
+/// The signature of jikji_forward_batch: one new token for each of `batch`
+/// sequences, sequence b's at positions[b] over cache slot b of `caches`
+/// (the slots back to back in each tensor), and logits row b.
+using ForwardBatchFunction = int32_t (*)(const void *const *params,
+                                         const int64_t *tokens,
+                                         const int64_t *positions,
+                                         int64_t batch, void *const *caches,
+                                         int64_t cacheCapacity, float *logits);
+
 /// A loaded artifact. Move-only; the destructor unloads the library, so
 /// nothing obtained from it (the entry point) may outlive it.
 class Artifact {
@@ -82,6 +96,9 @@ public:
   ForwardLastLogitsFunction forwardLastLogits() const {
     return forwardLastLogits_;
   }
+  /// The artifact's jikji_forward_batch, or null when it exports none
+  /// (artifacts of older compilers, and CUDA artifacts).
+  ForwardBatchFunction forwardBatch() const { return forwardBatch_; }
   /// The address of the library's export `name`, or null when it has none
   /// (a CUDA artifact's image and jikji_cuda_bind are found so).
   void *symbol(const char *name) const;
@@ -90,10 +107,12 @@ private:
   Artifact(std::string path, void *handle, Manifest manifest,
            ForwardFunction forwardFunction,
            SetNumThreadsFunction setNumThreadsFunction,
-           ForwardLastLogitsFunction forwardLastLogitsFunction)
+           ForwardLastLogitsFunction forwardLastLogitsFunction,
+           ForwardBatchFunction forwardBatchFunction)
       : path_(std::move(path)), handle_(handle), manifest_(std::move(manifest)),
         forward_(forwardFunction), setNumThreads_(setNumThreadsFunction),
-        forwardLastLogits_(forwardLastLogitsFunction) {}
+        forwardLastLogits_(forwardLastLogitsFunction),
+        forwardBatch_(forwardBatchFunction) {}
   void release();
 
   std::string path_;
@@ -103,6 +122,7 @@ private:
   ForwardFunction forward_ = nullptr;
   SetNumThreadsFunction setNumThreads_ = nullptr;
   ForwardLastLogitsFunction forwardLastLogits_ = nullptr;
+  ForwardBatchFunction forwardBatch_ = nullptr;
 };
 
 } // namespace jikji::runtime

@@ -6,11 +6,9 @@
 
 #include "runtime/session/Sequence.h"
 
-#include "frontends/huggingface/Printable.h"
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <limits>
 #include <utility>
 
 using namespace jikji;
@@ -26,63 +24,30 @@ double secondsSince(Clock::time_point start) {
 
 } // namespace
 
-Sequence::Sequence(const Model &model, int64_t capacity,
-                   std::vector<HostBuffer> caches,
-                   std::vector<cuda::ManagedBuffer> deviceCaches)
-    : model_(&model), capacity_(capacity), caches_(std::move(caches)),
-      deviceCaches_(std::move(deviceCaches)) {
-  for (HostBuffer &cache : caches_)
-    cachePointers_.push_back(cache.data());
-  for (cuda::ManagedBuffer &cache : deviceCaches_)
-    cachePointers_.push_back(cache.data());
+Sequence::Sequence(const Model &model, int64_t capacity, KvCache cache)
+    : model_(&model), capacity_(capacity), cache_(std::move(cache)) {
+  cachePointers_ = cache_.slotPointers(0);
 }
+
+Sequence::Sequence(const Model &model, int64_t capacity,
+                   std::vector<void *> slotPointers)
+    : model_(&model), capacity_(capacity),
+      cachePointers_(std::move(slotPointers)) {}
 
 Result<Sequence> Sequence::create(const Model &model, int64_t capacity) {
   Result<bool> fits = model.checkCapacity(capacity);
   if (!fits)
     return Error(fits.error());
-  const KvCacheLayout &layout = model.manifest().kvCache;
-  std::vector<HostBuffer> caches;
-  std::vector<cuda::ManagedBuffer> deviceCaches;
-  for (const KvCacheTensor &tensor : layout.tensors) {
-    // The manifest reader bounds layers * per-token values * 4 by int64
-    // (bytes_per_token); only the capacity can still overflow.
-    uint64_t bytesPerPosition = static_cast<uint64_t>(layout.layers) *
-                                static_cast<uint64_t>(sizeof(float));
-    for (int64_t dim : tensor.perTokenShape)
-      bytesPerPosition *= static_cast<uint64_t>(dim);
-    if (bytesPerPosition >
-        std::numeric_limits<uint64_t>::max() / static_cast<uint64_t>(capacity))
-      return Error("KV cache '" + hf::printable(tensor.name) + "' for " +
-                   std::to_string(capacity) +
-                   " positions: more bytes than 64 bits count");
-    uint64_t bytes = bytesPerPosition * static_cast<uint64_t>(capacity);
-    std::string what = "KV cache '" + hf::printable(tensor.name) + "' of " +
-                       std::to_string(capacity) + " positions";
-    // The artifact's kernels read and write the cache on the GPU.
-    if (cuda::CudaModel *gpu = model.cudaModel()) {
-      Result<cuda::ManagedBuffer> cache =
-          cuda::ManagedBuffer::allocate(gpu->device(), bytes, what);
-      if (!cache)
-        return Error(cache.error());
-      deviceCaches.push_back(std::move(*cache));
-      continue;
-    }
-    Result<HostBuffer> cache = HostBuffer::allocate(bytes, what);
-    if (!cache)
-      return Error(cache.error());
-    caches.push_back(std::move(*cache));
-  }
-  return Sequence(model, capacity, std::move(caches), std::move(deviceCaches));
+  Result<KvCache> cache = KvCache::allocate(model, capacity);
+  if (!cache)
+    return Error(cache.error());
+  return Sequence(model, capacity, std::move(*cache));
 }
 
 uint64_t Sequence::cacheBytes() const {
-  uint64_t bytes = 0;
-  for (const HostBuffer &cache : caches_)
-    bytes += cache.size();
-  for (const cuda::ManagedBuffer &cache : deviceCaches_)
-    bytes += cache.size();
-  return bytes;
+  // The manifest reader checked that bytes_per_token is the sum over the
+  // tensors, so this is the size of an own cache and of a batch's slot.
+  return static_cast<uint64_t>(capacity_) * model_->cacheBytesPerToken();
 }
 
 Result<bool> jikji::runtime::checkTokenIds(const Model &model,

@@ -19,9 +19,8 @@
 
 #include "frontends/huggingface/Result.h"
 #include "runtime/sampler/Sampler.h"
-#include "runtime/cuda/ManagedBuffer.h"
+#include "runtime/session/KvCache.h"
 #include "runtime/session/Model.h"
-#include "runtime/support/HostBuffer.h"
 
 #include <cstdint>
 #include <optional>
@@ -76,7 +75,8 @@ public:
   int64_t capacity() const { return capacity_; }
   /// The positions whose keys and values are in the cache.
   int64_t length() const { return length_; }
-  /// The bytes of this sequence's cache.
+  /// The bytes of this sequence's cache: capacity() x
+  /// model().cacheBytesPerToken().
   uint64_t cacheBytes() const;
 
   /// Forgets every position, so the sequence starts again empty. Rows past
@@ -123,18 +123,24 @@ public:
                               std::optional<int64_t> eos);
 
 private:
+  /// A SequenceBatch's slots are Sequences over its cache: they run their
+  /// own steps (a prefill) and the batch's decode step moves their lengths.
+  friend class SequenceBatch;
+
+  /// A sequence owning `cache`, of one slot.
+  Sequence(const Model &model, int64_t capacity, KvCache cache);
+  /// A sequence over a slot of a cache owned elsewhere (by a
+  /// SequenceBatch), which must outlive it.
   Sequence(const Model &model, int64_t capacity,
-           std::vector<HostBuffer> caches,
-           std::vector<cuda::ManagedBuffer> deviceCaches);
+           std::vector<void *> slotPointers);
 
   const Model *model_;
   int64_t capacity_;
   int64_t length_ = 0;
-  /// One buffer per manifest cache tensor, [layers, capacity, per-token]:
-  /// in caches_ on the CPU, in deviceCaches_ on the GPU.
-  std::vector<HostBuffer> caches_;
-  std::vector<cuda::ManagedBuffer> deviceCaches_;
-  /// The entry point's `caches`: the buffers' addresses.
+  /// The cache, [layers, capacity, per-token] per manifest tensor; empty
+  /// for a slot of a SequenceBatch.
+  KvCache cache_;
+  /// The entry point's `caches`: one pointer per tensor.
   std::vector<void *> cachePointers_;
 };
 

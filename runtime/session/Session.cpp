@@ -6,7 +6,11 @@
 
 #include "runtime/session/Session.h"
 
+#include "runtime/session/SequenceBatch.h"
+
 #include <algorithm>
+#include <chrono>
+#include <string>
 #include <utility>
 
 using namespace jikji;
@@ -43,6 +47,38 @@ Session::checkBatch(const std::vector<std::vector<int64_t>> &prompts,
   return validateSamplingOptions(options);
 }
 
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double secondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+/// Where one prompt of a batch stands.
+struct PromptState {
+  Generation generation;
+  Sampler sampler;
+  Clock::time_point firstToken;
+  /// Still generating: its last token is to be fed in the next step.
+  bool feeds = false;
+};
+
+/// Records `token` for `state` and decides whether it feeds it, as
+/// Sequence::generate does: not after `eos` or the maxNewTokens-th token.
+void accept(PromptState &state, int64_t token, int64_t maxNewTokens,
+            std::optional<int64_t> eos) {
+  Generation &generation = state.generation;
+  generation.tokens.push_back(token);
+  generation.stoppedAtEos = eos && token == *eos;
+  state.feeds = !generation.stoppedAtEos &&
+                static_cast<int64_t>(generation.tokens.size()) < maxNewTokens;
+  if (!state.feeds)
+    generation.stats.decodeSeconds = secondsSince(state.firstToken);
+}
+
+} // namespace
+
 Result<BatchGeneration>
 Session::generateBatch(const std::vector<std::vector<int64_t>> &prompts,
                        int64_t maxNewTokens, const SamplingOptions &options,
@@ -50,21 +86,89 @@ Session::generateBatch(const std::vector<std::vector<int64_t>> &prompts,
   Result<bool> valid = checkBatch(prompts, maxNewTokens, options);
   if (!valid)
     return Error(valid.error());
+  const int64_t slots = static_cast<int64_t>(prompts.size());
+  size_t longestPrompt = 0;
+  for (const std::vector<int64_t> &prompt : prompts)
+    longestPrompt = std::max(longestPrompt, prompt.size());
+  // checkBatch bounds every prompt + maxNewTokens by the context limit.
+  const int64_t capacity = static_cast<int64_t>(longestPrompt) + maxNewTokens;
+  Result<SequenceBatch> sequences =
+      SequenceBatch::create(*model_, slots, capacity);
+  if (!sequences)
+    return Error(sequences.error());
   BatchGeneration batch;
-  for (size_t i = 0; i < prompts.size(); ++i) {
-    const std::vector<int64_t> &prompt = prompts[i];
+  batch.peakCacheBytes = sequences->cacheBytes();
+  batch.slotCapacity = capacity;
+
+  const int64_t vocab = model_->vocabSize();
+  std::vector<float> logits(static_cast<size_t>(slots * vocab));
+  std::vector<PromptState> states;
+  for (int64_t slot = 0; slot < slots; ++slot)
+    states.push_back(
+        {Generation(), Sampler(options), Clock::time_point(), false});
+
+  // Each prompt's prefill and first token, as Sequence::generate.
+  for (int64_t slot = 0; slot < slots; ++slot) {
+    const std::vector<int64_t> &prompt = prompts[static_cast<size_t>(slot)];
+    PromptState &state = states[static_cast<size_t>(slot)];
+    GenerationStats &stats = state.generation.stats;
+    std::string name = "prompt " + std::to_string(slot) + ": ";
+    float *row = logits.data() + slot * vocab;
     int64_t promptLength = static_cast<int64_t>(prompt.size());
-    Result<Sequence> sequence =
-        Sequence::create(*model_, promptLength + maxNewTokens);
-    if (!sequence)
-      return Error("prompt " + std::to_string(i) + ": " + sequence.error());
-    batch.peakCacheBytes =
-        std::max(batch.peakCacheBytes, sequence->cacheBytes());
-    Result<Generation> generation = sequence->generate(
-        prompt.data(), promptLength, maxNewTokens, options, eos);
-    if (!generation)
-      return Error("prompt " + std::to_string(i) + ": " + generation.error());
-    batch.sequences.push_back(std::move(*generation));
+    Clock::time_point start = Clock::now();
+    Result<bool> prefilled = sequences->forwardInto(
+        slot, prompt.data(), promptLength, row, /*logitRows=*/1);
+    if (!prefilled)
+      return Error(name + prefilled.error());
+    stats.prefillTokens = promptLength;
+    stats.prefillSeconds = secondsSince(start);
+    if (maxNewTokens == 0)
+      continue;
+    Result<int64_t> token = state.sampler.sample(row, vocab);
+    if (!token)
+      return Error(name + token.error());
+    state.firstToken = Clock::now();
+    stats.firstTokenSeconds = secondsSince(start);
+    accept(state, *token, maxNewTokens, eos);
   }
+
+  // Then one step at a time for every prompt still generating.
+  std::vector<int64_t> tokens(static_cast<size_t>(slots), 0);
+  std::vector<bool> feeds(static_cast<size_t>(slots), false);
+  Clock::time_point decodeStart = Clock::now();
+  while (true) {
+    int64_t feeding = 0;
+    for (size_t i = 0; i < states.size(); ++i) {
+      feeds[i] = states[i].feeds;
+      if (feeds[i]) {
+        tokens[i] = states[i].generation.tokens.back();
+        ++feeding;
+      }
+    }
+    if (feeding == 0)
+      break;
+    batch.decodedInOneCall |= feeding > 1 && sequences->decodesInOneCall();
+    Result<bool> decoded =
+        sequences->decodeInto(tokens.data(), logits.data(), feeds);
+    if (!decoded)
+      return Error("decode step " + std::to_string(batch.decodeSteps) + ": " +
+                   decoded.error());
+    ++batch.decodeSteps;
+    for (int64_t slot = 0; slot < slots; ++slot) {
+      PromptState &state = states[static_cast<size_t>(slot)];
+      if (!feeds[static_cast<size_t>(slot)])
+        continue;
+      ++state.generation.stats.decodeTokens;
+      Result<int64_t> token =
+          state.sampler.sample(logits.data() + slot * vocab, vocab);
+      if (!token)
+        return Error("prompt " + std::to_string(slot) + ": " + token.error());
+      accept(state, *token, maxNewTokens, eos);
+    }
+  }
+  if (batch.decodeSteps > 0)
+    batch.decodeSeconds = secondsSince(decodeStart);
+  for (PromptState &state : states)
+    batch.sequences.push_back(std::move(state.generation));
   return batch;
 }

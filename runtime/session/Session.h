@@ -4,11 +4,12 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// A batch of independent prompts. Each gets its own Sequence, with a cache
-// sized for its prompt and new tokens, and the sequences run one after
-// another: the artifact's entry point takes one sequence per call, so
-// batching them into one call is a later change of the ABI, not of this
-// interface.
+// A batch of independent prompts, generated together: prompt i fills slot i
+// of one SequenceBatch (its prefill alone, as a sequence of its own would),
+// and then every prompt still generating decodes in one step per token,
+// one call for all of them when the artifact exports jikji_forward_batch.
+// Each prompt samples with its own Sampler, so its tokens are the ones it
+// would get alone.
 //
 //===----------------------------------------------------------------------===//
 
@@ -26,12 +27,23 @@
 
 namespace jikji::runtime {
 
-/// What a batch produced: one Generation per prompt, and the cache the
-/// largest sequence held.
+/// What a batch produced: one Generation per prompt, the cache they held and
+/// the decode steps they shared.
 struct BatchGeneration {
   std::vector<Generation> sequences;
-  /// The most cache bytes held at once (the sequences run in turn).
+  /// The most cache bytes held at once: every prompt's slot, all held
+  /// together.
   uint64_t peakCacheBytes = 0;
+  /// The positions each slot holds: the longest prompt + maxNewTokens.
+  int64_t slotCapacity = 0;
+  /// Decode steps run (each feeds one token to every prompt still
+  /// generating), and their wall time. A prompt's own
+  /// GenerationStats::decodeSeconds overlaps the others'.
+  int64_t decodeSteps = 0;
+  double decodeSeconds = 0;
+  /// True when a step of two or more prompts ran as one call
+  /// (SequenceBatch::decodesInOneCall).
+  bool decodedInOneCall = false;
 };
 
 /// Runs batches of prompts on one model, which must outlive it.
@@ -48,9 +60,14 @@ public:
                           int64_t maxNewTokens,
                           const SamplingOptions &options) const;
 
-  /// Generates for each prompt in turn (Sequence::generate) with the same
-  /// options, seed included, so that a prompt's tokens do not depend on
-  /// where it stands in the batch.
+  /// Generates for every prompt with the same options, seed included, so
+  /// that a prompt's tokens do not depend on where it stands in the batch:
+  /// the same as Sequence::generate on each prompt alone. Prompt i runs in
+  /// slot i of one SequenceBatch of slots sized for the longest prompt;
+  /// each prompt's prefill runs in turn, then the decode steps of all
+  /// prompts still generating run together (a prompt that stopped drops
+  /// out). A failure names the prompt ("prompt 2: ...") or, in a shared
+  /// decode step, the slot.
   Result<BatchGeneration>
   generateBatch(const std::vector<std::vector<int64_t>> &prompts,
                 int64_t maxNewTokens, const SamplingOptions &options,

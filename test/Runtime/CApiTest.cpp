@@ -152,6 +152,124 @@ TEST(CApiTest, ReportsStatusAndMessage) {
   jikji_model_free(model);
 }
 
+// Tests a batch through the C API: prefill per slot, decode of every slot
+// and of some, in one call of the artifact's jikji_forward_batch; and that
+// the batch keeps its model alive.
+TEST(CApiTest, DecodesBatches) {
+  FakeModel fake;
+  ASSERT_TRUE(fake.ready());
+  jikji_model *model = loadFake(fake);
+  ASSERT_NE(model, nullptr);
+  jikji_batch *batch = nullptr;
+  ASSERT_EQ(jikji_batch_create(model, 3, 6, &batch), JIKJI_OK)
+      << jikji_last_error();
+  EXPECT_EQ(jikji_batch_num_slots(batch), 3);
+  EXPECT_EQ(jikji_batch_capacity(batch), 6);
+  jikji_model_free(model);
+
+  // The fake's logits are one-hot at the sum of the cached ids mod 8.
+  int64_t prompt[] = {1, 2, 3};
+  std::vector<float> logits(3 * kFakeVocab);
+  ASSERT_EQ(jikji_batch_prefill(batch, 0, prompt, 3, logits.data()), JIKJI_OK)
+      << jikji_last_error();
+  EXPECT_EQ(logits[6], 1.0f);
+  ASSERT_EQ(jikji_batch_prefill(batch, 1, prompt + 2, 1, logits.data()),
+            JIKJI_OK);
+  EXPECT_EQ(logits[3], 1.0f);
+  EXPECT_EQ(jikji_batch_length(batch, 0), 3);
+  EXPECT_EQ(jikji_batch_length(batch, 1), 1);
+  EXPECT_EQ(jikji_batch_length(batch, 2), 0);
+
+  int64_t batchCalls = fake.batchCalls();
+  int64_t tokens[] = {4, 5, 7};
+  ASSERT_EQ(jikji_batch_decode(batch, tokens, nullptr, logits.data()), JIKJI_OK)
+      << jikji_last_error();
+  EXPECT_EQ(logits[(1 + 2 + 3 + 4) % kFakeVocab], 1.0f);
+  EXPECT_EQ(logits[kFakeVocab + (3 + 5) % kFakeVocab], 1.0f);
+  EXPECT_EQ(logits[2 * kFakeVocab + 7], 1.0f);
+  uint8_t feeds[] = {1, 0, 1};
+  ASSERT_EQ(jikji_batch_decode(batch, tokens, feeds, logits.data()), JIKJI_OK)
+      << jikji_last_error();
+  EXPECT_EQ(logits[(10 + 4) % kFakeVocab], 1.0f);
+  EXPECT_EQ(logits[2 * kFakeVocab + (7 + 7) % kFakeVocab], 1.0f);
+  EXPECT_EQ(fake.batchCalls(), batchCalls + 2);
+  EXPECT_EQ(jikji_batch_length(batch, 0), 5);
+  EXPECT_EQ(jikji_batch_length(batch, 1), 2);
+  EXPECT_EQ(jikji_batch_length(batch, 2), 2);
+
+  EXPECT_EQ(jikji_batch_reset(batch, 0), JIKJI_OK);
+  EXPECT_EQ(jikji_batch_length(batch, 0), 0);
+  jikji_batch_free(batch);
+  jikji_batch_free(nullptr);
+}
+
+// Tests that each bad argument of the batch functions is refused with
+// JIKJI_INVALID_ARGUMENT and a message, leaving the slots as they were,
+// and that a failing step is JIKJI_EXECUTION_FAILED.
+TEST(CApiTest, RefusesBadBatchArguments) {
+  FakeModel fake;
+  ASSERT_TRUE(fake.ready());
+  jikji_model *model = loadFake(fake);
+  ASSERT_NE(model, nullptr);
+  jikji_batch *batch = nullptr;
+  auto expectInvalid = [](jikji_status status, const std::string &message) {
+    EXPECT_EQ(status, JIKJI_INVALID_ARGUMENT);
+    EXPECT_EQ(std::string(jikji_last_error()), message);
+  };
+  expectInvalid(jikji_batch_create(model, 0, 4, &batch),
+                "jikji_batch_create: expected at least 1 slot, found 0");
+  expectInvalid(jikji_batch_create(model, 2, kFakeMaxPositions + 1, &batch),
+                "sequence capacity 17: expected 1 to 16 positions (the "
+                "model's context limit, max_position_embeddings)");
+  expectInvalid(jikji_batch_create(nullptr, 2, 4, &batch),
+                "jikji_batch_create: expected a model and a place for the "
+                "batch, found a null pointer");
+  EXPECT_EQ(batch, nullptr);
+  ASSERT_EQ(jikji_batch_create(model, 2, 2, &batch), JIKJI_OK);
+
+  int64_t tokens[] = {1, 9};
+  std::vector<float> logits(2 * kFakeVocab);
+  expectInvalid(jikji_batch_prefill(batch, 2, tokens, 1, logits.data()),
+                "slot 2: expected a slot in [0, 2)");
+  expectInvalid(jikji_batch_prefill(batch, 0, tokens, 2, logits.data()),
+                "token 1 (position 1) is 9; expected an id in [0, 8)");
+  expectInvalid(jikji_batch_prefill(batch, 0, tokens, 1, nullptr),
+                "jikji_batch_prefill: expected a batch and a logits buffer, "
+                "found a null pointer");
+  expectInvalid(jikji_batch_decode(batch, tokens, nullptr, logits.data()),
+                "slot 1: token 0 (position 0) is 9; expected an id in [0, 8)");
+  uint8_t none[] = {0, 0};
+  expectInvalid(jikji_batch_decode(batch, tokens, none, logits.data()),
+                "a decode step in which no slot feeds a token; expected at "
+                "least one");
+  expectInvalid(jikji_batch_decode(batch, nullptr, nullptr, logits.data()),
+                "expected 2 tokens (one per slot), found a null pointer");
+  expectInvalid(jikji_batch_reset(batch, -1),
+                "slot -1: expected a slot in [0, 2)");
+  EXPECT_EQ(jikji_batch_length(batch, 5), 0);
+
+  // Slot 0 full: no room for a decode step.
+  int64_t full[] = {1, 1};
+  ASSERT_EQ(jikji_batch_prefill(batch, 0, full, 2, logits.data()), JIKJI_OK);
+  expectInvalid(jikji_batch_decode(batch, full, nullptr, logits.data()),
+                "slot 0: sequence of capacity 2 holds 2 positions; 1 more "
+                "tokens would need 3");
+
+  ASSERT_EQ(jikji_batch_reset(batch, 0), JIKJI_OK);
+  fake.setFailures(5, -1);
+  EXPECT_EQ(jikji_batch_decode(batch, full, nullptr, logits.data()),
+            JIKJI_EXECUTION_FAILED);
+  EXPECT_EQ(std::string(jikji_last_error()),
+            jikji::test::fakeArtifactPath() +
+                ": jikji_forward_batch returned status 5 for a decode step "
+                "of 2 slots at positions 0, 0");
+  fake.setFailures(0, -1);
+  EXPECT_EQ(jikji_batch_length(batch, 0), 0);
+  EXPECT_EQ(jikji_batch_length(batch, 1), 0);
+  jikji_batch_free(batch);
+  jikji_model_free(model);
+}
+
 // Tests the opt-in scan of the weights for NaN and infinity.
 TEST(CApiTest, ChecksWeightsForNonFiniteValues) {
   FakeModel fake;

@@ -18,6 +18,7 @@
 #include "runtime/cuda/CudaDevice.h"
 #include "runtime/session/Model.h"
 #include "runtime/session/Sequence.h"
+#include "runtime/session/Session.h"
 
 #include "test/Runtime/FakeModel.h"
 
@@ -253,6 +254,36 @@ TEST(CudaDeviceTest, RunsAndTearsDown) {
     EXPECT_EQ(counts.skippedEmpty, 3);
     EXPECT_EQ(driver.state("launches") - launchesBefore, 3);
   }
+  driver.expectNothingLive();
+}
+
+// Tests that a batch generates on the CUDA device one call per prompt and
+// step, with the CPU's tokens: the device does not use the artifact's
+// jikji_forward_batch (the fake exports one), whose params and caches
+// would be the host's.
+TEST(CudaDeviceTest, DecodesBatchesOneSequencePerCall) {
+  FakeDriver driver;
+  ASSERT_TRUE(driver.ready());
+  FakeCudaModel fake;
+  ASSERT_TRUE(fake.ready());
+  int64_t batchCalls = fake.batchCalls();
+  ASSERT_GE(batchCalls, 0);
+  {
+    Result<Model> model = loadOnCuda(fake);
+    ASSERT_TRUE(model.ok()) << model.error();
+    EXPECT_FALSE(model->hasBatchedDecode());
+    Session session(*model);
+    Result<BatchGeneration> batch =
+        session.generateBatch({{1, 2}, {5}}, 3, SamplingOptions(), kFakeEos);
+    ASSERT_TRUE(batch.ok()) << batch.error();
+    // 1+2 = 3, 6, 12 mod 8 = 4 (the end); 5, 10 mod 8 = 2, 12 mod 8 = 4.
+    EXPECT_EQ(batch->sequences[0].tokens, (std::vector<int64_t>{3, 6, 4}));
+    EXPECT_EQ(batch->sequences[1].tokens, (std::vector<int64_t>{5, 2, 4}));
+    EXPECT_FALSE(batch->decodedInOneCall);
+    // Two prefills and two steps of two prompts, one real launch each.
+    EXPECT_EQ(model->cudaModel()->launchCounts().launches, 6);
+  }
+  EXPECT_EQ(fake.batchCalls(), batchCalls);
   driver.expectNothingLive();
 }
 

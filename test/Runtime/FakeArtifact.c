@@ -10,13 +10,19 @@
 |* docs/runtime-abi.md plus jikji_test_* hooks the tests call through their   *|
 |* own dlopen of the same file (which shares this library's state).           *|
 |*                                                                            *|
-|* Its "model": the KV cache has one layer and two tensors of one float per   *|
-|* position; a step writes each token id into tensor 0 and its position       *|
-|* into tensor 1, and the logits of a token are one-hot at (the sum of        *|
-|* every token id in the cache so far) mod vocab. So the greedy output        *|
-|* proves that earlier steps' cache rows were kept and read.                  *|
+|* Its "model": the KV cache has two tensors, of `layers` layers (1 unless    *|
+|* a test sets the cache shape) and `values` floats per position (1 unless    *|
+|* set); a step writes each token id into every value of its row in tensor    *|
+|* 0 and its position into tensor 1, in every layer, and the logits of a      *|
+|* token are one-hot at (the sum of every token id in the cache so far) mod   *|
+|* vocab. A step checks every value of every row it reads, so the greedy      *|
+|* output proves that earlier steps' cache rows were kept and read, and that  *|
+|* no other sequence's step wrote over them.                                  *|
 |*                                                                            *|
-|* Built with JIKJI_FAKE_CUDA it is a CUDA artifact as well (a test sets the   *|
+|* jikji_forward_batch runs the same model for a batch of sequences, one      *|
+|* token each, over cache slots laid out as docs/runtime-abi.md states.       *|
+|*                                                                            *|
+|* Built with JIKJI_FAKE_CUDA it is a CUDA artifact as well (a test sets the  *|
 |* manifest's target to "cuda"): it exports a tiny image (PTX, and a cubin    *|
 |* that is an ELF header followed by the kernel names) and jikji_cuda_bind,   *|
 |* and each step allocates a buffer through the bound functions, launches     *|
@@ -27,8 +33,10 @@
 |*                                                                            *|
 |* Built with JIKJI_FAKE_NO_MANIFEST it exports no jikji_manifest: a shared   *|
 |* library that is not an artifact. Built with JIKJI_FAKE_NO_THREADS it       *|
-|* exports neither jikji_set_num_threads nor jikji_forward_last_logits: an    *|
-|* artifact of an older compiler, which runs on one thread.                   *|
+|* exports none of jikji_set_num_threads, jikji_forward_last_logits and       *|
+|* jikji_forward_batch: an artifact of an older compiler, which runs on one   *|
+|* thread. Built with JIKJI_FAKE_NO_BATCH it exports all but                  *|
+|* jikji_forward_batch.                                                       *|
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
@@ -45,6 +53,9 @@ static const void *const *lastParams = 0;
 static int64_t calls = 0;
 static int32_t numThreads = 0;
 static int64_t lastLogitsCalls = 0;
+static int64_t batchCalls = 0;
+static int64_t cacheLayers = 1;
+static int64_t cacheValues = 1;
 
 /* Sets what jikji_manifest returns (the caller keeps `text` alive) and the
  * vocabulary the logits have. */
@@ -68,6 +79,16 @@ int64_t jikji_test_calls(void) { return calls; }
 
 /* How many times jikji_forward_last_logits has been called. */
 int64_t jikji_test_last_logits_calls(void) { return lastLogitsCalls; }
+
+/* How many times jikji_forward_batch has been called. */
+int64_t jikji_test_batch_calls(void) { return batchCalls; }
+
+/* Sets the cache's layers and floats per position of each tensor (the
+ * manifest the test sets must say the same). */
+void jikji_test_set_cache_shape(int64_t layers, int64_t values) {
+  cacheLayers = layers;
+  cacheValues = values;
+}
 
 /* The count of the last jikji_set_num_threads call (0: never called). */
 int32_t jikji_test_num_threads(void) { return numThreads; }
@@ -174,12 +195,55 @@ static int32_t runFakeKernels(const void *const *params, const int64_t *tokens,
 }
 #endif
 
+/* The element of value `value` of position `position` in layer `layer` of
+ * a cache tensor of `capacity` positions. */
+static int64_t cacheIndex(int64_t layer, int64_t position, int64_t capacity,
+                          int64_t value) {
+  return (layer * capacity + position) * cacheValues + value;
+}
+
+/* Writes `token` at `position` in every layer of one sequence's caches. */
+static void writeRow(float *tokenCache, float *positionCache, int64_t token,
+                     int64_t position, int64_t capacity) {
+  int64_t layer, value;
+  for (layer = 0; layer < cacheLayers; ++layer)
+    for (value = 0; value < cacheValues; ++value) {
+      int64_t at = cacheIndex(layer, position, capacity, value);
+      tokenCache[at] = (float)token;
+      positionCache[at] = (float)position;
+    }
+}
+
+/* Writes the logits row of the token at `position` of one sequence, after
+ * its row was written; 98 when a row it reads was not written by this
+ * sequence's steps. */
+static int32_t writeLogits(const float *tokenCache, const float *positionCache,
+                           int64_t position, int64_t capacity, float *logits) {
+  int64_t sum = 0, row, layer, value, v;
+  for (row = 0; row <= position; ++row) {
+    float token = tokenCache[cacheIndex(0, row, capacity, 0)];
+    for (layer = 0; layer < cacheLayers; ++layer)
+      for (value = 0; value < cacheValues; ++value) {
+        int64_t at = cacheIndex(layer, row, capacity, value);
+        /* A row whose position is wrong was not written by this sequence. */
+        if (positionCache[at] != (float)row || tokenCache[at] != token)
+          return 98;
+      }
+    sum += (int64_t)token;
+  }
+  for (v = 0; v < vocabSize; ++v)
+    logits[v] = v == sum % vocabSize ? 1.0f : 0.0f;
+  if (position == nanAtPosition)
+    logits[0] = NAN;
+  return 0;
+}
+
 int32_t jikji_forward(const void *const *params, const int64_t *tokens,
                       int64_t num_tokens, int64_t start, void *const *caches,
                       int64_t cache_capacity, float *logits) {
   float *tokenCache = (float *)caches[0];
   float *positionCache = (float *)caches[1];
-  int64_t i, row, v;
+  int64_t i;
   ++calls;
   lastParams = params;
   if (forcedStatus != 0)
@@ -193,25 +257,50 @@ int32_t jikji_forward(const void *const *params, const int64_t *tokens,
       return status;
   }
 #endif
+  for (i = 0; i < num_tokens; ++i)
+    writeRow(tokenCache, positionCache, tokens[i], start + i, cache_capacity);
   for (i = 0; i < num_tokens; ++i) {
-    tokenCache[start + i] = (float)tokens[i];
-    positionCache[start + i] = (float)(start + i);
-  }
-  for (i = 0; i < num_tokens; ++i) {
-    int64_t sum = 0;
-    for (row = 0; row <= start + i; ++row) {
-      /* A row whose position is wrong was not written by this sequence. */
-      if (positionCache[row] != (float)row)
-        return 98;
-      sum += (int64_t)tokenCache[row];
-    }
-    for (v = 0; v < vocabSize; ++v)
-      logits[i * vocabSize + v] = v == sum % vocabSize ? 1.0f : 0.0f;
-    if (start + i == nanAtPosition)
-      logits[i * vocabSize] = NAN;
+    int32_t status = writeLogits(tokenCache, positionCache, start + i,
+                                 cache_capacity, logits + i * vocabSize);
+    if (status)
+      return status;
   }
   return 0;
 }
+
+#if !defined(JIKJI_FAKE_NO_THREADS) && !defined(JIKJI_FAKE_NO_BATCH)
+/* One decode step of `batch` sequences: sequence b's caches are slot b of
+ * each tensor, layers x capacity x values floats after slot b - 1's. */
+int32_t jikji_forward_batch(const void *const *params, const int64_t *tokens,
+                            const int64_t *positions, int64_t batch,
+                            void *const *caches, int64_t cache_capacity,
+                            float *logits) {
+  int64_t slotFloats = cacheLayers * cache_capacity * cacheValues, b;
+  ++batchCalls;
+  lastParams = params;
+  if (forcedStatus != 0)
+    return forcedStatus;
+  if (batch < 1)
+    return 99;
+  for (b = 0; b < batch; ++b)
+    if (positions[b] < 0 || positions[b] >= cache_capacity)
+      return 99;
+  /* Every row first, then every read, as one step of a compiled batch. */
+  for (b = 0; b < batch; ++b)
+    writeRow((float *)caches[0] + b * slotFloats,
+             (float *)caches[1] + b * slotFloats, tokens[b], positions[b],
+             cache_capacity);
+  for (b = 0; b < batch; ++b) {
+    int32_t status =
+        writeLogits((const float *)caches[0] + b * slotFloats,
+                    (const float *)caches[1] + b * slotFloats, positions[b],
+                    cache_capacity, logits + b * vocabSize);
+    if (status)
+      return status;
+  }
+  return 0;
+}
+#endif
 
 #ifndef JIKJI_FAKE_NO_THREADS
 /* Scratch memory of a step: from the runtime on the GPU, where kernels may

@@ -40,6 +40,10 @@ inline std::string notAnArtifactPath() { return JIKJI_NOT_AN_ARTIFACT; }
 inline std::string fakeArtifactNoThreadsPath() {
   return JIKJI_FAKE_ARTIFACT_NO_THREADS;
 }
+/// The fake without jikji_forward_batch.
+inline std::string fakeArtifactNoBatchPath() {
+  return JIKJI_FAKE_ARTIFACT_NO_BATCH;
+}
 
 /// The fake's vocabulary, context limit and end-of-sequence token.
 constexpr int64_t kFakeVocab = 8;
@@ -134,6 +138,11 @@ public:
     filesWritten_ =
         writeFile(directory_.file("config.json"), fakeConfigText()) &&
         writeCheckpoint();
+    setCacheShape_ = reinterpret_cast<void (*)(int64_t, int64_t)>(
+        ::dlsym(handle_, "jikji_test_set_cache_shape"));
+    // The library's state outlives a test: each starts from the defaults.
+    if (setCacheShape_)
+      setCacheShape_(1, 1);
     setManifest(manifest_);
     setFailures(0, -1);
   }
@@ -142,6 +151,8 @@ public:
   ~FakeModel() {
     if (handle_) {
       setFailures(0, -1);
+      if (setCacheShape_)
+        setCacheShape_(1, 1);
       ::dlclose(handle_);
     }
   }
@@ -149,7 +160,7 @@ public:
   /// True when the fake loaded and the fixture is complete.
   bool ready() const {
     return handle_ && setManifest_ && setFailures_ && lastParams_ &&
-           !manifest_.configDigest.empty() && filesWritten_;
+           setCacheShape_ && !manifest_.configDigest.empty() && filesWritten_;
   }
 
   const std::string &artifactPath() const { return artifactPath_; }
@@ -165,6 +176,16 @@ public:
   void setManifestText(std::string text) {
     manifestText_ = std::move(text);
     setManifest_(manifestText_.c_str(), kFakeVocab);
+  }
+  /// Gives the fake's cache `layers` layers and `values` floats per
+  /// position in each of its two tensors, in the manifest and in the fake.
+  void setCacheShape(int64_t layers, int64_t values) {
+    manifest_.kvCache.layers = layers;
+    manifest_.kvCache.tensors = {{"tokens", {values}}, {"positions", {values}}};
+    manifest_.kvCache.valuesPerTokenPerLayer = 2 * values;
+    manifest_.kvCache.bytesPerToken = layers * 2 * values * 4;
+    setCacheShape_(layers, values);
+    setManifest(manifest_);
   }
   /// See jikji_test_set_failures in FakeArtifact.c.
   void setFailures(int32_t status, int64_t nanPosition) {
@@ -186,6 +207,22 @@ public:
         ::dlsym(handle_, "jikji_forward_last_logits")
             ? ::dlsym(handle_, "jikji_test_last_logits_calls")
             : nullptr);
+    return calls ? calls() : -1;
+  }
+
+  /// How many times the fake's jikji_forward_batch ran (-1: the fake has
+  /// none).
+  int64_t batchCalls() const {
+    auto calls = reinterpret_cast<int64_t (*)()>(
+        ::dlsym(handle_, "jikji_forward_batch")
+            ? ::dlsym(handle_, "jikji_test_batch_calls")
+            : nullptr);
+    return calls ? calls() : -1;
+  }
+  /// How many times the fake's jikji_forward ran.
+  int64_t forwardCalls() const {
+    auto calls =
+        reinterpret_cast<int64_t (*)()>(::dlsym(handle_, "jikji_test_calls"));
     return calls ? calls() : -1;
   }
 
@@ -217,6 +254,7 @@ private:
   void (*setManifest_)(const char *, int64_t) = nullptr;
   void (*setFailures_)(int32_t, int64_t) = nullptr;
   const void *const *(*lastParams_)() = nullptr;
+  void (*setCacheShape_)(int64_t, int64_t) = nullptr;
   runtime::Manifest manifest_;
   std::string manifestText_;
   bool filesWritten_ = false;

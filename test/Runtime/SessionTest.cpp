@@ -523,7 +523,8 @@ TEST(SequenceTest, ChecksGenerateArguments) {
 // Session
 //===----------------------------------------------------------------------===//
 
-// Tests that a batch runs each prompt on its own cache.
+// Tests that a batch runs each prompt on its own slot of one cache, held
+// for all prompts at once.
 TEST(SessionTest, RunsPromptsIndependently) {
   FakeModel fake;
   ASSERT_TRUE(fake.ready());
@@ -539,7 +540,9 @@ TEST(SessionTest, RunsPromptsIndependently) {
   // 5, 5+5 = 10 -> 2, 10+2 = 12 -> 4.
   EXPECT_EQ(batch->sequences[1].tokens, (std::vector<int64_t>{5, 2, 4}));
   EXPECT_EQ(batch->sequences[2].tokens, batch->sequences[0].tokens);
-  EXPECT_EQ(batch->peakCacheBytes, 5u * 8u);
+  // Three slots of the longest prompt + 3 positions, 8 bytes each.
+  EXPECT_EQ(batch->slotCapacity, 5);
+  EXPECT_EQ(batch->peakCacheBytes, 3u * 5u * 8u);
 }
 
 // Tests that every prompt is checked before any runs, naming the bad one.

@@ -7,6 +7,7 @@
 #include "tools/jikji-bench/PhaseRunner.h"
 
 #include "runtime/session/Sequence.h"
+#include "runtime/session/SequenceBatch.h"
 
 #include <algorithm>
 #include <chrono>
@@ -63,23 +64,21 @@ Result<PhaseTiming> jikji::bench::timeDecode(const Model &model,
                  " positions (--prompt-tokens + --runs x --decode-steps); "
                  "the model's context limit is " +
                  std::to_string(model.maxPositions()));
-  std::vector<Sequence> sequences;
+  Result<SequenceBatch> sequences =
+      SequenceBatch::create(model, batch, capacity);
+  if (!sequences)
+    return Error(sequences.error());
   std::vector<TokenStream> streams;
-  std::vector<float> logits(
-      static_cast<size_t>(std::max<int64_t>(plan.promptTokens, 1) * vocab));
+  std::vector<float> logits(static_cast<size_t>(batch * vocab));
   for (int64_t row = 0; row < batch; ++row) {
-    Result<Sequence> sequence = Sequence::create(model, capacity);
-    if (!sequence)
-      return Error(sequence.error());
-    sequences.push_back(std::move(*sequence));
     streams.emplace_back(static_cast<uint64_t>(row) + 1, vocab);
     std::vector<int64_t> prompt;
     for (int64_t i = 0; i < plan.promptTokens; ++i)
       prompt.push_back(streams.back().next());
     if (prompt.empty())
       continue;
-    Result<bool> prefilled = sequences.back().forwardInto(
-        prompt.data(), static_cast<int64_t>(prompt.size()), logits.data(),
+    Result<bool> prefilled = sequences->forwardInto(
+        row, prompt.data(), static_cast<int64_t>(prompt.size()), logits.data(),
         /*logitRows=*/1);
     if (!prefilled)
       return Error("prompt of sequence " + std::to_string(row) + ": " +
@@ -89,19 +88,20 @@ Result<PhaseTiming> jikji::bench::timeDecode(const Model &model,
   std::vector<double> seconds;
   std::vector<StepWork> works;
   std::vector<int64_t> firstPositions;
+  std::vector<int64_t> tokens(static_cast<size_t>(batch));
   for (int run = 0; run < plan.runs; ++run) {
-    int64_t firstPosition = sequences[0].length();
+    int64_t firstPosition = sequences->length(0);
     firstPositions.push_back(firstPosition);
     Clock::time_point start = Clock::now();
     for (int64_t step = 0; step < plan.decodeSteps; ++step) {
-      for (int64_t row = 0; row < batch; ++row) {
-        int64_t token = streams[static_cast<size_t>(row)].next();
-        Result<bool> decoded = sequences[static_cast<size_t>(row)].forwardInto(
-            &token, 1, logits.data());
-        if (!decoded)
-          return Error("decode step " + std::to_string(step) + " of sequence " +
-                       std::to_string(row) + ": " + decoded.error());
-      }
+      for (int64_t row = 0; row < batch; ++row)
+        tokens[static_cast<size_t>(row)] =
+            streams[static_cast<size_t>(row)].next();
+      Result<bool> decoded =
+          sequences->decodeInto(tokens.data(), logits.data());
+      if (!decoded)
+        return Error("decode step " + std::to_string(step) + ": " +
+                     decoded.error());
     }
     seconds.push_back(
         std::chrono::duration<double>(Clock::now() - start).count());
@@ -119,7 +119,8 @@ Result<PhaseTiming> jikji::bench::timeDecode(const Model &model,
   timing.work = works[middle];
   timing.firstPosition = firstPositions[middle];
   timing.tokens = batch * plan.decodeSteps;
-  timing.cacheBytes = static_cast<uint64_t>(batch) * sequences[0].cacheBytes();
+  timing.cacheBytes = sequences->cacheBytes();
+  timing.oneCallPerStep = batch == 1 || sequences->decodesInOneCall();
   return timing;
 }
 

@@ -12,9 +12,11 @@
 //   sequence (timed). Runs continue the same sequences, so run r decodes
 //   positions prompt + r x steps onwards; each run's bytes count its own
 //   cache length.
-//   The artifact's entry point takes one sequence per call, so the rows of
-//   a batch run one call each; the bytes a batch step "must read" count the
-//   weights once, so that the fraction shows what batching would gain.
+//   The sequences are the slots of one SequenceBatch: a step is one
+//   jikji_forward_batch call for all of them when the artifact exports it,
+//   else one call per sequence. The bytes a batch step "must read" count
+//   the weights once either way, so that without the batched entry point
+//   the fraction shows what batching would gain.
 // - prefill: one sequence, one step of `prefillTokens` tokens (timed).
 //
 // Token ids are pseudo-random: time does not depend on them except through
@@ -55,6 +57,9 @@ struct PhaseTiming {
   int64_t firstPosition = 0;
   /// The most KV-cache bytes held at once.
   uint64_t cacheBytes = 0;
+  /// Decode: true when each step was one call for the whole batch (always
+  /// at batch 1), false when it was one call per sequence.
+  bool oneCallPerStep = true;
 };
 
 /// Times decode at `batch` sequences on `model`.

@@ -20,10 +20,12 @@
 
 #include "runtime/session/Model.h"
 #include "runtime/session/Sequence.h"
+#include "runtime/session/SequenceBatch.h"
 #include "runtime/session/Session.h"
 #include "runtime/support/BusErrorReport.h"
 #include "runtime/support/ReferenceFile.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -541,6 +543,21 @@ void printThroughput(const char *phase, int64_t tokens, double seconds) {
 // Generation
 //===----------------------------------------------------------------------===//
 
+/// How a batch's decode steps ran, for --stats.
+const char *describeDecodeCalls(const Model &model,
+                                const BatchGeneration &batch) {
+  if (batch.decodedInOneCall)
+    return "one call for all sequences still generating "
+           "(jikji_forward_batch)";
+  if (model.hasBatchedDecode())
+    return "one call each (no step had two sequences still generating)";
+  if (model.artifact().forwardBatch())
+    return "one call per sequence (the CUDA device runs no "
+           "jikji_forward_batch)";
+  return "one call per sequence (the artifact exports no "
+         "jikji_forward_batch)";
+}
+
 Status runGeneration(const RunOptions &options,
                      const std::vector<std::vector<int64_t>> &prompts,
                      const Model &model, double loadSeconds) {
@@ -573,7 +590,6 @@ Status runGeneration(const RunOptions &options,
       total.prefillTokens += stats.prefillTokens;
       total.prefillSeconds += stats.prefillSeconds;
       total.decodeTokens += stats.decodeTokens;
-      total.decodeSeconds += stats.decodeSeconds;
       if (!generation.tokens.empty()) {
         firstTokenSum += stats.firstTokenSeconds;
         ++withFirstToken;
@@ -582,11 +598,20 @@ Status runGeneration(const RunOptions &options,
     printWeightStats(model, loadSeconds);
     std::fprintf(stderr,
                  "jikji-run: KV cache: %llu bytes per position, %llu bytes "
-                 "for the largest sequence (sequences run one at a time)\n",
+                 "for %zu sequence%s of %lld positions, held at once\n",
                  static_cast<unsigned long long>(model.cacheBytesPerToken()),
-                 static_cast<unsigned long long>(batch->peakCacheBytes));
+                 static_cast<unsigned long long>(batch->peakCacheBytes),
+                 batch->sequences.size(),
+                 batch->sequences.size() == 1 ? "" : "s",
+                 static_cast<long long>(batch->slotCapacity));
     printThroughput("prefill", total.prefillTokens, total.prefillSeconds);
-    printThroughput("decode", total.decodeTokens, total.decodeSeconds);
+    // The sequences decode together: the steps' wall time, not the sum of
+    // each sequence's.
+    printThroughput("decode", total.decodeTokens, batch->decodeSeconds);
+    if (batch->sequences.size() > 1)
+      std::fprintf(stderr, "jikji-run: decode: %lld steps, %s\n",
+                   static_cast<long long>(batch->decodeSteps),
+                   describeDecodeCalls(model, *batch));
     if (withFirstToken)
       std::fprintf(stderr,
                    "jikji-run: time to first token: %.3f ms (mean over %lld "
@@ -786,31 +811,41 @@ Status runTeacherForcing(const RunOptions &options, const Model &model,
   std::vector<float> prefill(static_cast<size_t>(b * p * vocab));
   std::vector<float> decode(static_cast<size_t>(b * s * vocab));
   double prefillSeconds = 0, decodeSeconds = 0;
-  uint64_t cacheBytes = 0;
+  // Each row in its own slot, as the reference ran them: prefilled alone,
+  // then decoded together, one step for all rows (jikji_forward_batch when
+  // the artifact has it), so that the reference checks the batched step.
+  Result<SequenceBatch> rows = SequenceBatch::create(model, b, p + s);
+  if (!rows)
+    return failure(rows.error());
   for (int64_t row = 0; row < b; ++row) {
-    // A fresh cache per row, as the reference ran them.
-    Result<Sequence> sequence = Sequence::create(model, p + s);
-    if (!sequence)
-      return failure(sequence.error());
-    cacheBytes = sequence->cacheBytes();
     const int64_t *tokens = file.tokens.data() + row * (p + s);
     Clock::time_point start = Clock::now();
-    Result<bool> prefilled =
-        sequence->forwardInto(tokens, p, prefill.data() + row * p * vocab);
+    Result<bool> prefilled = rows->forwardInto(
+        row, tokens, p, prefill.data() + row * p * vocab, /*logitRows=*/p);
     if (!prefilled)
       return failure("prefill of row " + std::to_string(row) + ": " +
                      prefilled.error());
     prefillSeconds += secondsSince(start);
-    start = Clock::now();
-    for (int64_t step = 0; step < s; ++step) {
-      Result<bool> decoded = sequence->forwardInto(
-          tokens + p + step, 1, decode.data() + (row * s + step) * vocab);
-      if (!decoded)
-        return failure("decode step " + std::to_string(step) + " of row " +
-                       std::to_string(row) + ": " + decoded.error());
-    }
-    decodeSeconds += secondsSince(start);
   }
+  std::vector<int64_t> stepTokens(static_cast<size_t>(b));
+  std::vector<float> stepLogits(static_cast<size_t>(b * vocab));
+  Clock::time_point decodeStart = Clock::now();
+  for (int64_t step = 0; step < s; ++step) {
+    for (int64_t row = 0; row < b; ++row)
+      stepTokens[static_cast<size_t>(row)] =
+          file.tokens[static_cast<size_t>(row * (p + s) + p + step)];
+    Result<bool> decoded =
+        rows->decodeInto(stepTokens.data(), stepLogits.data());
+    if (!decoded)
+      return failure("decode step " + std::to_string(step) + ": " +
+                     decoded.error());
+    // The reference's layout is [row, step, vocab].
+    for (int64_t row = 0; row < b; ++row)
+      std::copy(stepLogits.begin() + row * vocab,
+                stepLogits.begin() + (row + 1) * vocab,
+                decode.begin() + (row * s + step) * vocab);
+  }
+  decodeSeconds = secondsSince(decodeStart);
 
   if (options.logitsOut) {
     TensorFileWriter writer;
@@ -858,9 +893,15 @@ Status runTeacherForcing(const RunOptions &options, const Model &model,
     printWeightStats(model, loadSeconds);
     std::fprintf(stderr,
                  "jikji-run: KV cache: %llu bytes per position, %llu bytes "
-                 "per sequence (rows run one at a time)\n",
+                 "for %lld rows of %lld positions, held at once\n",
                  static_cast<unsigned long long>(model.cacheBytesPerToken()),
-                 static_cast<unsigned long long>(cacheBytes));
+                 static_cast<unsigned long long>(rows->cacheBytes()),
+                 static_cast<long long>(b), static_cast<long long>(p + s));
+    std::fprintf(stderr, "jikji-run: decode: %lld steps of %lld rows, %s\n",
+                 static_cast<long long>(s), static_cast<long long>(b),
+                 b > 1 && rows->decodesInOneCall()
+                     ? "one call each (jikji_forward_batch)"
+                     : "one call per row and step");
     printThroughput("prefill", b * p, prefillSeconds);
     printThroughput("decode", b * s, decodeSeconds);
   }

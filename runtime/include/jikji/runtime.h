@@ -31,6 +31,12 @@ typedef struct jikji_model jikji_model;
  *  at once; different sequences may run on different threads. */
 typedef struct jikji_sequence jikji_sequence;
 
+/** Several sequences ("slots") whose KV caches share one allocation, so
+ *  that one decode step feeds them all in one call to the compiled code
+ *  (when the artifact exports jikji_forward_batch). Not for use by two
+ *  threads at once. */
+typedef struct jikji_batch jikji_batch;
+
 /** What a call did. Codes are stable; new ones may be added. */
 typedef enum jikji_status {
   /** Success. */
@@ -168,6 +174,40 @@ jikji_status jikji_sequence_generate(jikji_sequence *sequence,
                                      int64_t max_new_tokens, double temperature,
                                      int64_t top_k, double top_p, uint64_t seed,
                                      int64_t *out_tokens, int64_t *out_count);
+
+/** Creates `num_slots` (at least 1) empty sequences of `capacity`
+ *  positions each (1 to jikji_model_max_positions(model)), with one cache
+ *  of num_slots x capacity positions. */
+jikji_status jikji_batch_create(jikji_model *model, int64_t num_slots,
+                                int64_t capacity, jikji_batch **out_batch);
+
+/** Frees `batch` and its cache (null is ignored). */
+void jikji_batch_free(jikji_batch *batch);
+
+/** The batch's slots and the positions each may hold (0 for null). */
+int64_t jikji_batch_num_slots(const jikji_batch *batch);
+int64_t jikji_batch_capacity(const jikji_batch *batch);
+/** The positions slot `slot` holds (0 for null or a slot out of range). */
+int64_t jikji_batch_length(const jikji_batch *batch, int64_t slot);
+/** Empties slot `slot`, keeping its cache for reuse. */
+jikji_status jikji_batch_reset(jikji_batch *batch, int64_t slot);
+
+/** Appends `num_tokens` tokens (at least 1) to slot `slot` in one step, as
+ *  jikji_sequence_forward does for a sequence (a prompt's prefill), and
+ *  writes the logits of the last of them, vocab floats, to `logits`. */
+jikji_status jikji_batch_prefill(jikji_batch *batch, int64_t slot,
+                                 const int64_t *tokens, int64_t num_tokens,
+                                 float *logits);
+
+/** One decode step: every slot b with feeds[b] nonzero (feeds null: every
+ *  slot) appends tokens[b] and gets its logits in row b of `logits`,
+ *  num_slots x vocab floats row-major; the other slots keep their length,
+ *  their tokens[b] is not read and their rows hold nothing of use. When two
+ *  or more slots feed and the artifact exports jikji_forward_batch, the
+ *  step is one call to the compiled code; otherwise one call per feeding
+ *  slot, with the same results. On failure no slot changes. */
+jikji_status jikji_batch_decode(jikji_batch *batch, const int64_t *tokens,
+                                const uint8_t *feeds, float *logits);
 
 #ifdef __cplusplus
 } /* extern "C" */

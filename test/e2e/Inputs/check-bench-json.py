@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checks jikji-bench --json output (on stdin) for a run on CHECKPOINT.
 
-    check-bench-json.py CHECKPOINT --batches 1,2 --prefill 16
+    check-bench-json.py CHECKPOINT --batches 1,2 --prefill 16 [--artifact SO]
 
 Every line must be a JSON object. It checks the machine lines (bandwidth
 and sgemm measured, OpenBLAS's configuration named), one run line per
@@ -12,9 +12,13 @@ and the safetensors header, independently of jikji-bench's StepCost: the
 non-expert weights once per step, one embedding row per token, the expected
 distinct routed experts, the latent cache; 2 x activated matrix parameters
 per token, the output head for the tokens that need logits, and attention
-over the latent space. Never checks a speed.
+over the latent space. Never checks a speed. With --artifact (the compiled
+model jikji-bench ran), each decode row's one_call_per_step must say whether
+a batch step was one call, which it is when the artifact exports
+jikji_forward_batch (and always at batch 1).
 """
 import argparse
+import ctypes
 import json
 import struct
 import sys
@@ -28,7 +32,10 @@ parser = argparse.ArgumentParser()
 parser.add_argument("checkpoint")
 parser.add_argument("--batches", required=True)
 parser.add_argument("--prefill", type=int, required=True)
+parser.add_argument("--artifact")
 args = parser.parse_args()
+batched_entry_point = (hasattr(ctypes.CDLL(args.artifact), "jikji_forward_batch")
+                       if args.artifact else None)
 
 lines = [line for line in sys.stdin.read().splitlines() if line.strip()]
 objects = []
@@ -143,6 +150,14 @@ for run in runs:
     if run["phase"] == "decode" and (run["first_position"] - run["prompt_tokens"]) % (
             run["tokens"] // run["batch"]) != 0:
         fail("a decode run starts at %d, not the prompt plus whole runs" % run["first_position"])
+    if run["phase"] == "decode":
+        if not isinstance(run.get("one_call_per_step"), bool):
+            fail("decode line without a boolean one_call_per_step: %s" % run)
+        if batched_entry_point is not None and run["one_call_per_step"] != (
+                run["batch"] == 1 or batched_entry_point):
+            fail("decode batch %d: one_call_per_step %s, but the artifact %s "
+                 "jikji_forward_batch" % (run["batch"], run["one_call_per_step"],
+                                          "exports" if batched_entry_point else "has no"))
     if run["phase"] == "prefill" and run["tokens"] != args.prefill:
         fail("prefill of %d tokens, expected %d" % (run["tokens"], args.prefill))
     nbytes, flops = expected_work(run)
@@ -157,5 +172,7 @@ if not (m["peak_resident_mib"] > 0 and m["weights_mib"] > 0 and
         isinstance(m["within_limit"], bool)):
     fail("memory line: %s" % m)
 fp8_weights = sum(1 for tensor in header.values() if tensor["dtype"] == "F8_E4M3")
-print("check-bench-json: %d lines, %d run rows, threads %s: ok (%d F8_E4M3 weights)" %
-      (len(objects), len(runs), threads_in_effect, fp8_weights))
+print("check-bench-json: %d lines, %d run rows, threads %s: ok (%d F8_E4M3 weights%s)" %
+      (len(objects), len(runs), threads_in_effect, fp8_weights,
+       "" if batched_entry_point is None else
+       ", jikji_forward_batch %s" % ("exported" if batched_entry_point else "not exported")))
