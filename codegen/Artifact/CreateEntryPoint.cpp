@@ -107,6 +107,38 @@ Value tensorOverPointer(OpBuilder &b, Location loc, Value pointer,
                                            /*writable=*/false);
 }
 
+/// The stacked caches behind `caches`, the runtime's array of one pointer
+/// per cache tensor, as tensors of `types` whose dynamic sizes are
+/// `dynamicSizes` (i64): the buffers, and the tensors over them.
+std::pair<SmallVector<Value>, SmallVector<Value>>
+cachesOverPointers(OpBuilder &b, Location loc, Value caches,
+                   ArrayRef<RankedTensorType> types, ValueRange dynamicSizes) {
+  SmallVector<Value> buffers, tensors;
+  for (auto [index, type] : llvm::enumerate(types)) {
+    auto memrefType = MemRefType::get(type.getShape(), type.getElementType());
+    buffers.push_back(
+        memrefOverPointer(b, loc, loadPointer(b, loc, caches, index),
+                          memrefType, dynamicSizes));
+    // The caches are read and written in place: writable, and restrict
+    // because nothing else in the artifact aliases them.
+    tensors.push_back(bufferization::ToTensorOp::create(
+        b, loc, type, buffers.back(), /*restrict=*/true, /*writable=*/true));
+  }
+  return {buffers, tensors};
+}
+
+/// Writes an entry function's results (logits, caches...) into their
+/// buffers and returns status 0 from the C entry point.
+void writeResultsAndReturn(OpBuilder &b, Location loc, ValueRange results,
+                           ValueRange buffers) {
+  for (auto [result, buffer] : llvm::zip_equal(results, buffers))
+    bufferization::MaterializeInDestinationOp::create(
+        b, loc, TypeRange{}, result, buffer, /*restrict=*/true,
+        /*writable=*/true);
+  Value ok = arith::ConstantIntOp::create(b, loc, b.getI32Type(), 0);
+  func::ReturnOp::create(b, loc, ValueRange{ok});
+}
+
 struct CreateEntryPointPass final
     : jikji::impl::CreateEntryPointPassBase<CreateEntryPointPass> {
   using Base::Base;
@@ -329,45 +361,24 @@ LogicalResult CreateEntryPointPass::createEntryPoints(func::FuncOp forward) {
 
     Value tokens =
         tensorOverPointer(b, loc, tokensPointer, tokensType, {numTokens});
-    auto cacheBuffer = [&](int64_t index, RankedTensorType type) {
-      auto memrefType = MemRefType::get(type.getShape(), type.getElementType());
-      return memrefOverPointer(b, loc, loadPointer(b, loc, caches, index),
-                               memrefType, {capacity});
-    };
-    Value keyCacheBuffer = cacheBuffer(0, keyCacheType);
-    Value valueCacheBuffer = cacheBuffer(1, valueCacheType);
-    // The caches are read and written in place: writable, and restrict
-    // because nothing else in the artifact aliases them.
-    Value keyCache = bufferization::ToTensorOp::create(
-        b, loc, keyCacheType, keyCacheBuffer, /*restrict=*/true,
-        /*writable=*/true);
-    Value valueCache = bufferization::ToTensorOp::create(
-        b, loc, valueCacheType, valueCacheBuffer, /*restrict=*/true,
-        /*writable=*/true);
+    auto [cacheBuffers, cacheTensors] = cachesOverPointers(
+        b, loc, caches, {keyCacheType, valueCacheType}, {capacity});
     Type index = b.getIndexType();
     Value startIndex = arith::IndexCastOp::create(b, loc, index, start);
     Value firstLogit = arith::IndexCastOp::create(
         b, loc, index, arith::SubIOp::create(b, loc, numTokens, numLogits));
 
-    auto call =
-        func::CallOp::create(b, loc, forward,
-                             ValueRange{tokens, startIndex, keyCache,
-                                        valueCache, firstLogit, params});
+    auto call = func::CallOp::create(
+        b, loc, forward,
+        ValueRange{tokens, startIndex, cacheTensors[0], cacheTensors[1],
+                   firstLogit, params});
     auto logitsBuffer = memrefOverPointer(
         b, loc, logitsPointer,
         MemRefType::get(logitsType.getShape(), logitsType.getElementType()),
         {numLogits});
-    bufferization::MaterializeInDestinationOp::create(
-        b, loc, TypeRange{}, call.getResult(0), logitsBuffer,
-        /*restrict=*/true, /*writable=*/true);
-    bufferization::MaterializeInDestinationOp::create(
-        b, loc, TypeRange{}, call.getResult(1), keyCacheBuffer,
-        /*restrict=*/true, /*writable=*/true);
-    bufferization::MaterializeInDestinationOp::create(
-        b, loc, TypeRange{}, call.getResult(2), valueCacheBuffer,
-        /*restrict=*/true, /*writable=*/true);
-    Value ok = arith::ConstantIntOp::create(b, loc, b.getI32Type(), 0);
-    func::ReturnOp::create(b, loc, ValueRange{ok});
+    writeResultsAndReturn(
+        b, loc, call.getResults(),
+        ValueRange{logitsBuffer, cacheBuffers[0], cacheBuffers[1]});
   };
   createEntryPoint(kEntryPointName, /*lastLogitsOnly=*/false);
   createEntryPoint(kLastLogitsEntryPointName, /*lastLogitsOnly=*/true);
@@ -412,38 +423,19 @@ CreateEntryPointPass::createBatchEntryPoint(func::FuncOp forwardBatch) {
       tensorOverPointer(b, loc, positionsPointer, positionsType, {batch});
   // [slots, layers, capacity, entry...]: slot after slot, each laid out as
   // one sequence's caches.
-  auto cacheBuffer = [&](int64_t index, RankedTensorType cacheType) {
-    auto memrefType =
-        MemRefType::get(cacheType.getShape(), cacheType.getElementType());
-    return memrefOverPointer(b, loc, loadPointer(b, loc, caches, index),
-                             memrefType, {batch, capacity});
-  };
-  Value keyCacheBuffer = cacheBuffer(0, keyCacheType);
-  Value valueCacheBuffer = cacheBuffer(1, valueCacheType);
-  Value keyCache = bufferization::ToTensorOp::create(
-      b, loc, keyCacheType, keyCacheBuffer, /*restrict=*/true,
-      /*writable=*/true);
-  Value valueCache = bufferization::ToTensorOp::create(
-      b, loc, valueCacheType, valueCacheBuffer, /*restrict=*/true,
-      /*writable=*/true);
+  auto [cacheBuffers, cacheTensors] =
+      cachesOverPointers(b, loc, caches, {keyCacheType, valueCacheType},
+                         {batch, capacity});
   auto call = func::CallOp::create(
       b, loc, forwardBatch,
-      ValueRange{tokens, positions, keyCache, valueCache, params});
+      ValueRange{tokens, positions, cacheTensors[0], cacheTensors[1], params});
   auto logitsBuffer = memrefOverPointer(
       b, loc, logitsPointer,
       MemRefType::get(logitsType.getShape(), logitsType.getElementType()),
       {batch});
-  bufferization::MaterializeInDestinationOp::create(
-      b, loc, TypeRange{}, call.getResult(0), logitsBuffer,
-      /*restrict=*/true, /*writable=*/true);
-  bufferization::MaterializeInDestinationOp::create(
-      b, loc, TypeRange{}, call.getResult(1), keyCacheBuffer,
-      /*restrict=*/true, /*writable=*/true);
-  bufferization::MaterializeInDestinationOp::create(
-      b, loc, TypeRange{}, call.getResult(2), valueCacheBuffer,
-      /*restrict=*/true, /*writable=*/true);
-  Value ok = arith::ConstantIntOp::create(b, loc, b.getI32Type(), 0);
-  func::ReturnOp::create(b, loc, ValueRange{ok});
+  writeResultsAndReturn(
+      b, loc, call.getResults(),
+      ValueRange{logitsBuffer, cacheBuffers[0], cacheBuffers[1]});
   forwardBatch.setPrivate();
   return success();
 }

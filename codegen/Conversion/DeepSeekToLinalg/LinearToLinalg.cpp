@@ -23,23 +23,28 @@ namespace ds = jikji::deepseek;
 
 /// The contraction as one linalg.generic: loops that LLVM vectorizes, one
 /// dot product at a time. What decode (one row) and FP8 weights use.
+///
+/// With `featuresOutermost` the loops are (o, rows..., i): each weight row
+/// is read from memory once and reused from L1 for every input row (the
+/// 1-3 rows an expert gets in a batched decode step), where (rows..., o, i)
+/// streams the whole weight once per row. The CPU takes it; the CUDA
+/// target's tensor-core matcher (codegen/cuda) expects rows outermost.
 static Value genericWeightContraction(OpBuilder &b, Location loc, Value input,
                                       Value weight, Value scales,
-                                      ArrayRef<int64_t> block, bool threaded) {
+                                      ArrayRef<int64_t> block, bool threaded,
+                                      bool featuresOutermost) {
   MLIRContext *context = b.getContext();
   auto inputType = cast<RankedTensorType>(input.getType());
   auto weightType = cast<RankedTensorType>(weight.getType());
-  // Loops (o, rows..., i): the output features, the rows of the input
-  // (none for a vector), then the reduction. Features outside rows: each
-  // weight row is read from memory once and reused from L1 for the other
-  // rows (the 1-3 rows of an expert in a batched decode step); rows outside
-  // streamed the whole weight once per row.
+  // Loops over the output features o, the rows of the input (none for a
+  // vector) and, innermost, the reduction i.
   unsigned rows = inputType.getRank() - 1;
   unsigned dims = rows + 2;
-  AffineExpr o = getAffineDimExpr(0, context);
+  unsigned firstRow = featuresOutermost ? 1 : 0;
+  AffineExpr o = getAffineDimExpr(featuresOutermost ? 0 : rows, context);
   SmallVector<AffineExpr> row;
   for (unsigned d = 0; d < rows; ++d)
-    row.push_back(getAffineDimExpr(d + 1, context));
+    row.push_back(getAffineDimExpr(firstRow + d, context));
   AffineExpr i = getAffineDimExpr(rows + 1, context);
   auto map = [&](ArrayRef<AffineExpr> results) {
     return AffineMap::get(dims, 0, results, context);
@@ -105,7 +110,7 @@ static Value blockScaledWeightContraction(OpBuilder &b, Location loc,
   int64_t blocks = depth / width, whole = blocks * width;
   if (blocks == 0)
     return genericWeightContraction(b, loc, input, weight, scales, block,
-                                    threaded);
+                                    threaded, /*featuresOutermost=*/true);
 
   SmallVector<int64_t> shape(inputType.getShape().drop_back());
   shape.push_back(features);
@@ -273,7 +278,7 @@ Value jikji::lowering::weightContraction(OpBuilder &b, Location loc,
                                         threaded);
   if (!cpuKernels || scales || !hasBlockedWeightProduct(input, weight))
     return genericWeightContraction(b, loc, input, weight, scales, block,
-                                    threaded);
+                                    threaded, /*featuresOutermost=*/cpuKernels);
   // Rows in blocks of 4 take the register-blocked kernel; the 0-3 rows
   // left (all of a decode step's one row) take the generic contraction.
   auto index = [&](int64_t value) {
@@ -318,8 +323,9 @@ Value jikji::lowering::weightContraction(OpBuilder &b, Location loc,
         ArrayRef<OpFoldResult>{blocked, b.getIndexAttr(0)},
         ArrayRef<OpFoldResult>{left, b.getIndexAttr(depth)},
         ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
-    Value product = genericWeightContraction(b, loc, rest, weight, Value(),
-                                             {}, threaded);
+    Value product =
+        genericWeightContraction(b, loc, rest, weight, Value(), {}, threaded,
+                                 /*featuresOutermost=*/true);
     return tensor::InsertSliceOp::create(
                b, loc, product, output,
                ArrayRef<OpFoldResult>{blocked, b.getIndexAttr(0)},
