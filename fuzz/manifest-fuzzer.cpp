@@ -27,7 +27,8 @@ static bool sameParameters(const Manifest &a, const Manifest &b) {
   for (size_t i = 0; i < a.parameters.size(); ++i) {
     const ManifestParameter &x = a.parameters[i], &y = b.parameters[i];
     if (x.name != y.name || x.dtype != y.dtype || x.shape != y.shape ||
-        x.experts != y.experts)
+        x.experts != y.experts || x.blockSize != y.blockSize ||
+        x.scale != y.scale)
       return false;
   }
   return true;
@@ -64,6 +65,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   JIKJI_FUZZ_CHECK(pointers >= static_cast<int64_t>(m.parameters.size()),
                    "fewer parameter pointers than parameters");
   for (const ManifestParameter &parameter : m.parameters) {
+    JIKJI_FUZZ_CHECK((parameter.dtype == hf::DType::F8E4M3) ==
+                         parameter.isBlockScaled(),
+                     "an FP8 parameter without a block size, or another "
+                     "with one");
+    JIKJI_FUZZ_CHECK(
+        !parameter.isBlockScaled() ||
+            (parameter.blockSize.size() == 2 && !parameter.scale.empty()),
+        "a block size that is not [rows, columns], or no scale");
     if (!parameter.isStacked())
       continue;
     JIKJI_FUZZ_CHECK(parameter.expertShape().size() + 1 ==

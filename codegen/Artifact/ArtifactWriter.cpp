@@ -11,6 +11,7 @@
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
@@ -75,8 +76,26 @@ jikji::buildManifest(ModuleOp module, const hf::ModelConfig &config,
     parameter.shape.assign(type.getShape().begin(), type.getShape().end());
     if (auto experts = entry.getAs<IntegerAttr>("experts"))
       parameter.experts = experts.getInt();
+    if (parameter.dtype == hf::DType::F8E4M3) {
+      // The checkpoint's layout (MODEL.md, "FP8 checkpoints"), which the
+      // importer checked: one float32 `<name>_scale_inv` per block of the
+      // config's weight_block_size.
+      if (!config.fp8)
+        return Error("parameter '" + parameter.name +
+                     "' is F8_E4M3 but config.json declares no FP8 "
+                     "quantization_config");
+      parameter.blockSize = {config.fp8->blockRows, config.fp8->blockCols};
+      parameter.scale = parameter.name + "_scale_inv";
+    }
     manifest.parameters.push_back(std::move(parameter));
   }
+  for (const runtime::ManifestParameter &parameter : manifest.parameters)
+    if (parameter.isBlockScaled() &&
+        llvm::none_of(manifest.parameters, [&](const auto &other) {
+          return other.name == parameter.scale;
+        }))
+      return Error("FP8 parameter '" + parameter.name +
+                   "' has no scale parameter '" + parameter.scale + "'");
 
   auto forward = module.lookupSymbol<func::FuncOp>("forward");
   if (!forward)

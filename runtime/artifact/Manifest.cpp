@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
+#include <map>
 #include <set>
 #include <utility>
 
@@ -232,6 +233,90 @@ static bool isDigest(std::string_view digest) {
   return true;
 }
 
+/// `block_size` and `scale`: required of an F8_E4M3 parameter, whose values
+/// mean nothing without its scales (a weight of another dtype has neither).
+/// The scale's own entry is checked once every parameter is read
+/// (checkScaleLinks), as a stacked weight's scales come after it.
+static void readBlockScaling(ManifestReader &reader, const JsonValue &entry,
+                             const std::string &prefix,
+                             ManifestParameter &parameter) {
+  if (parameter.dtype != DType::F8E4M3) {
+    for (const char *key : {"block_size", "scale"})
+      if (entry.find(key))
+        reader.fail(prefix + key,
+                    std::string("no '") + key + "' on a parameter of dtype " +
+                        dtypeName(parameter.dtype) +
+                        " (only F8_E4M3 weights are block-scaled)",
+                    entry.find(key)->describe());
+    return;
+  }
+  size_t rank = parameter.isStacked() ? 3 : 2;
+  if (parameter.shape.size() != rank) {
+    reader.fail(prefix + "shape",
+                std::string(parameter.isStacked() ? "[experts, rows, columns]"
+                                                  : "[rows, columns]") +
+                    " for an F8_E4M3 parameter",
+                formatJsonIntegers(parameter.shape));
+    return;
+  }
+  if (!entry.find("block_size")) {
+    reader.failWith(": missing field '" + prefix +
+                    "block_size' (expected the [rows, columns] of weight "
+                    "that one scale covers, for an F8_E4M3 parameter)");
+    return;
+  }
+  parameter.blockSize = reader.shape(entry, prefix, "block_size");
+  if (!reader.failed() && parameter.blockSize.size() != 2)
+    reader.fail(prefix + "block_size", "[rows, columns]",
+                formatJsonIntegers(parameter.blockSize));
+  if (!reader.failed() && !entry.find("scale")) {
+    reader.failWith(": missing field '" + prefix +
+                    "scale' (expected the name of the parameter holding the "
+                    "block scales, for an F8_E4M3 parameter)");
+    return;
+  }
+  parameter.scale = reader.string(entry, prefix, "scale");
+}
+
+/// Each block-scaled parameter's `scale` names another parameter: F32, as
+/// many experts, one value per block of the weight.
+static void checkScaleLinks(ManifestReader &reader, const Manifest &manifest) {
+  std::map<std::string, const ManifestParameter *> byName;
+  for (const ManifestParameter &parameter : manifest.parameters)
+    byName[parameter.name] = &parameter;
+  for (size_t i = 0; i < manifest.parameters.size(); ++i) {
+    const ManifestParameter &weight = manifest.parameters[i];
+    if (!weight.isBlockScaled())
+      continue;
+    std::vector<int64_t> expected;
+    if (weight.isStacked())
+      expected.push_back(weight.experts);
+    size_t rows = weight.shape.size() - 2;
+    for (size_t dim = 0; dim < 2; ++dim)
+      expected.push_back(
+          (weight.shape[rows + dim] + weight.blockSize[dim] - 1) /
+          weight.blockSize[dim]);
+    std::string field = "parameters[" + std::to_string(i) + "].scale";
+    std::string wanted = "a parameter of F32 " + formatJsonIntegers(expected) +
+                         " (one scale per " +
+                         formatJsonIntegers(weight.blockSize) + " block of " +
+                         formatJsonIntegers(weight.shape) + ")";
+    auto scale = byName.find(weight.scale);
+    if (scale == byName.end()) {
+      reader.fail(field, wanted, quoteJson(weight.scale) + ", not a parameter");
+      return;
+    }
+    const ManifestParameter &scales = *scale->second;
+    if (scales.dtype != DType::F32 || scales.shape != expected ||
+        scales.experts != weight.experts) {
+      reader.fail(field, wanted,
+                  quoteJson(weight.scale) + " of " + dtypeName(scales.dtype) +
+                      " " + formatJsonIntegers(scales.shape));
+      return;
+    }
+  }
+}
+
 static void readParameter(ManifestReader &reader, const JsonValue &entry,
                           size_t index, Manifest &manifest) {
   std::string prefix = "parameters[" + std::to_string(index) + "].";
@@ -247,6 +332,9 @@ static void readParameter(ManifestReader &reader, const JsonValue &entry,
   if (const JsonValue *experts = entry.find("experts"))
     parameter.experts =
         reader.integer(*experts, prefix + "experts", 1, kMaxDimension);
+  if (reader.failed())
+    return;
+  readBlockScaling(reader, entry, prefix, parameter);
   if (reader.failed())
     return;
 
@@ -438,6 +526,10 @@ Result<Manifest> jikji::runtime::parseManifest(std::string_view jsonText,
     }
   }
 
+  checkScaleLinks(reader, manifest);
+  if (reader.failed())
+    return reader.takeError();
+
   readKvCache(reader, root, manifest);
   if (reader.failed())
     return reader.takeError();
@@ -478,6 +570,9 @@ std::string jikji::runtime::writeManifestJson(const Manifest &manifest) {
             ", \"shape\": " + formatJsonIntegers(parameter.shape);
     if (parameter.isStacked())
       json += ", \"experts\": " + std::to_string(parameter.experts);
+    if (parameter.isBlockScaled())
+      json += ", \"block_size\": " + formatJsonIntegers(parameter.blockSize) +
+              ", \"scale\": " + quoteJson(parameter.scale);
     json += " }";
   }
   json += manifest.parameters.empty() ? "],\n" : "\n  ],\n";

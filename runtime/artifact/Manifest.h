@@ -42,8 +42,16 @@ struct ManifestParameter {
   /// 0 for a plain parameter; otherwise the number of experts, each bound
   /// to its own checkpoint tensor (`*` replaced by 0 .. experts-1).
   int64_t experts = 0;
+  /// For an F8_E4M3 weight (MODEL.md, "FP8 checkpoints"): the [rows,
+  /// columns] of weight that one scale covers, and the name of the float32
+  /// parameter holding the scales, of shape [ceil(rows / blockSize[0]),
+  /// ceil(columns / blockSize[1])] (behind the expert count when stacked).
+  /// Both empty for every other parameter.
+  std::vector<int64_t> blockSize;
+  std::string scale;
 
   bool isStacked() const { return experts > 0; }
+  bool isBlockScaled() const { return !blockSize.empty(); }
   /// The checkpoint name of expert `expert` (the `*` component replaced).
   std::string expertName(int64_t expert) const;
   /// The shape of one expert's tensor: shape[1:].

@@ -26,36 +26,69 @@ func.func @linear(%x: tensor<?x8xf32>, %w: tensor<4x8xbf16>) -> tensor<?x4xf32> 
 
 // Tests that an FP8 linear (704 features, a multiple of 4) takes the
 // vector kernel over its whole 128-column blocks: feature blocks on
-// threads, 4 features per register block, one row at a time, and per
-// 128-column block 4 independent accumulators of x · w/2^8, scaled once by
-// the block's scale (row `feature / 128`, column kb) times 2^8. The
-// decoding needs no table: the e4m3 bits sign-extended, shifted by 7, the
-// sign's copy in bit 14 masked off (0xBF80 is -16512), a float16 widened;
-// S.1111.111 is NaN. The ragged edge (columns 256-319, the last column of
-// scales) is one more contraction accumulating into the kernel's result.
+// threads, 4 features per register block. Rows in blocks of 4 first: per
+// 16 columns, each of the 4 features' 16 codes decoded once (the e4m3 bits
+// sign-extended, shifted by 7, the sign's copy in bit 14 masked off (0xBF80
+// is -16512), a float16 widened; S.1111.111 is NaN), times the block's
+// scale (row `feature / 128`, column kb) times 2^8, then 16 FMAs for the 4
+// rows. The rows left, one at a time: per 64 columns, the largest code
+// magnitude of each feature kept (a NaN code is the only one of 0x7F), and
+// per 16 columns 4 FMAs of x · w/2^8 into 4 accumulators per 128-column
+// block, scaled once by the block's scale; a feature whose largest
+// magnitude is 0x7F gives NaN. The ragged edge (columns 256-319, the last
+// column of scales) is one more contraction accumulating into the kernel's
+// result.
 // CHECK-DAG: #[[EDGE_SCALE:.+]] = affine_map<(d0, d1, d2) -> (d0 floordiv 128, 0)>
 // CHECK-LABEL: func.func @fp8_linear
 // CHECK: %[[KERNEL:.+]] = scf.forall (%{{.+}}) in (11)
-// CHECK: scf.for %{{.+}} step %{{.+}} iter_args
-// CHECK: %[[SCALE_ROW:.+]] = arith.divui %{{.+}}, %{{.+}} : index
-// CHECK: scf.for %[[KB:.+]] = %{{.+}} to %{{.+}} step %{{.+}} iter_args({{.+}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
-// CHECK: vector.transfer_read %{{.+}} : tensor<?x320xf32>, vector<16xf32>
+// CHECK: %[[QUARTER:.+]] = arith.divui %{{.+}}, %{{.+}} : index
+// CHECK: %[[BLOCKED:.+]] = arith.muli %[[QUARTER]], %{{.+}} : index
+// CHECK: scf.for %{{.+}} = %{{.+}} to %[[BLOCKED]] step %{{.+}} iter_args
+// CHECK: %[[ROWS_SCALE_ROW:.+]] = arith.divui %{{.+}}, %{{.+}} : index
+// CHECK: scf.for %[[ROWS_KB:.+]] = %{{.+}} to %{{.+}} step %{{.+}} iter_args({{.+}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// CHECK: %[[ROWS_SCALE:.+]] = tensor.extract %{{.+}}[%[[ROWS_SCALE_ROW]], %[[ROWS_KB]]] : tensor<6x3xf32>
+// CHECK: %[[ROWS_SCALED:.+]] = arith.mulf %[[ROWS_SCALE]], %{{.+}} : f32
+// CHECK: %[[ROWS_LANES:.+]] = vector.broadcast %[[ROWS_SCALED]] : f32 to vector<16xf32>
+// CHECK-COUNT-4: vector.transfer_read %{{.+}} : tensor<?x320xf32>, vector<16xf32>
 // CHECK: %[[CODES:.+]] = vector.transfer_read %{{.+}} : tensor<704x320xf8E4M3FN>, vector<16xf8E4M3FN>
 // CHECK: %[[BITS:.+]] = arith.bitcast %[[CODES]] : vector<16xf8E4M3FN> to vector<16xi8>
 // CHECK: %[[WIDE:.+]] = arith.extsi %[[BITS]] : vector<16xi8> to vector<16xi16>
 // CHECK: %[[MOVED:.+]] = arith.shli %[[WIDE]], %{{.+}} : vector<16xi16>
 // CHECK: %[[HALF_BITS:.+]] = arith.andi %[[MOVED]], %{{.+}} : vector<16xi16>
 // CHECK: %[[HALF:.+]] = arith.bitcast %[[HALF_BITS]] : vector<16xi16> to vector<16xf16>
-// CHECK: arith.extf %[[HALF]] : vector<16xf16> to vector<16xf32>
+// CHECK: %[[WIDENED:.+]] = arith.extf %[[HALF]] : vector<16xf16> to vector<16xf32>
 // CHECK: arith.cmpi eq
-// CHECK: arith.select
+// CHECK: %[[DECODED:.+]] = arith.select %{{.+}}, %{{.+}}, %[[WIDENED]]
+// CHECK: arith.mulf %[[DECODED]], %[[ROWS_LANES]] : vector<16xf32>
+// CHECK-COUNT-3: arith.mulf %{{.+}}, %[[ROWS_LANES]] : vector<16xf32>
+// CHECK-COUNT-16: vector.fma
+// CHECK-COUNT-4: vector.reduction <add>
+// CHECK: vector.transfer_write
+// CHECK: scf.for %{{.+}} = %[[BLOCKED]] to %{{.+}} step %{{.+}} iter_args
+// CHECK: %[[SCALE_ROW:.+]] = arith.divui %{{.+}}, %{{.+}} : index
+// CHECK: scf.for %[[KB:.+]] = %{{.+}} to %{{.+}} step %{{.+}} iter_args({{.+}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<64xi8>, vector<64xi8>, vector<64xi8>, vector<64xi8>)
+// CHECK: scf.for %{{.+}} step %[[SIXTY_FOUR:.+]] iter_args
+// CHECK: %[[ROW_CODES:.+]] = vector.transfer_read %{{.+}} : tensor<704x320xf8E4M3FN>, vector<64xf8E4M3FN>
+// CHECK: %[[ROW_BITS:.+]] = arith.bitcast %[[ROW_CODES]] : vector<64xf8E4M3FN> to vector<64xi8>
+// CHECK: %[[MAGNITUDES:.+]] = arith.andi %[[ROW_BITS]], %{{.+}} : vector<64xi8>
+// CHECK: arith.maxui %{{.+}}, %[[MAGNITUDES]] : vector<64xi8>
+// CHECK-COUNT-3: arith.maxui
+// CHECK: vector.transfer_read %{{.+}} : tensor<?x320xf32>, vector<16xf32>
+// CHECK: vector.transfer_read %{{.+}} : tensor<704x320xf8E4M3FN>, vector<16xf8E4M3FN>
+// CHECK: arith.extsi
+// CHECK-NOT: arith.select
+// CHECK: arith.extf %{{.+}} : vector<16xf16> to vector<16xf32>
+// CHECK-NOT: arith.select
 // CHECK: vector.fma
-// CHECK-COUNT-3: vector.fma
+// CHECK-COUNT-15: vector.fma
 // CHECK: %[[SCALE:.+]] = tensor.extract %{{.+}}[%[[SCALE_ROW]], %[[KB]]] : tensor<6x3xf32>
 // CHECK: arith.mulf %[[SCALE]], %{{.+}} : f32
 // CHECK: vector.broadcast
 // CHECK-COUNT-4: vector.fma
-// CHECK-COUNT-4: vector.reduction <add>
+// CHECK: vector.reduction <add>
+// CHECK: %[[LARGEST:.+]] = vector.reduction <maxui>, %{{.+}} : vector<64xi8> into i8
+// CHECK: %[[HAS_NAN:.+]] = arith.cmpi eq, %[[LARGEST]], %{{.+}} : i8
+// CHECK: arith.select %[[HAS_NAN]], %{{.+}}, %{{.+}} : f32
 // CHECK: vector.transfer_write
 // CHECK: tensor.extract_slice %{{.+}}[0, 256] [%{{.+}}, 64] [1, 1] : tensor<?x320xf32> to tensor<?x64xf32>
 // CHECK: tensor.extract_slice %{{.+}}[0, 256] [704, 64] [1, 1] : tensor<704x320xf8E4M3FN> to tensor<704x64xf8E4M3FN>

@@ -18,7 +18,8 @@ using namespace jikji::runtime;
 
 namespace {
 
-/// A valid manifest with a plain and a stacked parameter.
+/// A valid manifest with plain and stacked parameters, BF16, F32 and FP8
+/// (each FP8 weight followed by its scales).
 Manifest sampleManifest() {
   Manifest manifest;
   manifest.configDigest = "fnv1a64:0123456789abcdef";
@@ -35,6 +36,26 @@ Manifest sampleManifest() {
        {16, 64, 256},
        16},
       {"model.layers.1.mlp.gate.e_score_correction_bias", DType::F32, {16}, 0},
+      {"model.layers.1.self_attn.o_proj.weight",
+       DType::F8E4M3,
+       {256, 320},
+       0,
+       {128, 128},
+       "model.layers.1.self_attn.o_proj.weight_scale_inv"},
+      {"model.layers.1.self_attn.o_proj.weight_scale_inv",
+       DType::F32,
+       {2, 3},
+       0},
+      {"model.layers.1.mlp.experts.*.down_proj.weight",
+       DType::F8E4M3,
+       {16, 256, 64},
+       16,
+       {128, 128},
+       "model.layers.1.mlp.experts.*.down_proj.weight_scale_inv"},
+      {"model.layers.1.mlp.experts.*.down_proj.weight_scale_inv",
+       DType::F32,
+       {16, 2, 1},
+       16},
   };
   manifest.kvCache.layers = 4;
   manifest.kvCache.dtype = DType::F32;
@@ -62,6 +83,8 @@ void expectSame(const Manifest &a, const Manifest &b) {
     EXPECT_EQ(a.parameters[i].dtype, b.parameters[i].dtype);
     EXPECT_EQ(a.parameters[i].shape, b.parameters[i].shape);
     EXPECT_EQ(a.parameters[i].experts, b.parameters[i].experts);
+    EXPECT_EQ(a.parameters[i].blockSize, b.parameters[i].blockSize);
+    EXPECT_EQ(a.parameters[i].scale, b.parameters[i].scale);
   }
   EXPECT_EQ(a.kvCache.layers, b.kvCache.layers);
   EXPECT_EQ(a.kvCache.dtype, b.kvCache.dtype);
@@ -100,7 +123,7 @@ TEST(ManifestTest, RoundTrip) {
   ASSERT_TRUE(parsed.ok()) << parsed.error() << "\n" << json;
   expectSame(original, *parsed);
   EXPECT_EQ(writeManifestJson(*parsed), json);
-  EXPECT_EQ(parsed->numParameterPointers(), 1 + 16 + 1);
+  EXPECT_EQ(parsed->numParameterPointers(), 1 + 16 + 1 + 1 + 1 + 16 + 16);
 
   original.eosTokenId.reset();
   original.target = "cuda";
@@ -137,7 +160,9 @@ TEST(ManifestTest, DocumentedExampleParses) {
   Result<Manifest> parsed =
       parseManifest(doc->substr(begin, end - begin), docPath);
   ASSERT_TRUE(parsed.ok()) << parsed.error();
-  EXPECT_EQ(parsed->parameters.size(), 2u);
+  ASSERT_EQ(parsed->parameters.size(), 4u);
+  EXPECT_EQ(parsed->parameters[2].blockSize, (std::vector<int64_t>{128, 128}));
+  EXPECT_EQ(parsed->parameters[2].scale, parsed->parameters[3].name);
   EXPECT_EQ(parsed->parameters[1].expertName(3),
             "model.layers.1.mlp.experts.3.gate_proj.weight");
   EXPECT_EQ(parsed->parameters[1].expertShape(),
@@ -243,4 +268,70 @@ TEST(ManifestTest, ChecksCacheTotals) {
   EXPECT_EQ(errorFor(sampleWith("[8, 48]", "[]")),
             "model.so: manifest 'kv_cache.tensors[0].per_token_shape': "
             "expected a non-empty array of positive integers, found []");
+}
+
+// Tests that an FP8 parameter states its block size and its scales, that
+// the scales are a parameter of the shape the block size implies, and that
+// no other parameter claims a block size.
+TEST(ManifestTest, ChecksBlockScaledParameters) {
+  const std::string oProjScale =
+      "\"scale\": \"model.layers.1.self_attn.o_proj.weight_scale_inv\"";
+  EXPECT_EQ(errorFor(sampleWith(", \"block_size\": [128, 128]", "")),
+            "model.so: manifest: missing field 'parameters[3].block_size' "
+            "(expected the [rows, columns] of weight that one scale covers, "
+            "for an F8_E4M3 parameter)");
+  EXPECT_EQ(errorFor(sampleWith(", " + oProjScale, "")),
+            "model.so: manifest: missing field 'parameters[3].scale' "
+            "(expected the name of the parameter holding the block scales, "
+            "for an F8_E4M3 parameter)");
+  EXPECT_EQ(errorFor(sampleWith("\"shape\": [1024, 256]",
+                                "\"shape\": [1024, 256], \"block_size\": "
+                                "[128, 128]")),
+            "model.so: manifest 'parameters[0].block_size': expected no "
+            "'block_size' on a parameter of dtype BF16 (only F8_E4M3 weights "
+            "are block-scaled), found [128, 128]");
+  EXPECT_EQ(errorFor(sampleWith("[2, 3] }", "[2, 3], " + oProjScale + " }")),
+            "model.so: manifest 'parameters[4].scale': expected no 'scale' on "
+            "a parameter of dtype F32 (only F8_E4M3 weights are "
+            "block-scaled), found "
+            "\"model.layers.1.self_attn.o_proj.weight_scale_inv\"");
+  EXPECT_EQ(errorFor(sampleWith("[128, 128]", "[128]")),
+            "model.so: manifest 'parameters[3].block_size': expected [rows, "
+            "columns], found [128]");
+  EXPECT_EQ(errorFor(sampleWith("[128, 128]", "[0, 128]")),
+            "model.so: manifest 'parameters[3].block_size[0]': expected an "
+            "integer in [1, 2147483648], found 0");
+  EXPECT_EQ(errorFor(sampleWith("[256, 320]", "[81920]")),
+            "model.so: manifest 'parameters[3].shape': expected [rows, "
+            "columns] for an F8_E4M3 parameter, found [81920]");
+  EXPECT_EQ(errorFor(sampleWith(oProjScale, "\"scale\": \"scales\"")),
+            "model.so: manifest 'parameters[3].scale': expected a parameter "
+            "of F32 [2, 3] (one scale per [128, 128] block of [256, 320]), "
+            "found \"scales\", not a parameter");
+  EXPECT_EQ(errorFor(sampleWith("\"shape\": [2, 3]", "\"shape\": [3, 2]")),
+            "model.so: manifest 'parameters[3].scale': expected a parameter "
+            "of F32 [2, 3] (one scale per [128, 128] block of [256, 320]), "
+            "found \"model.layers.1.self_attn.o_proj.weight_scale_inv\" of "
+            "F32 [3, 2]");
+  // A smaller block needs more scales: the ragged edge counts as a block.
+  EXPECT_EQ(errorFor(sampleWith("[128, 128]", "[64, 64]")),
+            "model.so: manifest 'parameters[3].scale': expected a parameter "
+            "of F32 [4, 5] (one scale per [64, 64] block of [256, 320]), "
+            "found \"model.layers.1.self_attn.o_proj.weight_scale_inv\" of "
+            "F32 [2, 3]");
+  // A stacked weight's scales are stacked alike.
+  EXPECT_EQ(errorFor(sampleWith("[16, 2, 1]", "[16, 1, 2]")),
+            "model.so: manifest 'parameters[5].scale': expected a parameter "
+            "of F32 [16, 2, 1] (one scale per [128, 128] block of [16, 256, "
+            "64]), found "
+            "\"model.layers.1.mlp.experts.*.down_proj.weight_scale_inv\" of "
+            "F32 [16, 1, 2]");
+
+  Manifest bf16Scales = sampleManifest();
+  bf16Scales.parameters[4].dtype = DType::BF16;
+  EXPECT_EQ(errorFor(writeManifestJson(bf16Scales)),
+            "model.so: manifest 'parameters[3].scale': expected a parameter "
+            "of F32 [2, 3] (one scale per [128, 128] block of [256, 320]), "
+            "found \"model.layers.1.self_attn.o_proj.weight_scale_inv\" of "
+            "BF16 [2, 3]");
 }

@@ -5,10 +5,15 @@
 // gave it one dot product at a time: a chain of 8 dependent FMAs and a
 // horizontal reduction per 128-column block, the block scale multiplied
 // into every weight. This kernel, in the vector dialect, takes 4 output
-// features at a time over one input row: 4 independent 16-lane
-// accumulators per 128-column block, scaled once at the block's end by
-// the block's scale (times the 2^8 the decoding leaves out) into 4 running
-// sums. The decoding runs once per weight and row.
+// features at a time, in two forms:
+// - rows in blocks of 4 (prefill): each 16 codes decoded once, multiplied
+//   by their block's scale, and used by the 4 rows (16 accumulators), so
+//   the decoding costs a quarter of an FMA per product;
+// - the rows left (all of a decode step's one row): 4 independent 16-lane
+//   accumulators per 128-column block, scaled once at the block's end by
+//   the block's scale (times the 2^8 the decoding leaves out) into 4
+//   running sums; the NaN codes found by a max over 64 codes at a time
+//   instead of a test of every decoded weight.
 //
 //===----------------------------------------------------------------------===//
 
@@ -17,13 +22,17 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
+#include <limits>
+
 using namespace mlir;
 using namespace jikji::lowering;
 
 namespace {
 
+constexpr int64_t kRows = 4;    // input rows per register block (prefill)
 constexpr int64_t kColumns = 4; // output features per register block
 constexpr int64_t kLanes = 16;  // float32 per AVX-512 register
+constexpr int64_t kChunk = 64;  // e4m3 codes per AVX-512 register
 
 class BlockScaledProduct {
 public:
@@ -32,6 +41,10 @@ public:
       : b(b), loc(loc), input(input), weight(weight), scales(scales),
         scaleRows(block[0]), blockWidth(block[1]), blocks(blocks) {
     features = cast<RankedTensorType>(weight.getType()).getDimSize(0);
+    // The widest step of codes that divides the block (128 in every
+    // checkpoint): 64, one AVX-512 register of bytes.
+    for (chunk = kChunk; chunk > kLanes && blockWidth % chunk != 0;)
+      chunk /= 2;
   }
 
   Value build(Value rows, Value output, bool threaded) {
@@ -58,16 +71,37 @@ private:
   }
 
   /// Features [column, column + width) of rows [0, rows) into `tile`
-  /// ([rows, width] when `offset`, else the whole output). Rows inside
-  /// features: the 4 weight rows stay in cache while every row uses them.
+  /// ([rows, width] when `offset`, else the whole output). Rows in blocks of
+  /// kRows first (registerRowBlock, each decoded weight vector used by
+  /// kRows rows), then the 0 to kRows - 1 rows left one at a time
+  /// (registerBlock: a decode step's one row).
   Value columns(Value rows, Value column, int64_t width, Value tile,
                 bool offset = false) {
+    Value blockedRows = mul(
+        arith::DivUIOp::create(b, loc, rows, constant(kRows)), constant(kRows));
+    // Features inside row blocks: the width x K codes of this tile (64 x
+    // 7168 = 448 KiB at most) stay in L2 while every row block uses them.
+    auto byRowBlocks = scf::ForOp::create(
+        b, loc, constant(0), blockedRows, constant(kRows), ValueRange{tile},
+        [&](OpBuilder &, Location, Value row, ValueRange tileIn) {
+          auto byColumns = scf::ForOp::create(
+              b, loc, constant(0), constant(width), constant(kColumns), tileIn,
+              [&](OpBuilder &, Location, Value feature, ValueRange current) {
+                Value result = registerRowBlock(
+                    row, add(column, feature),
+                    offset ? feature : add(column, feature), current[0]);
+                scf::YieldOp::create(b, loc, result);
+              });
+          scf::YieldOp::create(b, loc, byColumns.getResults());
+        });
+    // Rows inside features: the 4 weight rows stay in cache while every
+    // row left uses them.
     auto byColumns = scf::ForOp::create(
         b, loc, constant(0), constant(width), constant(kColumns),
-        ValueRange{tile},
+        byRowBlocks.getResults(),
         [&](OpBuilder &, Location, Value feature, ValueRange tileIn) {
           auto byRows = scf::ForOp::create(
-              b, loc, constant(0), rows, constant(1), tileIn,
+              b, loc, blockedRows, rows, constant(1), tileIn,
               [&](OpBuilder &, Location, Value row, ValueRange current) {
                 Value result = registerBlock(
                     row, add(column, feature),
@@ -79,31 +113,130 @@ private:
     return byColumns.getResult(0);
   }
 
-  /// out[row, outColumn + j] = Σ_kb scale[f / 128, kb] ·
-  /// (x[row, kb-th block] · W[f + j, kb-th block]) for j < 4 and the
-  /// whole blocks kb.
-  Value registerBlock(Value row, Value feature, Value outColumn, Value out) {
+  /// out[row + i, outColumn + j] = Σ_k x[row + i, k] · (W[f + j, k] ·
+  /// scale[f / 128, k / 128]) for i, j < 4 over the whole blocks: each 16
+  /// codes decoded once (NaN codes to NaN) and multiplied by their block's
+  /// scale, then used by 4 rows; 16 accumulators across the reduction, as
+  /// the bf16 kernel (BlockedWeightProduct.cpp). The scale multiplies each
+  /// decoded weight, once per 4 rows, as the reference dequantizes it.
+  Value registerRowBlock(Value row, Value feature, Value outColumn, Value out) {
     auto lanesType = VectorType::get({kLanes}, b.getF32Type());
     Value zero = arith::ConstantOp::create(
         b, loc, DenseElementsAttr::get(lanesType, b.getF32FloatAttr(0.0)));
-    SmallVector<Value> zeros(kColumns, zero);
-    // 4 features starting at a multiple of 4 share one row of scales.
+    SmallVector<Value> zeros(kRows * kColumns, zero);
     Value scaleRow =
         arith::DivUIOp::create(b, loc, feature, constant(scaleRows));
     auto byBlock = scf::ForOp::create(
         b, loc, constant(0), constant(blocks), constant(1), zeros,
-        [&](OpBuilder &, Location, Value kb, ValueRange sums) {
+        [&](OpBuilder &, Location, Value kb, ValueRange blockSums) {
           Value begin = mul(kb, constant(blockWidth));
+          Value scale = tensor::ExtractOp::create(b, loc, scales,
+                                                  ValueRange{scaleRow, kb});
+          // The decoding leaves out 2^8 (float8E4M3FNOver256): exact.
+          Value scaled = arith::MulFOp::create(
+              b, loc, scale,
+              arith::ConstantOp::create(b, loc, b.getF32FloatAttr(256.0f)));
+          Value lanes = vector::BroadcastOp::create(b, loc, lanesType, scaled);
           auto inBlock = scf::ForOp::create(
               b, loc, begin, add(begin, constant(blockWidth)), constant(kLanes),
-              zeros, [&](OpBuilder &, Location, Value k, ValueRange partial) {
-                Value x = read(input, row, k);
-                SmallVector<Value> next;
+              blockSums, [&](OpBuilder &, Location, Value k, ValueRange sums) {
+                SmallVector<Value> x, w, next;
+                for (int64_t i = 0; i < kRows; ++i)
+                  x.push_back(read(input, add(row, constant(i)), k));
                 for (int64_t j = 0; j < kColumns; ++j) {
-                  Value w = float8E4M3FNOver256(
-                      b, loc, read(weight, add(feature, constant(j)), k));
-                  next.push_back(
-                      vector::FMAOp::create(b, loc, x, w, partial[j]));
+                  Value codes = read(weight, add(feature, constant(j)), k);
+                  w.push_back(arith::MulFOp::create(
+                      b, loc, float8E4M3FNOver256(b, loc, codes), lanes));
+                }
+                for (int64_t i = 0; i < kRows; ++i)
+                  for (int64_t j = 0; j < kColumns; ++j)
+                    next.push_back(vector::FMAOp::create(
+                        b, loc, x[i], w[j], sums[i * kColumns + j]));
+                scf::YieldOp::create(b, loc, next);
+              });
+          scf::YieldOp::create(b, loc, inBlock.getResults());
+        });
+    auto rowType = VectorType::get({kColumns}, b.getF32Type());
+    for (int64_t i = 0; i < kRows; ++i) {
+      SmallVector<Value> dots;
+      for (int64_t j = 0; j < kColumns; ++j)
+        dots.push_back(vector::ReductionOp::create(
+            b, loc, vector::CombiningKind::ADD,
+            byBlock.getResult(i * kColumns + j),
+            arith::FastMathFlags::reassoc | arith::FastMathFlags::contract));
+      Value values = vector::FromElementsOp::create(b, loc, rowType, dots);
+      out =
+          vector::TransferWriteOp::create(
+              b, loc, values, out, ValueRange{add(row, constant(i)), outColumn},
+              ArrayRef<bool>{true})
+              .getResult();
+    }
+    return out;
+  }
+
+  /// The e4m3 codes of `lanes` weights of feature `feature` from column
+  /// `column`, as i8.
+  Value readCodes(Value feature, Value column, int64_t lanes) {
+    Type element = cast<RankedTensorType>(weight.getType()).getElementType();
+    Value padding = arith::ConstantOp::create(b, loc, b.getZeroAttr(element));
+    Value codes = vector::TransferReadOp::create(
+        b, loc, VectorType::get({lanes}, element), weight,
+        ValueRange{feature, column}, padding, ArrayRef<bool>{true});
+    return arith::BitcastOp::create(
+        b, loc, VectorType::get({lanes}, b.getI8Type()), codes);
+  }
+
+  /// out[row, outColumn + j] = Σ_kb scale[f / 128, kb] ·
+  /// (x[row, kb-th block] · W[f + j, kb-th block]) for j < 4 and the
+  /// whole blocks kb; NaN where W[f + j] holds a NaN code.
+  Value registerBlock(Value row, Value feature, Value outColumn, Value out) {
+    auto lanesType = VectorType::get({kLanes}, b.getF32Type());
+    auto chunkType = VectorType::get({chunk}, b.getI8Type());
+    Value zero = arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(lanesType, b.getF32FloatAttr(0.0)));
+    Value noCodes = arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(chunkType, b.getI8IntegerAttr(0)));
+    Value magnitudeMask = arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(chunkType, b.getI8IntegerAttr(0x7F)));
+    // Per feature: the running sum (4 x 16 lanes), then the largest code
+    // magnitude seen (4 x `chunk` bytes). The NaN codes S.1111.111 are the
+    // only ones of magnitude 0x7F: a max over every code finds them with 2
+    // byte ops per `chunk` codes, where testing each decoded weight cost 3
+    // ops (mask, compare, blend) per 16.
+    SmallVector<Value> initial(kColumns, zero);
+    initial.append(kColumns, noCodes);
+    // 4 features starting at a multiple of 4 share one row of scales.
+    Value scaleRow =
+        arith::DivUIOp::create(b, loc, feature, constant(scaleRows));
+    auto byBlock = scf::ForOp::create(
+        b, loc, constant(0), constant(blocks), constant(1), initial,
+        [&](OpBuilder &, Location, Value kb, ValueRange carried) {
+          Value begin = mul(kb, constant(blockWidth));
+          SmallVector<Value> inBlockInitial(kColumns, zero);
+          inBlockInitial.append(carried.begin() + kColumns, carried.end());
+          auto inBlock = scf::ForOp::create(
+              b, loc, begin, add(begin, constant(blockWidth)), constant(chunk),
+              inBlockInitial,
+              [&](OpBuilder &, Location, Value k, ValueRange partial) {
+                SmallVector<Value> next(partial.begin(), partial.end());
+                for (int64_t j = 0; j < kColumns; ++j) {
+                  Value codes = readCodes(add(feature, constant(j)), k, chunk);
+                  Value magnitudes =
+                      arith::AndIOp::create(b, loc, codes, magnitudeMask);
+                  next[kColumns + j] = arith::MaxUIOp::create(
+                      b, loc, next[kColumns + j], magnitudes);
+                }
+                // The decoding reads its 16 codes again (an operand of the
+                // sign extension, not a lane extract of the wide read).
+                for (int64_t lane = 0; lane < chunk; lane += kLanes) {
+                  Value column = add(k, constant(lane));
+                  Value x = read(input, row, column);
+                  for (int64_t j = 0; j < kColumns; ++j) {
+                    Value w = float8E4M3FNBitsAsFiniteOver256(
+                        b, loc,
+                        readCodes(add(feature, constant(j)), column, kLanes));
+                    next[j] = vector::FMAOp::create(b, loc, x, w, next[j]);
+                  }
                 }
                 scf::YieldOp::create(b, loc, next);
               });
@@ -116,14 +249,27 @@ private:
           SmallVector<Value> next;
           for (int64_t j = 0; j < kColumns; ++j)
             next.push_back(vector::FMAOp::create(b, loc, inBlock.getResult(j),
-                                                 lanes, sums[j]));
+                                                 lanes, carried[j]));
+          for (int64_t j = 0; j < kColumns; ++j)
+            next.push_back(inBlock.getResult(kColumns + j));
           scf::YieldOp::create(b, loc, next);
         });
+    Value nan = arith::ConstantOp::create(
+        b, loc, b.getF32FloatAttr(std::numeric_limits<float>::quiet_NaN()));
+    Value nanMagnitude =
+        arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(0x7F));
     SmallVector<Value> dots;
-    for (int64_t j = 0; j < kColumns; ++j)
-      dots.push_back(vector::ReductionOp::create(
+    for (int64_t j = 0; j < kColumns; ++j) {
+      Value dot = vector::ReductionOp::create(
           b, loc, vector::CombiningKind::ADD, byBlock.getResult(j),
-          arith::FastMathFlags::reassoc | arith::FastMathFlags::contract));
+          arith::FastMathFlags::reassoc | arith::FastMathFlags::contract);
+      Value largest =
+          vector::ReductionOp::create(b, loc, vector::CombiningKind::MAXUI,
+                                      byBlock.getResult(kColumns + j));
+      Value hasNaN = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                           largest, nanMagnitude);
+      dots.push_back(arith::SelectOp::create(b, loc, hasNaN, nan, dot));
+    }
     Value values = vector::FromElementsOp::create(
         b, loc, VectorType::get({kColumns}, b.getF32Type()), dots);
     return vector::TransferWriteOp::create(b, loc, values, out,
@@ -137,6 +283,8 @@ private:
   Value input, weight, scales;
   int64_t scaleRows, blockWidth, blocks;
   int64_t features = 0;
+  /// Codes per step of the reduction (a multiple of kLanes).
+  int64_t chunk = kChunk;
 };
 
 } // namespace

@@ -56,6 +56,14 @@ mlir::Value widenFloat8E4M3FN(mlir::OpBuilder &b, mlir::Location loc,
 mlir::Value float8E4M3FNOver256(mlir::OpBuilder &b, mlir::Location loc,
                                 mlir::Value value);
 
+/// e4m3 codes given as their i8 bits (or a vector of them) as float32 /
+/// 2^8, every code decoded as if finite: the NaN codes S.1111.111 come out
+/// as ±480 / 2^8, so a caller must find them itself (the block-scaled
+/// kernel tests 64 codes at a time rather than each one).
+mlir::Value float8E4M3FNBitsAsFiniteOver256(mlir::OpBuilder &b,
+                                            mlir::Location loc,
+                                            mlir::Value bits);
+
 /// Whether `blockScaledWeightProduct` takes a weight of `features` rows.
 bool hasBlockScaledWeightProduct(int64_t features);
 

@@ -28,8 +28,9 @@ static Type withElement(Type type, Type element) {
   return element;
 }
 
-Value jikji::lowering::float8E4M3FNOver256(OpBuilder &b, Location loc,
-                                           Value value) {
+/// The e4m3 codes `bits` (i8, or a vector of them) as float32 / 2^8, every
+/// code taken as finite (S.1111.111 comes out as ±480 / 2^8).
+static Value decodeAsFinite(OpBuilder &b, Location loc, Value bits) {
   // e4m3fn: sign, 4 exponent bits (bias 7), 3 mantissa bits; no
   // infinities, S.1111.111 is NaN. Every value is a float16 exactly, 2^8
   // times the one whose bits are the e4m3 bits moved into float16's
@@ -37,9 +38,8 @@ Value jikji::lowering::float8E4M3FNOver256(OpBuilder &b, Location loc,
   // hardware's half-to-float conversion (F16C's vcvtph2ps on x86) then
   // widens it. A few vector ops per 16 weights; a table lookup would be a
   // gather, and LLVM left the products scalar around one.
-  Type type = value.getType();
-  Type i8 = b.getI8Type(), i16 = b.getI16Type();
-  Value bits = arith::BitcastOp::create(b, loc, withElement(type, i8), value);
+  Type type = bits.getType();
+  Type i16 = b.getI16Type();
   // Sign-extended and shifted by 7, the sign lands in bit 15 with a copy
   // in bit 14 that the mask clears: S.0EEEE.MMM0000000.
   Value wide = arith::ExtSIOp::create(b, loc, withElement(type, i16), bits);
@@ -53,8 +53,15 @@ Value jikji::lowering::float8E4M3FNOver256(OpBuilder &b, Location loc,
       splatLike(b, loc, type, i16, b.getIntegerAttr(i16, APInt(16, 0xBF80))));
   Value half = arith::BitcastOp::create(
       b, loc, withElement(type, b.getF16Type()), halfBits);
-  Value widened =
-      arith::ExtFOp::create(b, loc, withElement(type, b.getF32Type()), half);
+  return arith::ExtFOp::create(b, loc, withElement(type, b.getF32Type()), half);
+}
+
+Value jikji::lowering::float8E4M3FNOver256(OpBuilder &b, Location loc,
+                                           Value value) {
+  Type type = value.getType();
+  Type i8 = b.getI8Type();
+  Value bits = arith::BitcastOp::create(b, loc, withElement(type, i8), value);
+  Value widened = decodeAsFinite(b, loc, bits);
   // S.1111.111 would become 480 / 256: NaN instead.
   Value nanBits = splatLike(b, loc, type, i8, b.getI8IntegerAttr(0x7F));
   Value isNaN = arith::CmpIOp::create(
@@ -65,6 +72,12 @@ Value jikji::lowering::float8E4M3FNOver256(OpBuilder &b, Location loc,
       splatLike(b, loc, type, b.getF32Type(),
                 b.getF32FloatAttr(std::numeric_limits<float>::quiet_NaN())),
       widened);
+}
+
+Value jikji::lowering::float8E4M3FNBitsAsFiniteOver256(OpBuilder &b,
+                                                       Location loc,
+                                                       Value bits) {
+  return decodeAsFinite(b, loc, bits);
 }
 
 Value jikji::lowering::widenFloat8E4M3FN(OpBuilder &b, Location loc,

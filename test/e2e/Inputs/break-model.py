@@ -7,8 +7,8 @@ runtime fault tests (runtime-faults.test). Python's standard library only.
         dtype or shape of the same byte size; the data is unchanged, so the
         file stays a valid safetensors file.
     break-model.py poke DIR NAME INDEX VALUE
-        Overwrites element INDEX of tensor NAME (F32, F16 or BF16) with
-        VALUE: nan, inf or -inf.
+        Overwrites element INDEX of tensor NAME (F32, F16, BF16 or F8_E4M3)
+        with VALUE: nan, -nan, inf or -inf (F8_E4M3: nan and -nan only).
     break-model.py patch FILE OLD NEW
         Replaces the one occurrence of the bytes OLD in FILE with NEW, of
         the same length (a field of an artifact's embedded manifest).
@@ -58,6 +58,8 @@ SPECIAL = {
             "-inf": struct.pack("<H", 0xFC00)},
     "BF16": {"nan": struct.pack("<H", 0x7FC0), "inf": struct.pack("<H", 0x7F80),
              "-inf": struct.pack("<H", 0xFF80)},
+    # e4m3fn has no infinities; S.1111.111 is its NaN, of either sign.
+    "F8_E4M3": {"nan": bytes([0x7F]), "-nan": bytes([0xFF])},
 }
 
 
@@ -66,7 +68,10 @@ def poke(args):
     header, body = read_safetensors(path)
     entry = header.get(args.name)
     if entry is None or entry["dtype"] not in SPECIAL:
-        sys.exit("break-model: no F32, F16 or BF16 tensor '%s' in %s" % (args.name, path))
+        sys.exit("break-model: no F32, F16, BF16 or F8_E4M3 tensor '%s' in %s"
+                 % (args.name, path))
+    if args.value not in SPECIAL[entry["dtype"]]:
+        sys.exit("break-model: %s has no %s" % (entry["dtype"], args.value))
     value = SPECIAL[entry["dtype"]][args.value]
     begin, end = entry["data_offsets"]
     at = begin + args.index * len(value)
@@ -106,7 +111,7 @@ def main():
     p.add_argument("dir")
     p.add_argument("name")
     p.add_argument("index", type=int)
-    p.add_argument("value", choices=["nan", "inf", "-inf"])
+    p.add_argument("value", choices=["nan", "-nan", "inf", "-inf"])
     p.set_defaults(run=poke)
     p = commands.add_parser("patch")
     p.add_argument("file")
