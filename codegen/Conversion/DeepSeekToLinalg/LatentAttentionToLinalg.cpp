@@ -489,19 +489,25 @@ struct LatentAttentionPattern final : OpRewritePattern<ds::LatentAttentionOp> {
     };
     auto expanded = [&](OpBuilder &, Location) -> Value {
       // K_nope[s, h] = W_UK[h] · C[s] and V[s, h] = W_UV[h] · C[s] for every
-      // cache row, then attention as written.
+      // cache row: kv_b_proj as the linear layer it is, which its lowering
+      // gives the product kernels (the FP8 ones included), then split per
+      // head into keys and values; then attention as written.
       Value latents =
           readRows(b, loc, latentCache, b.getIndexAttr(0), length);
       Value ropeKeys = readRows(b, loc, ropeCache, b.getIndexAttr(0), length);
-      auto expand = [&](int64_t offset, int64_t size) {
-        auto type = RankedTensorType::get({dyn, heads, size}, f32);
-        auto [inputs, maps] = upInputs(latents, d1 * rowsPerHead + offset + d2,
-                                       d3, map({d0, d3}), map({d0, d1, d2}));
-        return contraction(b, loc, type, inputs,
-                           filledTensor(b, loc, type, length, 0.0), maps, 3, 1);
-      };
-      Value keys = concatHeads(b, loc, expand(0, nopeDim), ropeKeys, length);
-      Value values = expand(nopeDim, valueDim);
+      Value keyValue = ds::LinearOp::create(
+          b, loc, RankedTensorType::get({dyn, heads * rowsPerHead}, f32),
+          latents, up, upScales, op.getBlockSizeAttr());
+      Value perHead = ds::ViewOp::create(
+          b, loc, RankedTensorType::get({dyn, heads, rowsPerHead}, f32),
+          keyValue);
+      auto split = ds::SplitOp::create(
+          b, loc,
+          TypeRange{RankedTensorType::get({dyn, heads, nopeDim}, f32),
+                    RankedTensorType::get({dyn, heads, valueDim}, f32)},
+          perHead, b.getDenseI64ArrayAttr({nopeDim, valueDim}));
+      Value keys = concatHeads(b, loc, split.getResult(0), ropeKeys, length);
+      Value values = split.getResult(1);
       Value query =
           concatHeads(b, loc, op.getQueryNope(), op.getQueryRope(), tokens);
       return expandedAttention(b, loc, query, keys, values, start, tokens,
