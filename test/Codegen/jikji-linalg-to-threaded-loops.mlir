@@ -35,6 +35,34 @@ func.func @marked_and_unmarked(%x: memref<?x8xf32>, %w: memref<4x8xf32>, %y: mem
 
 // -----
 
+#p = affine_map<(t, h, s, d) -> (h, t, s)>
+#v = affine_map<(t, h, s, d) -> (s, h, d)>
+#o = affine_map<(t, h, s, d) -> (t, h, d)>
+
+// Tests that a marked op with a parallel loop inside its reduction (a
+// weighted sum over cache rows, loops (t, h, s, d)) shares only the loops
+// outside the reduction, and keeps the rest in its own order: the row
+// loop, then the value axis innermost, with no parallel loop inside.
+// CHECK-LABEL: func.func @reduction_between_parallel_loops
+func.func @reduction_between_parallel_loops(%p: memref<2x?x?xf32>, %v: memref<?x2x8xf32>, %o: memref<?x2x8xf32>) {
+  // CHECK: scf.parallel (%{{.+}}, %{{.+}}) = (%{{.+}}, %{{.+}}) to (%{{.+}}, %[[HEADS:.+]]) step
+  // CHECK-NEXT: scf.for %{{.+}} = %{{.+}} to %[[ROWS:.+]] step
+  // CHECK-NEXT: scf.for %{{.+}} = %{{.+}} to %[[VALUES:.+]] step
+  // CHECK-NOT: scf.parallel
+  // CHECK: arith.mulf
+  // CHECK: memref.store
+  // CHECK: scf.reduce
+  linalg.generic {indexing_maps = [#p, #v, #o], iterator_types = ["parallel", "parallel", "reduction", "parallel"]} ins(%p, %v : memref<2x?x?xf32>, memref<?x2x8xf32>) outs(%o : memref<?x2x8xf32>) attrs = {jikji.parallel} {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %m = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
 // Tests that ops on tensors are refused: the pass runs after bufferization.
 func.func @tensors(%a: tensor<4xf32>, %b: tensor<4xf32>) -> tensor<4xf32> {
   // expected-error @+1 {{expected buffers: run after bufferization}}

@@ -266,6 +266,45 @@ func.func @moe(%x: tensor<?x8xf32>, %logits: tensor<?x4xf32>, %g: tensor<4x2x8xb
 
 // -----
 
+// Tests that grouped experts take two paths chosen by the token count: one
+// token (a decode step) shares its k experts among threads, each expert's
+// gate, up and down products whole on one thread (no jikji.parallel of
+// their own) into row j of a [k, hidden] buffer, which a loop over the k
+// choices then adds, weighted, onto the accumulator; more tokens are
+// counted, sorted by expert, and run expert after expert. Without the CPU
+// kernels (the GPU's lowering) every token count takes the second path.
+// CHECK-LABEL: func.func @grouped_experts
+// GENERIC-LABEL: func.func @grouped_experts
+func.func @grouped_experts(%x: tensor<?x256xf32>, %w: tensor<?x4xf32>, %i: tensor<?x4xi32>, %g: tensor<16x64x256xbf16>, %u: tensor<16x64x256xbf16>, %d: tensor<16x256x64xbf16>, %acc: tensor<?x256xf32>) -> tensor<?x256xf32> {
+  // CHECK: %[[TOKENS:.+]] = tensor.dim %{{.+}}, %c0
+  // CHECK: %[[ONE:.+]] = arith.cmpi eq, %[[TOKENS]], %c1
+  // CHECK: scf.if %[[ONE]]
+  // CHECK: scf.forall (%{{.+}}) in (4) shared_outs(%{{.+}} = %{{.+}}) -> (tensor<4x256xf32>)
+  // CHECK-NOT: jikji.parallel
+  // CHECK: tensor.extract %{{.+}} : tensor<?x4xi32>
+  // CHECK: linalg.generic {{.+}} ins(%{{.+}}, %{{.+}} : tensor<256xf32>, tensor<64x256xbf16>)
+  // CHECK-NOT: jikji.parallel
+  // CHECK: linalg.generic {{.+}} ins(%{{.+}}, %{{.+}} : tensor<256xf32>, tensor<64x256xbf16>)
+  // CHECK-NOT: jikji.parallel
+  // CHECK: linalg.generic {{.+}} ins(%{{.+}}, %{{.+}} : tensor<64xf32>, tensor<256x64xbf16>)
+  // CHECK-NOT: jikji.parallel
+  // CHECK: tensor.parallel_insert_slice %{{.+}} into %{{.+}}[%{{.+}}, 0] [1, 256] [1, 1] : tensor<256xf32> into tensor<4x256xf32>
+  // CHECK: scf.for %{{.+}} = %{{.+}} to %c4 step
+  // CHECK: tensor.extract %{{.+}} : tensor<?x4xf32>
+  // CHECK: } else {
+  // CHECK: scf.for %{{.+}} = %{{.+}} to %c16 step
+  // CHECK-NOT: deepseek.grouped_experts
+  // GENERIC-NOT: scf.forall
+  // GENERIC: scf.for %{{.+}} = %{{.+}} to %c16 step
+  // GENERIC-NOT: scf.forall
+  // GENERIC: return
+  %y = deepseek.grouped_experts %x routed(%w, %i) gate(%g) up(%u) down(%d) accumulate(%acc)
+      : tensor<?x256xf32>, tensor<?x256xf32>, tensor<?x4xf32>, tensor<?x4xi32>, tensor<16x64x256xbf16>, tensor<16x64x256xbf16>, tensor<16x256x64xbf16> -> tensor<?x256xf32>
+  return %y : tensor<?x256xf32>
+}
+
+// -----
+
 // Tests that a SwiGLU MLP computes gate and up per 64-column tile with the
 // SwiGLU as their epilogue, the tiles shared among threads (scf.forall) and
 // each tile's products on one thread (no scf.forall or jikji.parallel of

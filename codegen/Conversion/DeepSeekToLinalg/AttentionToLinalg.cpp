@@ -191,7 +191,7 @@ static Value causalSoftmax(OpBuilder &b, Location loc, Value dots, Value start,
                                       math::ExpOp::create(b, loc, shifted)));
           })
           .getResult(0);
-  return linalg::GenericOp::create(
+  Value weights = linalg::GenericOp::create(
              b, loc, scoreType, ValueRange{scores, maxima, sums},
              ValueRange{emptyScores},
              ArrayRef<AffineMap>{identity3, rowMap, rowMap, identity3},
@@ -204,6 +204,11 @@ static Value causalSoftmax(OpBuilder &b, Location loc, Value dots, Value start,
                        b, loc, math::ExpOp::create(b, loc, shifted), args[2]));
              })
       .getResult(0);
+  // [heads, T, S] for a long prompt: threads share (head, token).
+  for (Value step : {scores, maxima, sums, weights})
+    step.getDefiningOp()->setAttr(jikji::kParallelLoopsAttrName,
+                                  b.getUnitAttr());
+  return weights;
 }
 
 /// Attention over expanded per-head keys [S, heads, dq] and values
@@ -235,13 +240,13 @@ Value lowering::expandedAttention(OpBuilder &b, Location loc, Value query, Value
   Value output = contraction(
       b, loc, outputType, ValueRange{probabilities, values}, outputZeros,
       {map({d1, d0, d2}), map({d2, d1, d3}), map({d0, d1, d3})}, rowSumLoops());
-  // This form is chosen for long prompts, where the scores hold half of
-  // attention's work: their (head, token, row) loops are shared among
-  // threads, the reduction staying innermost as on one thread. (The
-  // weighted sum is not: its loops as parallel loops would put the row
-  // reduction inside the value axis and lose its vectorization.)
-  dots.getDefiningOp()->setAttr(jikji::kParallelLoopsAttrName,
-                                b.getUnitAttr());
+  // This form is chosen for long prompts, where the scores and the
+  // weighted sum are attention's work: threads share their (head, token)
+  // loops, and each keeps its loops inside in order (the weighted sum's
+  // value axis innermost, where it vectorizes).
+  for (Value shared : {dots, output})
+    shared.getDefiningOp()->setAttr(jikji::kParallelLoopsAttrName,
+                                    b.getUnitAttr());
   return output;
 }
 

@@ -441,10 +441,9 @@ struct MoeExpertsPattern final : OpRewritePattern<ds::MoeExpertsOp> {
                         expertMatrix(b, loc, op.getScales()[scaleIndex], e);
                     block = *op.getBlockSize();
                   }
-                  return weightContraction(b, loc, vector,
-                                           expertMatrix(b, loc, stacked, e),
-                                           scales, block, /*threaded=*/true,
-                                           options.cpuKernels);
+                  return weightContraction(
+                      b, loc, vector, expertMatrix(b, loc, stacked, e), scales,
+                      block, /*threaded=*/true, options.cpuKernels);
                 };
                 Value gate = project(op.getGate(), 0, x);
                 Value up = project(op.getUp(), 1, x);
@@ -583,6 +582,68 @@ Value sortPairsByExpert(OpBuilder &b, Location loc, Value indices, Value tokens,
   return loop.getResult(0);
 }
 
+/// One token's routed experts (a decode step), the threads sharing the
+/// experts: each expert's gate, up, SwiGLU and down run whole on one
+/// thread, into row j of a [k, hidden] buffer, and the weighted sum onto
+/// the accumulator follows. A token's k experts are distinct and each
+/// takes one row, so with a thread count that divides k the threads read
+/// equal bytes; and the step forks once for its experts where sharing each
+/// expert's products forked 2k times.
+Value oneTokenExperts(OpBuilder &b, Location loc, ds::GroupedExpertsOp op,
+                      bool cpuKernels) {
+  int64_t hidden = op.getType().getDimSize(1);
+  int64_t topK = op.getWeights().getType().getDimSize(1);
+  Value first = indexConstant(b, loc, 0);
+  Value x = rowOf(b, loc, op.getInput(), first);
+  bool quantized = !op.getScales().empty();
+  auto rowsType = RankedTensorType::get({topK, hidden}, b.getF32Type());
+  auto forall = scf::ForallOp::create(
+      b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(topK)},
+      ValueRange{emptyTensor(b, loc, rowsType, {})}, std::nullopt,
+      [&](OpBuilder &, Location, ValueRange arguments) {
+        Value j = arguments[0];
+        Value e = arith::IndexCastOp::create(
+            b, loc, b.getIndexType(),
+            tensor::ExtractOp::create(b, loc, op.getIndices(),
+                                      ValueRange{first, j}));
+        // This thread's share is the whole expert: its products stay on it.
+        auto project = [&](Value stacked, unsigned scaleIndex, Value vector) {
+          Value scales;
+          ArrayRef<int64_t> block;
+          if (quantized) {
+            scales = expertMatrix(b, loc, op.getScales()[scaleIndex], e);
+            block = *op.getBlockSize();
+          }
+          return weightContraction(b, loc, vector,
+                                   expertMatrix(b, loc, stacked, e), scales,
+                                   block, /*threaded=*/false, cpuKernels);
+        };
+        Value activated = ds::SiluMulOp::create(
+            b, loc, project(op.getGate(), 0, x), project(op.getUp(), 1, x));
+        Value down = project(op.getDown(), 2, activated);
+        auto terminator = scf::InParallelOp::create(b, loc);
+        b.setInsertionPointToStart(terminator.getBody());
+        tensor::ParallelInsertSliceOp::create(
+            b, loc, down, arguments[1],
+            ArrayRef<OpFoldResult>{j, b.getIndexAttr(0)},
+            ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(hidden)},
+            ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+      });
+  b.setInsertionPointAfter(forall);
+  Value rows = forall.getResult(0);
+  auto sum = scf::ForOp::create(
+      b, loc, first, indexConstant(b, loc, topK), indexConstant(b, loc, 1),
+      ValueRange{rowOf(b, loc, op.getAccumulator(), first)},
+      [&](OpBuilder &b, Location loc, Value j, ValueRange acc) {
+        Value weight = tensor::ExtractOp::create(b, loc, op.getWeights(),
+                                                 ValueRange{first, j});
+        scf::YieldOp::create(
+            b, loc,
+            addWeighted(b, loc, acc[0], rowOf(b, loc, rows, j), weight));
+      });
+  return withRow(b, loc, sum.getResult(0), op.getAccumulator(), first);
+}
+
 /// Tokens grouped by expert: count, offsets, sort, one pass per expert over
 /// its rows, weighted scatter onto the accumulator.
 struct GroupedExpertsPattern final : OpRewritePattern<ds::GroupedExpertsOp> {
@@ -594,6 +655,33 @@ struct GroupedExpertsPattern final : OpRewritePattern<ds::GroupedExpertsOp> {
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     OpBuilder &b = rewriter;
+    // On the CPU, one token (a decode step) takes its experts whole on
+    // threads; more share each expert's products, whatever the experts'
+    // token counts. (A GPU maps the outermost parallel loop to its threads:
+    // k of them, each with a whole expert, would leave it idle.)
+    if (!options.cpuKernels) {
+      rewriter.replaceOp(op, groupedExperts(b, loc, op));
+      return success();
+    }
+    Value single =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                              tensor::DimOp::create(b, loc, op.getInput(), 0),
+                              indexConstant(b, loc, 1));
+    auto expertsOut = scf::IfOp::create(
+        b, loc, single,
+        [&](OpBuilder &, Location) {
+          scf::YieldOp::create(b, loc,
+                               oneTokenExperts(b, loc, op, options.cpuKernels));
+        },
+        [&](OpBuilder &, Location) {
+          scf::YieldOp::create(b, loc, groupedExperts(b, loc, op));
+        });
+    rewriter.replaceOp(op, expertsOut.getResults());
+    return success();
+  }
+
+  Value groupedExperts(OpBuilder &b, Location loc,
+                       ds::GroupedExpertsOp op) const {
     Value input = op.getInput();
     RankedTensorType type = op.getType();
     int64_t hidden = type.getDimSize(1);
@@ -639,8 +727,8 @@ struct GroupedExpertsPattern final : OpRewritePattern<ds::GroupedExpertsOp> {
       SmallVector<OpFoldResult> rowOffsets{offset, b.getIndexAttr(0)};
       SmallVector<OpFoldResult> rowSizes{count, b.getIndexAttr(hidden)};
       SmallVector<OpFoldResult> unit(2, b.getIndexAttr(1));
-      Value rows = tensor::ExtractSliceOp::create(
-          b, loc, sortedType, sorted, rowOffsets, rowSizes, unit);
+      Value rows = tensor::ExtractSliceOp::create(b, loc, sortedType, sorted,
+                                                  rowOffsets, rowSizes, unit);
       auto scalesOf = [&](unsigned index) {
         return quantized ? expertMatrix(b, loc, op.getScales()[index], e)
                          : Value();
@@ -648,13 +736,13 @@ struct GroupedExpertsPattern final : OpRewritePattern<ds::GroupedExpertsOp> {
       ArrayRef<int64_t> block;
       if (quantized)
         block = *op.getBlockSize();
-      Value activated = swigluProduct(
-          b, loc, rows, expertMatrix(b, loc, op.getGate(), e),
-          expertMatrix(b, loc, op.getUp(), e), scalesOf(0), scalesOf(1), block,
-          options.cpuKernels);
+      Value activated =
+          swigluProduct(b, loc, rows, expertMatrix(b, loc, op.getGate(), e),
+                        expertMatrix(b, loc, op.getUp(), e), scalesOf(0),
+                        scalesOf(1), block, options.cpuKernels);
       Value down = weightContraction(
-          b, loc, activated, expertMatrix(b, loc, op.getDown(), e),
-          scalesOf(2), block, /*threaded=*/true, options.cpuKernels);
+          b, loc, activated, expertMatrix(b, loc, op.getDown(), e), scalesOf(2),
+          block, /*threaded=*/true, options.cpuKernels);
 
       // Scatter: out[t] += w[t, j] * down[p] for the pair at offset + p.
       auto scatter = scf::ForOp::create(
@@ -662,8 +750,8 @@ struct GroupedExpertsPattern final : OpRewritePattern<ds::GroupedExpertsOp> {
           ValueRange{accumulator},
           [&](OpBuilder &b, Location loc, Value p, ValueRange acc) {
             Value position = arith::AddIOp::create(b, loc, offset, p);
-            Value pair = tensor::ExtractOp::create(b, loc, order,
-                                                   ValueRange{position});
+            Value pair =
+                tensor::ExtractOp::create(b, loc, order, ValueRange{position});
             Value k = indexConstant(b, loc, topK);
             Value t = arith::DivUIOp::create(b, loc, pair, k);
             Value j = arith::RemUIOp::create(b, loc, pair, k);
@@ -700,8 +788,7 @@ struct GroupedExpertsPattern final : OpRewritePattern<ds::GroupedExpertsOp> {
               });
           scf::YieldOp::create(b, loc, expert.getResults());
         });
-    rewriter.replaceOp(op, perExpert.getResults());
-    return success();
+    return perExpert.getResult(0);
   }
 };
 
