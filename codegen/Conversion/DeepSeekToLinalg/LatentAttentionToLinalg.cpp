@@ -16,6 +16,7 @@
 #include "codegen/Conversion/DeepSeekToLinalg/AttentionBuilders.h"
 #include "codegen/Conversion/DeepSeekToLinalg/Builders.h"
 #include "codegen/Conversion/DeepSeekToLinalg/DeepSeekToLinalg.h"
+#include "codegen/Conversion/ParallelLoops.h"
 
 #include "dialects/DeepSeek/IR/DeepSeekOps.h"
 
@@ -495,6 +496,14 @@ struct LatentAttentionPattern final : OpRewritePattern<ds::LatentAttentionOp> {
       return map5({row.floorDiv((*op.getBlockSize())[0]), d3});
     };
 
+    // The products with kv_b_proj read megabytes of weights (4 MB per
+    // layer in BF16 for V2-Lite): worth their threads, which share the
+    // loops outside the first reduction (the tokens and heads).
+    auto threaded = [&](Value product) {
+      product.getDefiningOp()->setAttr(jikji::kParallelLoopsAttrName,
+                                       b.getUnitAttr());
+      return product;
+    };
     auto absorbed = [&](OpBuilder &, Location) -> Value {
       // q_lat[t, h, r] = Σ_k q_nope[t, h, k] · W_UK[h][k, r] over (t, h, k, r):
       // W_UK's rows are contiguous in r (k innermost gathered a strided
@@ -505,7 +514,7 @@ struct LatentAttentionPattern final : OpRewritePattern<ds::LatentAttentionOp> {
         // Over (t, h, k, rb, ri).
         auto blockedType = RankedTensorType::get(
             {dyn, heads, rank / rankBlock, rankBlock}, f32);
-        latentQuery = wholeRank(contraction(
+        latentQuery = wholeRank(threaded(contraction(
             b, loc, blockedType,
             ValueRange{op.getQueryNope(), rankBlocks(up), upScales},
             filledTensor(b, loc, blockedType, tokens, 0.0),
@@ -513,15 +522,15 @@ struct LatentAttentionPattern final : OpRewritePattern<ds::LatentAttentionOp> {
              blockScaleMap(d1 * rowsPerHead + d2), map5({d0, d1, d3, d4})},
             {utils::IteratorType::parallel, utils::IteratorType::parallel,
              utils::IteratorType::reduction, utils::IteratorType::parallel,
-             utils::IteratorType::parallel}));
+             utils::IteratorType::parallel})));
       } else {
         auto [qInputs, qMaps] =
             upInputs(op.getQueryNope(), d1 * rowsPerHead + d2, d3,
                      map({d0, d1, d2}), map({d0, d1, d3}));
-        latentQuery = contraction(
+        latentQuery = threaded(contraction(
             b, loc, latentQueryType, qInputs,
             filledTensor(b, loc, latentQueryType, tokens, 0.0), qMaps,
-            rowSumLoops());
+            rowSumLoops()));
       }
 
       Value weightedLatent =
@@ -536,18 +545,19 @@ struct LatentAttentionPattern final : OpRewritePattern<ds::LatentAttentionOp> {
       if (splitRank) {
         // Over (t, h, d, rb, ri).
         AffineExpr row = d1 * rowsPerHead + nopeDim + d2;
-        return contraction(
+        return threaded(contraction(
             b, loc, outputType,
             ValueRange{rankBlocks(weightedLatent), rankBlocks(up), upScales},
             zeros,
             {map5({d0, d1, d3, d4}), map5({row, d3, d4}), blockScaleMap(row),
              map5({d0, d1, d2})},
-            3, 2);
+            3, 2));
       }
       auto [oInputs, oMaps] =
           upInputs(weightedLatent, d1 * rowsPerHead + nopeDim + d2, d3,
                    map({d0, d1, d3}), map({d0, d1, d2}));
-      return contraction(b, loc, outputType, oInputs, zeros, oMaps, 3, 1);
+      return threaded(
+          contraction(b, loc, outputType, oInputs, zeros, oMaps, 3, 1));
     };
     auto expanded = [&](OpBuilder &, Location) -> Value {
       // K_nope[s, h] = W_UK[h] · C[s] and V[s, h] = W_UV[h] · C[s] for every
