@@ -156,22 +156,8 @@ private:
               });
           scf::YieldOp::create(b, loc, inBlock.getResults());
         });
-    auto rowType = VectorType::get({kColumns}, b.getF32Type());
-    for (int64_t i = 0; i < kRows; ++i) {
-      SmallVector<Value> dots;
-      for (int64_t j = 0; j < kColumns; ++j)
-        dots.push_back(vector::ReductionOp::create(
-            b, loc, vector::CombiningKind::ADD,
-            byBlock.getResult(i * kColumns + j),
-            arith::FastMathFlags::reassoc | arith::FastMathFlags::contract));
-      Value values = vector::FromElementsOp::create(b, loc, rowType, dots);
-      out =
-          vector::TransferWriteOp::create(
-              b, loc, values, out, ValueRange{add(row, constant(i)), outColumn},
-              ArrayRef<bool>{true})
-              .getResult();
-    }
-    return out;
+    return writeRegisterBlock(b, loc, byBlock.getResults(), kRows, kColumns, out,
+                              row, outColumn);
   }
 
   /// The e4m3 codes of `lanes` weights of feature `feature` from column

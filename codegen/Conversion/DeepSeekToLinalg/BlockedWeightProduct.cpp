@@ -18,6 +18,7 @@
 
 using namespace mlir;
 using jikji::lowering::overFeatureBlocks;
+using jikji::lowering::writeRegisterBlock;
 
 namespace {
 
@@ -113,22 +114,8 @@ private:
                                                    sums[i * kColumns + j]));
           scf::YieldOp::create(b, loc, next);
         });
-    auto rowType = VectorType::get({kColumns}, b.getF32Type());
-    for (int64_t i = 0; i < kRows; ++i) {
-      SmallVector<Value> dots;
-      for (int64_t j = 0; j < kColumns; ++j)
-        dots.push_back(vector::ReductionOp::create(
-            b, loc, vector::CombiningKind::ADD,
-            reduction.getResult(i * kColumns + j),
-            arith::FastMathFlags::reassoc | arith::FastMathFlags::contract));
-      Value values = vector::FromElementsOp::create(b, loc, rowType, dots);
-      out =
-          vector::TransferWriteOp::create(
-              b, loc, values, out, ValueRange{add(row, constant(i)), outColumn},
-              ArrayRef<bool>{true})
-              .getResult();
-    }
-    return out;
+    return writeRegisterBlock(b, loc, reduction.getResults(), kRows, kColumns, out,
+                              row, outColumn);
   }
 
   OpBuilder &b;
@@ -194,4 +181,26 @@ Value jikji::lowering::blockedWeightProduct(OpBuilder &b, Location loc,
                                             Value rows, Value output,
                                             bool threaded) {
   return BlockedProduct(b, loc, input, weight).build(rows, output, threaded);
+}
+
+Value jikji::lowering::writeRegisterBlock(OpBuilder &b, Location loc,
+                                          ValueRange sums, int64_t rows,
+                                          int64_t columns, Value out,
+                                          Value row, Value column) {
+  auto rowType = VectorType::get({columns}, b.getF32Type());
+  for (int64_t i = 0; i < rows; ++i) {
+    SmallVector<Value> dots;
+    for (int64_t j = 0; j < columns; ++j)
+      dots.push_back(vector::ReductionOp::create(
+          b, loc, vector::CombiningKind::ADD, sums[i * columns + j],
+          arith::FastMathFlags::reassoc | arith::FastMathFlags::contract));
+    Value values = vector::FromElementsOp::create(b, loc, rowType, dots);
+    Value outRow = arith::AddIOp::create(
+        b, loc, row, arith::ConstantIndexOp::create(b, loc, i));
+    out = vector::TransferWriteOp::create(b, loc, values, out,
+                                          ValueRange{outRow, column},
+                                          ArrayRef<bool>{true})
+              .getResult();
+  }
+  return out;
 }

@@ -138,6 +138,15 @@ mlir::Value overFeatureBlocks(
 /// bf16 or f32 weights, K a multiple of 16 and N of 4.
 bool hasBlockedWeightProduct(mlir::Value input, mlir::Value weight);
 
+/// Writes a register block of dot products: `sums` holds `rows` x `columns`
+/// vector accumulators, row-major, each reduced to the float32 at (row + i,
+/// column + j) of `out` [M, N]. The epilogue of the register-blocked
+/// kernels (BlockedWeightProduct.cpp, BlockScaledWeightProduct.cpp).
+mlir::Value writeRegisterBlock(mlir::OpBuilder &b, mlir::Location loc,
+                               mlir::ValueRange sums, int64_t rows,
+                               int64_t columns, mlir::Value out,
+                               mlir::Value row, mlir::Value column);
+
 /// Rows [0, rows) of input · weightᵀ into `output` [M, N], register-blocked
 /// 4 rows x 4 features x 16 lanes (rows a multiple of 4): the prefill
 /// kernel (BlockedWeightProduct.cpp).
