@@ -6,8 +6,9 @@
 // from heads x (dn + dr + dv) to rkv + dr values per token.
 //
 // The rewrite crosses function boundaries (the caches are arguments of the
-// layer functions and of @forward), so it is a module pass that matches
-// every attention first and rewrites only if all of them match.
+// layer functions and of the entry functions, @forward and
+// @forward_batch), so it is a module pass that matches every attention
+// first and rewrites only if all of them match.
 //
 //===----------------------------------------------------------------------===//
 
@@ -157,8 +158,9 @@ layerSlice(OpBuilder &b, OffsetSizeAndStrideOpInterface like,
   return {offsets, sizes, strides};
 }
 
-/// Retypes @forward's stacked caches to the layer functions' new cache
-/// types and rebuilds the chain of slices and calls that threads them.
+/// Retypes an entry function's stacked caches (@forward's or
+/// @forward_batch's) to the per-token entries the layer functions now
+/// cache, and rebuilds the chain of slices and calls that threads them.
 void retypeForward(func::FuncOp forward, int64_t latentEntry,
                    int64_t ropeEntry) {
   OpBuilder b(forward.getContext());
