@@ -79,38 +79,25 @@ private:
                 bool offset = false) {
     Value blockedRows = mul(
         arith::DivUIOp::create(b, loc, rows, constant(kRows)), constant(kRows));
+    auto outColumn = [&](Value feature) {
+      return offset ? feature : add(column, feature);
+    };
     // Features inside row blocks: the width x K codes of this tile (64 x
     // 7168 = 448 KiB at most) stay in L2 while every row block uses them.
-    auto byRowBlocks = scf::ForOp::create(
-        b, loc, constant(0), blockedRows, constant(kRows), ValueRange{tile},
-        [&](OpBuilder &, Location, Value row, ValueRange tileIn) {
-          auto byColumns = scf::ForOp::create(
-              b, loc, constant(0), constant(width), constant(kColumns), tileIn,
-              [&](OpBuilder &, Location, Value feature, ValueRange current) {
-                Value result = registerRowBlock(
-                    row, add(column, feature),
-                    offset ? feature : add(column, feature), current[0]);
-                scf::YieldOp::create(b, loc, result);
-              });
-          scf::YieldOp::create(b, loc, byColumns.getResults());
+    Value blocked = overRegisterBlocks(
+        b, loc, constant(0), blockedRows, kRows, width, kColumns,
+        /*rowsOutside=*/true, tile, [&](Value row, Value feature, Value out) {
+          return registerRowBlock(row, add(column, feature),
+                                  outColumn(feature), out);
         });
     // Rows inside features: the 4 weight rows stay in cache while every
     // row left uses them.
-    auto byColumns = scf::ForOp::create(
-        b, loc, constant(0), constant(width), constant(kColumns),
-        byRowBlocks.getResults(),
-        [&](OpBuilder &, Location, Value feature, ValueRange tileIn) {
-          auto byRows = scf::ForOp::create(
-              b, loc, blockedRows, rows, constant(1), tileIn,
-              [&](OpBuilder &, Location, Value row, ValueRange current) {
-                Value result = registerBlock(
-                    row, add(column, feature),
-                    offset ? feature : add(column, feature), current[0]);
-                scf::YieldOp::create(b, loc, result);
-              });
-          scf::YieldOp::create(b, loc, byRows.getResults());
-        });
-    return byColumns.getResult(0);
+    return overRegisterBlocks(b, loc, blockedRows, rows, 1, width, kColumns,
+                              /*rowsOutside=*/false, blocked,
+                              [&](Value row, Value feature, Value out) {
+                                return registerBlock(row, add(column, feature),
+                                                     outColumn(feature), out);
+                              });
   }
 
   /// out[row + i, outColumn + j] = Σ_k x[row + i, k] · (W[f + j, k] ·

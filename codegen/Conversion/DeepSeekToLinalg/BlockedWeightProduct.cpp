@@ -18,6 +18,7 @@
 
 using namespace mlir;
 using jikji::lowering::overFeatureBlocks;
+using jikji::lowering::overRegisterBlocks;
 using jikji::lowering::writeRegisterBlock;
 
 namespace {
@@ -77,20 +78,12 @@ private:
   /// ([rows, width] when `offset`, else the whole output).
   Value columns(Value rows, Value column, int64_t width, Value tile,
                 bool offset = false) {
-    auto byRows = scf::ForOp::create(
-        b, loc, constant(0), rows, constant(kRows), ValueRange{tile},
-        [&](OpBuilder &, Location, Value row, ValueRange tileIn) {
-          auto byColumns = scf::ForOp::create(
-              b, loc, constant(0), constant(width), constant(kColumns), tileIn,
-              [&](OpBuilder &, Location, Value feature, ValueRange current) {
-                Value result = registerBlock(
-                    row, add(column, feature),
-                    offset ? feature : add(column, feature), current[0]);
-                scf::YieldOp::create(b, loc, result);
-              });
-          scf::YieldOp::create(b, loc, byColumns.getResults());
+    return overRegisterBlocks(
+        b, loc, constant(0), rows, kRows, width, kColumns,
+        /*rowsOutside=*/true, tile, [&](Value row, Value feature, Value out) {
+          return registerBlock(row, add(column, feature),
+                               offset ? feature : add(column, feature), out);
         });
-    return byRows.getResult(0);
   }
 
   /// out[row + i, outColumn + j] = x[row + i] · W[feature + j] for the
@@ -203,4 +196,32 @@ Value jikji::lowering::writeRegisterBlock(OpBuilder &b, Location loc,
               .getResult();
   }
   return out;
+}
+
+Value jikji::lowering::overRegisterBlocks(
+    OpBuilder &b, Location loc, Value rowBegin, Value rowEnd, int64_t rowStep,
+    int64_t width, int64_t featureStep, bool rowsOutside, Value tile,
+    function_ref<Value(Value row, Value feature, Value tile)> kernel) {
+  auto index = [&](int64_t value) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, value);
+  };
+  // One loop of the nest, over rows or features, around `inner`.
+  auto loop = [&](bool overRows, Value init,
+                  function_ref<Value(Value, Value)> inner) {
+    Value begin = overRows ? rowBegin : index(0);
+    Value end = overRows ? rowEnd : index(width);
+    Value step = index(overRows ? rowStep : featureStep);
+    return scf::ForOp::create(
+               b, loc, begin, end, step, ValueRange{init},
+               [&](OpBuilder &b, Location loc, Value at, ValueRange current) {
+                 scf::YieldOp::create(b, loc, inner(at, current[0]));
+               })
+        .getResult(0);
+  };
+  return loop(rowsOutside, tile, [&](Value outer, Value outerTile) {
+    return loop(!rowsOutside, outerTile, [&](Value inner, Value current) {
+      return rowsOutside ? kernel(outer, inner, current)
+                         : kernel(inner, outer, current);
+    });
+  });
 }

@@ -138,6 +138,19 @@ mlir::Value overFeatureBlocks(
 /// bf16 or f32 weights, K a multiple of 16 and N of 4.
 bool hasBlockedWeightProduct(mlir::Value input, mlir::Value weight);
 
+/// Threads `tile` through `kernel(row, feature, tile)` over rows
+/// [rowBegin, rowEnd) in steps of `rowStep` and features [0, width) in steps
+/// of `featureStep`: rows outside features when `rowsOutside`, else
+/// features outside rows (a block of weight rows then stays in cache while
+/// every row uses it). The loop nest of the register-blocked kernels.
+mlir::Value overRegisterBlocks(
+    mlir::OpBuilder &b, mlir::Location loc, mlir::Value rowBegin,
+    mlir::Value rowEnd, int64_t rowStep, int64_t width, int64_t featureStep,
+    bool rowsOutside, mlir::Value tile,
+    llvm::function_ref<mlir::Value(mlir::Value row, mlir::Value feature,
+                                   mlir::Value tile)>
+        kernel);
+
 /// Writes a register block of dot products: `sums` holds `rows` x `columns`
 /// vector accumulators, row-major, each reduced to the float32 at (row + i,
 /// column + j) of `out` [M, N]. The epilogue of the register-blocked

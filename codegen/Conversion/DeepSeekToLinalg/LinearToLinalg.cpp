@@ -21,6 +21,39 @@ using namespace mlir;
 using namespace jikji::lowering;
 namespace ds = jikji::deepseek;
 
+/// The loops of a product over a weight: the output features, the input's
+/// rows (none for a vector), then `reductions` loops over the depth. With
+/// `featuresOutermost` (the CPU's) the features come first, so that each
+/// weight row is read from memory once and reused from L1 for every input
+/// row; else the rows come first.
+struct ProductLoops {
+  ProductLoops(MLIRContext *context, unsigned rowCount, unsigned reductionCount,
+               bool featuresOutermost = true)
+      : context(context), count(rowCount + 1 + reductionCount) {
+    unsigned firstRow = featuresOutermost ? 1 : 0;
+    feature = getAffineDimExpr(featuresOutermost ? 0 : rowCount, context);
+    for (unsigned d = 0; d < rowCount; ++d)
+      rows.push_back(getAffineDimExpr(firstRow + d, context));
+    for (unsigned d = 0; d < reductionCount; ++d)
+      reductions.push_back(getAffineDimExpr(rowCount + 1 + d, context));
+  }
+
+  AffineMap map(ArrayRef<AffineExpr> results) const {
+    return AffineMap::get(count, 0, results, context);
+  }
+  /// The map of (rows..., trailing...): the input's and the output's.
+  AffineMap withRows(ArrayRef<AffineExpr> trailing) const {
+    SmallVector<AffineExpr> results(rows);
+    llvm::append_range(results, trailing);
+    return map(results);
+  }
+
+  MLIRContext *context;
+  unsigned count;
+  AffineExpr feature;
+  SmallVector<AffineExpr> rows, reductions;
+};
+
 /// The contraction as one linalg.generic: loops that LLVM vectorizes, one
 /// dot product at a time. What decode (one row) and FP8 weights use.
 ///
@@ -36,24 +69,9 @@ static Value genericWeightContraction(OpBuilder &b, Location loc, Value input,
   MLIRContext *context = b.getContext();
   auto inputType = cast<RankedTensorType>(input.getType());
   auto weightType = cast<RankedTensorType>(weight.getType());
-  // Loops over the output features o, the rows of the input (none for a
-  // vector) and, innermost, the reduction i.
   unsigned rows = inputType.getRank() - 1;
-  unsigned dims = rows + 2;
-  unsigned firstRow = featuresOutermost ? 1 : 0;
-  AffineExpr o = getAffineDimExpr(featuresOutermost ? 0 : rows, context);
-  SmallVector<AffineExpr> row;
-  for (unsigned d = 0; d < rows; ++d)
-    row.push_back(getAffineDimExpr(firstRow + d, context));
-  AffineExpr i = getAffineDimExpr(rows + 1, context);
-  auto map = [&](ArrayRef<AffineExpr> results) {
-    return AffineMap::get(dims, 0, results, context);
-  };
-  auto withRow = [&](AffineExpr last) {
-    SmallVector<AffineExpr> results(row);
-    results.push_back(last);
-    return results;
-  };
+  ProductLoops loops(context, rows, /*reductionCount=*/1, featuresOutermost);
+  AffineExpr o = loops.feature, i = loops.reductions[0];
 
   SmallVector<int64_t> shape(inputType.getShape().drop_back());
   shape.push_back(weightType.getDimSize(0));
@@ -61,12 +79,12 @@ static Value genericWeightContraction(OpBuilder &b, Location loc, Value input,
   Value zeros =
       filledTensor(b, loc, resultType, dynamicSizesOf(b, loc, input), 0.0);
   SmallVector<Value> inputs{input, weight};
-  SmallVector<AffineMap> maps{map(withRow(i)), map({o, i})};
+  SmallVector<AffineMap> maps{loops.withRows({i}), loops.map({o, i})};
   if (scales) {
     inputs.push_back(scales);
-    maps.push_back(map({o.floorDiv(block[0]), i.floorDiv(block[1])}));
+    maps.push_back(loops.map({o.floorDiv(block[0]), i.floorDiv(block[1])}));
   }
-  maps.push_back(map(withRow(o)));
+  maps.push_back(loops.withRows({o}));
   bool scaled = static_cast<bool>(scales);
   auto product = linalg::GenericOp::create(
       b, loc, resultType, inputs, ValueRange{zeros}, maps,
@@ -180,27 +198,18 @@ static Value blockScaledWeightContraction(OpBuilder &b, Location loc,
   // (o, rows..., kb, ii), one dot product at a time; features outermost so
   // that a prefill's tokens share each weight row in cache.
   auto wholeBlocks = [&](Value init) -> Value {
-    unsigned dims = rows + 3;
-    AffineExpr o = getAffineDimExpr(0, context);
-    SmallVector<AffineExpr> row;
-    for (unsigned d = 0; d < rows; ++d)
-      row.push_back(getAffineDimExpr(d + 1, context));
-    AffineExpr kb = getAffineDimExpr(rows + 1, context);
-    AffineExpr ii = getAffineDimExpr(rows + 2, context);
-    auto map = [&](ArrayRef<AffineExpr> results) {
-      return AffineMap::get(dims, 0, results, context);
-    };
-    SmallVector<AffineExpr> inputMap(row), outputMap(row);
-    inputMap.append({kb, ii});
-    outputMap.push_back(o);
+    ProductLoops loops(context, rows, /*reductionCount=*/2);
+    AffineExpr o = loops.feature;
+    AffineExpr kb = loops.reductions[0], ii = loops.reductions[1];
     Value blockedInput = byBlock(columns(input, 0, whole));
     Value blockedWeight = byBlock(columns(weight, 0, whole));
     Value wholeScales = columns(scales, 0, blocks);
     auto product = linalg::GenericOp::create(
         b, loc, resultType, ValueRange{blockedInput, blockedWeight, wholeScales},
         ValueRange{init},
-        ArrayRef<AffineMap>{map(inputMap), map({o, kb, ii}),
-                            map({o.floorDiv(block[0]), kb}), map(outputMap)},
+        ArrayRef<AffineMap>{loops.withRows({kb, ii}), loops.map({o, kb, ii}),
+                            loops.map({o.floorDiv(block[0]), kb}),
+                            loops.withRows({o})},
         iterators(rows + 1, 2),
         accumulateScaled);
     if (threaded)
@@ -243,25 +252,15 @@ static Value blockScaledWeightContraction(OpBuilder &b, Location loc,
   Value edgeInput = columns(input, whole, depth - whole);
   Value edgeWeight = columns(weight, whole, depth - whole);
   Value edgeScales = columns(scales, blocks, scalesType.getDimSize(1) - blocks);
-  unsigned edgeDims = rows + 2;
-  AffineExpr eo = getAffineDimExpr(0, context);
-  SmallVector<AffineExpr> edgeRow;
-  for (unsigned d = 0; d < rows; ++d)
-    edgeRow.push_back(getAffineDimExpr(d + 1, context));
-  AffineExpr ei = getAffineDimExpr(rows + 1, context);
-  auto edgeMap = [&](ArrayRef<AffineExpr> results) {
-    return AffineMap::get(edgeDims, 0, results, context);
-  };
-  SmallVector<AffineExpr> edgeInputMap(edgeRow), edgeOutputMap(edgeRow);
-  edgeInputMap.push_back(ei);
-  edgeOutputMap.push_back(eo);
+  ProductLoops edgeLoops(context, rows, /*reductionCount=*/1);
+  AffineExpr eo = edgeLoops.feature, ei = edgeLoops.reductions[0];
   auto edge = linalg::GenericOp::create(
       b, loc, resultType, ValueRange{edgeInput, edgeWeight, edgeScales},
       ValueRange{result},
-      ArrayRef<AffineMap>{
-          edgeMap(edgeInputMap), edgeMap({eo, ei}),
-          edgeMap({eo.floorDiv(block[0]), getAffineConstantExpr(0, context)}),
-          edgeMap(edgeOutputMap)},
+      ArrayRef<AffineMap>{edgeLoops.withRows({ei}), edgeLoops.map({eo, ei}),
+                          edgeLoops.map({eo.floorDiv(block[0]),
+                                         getAffineConstantExpr(0, context)}),
+                          edgeLoops.withRows({eo})},
       iterators(rows + 1, 1),
       accumulateScaled);
   if (threaded)
