@@ -47,9 +47,10 @@ llvm::SmallVector<mlir::utils::IteratorType> rowSumLoops();
 
 /// Attention over expanded per-head keys [S, heads, dq] and values
 /// [S, heads, dv] with a causal mask at `start`: the as-written form. With
-/// `cpuKernels`, the scores take the register-blocked product kernel per
-/// head, each token's up to its own position (dq a multiple of 16); else
-/// they are one contraction.
+/// `cpuKernels` and dq, dv multiples of 16, per head in register blocks of
+/// 4 tokens, each block up to the cache rows it sees
+/// (AttentionToLinalg.cpp, BlockedCausalAttention); else the scores and the
+/// weighted sum are one contraction each.
 mlir::Value expandedAttention(mlir::OpBuilder &b, mlir::Location loc,
                               mlir::Value query, mlir::Value keys,
                               mlir::Value values, mlir::Value start,
