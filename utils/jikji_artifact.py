@@ -34,18 +34,43 @@ class Artifact:
         self._params = (ctypes.c_void_p * len(pointers))(*pointers)
         self.vocab_size = self.manifest["vocab_size"]
 
-    def new_cache(self, capacity):
-        """Zeroed caches for one sequence of up to `capacity` positions."""
+    def new_cache(self, capacity, slots=1):
+        """Zeroed caches for one sequence of up to `capacity` positions, or
+        for `slots` of them one after another (jikji_forward_batch's layout;
+        slot_cache gives one slot's view for jikji_forward)."""
         kv = self.manifest["kv_cache"]
         buffers = []
         for tensor in kv["tensors"]:
-            count = kv["layers"] * capacity
+            count = slots * kv["layers"] * capacity
             for d in tensor["per_token_shape"]:
                 count *= d
             buffers.append((ctypes.c_float * count)())
         pointers = (ctypes.c_void_p * len(buffers))(
             *[ctypes.addressof(b) for b in buffers])
-        return {"capacity": capacity, "buffers": buffers, "pointers": pointers}
+        return {"capacity": capacity, "buffers": buffers, "pointers": pointers,
+                "slots": slots}
+
+    def slot_cache(self, cache, slot):
+        """Slot `slot` of a cache of several, as the cache of one sequence."""
+        pointers = (ctypes.c_void_p * len(cache["buffers"]))(
+            *[ctypes.addressof(b) + slot * ctypes.sizeof(b) // cache["slots"]
+              for b in cache["buffers"]])
+        return {"capacity": cache["capacity"], "buffers": cache["buffers"],
+                "pointers": pointers, "slots": 1}
+
+    def forward_batch(self, tokens, positions, cache):
+        """Logits [len(tokens)][vocab] of one decode step of every slot of
+        `cache`: token b at position positions[b] of slot b."""
+        batch = len(tokens)
+        ids = (ctypes.c_int64 * batch)(*tokens)
+        at = (ctypes.c_int64 * batch)(*positions)
+        logits = (ctypes.c_float * (batch * self.vocab_size))()
+        status = self.lib.jikji_forward_batch(
+            self._params, ids, at, ctypes.c_int64(batch), cache["pointers"],
+            ctypes.c_int64(cache["capacity"]), logits)
+        if status != 0:
+            raise RuntimeError("jikji_forward_batch returned %d" % status)
+        return logits
 
     def forward(self, tokens, start, cache):
         """Logits [len(tokens)][vocab] of `tokens` at positions from `start`."""

@@ -8,10 +8,14 @@ Use it for before/after ratios; use jikji-bench for absolute figures.
 
     utils/time-artifacts.py ARTIFACT:CHECKPOINT_DIR [...]
         [--phase decode|prefill] [--prompt P] [--calls N] [--threads T]
+        [--batch B]
 
 decode: each call is one decode step (position 1, 2, ...) after a 1-token
-prefill; prefill: each call is a P-token prefill on a fresh cache, asking for the last token's logits only (as
-generation and jikji-bench do).
+prefill; with --batch B > 1, one jikji_forward_batch step of B sequences
+whose tokens differ (so that they route to different experts), each
+prefilled with 1 token. prefill: each call is a P-token prefill on a fresh
+cache, asking for the last token's logits only (as generation and
+jikji-bench do).
 """
 import argparse
 import os
@@ -29,7 +33,13 @@ parser.add_argument("--prompt", type=int, default=32,
                     help="prefill length (--phase=prefill)")
 parser.add_argument("--calls", type=int, default=16)
 parser.add_argument("--threads", type=int, default=1)
+parser.add_argument("--batch", type=int, default=1,
+                    help="sequences per decode step (--phase=decode)")
 args = parser.parse_args()
+if args.batch < 1:
+    parser.error("--batch must be at least 1, found %d" % args.batch)
+if args.batch > 1 and args.phase != "decode":
+    parser.error("--batch applies to --phase decode only")
 
 runs = []
 for spec in args.artifacts:
@@ -40,15 +50,29 @@ for spec in args.artifacts:
     runs.append({"name": os.path.basename(path), "artifact": artifact,
                  "cpu": [], "wall": []})
 
+
+def batch_token(artifact, slot, index):
+    """Slot `slot`'s token at step `index`: different per slot and step."""
+    return (slot * 131 + index * 17 + 3) % artifact.vocab_size
+
+
 if args.phase == "decode":
     for run in runs:
-        run["cache"] = run["artifact"].new_cache(args.calls + 2)
-        run["artifact"].forward([3], 0, run["cache"])
+        artifact = run["artifact"]
+        run["cache"] = artifact.new_cache(args.calls + 2, args.batch)
+        for slot in range(args.batch):
+            artifact.forward([batch_token(artifact, slot, 0)], 0,
+                             artifact.slot_cache(run["cache"], slot))
 
 
 def call(run, index):
     artifact = run["artifact"]
-    if args.phase == "decode":
+    if args.phase == "decode" and args.batch > 1:
+        artifact.forward_batch(
+            [batch_token(artifact, slot, 1 + index)
+             for slot in range(args.batch)],
+            [1 + index] * args.batch, run["cache"])
+    elif args.phase == "decode":
         artifact.forward([5], 1 + index, run["cache"])
     else:
         cache = artifact.new_cache(args.prompt)
@@ -65,6 +89,8 @@ for index in range(args.calls):
 
 what = ("decode step" if args.phase == "decode"
         else "prefill of %d tokens" % args.prompt)
+if args.phase == "decode" and args.batch > 1:
+    what = "decode step of %d sequences" % args.batch
 base = statistics.median(runs[0]["cpu"])
 for run in runs:
     cpu = statistics.median(run["cpu"])
