@@ -38,6 +38,18 @@ configured_ptxas = os.path.join(config.jikji_cuda_root, "bin", "ptxas")
 if os.access(configured_ptxas, os.X_OK) or shutil.which("ptxas"):
     config.available_features.add("ptxas")
 
+# An x86 CPU without AVX512-FP16 (Linux's flag avx512_fp16): code compiled
+# for Sapphire Rapids, which has it, must be refused here at load
+# (test/e2e/jikji-compile-cpu-lacking.test).
+try:
+    with open("/proc/cpuinfo") as cpuinfo:
+        cpu_flags = next((line.split(":", 1)[1].split() for line in cpuinfo
+                          if line.startswith("flags")), None)
+except OSError:
+    cpu_flags = None
+if cpu_flags and "sse2" in cpu_flags and "avx512_fp16" not in cpu_flags:
+    config.available_features.add("cpu-without-avx512fp16")
+
 # The CUDA toolkit's stub driver (link-time only: every entry point fails
 # with CUDA_ERROR_STUB_LIBRARY). It exports the real driver's symbols, so
 # loading it checks the runtime's entry-point names against NVIDIA's own.
