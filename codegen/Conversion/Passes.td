@@ -26,10 +26,20 @@ def ConvertDeepSeekToLinalgPass
     MLP is tiled by columns for threads: choices made for the CPU. Without,
     every product is one `linalg.generic` (the CUDA pipeline maps those to
     its own kernels).
+
+    With `bf16-dot` as well, products over BF16 weights (linear layers,
+    SwiGLU MLPs, experts) round their input to BF16 once and those of 4 or
+    more rows multiply with `x86vector.avx512.dot` (`vdpbf16ps`, two BF16
+    products per float32 lane, float32 sums): about twice the arithmetic
+    of the float32 FMA kernel, for activations rounded to BF16. FP8
+    products and the attention's own products stay exact.
   }];
   let options = [
     Option<"cpuKernels", "cpu-kernels", "bool", /*default=*/"true",
            "Use the CPU's register-blocked products and tiled SwiGLU">,
+    Option<"bf16Dot", "bf16-dot", "bool", /*default=*/"false",
+           "With cpu-kernels: round the input of products over BF16 "
+           "weights to BF16 and multiply with vdpbf16ps (avx512_bf16)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
@@ -39,6 +49,7 @@ def ConvertDeepSeekToLinalgPass
     "::mlir::scf::SCFDialect",
     "::mlir::tensor::TensorDialect",
     "::mlir::vector::VectorDialect",
+    "::mlir::x86vector::X86VectorDialect",
   ];
 }
 

@@ -11,6 +11,7 @@
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Dialect/X86Vector/X86VectorDialect.h"
 #include "mlir/Transforms/DialectConversion.h"
 
 #define DEBUG_TYPE "convert-deepseek-to-linalg"
@@ -43,7 +44,8 @@ struct ConvertDeepSeekToLinalgPass final
     ConversionTarget target(*context);
     target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect,
                            math::MathDialect, scf::SCFDialect,
-                           tensor::TensorDialect>();
+                           tensor::TensorDialect, vector::VectorDialect,
+                           x86vector::X86VectorDialect>();
     target.addIllegalDialect<ds::DeepSeekDialect>();
     // Parameters name checkpoint tensors; the artifact binds them later.
     target.addLegalOp<ds::ParamOp, ds::ExpertParamOp>();
@@ -52,6 +54,7 @@ struct ConvertDeepSeekToLinalgPass final
     RewritePatternSet patterns(context);
     jikji::LoweringOptions options;
     options.cpuKernels = cpuKernels;
+    options.bf16Dot = bf16Dot;
     jikji::populateDeepSeekToLinalgPatterns(patterns, options);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
