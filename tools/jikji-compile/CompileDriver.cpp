@@ -26,11 +26,11 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Support/Timing.h"
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
-#include "llvm/TargetParser/Host.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -278,11 +278,6 @@ int jikji::runCompileDriver(int argc, char **argv, DialectRegistry &registry) {
     return fail("--gpu-tensor-cores applies to --target=cuda only");
   if (options.cpuBf16Dot && options.target != Target::Cpu)
     return fail("--cpu-bf16-dot applies to --target=cpu only");
-  if (options.cpuBf16Dot && !llvm::sys::getHostCPUFeatures().lookup(
-                                "avx512bf16"))
-    return fail("--cpu-bf16-dot needs a CPU with avx512_bf16, which this "
-                "host's CPU (" + llvm::sys::getHostCPUName().str() +
-                ") lacks");
   if (cuda && !isSupportedGpuArch(options.gpuArch))
     return fail("--gpu-arch must be sm_80 or sm_90, found '" +
                 options.gpuArch.getValue() + "'");
@@ -309,6 +304,16 @@ int jikji::runCompileDriver(int argc, char **argv, DialectRegistry &registry) {
         createCpuTargetMachine(options.cpu);
     if (!cpuMachine)
       return fail(cpuMachine.error());
+    // vdpbf16ps must exist on the CPU compiled for (LLVM cannot select it
+    // otherwise), which need not be this one.
+    runtime::ManifestCpu targetCpu = cpuRequirements(**cpuMachine);
+    if (options.cpuBf16Dot &&
+        !llvm::is_contained(targetCpu.features, "avx512bf16"))
+      return fail("--cpu-bf16-dot needs a CPU with avx512bf16 (vdpbf16ps), "
+                  "which --cpu=" +
+                  options.cpu.getValue() + " (" + targetCpu.name +
+                  ") lacks; name one that has it, e.g. --cpu=znver4 or "
+                  "--cpu=sapphirerapids");
   }
 
   MLIRContext context(registry);
