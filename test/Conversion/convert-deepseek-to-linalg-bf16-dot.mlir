@@ -78,3 +78,18 @@ func.func @swiglu(%x: tensor<?x256xf32>, %wg: tensor<192x256xbf16>, %wu: tensor<
   %y = deepseek.swiglu %x gate(%wg) up(%wu) down(%wd) : tensor<?x256xf32>, tensor<192x256xbf16>, tensor<192x256xbf16>, tensor<256x192xbf16> -> tensor<?x256xf32>
   return %y : tensor<?x256xf32>
 }
+
+// -----
+
+// Tests that the router's logits stay float32 (as fused_router's do): the
+// linear that feeds moe_router rounds nothing.
+// CHECK-LABEL: func.func @router_logits
+func.func @router_logits(%x: tensor<?x64xf32>, %gate: tensor<4x64xbf16>) -> (tensor<?x2xf32>, tensor<?x2xi32>) {
+  // CHECK-NOT: arith.truncf
+  // CHECK-NOT: x86vector.avx512.dot
+  // CHECK: return
+  %logits = deepseek.linear %x, %gate : tensor<?x64xf32>, tensor<4x64xbf16> -> tensor<?x4xf32>
+  %w, %i = deepseek.moe_router %logits scoring softmax method greedy top 2 groups 1 topk_groups 1 scaling 1.0
+      : tensor<?x4xf32> -> tensor<?x2xf32>, tensor<?x2xi32>
+  return %w, %i : tensor<?x2xf32>, tensor<?x2xi32>
+}

@@ -55,6 +55,28 @@ public:
         });
   }
 
+  /// Rows [0, rows) of the product (a multiple of kRows), each block of
+  /// rows over features [0, featureEnd(row)) (a multiple of kColumns), into
+  /// `output`; on the calling thread.
+  Value upTo(Value rows, function_ref<Value(Value row)> featureEnd,
+             Value output) {
+    return scf::ForOp::create(
+               b, loc, constant(0), rows, constant(kRows), ValueRange{output},
+               [&](OpBuilder &, Location, Value row, ValueRange current) {
+                 auto features = scf::ForOp::create(
+                     b, loc, constant(0), featureEnd(row), constant(kColumns),
+                     current,
+                     [&](OpBuilder &, Location, Value feature,
+                         ValueRange tile) {
+                       scf::YieldOp::create(
+                           b, loc,
+                           registerBlock(row, feature, feature, tile[0]));
+                     });
+                 scf::YieldOp::create(b, loc, features.getResults());
+               })
+        .getResult(0);
+  }
+
 private:
   Value constant(int64_t value) {
     return arith::ConstantIndexOp::create(b, loc, value);
@@ -204,6 +226,16 @@ Value jikji::lowering::blockedWeightProduct(OpBuilder &b, Location loc,
                                             Value rows, Value output,
                                             bool threaded) {
   return BlockedProduct(b, loc, input, weight).build(rows, output, threaded);
+}
+
+bool jikji::lowering::hasBlockedProductUpTo(int64_t depth) {
+  return depth % kLanes == 0;
+}
+
+Value jikji::lowering::blockedProductUpTo(
+    OpBuilder &b, Location loc, Value input, Value weight, Value rows,
+    function_ref<Value(Value row)> featureEnd, Value output) {
+  return BlockedProduct(b, loc, input, weight).upTo(rows, featureEnd, output);
 }
 
 Value jikji::lowering::writeRegisterBlock(OpBuilder &b, Location loc,

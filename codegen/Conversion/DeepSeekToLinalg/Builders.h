@@ -177,6 +177,22 @@ mlir::Value blockedWeightProduct(mlir::OpBuilder &b, mlir::Location loc,
                                  mlir::Value rows, mlir::Value output,
                                  bool threaded);
 
+/// Whether `blockedProductUpTo` takes a reduction of `depth`: a multiple
+/// of 16.
+bool hasBlockedProductUpTo(int64_t depth);
+
+/// Rows [0, rows) of input · weightᵀ into `output` [M, N] for float32
+/// `input` [M, K] and `weight` [N, K] of any row counts, each block of 4
+/// rows over the features [0, featureEnd(row)) only (rows and every
+/// featureEnd multiples of 4; the rest of `output` is left as it is), on
+/// the calling thread: the register-blocked kernel for products whose
+/// extent depends on the row, such as causal attention scores.
+mlir::Value
+blockedProductUpTo(mlir::OpBuilder &b, mlir::Location loc, mlir::Value input,
+                   mlir::Value weight, mlir::Value rows,
+                   llvm::function_ref<mlir::Value(mlir::Value row)> featureEnd,
+                   mlir::Value output);
+
 /// silu(input · gateᵀ) * (input · upᵀ), `[..., I]` for weights `[I, in]`:
 /// the gate and up products of column tiles of I, shared among threads,
 /// with the SwiGLU applied to each tile while it is in cache (the

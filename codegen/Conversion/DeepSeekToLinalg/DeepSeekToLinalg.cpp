@@ -28,8 +28,8 @@ void jikji::populateDeepSeekToLinalgPatterns(RewritePatternSet &patterns,
                                              const LoweringOptions &options) {
   populateElementwiseToLinalgPatterns(patterns);
   populateLinearToLinalgPatterns(patterns, options);
-  populateAttentionToLinalgPatterns(patterns);
-  populateLatentAttentionToLinalgPatterns(patterns);
+  populateAttentionToLinalgPatterns(patterns, options);
+  populateLatentAttentionToLinalgPatterns(patterns, options);
   populateSlotLoopPatterns(patterns);
   populateMoeToLinalgPatterns(patterns, options);
 }

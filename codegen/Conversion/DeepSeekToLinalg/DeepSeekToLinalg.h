@@ -30,10 +30,11 @@ void populateElementwiseToLinalgPatterns(mlir::RewritePatternSet &patterns);
 void populateLinearToLinalgPatterns(mlir::RewritePatternSet &patterns,
                                     const LoweringOptions &options = {});
 /// mla_attention over the expanded cache.
-void populateAttentionToLinalgPatterns(mlir::RewritePatternSet &patterns);
+void populateAttentionToLinalgPatterns(mlir::RewritePatternSet &patterns,
+                                       const LoweringOptions &options = {});
 /// latent_attention over the latent cache, absorbed or expanded per call.
 void populateLatentAttentionToLinalgPatterns(
-    mlir::RewritePatternSet &patterns);
+    mlir::RewritePatternSet &patterns, const LoweringOptions &options = {});
 /// mla_attention and latent_attention of a batched decode step (with
 /// `positions`): one attention per slot, in a parallel loop over the slots.
 void populateSlotLoopPatterns(mlir::RewritePatternSet &patterns);

@@ -481,8 +481,20 @@ struct LinearPattern final : OpRewritePattern<ds::LinearOp> {
     rewriter.replaceOp(
         op, weightContraction(rewriter, op.getLoc(), op.getInput(),
                               op.getWeight(), op.getScales(), block,
-                              /*threaded=*/true, options));
+                              /*threaded=*/true, optionsFor(op)));
     return success();
+  }
+
+  /// The router's logits stay float32 with bf16 products on, as
+  /// fused_router's do: DeepSeek scores experts in float32, and a rounded
+  /// score can flip a choice between two nearly tied experts.
+  jikji::LoweringOptions optionsFor(ds::LinearOp op) const {
+    jikji::LoweringOptions chosen = options;
+    if (!op->use_empty() && llvm::all_of(op->getUsers(), [](Operation *user) {
+          return isa<ds::MoeRouterOp>(user);
+        }))
+      chosen.bf16Dot = false;
+    return chosen;
   }
   jikji::LoweringOptions options;
 };
