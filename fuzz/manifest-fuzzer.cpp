@@ -98,5 +98,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                    "parameters changed through writeManifestJson");
   JIKJI_FUZZ_CHECK(sameCache(m.kvCache, n.kvCache),
                    "the cache changed through writeManifestJson");
+  JIKJI_FUZZ_CHECK(m.cpu.has_value() == n.cpu.has_value() &&
+                       (!m.cpu || (m.cpu->name == n.cpu->name &&
+                                   m.cpu->features == n.cpu->features)),
+                   "the cpu changed through writeManifestJson");
   return 0;
 }

@@ -31,13 +31,21 @@ if config.jikji_build_compiler:
     config.available_features.add("compiler")
 if os.path.isdir(os.path.join(config.jikji_shared_dir, "reference")):
     config.available_features.add("shared-reference")
-# Artifacts compiled with --cpu-bf16-dot run only on a CPU with avx512_bf16.
+# This CPU's x86 features, as Linux lists them (/proc/cpuinfo's flags;
+# none elsewhere). Artifacts compiled with --cpu-bf16-dot run only on a CPU
+# with avx512_bf16; one compiled for Sapphire Rapids, which has
+# avx512_fp16, must be refused at load on a CPU without it
+# (test/e2e/jikji-compile-cpu-lacking.test).
 try:
     with open("/proc/cpuinfo") as cpuinfo:
-        if "avx512_bf16" in cpuinfo.read().split():
-            config.available_features.add("avx512-bf16")
+        cpu_flags = next((line.split(":", 1)[1].split() for line in cpuinfo
+                          if line.startswith("flags")), [])
 except OSError:
-    pass
+    cpu_flags = []
+if "avx512_bf16" in cpu_flags:
+    config.available_features.add("avx512-bf16")
+if "sse2" in cpu_flags and "avx512_fp16" not in cpu_flags:
+    config.available_features.add("cpu-without-avx512fp16")
 # ptxas, found as jikji-compile finds it (the configured CUDA root, then
 # PATH): tests that assemble kernels need it; the rest of the CUDA tests
 # do not, and nothing here needs a GPU.

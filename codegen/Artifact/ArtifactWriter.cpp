@@ -6,6 +6,8 @@
 
 #include "codegen/Artifact/ArtifactWriter.h"
 
+#include "codegen/Artifact/CpuTarget.h"
+
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
@@ -15,16 +17,11 @@
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
-#include "llvm/MC/TargetRegistry.h"
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Program.h"
-#include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
-#include "llvm/Target/TargetOptions.h"
-#include "llvm/TargetParser/Host.h"
-#include "llvm/TargetParser/SubtargetFeature.h"
 
 using namespace mlir;
 namespace hf = jikji::hf;
@@ -180,27 +177,6 @@ void internalize(llvm::Module &module) {
       function.setLinkage(llvm::GlobalValue::InternalLinkage);
 }
 
-jikji::Result<std::unique_ptr<llvm::TargetMachine>> hostTargetMachine() {
-  llvm::InitializeNativeTarget();
-  llvm::InitializeNativeTargetAsmPrinter();
-  llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
-  std::string error;
-  const llvm::Target *target =
-      llvm::TargetRegistry::lookupTarget(triple, error);
-  if (!target)
-    return jikji::Error("no LLVM target for " + triple.str() + ": " + error);
-  llvm::SubtargetFeatures features;
-  for (const auto &[feature, enabled] : llvm::sys::getHostCPUFeatures())
-    features.AddFeature(feature, enabled);
-  llvm::TargetOptions options;
-  std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
-      triple, llvm::sys::getHostCPUName(), features.getString(), options,
-      llvm::Reloc::PIC_, std::nullopt, llvm::CodeGenOptLevel::Aggressive));
-  if (!machine)
-    return jikji::Error("cannot create a target machine for " + triple.str());
-  return machine;
-}
-
 void optimize(llvm::Module &module, llvm::TargetMachine &machine) {
   llvm::LoopAnalysisManager loops;
   llvm::FunctionAnalysisManager functions;
@@ -266,6 +242,7 @@ struct EmbeddedBytes {
 jikji::Result<bool> writeArtifact(ModuleOp module,
                                   const jikji::runtime::Manifest &manifest,
                                   llvm::ArrayRef<EmbeddedBytes> embedded,
+                                  const std::string &cpu,
                                   const std::string &outputPath) {
   using jikji::Error;
   using jikji::Result;
@@ -278,14 +255,19 @@ jikji::Result<bool> writeArtifact(ModuleOp module,
   if (!llvmModule)
     return Error("translation to LLVM IR failed");
 
-  Result<std::unique_ptr<llvm::TargetMachine>> machine = hostTargetMachine();
+  Result<std::unique_ptr<llvm::TargetMachine>> machine =
+      jikji::createCpuTargetMachine(cpu);
   if (!machine)
     return Error(machine.error());
+  // The manifest states what the code generated below needs of the CPU, as
+  // the machine that generates it sees it.
+  jikji::runtime::Manifest stated = manifest;
+  stated.cpu = jikji::cpuRequirements(**machine);
   llvmModule->setDataLayout((*machine)->createDataLayout());
   llvmModule->setTargetTriple((*machine)->getTargetTriple());
   // OpenMP's translation forks through libomp's entry points.
   bool threaded = llvmModule->getFunction("__kmpc_fork_call") != nullptr;
-  embedManifest(*llvmModule, jikji::runtime::writeManifestJson(manifest));
+  embedManifest(*llvmModule, jikji::runtime::writeManifestJson(stated));
   for (const EmbeddedBytes &entry : embedded)
     embedBytes(*llvmModule, entry.symbol, entry.bytes);
   internalize(*llvmModule);
@@ -306,16 +288,18 @@ jikji::Result<bool> writeArtifact(ModuleOp module,
 
 jikji::Result<bool> jikji::writeCpuArtifact(ModuleOp module,
                                             const runtime::Manifest &manifest,
+                                            const std::string &cpu,
                                             const std::string &outputPath) {
-  return writeArtifact(module, manifest, {}, outputPath);
+  return writeArtifact(module, manifest, {}, cpu, outputPath);
 }
 
 jikji::Result<bool> jikji::writeCudaArtifact(ModuleOp module,
                                              const runtime::Manifest &manifest,
                                              const CudaImage &image,
+                                             const std::string &cpu,
                                              const std::string &outputPath) {
   EmbeddedBytes embedded[] = {{"jikji_cuda_arch", image.gpuArch},
                               {"jikji_cuda_ptx", image.ptx},
                               {"jikji_cuda_cubin", image.cubin}};
-  return writeArtifact(module, manifest, embedded, outputPath);
+  return writeArtifact(module, manifest, embedded, cpu, outputPath);
 }

@@ -25,12 +25,15 @@ Result<runtime::Manifest> buildManifest(mlir::ModuleOp module,
                                         const hf::ModelConfig &config,
                                         const std::string &target);
 
-/// Translates `module` (LLVM dialect) to LLVM IR, optimizes it for the host
-/// CPU, embeds `manifest` behind `jikji_manifest()`, emits an object in
-/// process and links it into the shared library `outputPath` with the
-/// system's C compiler driver. Only `jikji_*` symbols are exported.
+/// Translates `module` (LLVM dialect) to LLVM IR, optimizes it for the CPU
+/// `cpu` (createCpuTargetMachine: kHostCpu or an LLVM CPU name), embeds
+/// `manifest` behind `jikji_manifest()` with its `cpu` set to what the code
+/// needs (cpuRequirements), emits an object in process and links it into the
+/// shared library `outputPath` with the system's C compiler driver. Only
+/// `jikji_*` symbols are exported.
 Result<bool> writeCpuArtifact(mlir::ModuleOp module,
                               const runtime::Manifest &manifest,
+                              const std::string &cpu,
                               const std::string &outputPath);
 
 /// What the CUDA artifact carries besides host code (docs/runtime-abi.md).
@@ -44,12 +47,13 @@ struct CudaImage {
   std::string cubin;
 };
 
-/// As writeCpuArtifact, for host code that launches kernels through the
-/// runtime; the artifact also exports `jikji_cuda_arch`, `jikji_cuda_ptx`
-/// and `jikji_cuda_cubin`, each `const void *(uint64_t *size)`.
+/// As writeCpuArtifact (`cpu` is the host code's), for host code that
+/// launches kernels through the runtime; the artifact also exports
+/// `jikji_cuda_arch`, `jikji_cuda_ptx` and `jikji_cuda_cubin`, each
+/// `const void *(uint64_t *size)`.
 Result<bool> writeCudaArtifact(mlir::ModuleOp module,
                                const runtime::Manifest &manifest,
-                               const CudaImage &image,
+                               const CudaImage &image, const std::string &cpu,
                                const std::string &outputPath);
 
 } // namespace jikji

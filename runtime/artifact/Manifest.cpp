@@ -369,6 +369,63 @@ static void readParameter(ManifestReader &reader, const JsonValue &entry,
   manifest.parameters.push_back(std::move(parameter));
 }
 
+/// A CPU or feature name as LLVM spells them ("skylake-avx512",
+/// "sse4.2"): lower-case letters, digits, '-', '.' and '_'. Names reach
+/// error messages, so nothing else is let through.
+static bool isCpuName(std::string_view name) {
+  if (name.empty())
+    return false;
+  for (char c : name)
+    if (!std::islower(static_cast<unsigned char>(c)) &&
+        !std::isdigit(static_cast<unsigned char>(c)) && c != '-' && c != '.' &&
+        c != '_')
+      return false;
+  return true;
+}
+
+/// The optional `cpu` object: the CPU the code was compiled for and the
+/// features it needs (whether this CPU has them is the loader's check,
+/// runtime/artifact/CpuRequirements.h).
+static void readCpu(ManifestReader &reader, const JsonValue &root,
+                    Manifest &manifest) {
+  if (!root.find("cpu"))
+    return;
+  const JsonValue *cpu = reader.object(root, "", "cpu");
+  if (!cpu)
+    return;
+  ManifestCpu result;
+  result.name = reader.string(*cpu, "cpu.", "name");
+  if (!reader.failed() && !isCpuName(result.name)) {
+    reader.fail("cpu.name",
+                "an LLVM CPU name (lower-case letters, digits, '-', '.', '_')",
+                quoteJson(result.name));
+    return;
+  }
+  const std::vector<JsonValue> *features =
+      reader.array(*cpu, "cpu.", "features");
+  if (reader.failed())
+    return;
+  std::set<std::string> seen;
+  for (size_t i = 0; i < features->size(); ++i) {
+    const JsonValue &feature = (*features)[i];
+    std::string field = "cpu.features[" + std::to_string(i) + "]";
+    if (!feature.isString() || !isCpuName(feature.asString())) {
+      reader.fail(field,
+                  "an LLVM feature name (lower-case letters, digits, '-', "
+                  "'.', '_')",
+                  feature.describe());
+      return;
+    }
+    if (!seen.insert(feature.asString()).second) {
+      reader.fail(field, "a feature not listed before",
+                  quoteJson(feature.asString()));
+      return;
+    }
+    result.features.push_back(feature.asString());
+  }
+  manifest.cpu = std::move(result);
+}
+
 static void readKvCache(ManifestReader &reader, const JsonValue &root,
                         Manifest &manifest) {
   const JsonValue *cache = reader.object(root, "", "kv_cache");
@@ -506,6 +563,7 @@ Result<Manifest> jikji::runtime::parseManifest(std::string_view jsonText,
       reader.fail("entry_points.forward", "a C identifier",
                   quoteJson(manifest.forwardEntryPoint));
   }
+  readCpu(reader, root, manifest);
   if (reader.failed())
     return reader.takeError();
 
@@ -560,6 +618,13 @@ std::string jikji::runtime::writeManifestJson(const Manifest &manifest) {
     field("eos_token_id", std::to_string(*manifest.eosTokenId));
   field("entry_points",
         "{ \"forward\": " + quoteJson(manifest.forwardEntryPoint) + " }");
+  if (manifest.cpu) {
+    std::string features;
+    for (const std::string &feature : manifest.cpu->features)
+      features += (features.empty() ? "" : ", ") + quoteJson(feature);
+    field("cpu", "{ \"name\": " + quoteJson(manifest.cpu->name) +
+                     ", \"features\": [" + features + "] }");
+  }
 
   json += "  \"parameters\": [";
   for (size_t i = 0; i < manifest.parameters.size(); ++i) {

@@ -78,6 +78,18 @@ struct KvCacheLayout {
   int64_t bytesPerToken = 0;
 };
 
+/// The CPU the artifact's code was compiled for (`jikji-compile --cpu`) and
+/// what the code needs of the CPU that runs it (docs/runtime-abi.md, "The
+/// CPU").
+struct ManifestCpu {
+  /// The LLVM CPU name, e.g. "znver4" or "x86-64-v3"; for `--cpu=host`, the
+  /// name LLVM gave the compiling machine's CPU.
+  std::string name;
+  /// The features of runtime/support/CpuFeatures.h the code may use, by
+  /// LLVM's names, sorted, each once.
+  std::vector<std::string> features;
+};
+
 /// A parsed (or to-be-written) manifest.
 struct Manifest {
   int64_t formatVersion = kManifestFormatVersion;
@@ -96,6 +108,9 @@ struct Manifest {
   std::string forwardEntryPoint = "jikji_forward";
   std::vector<ManifestParameter> parameters;
   KvCacheLayout kvCache;
+  /// Absent in artifacts of compilers before `--cpu` (format 1 allows it to
+  /// be missing), which the runtime loads without a CPU check.
+  std::optional<ManifestCpu> cpu;
 
   /// The length of the `params` array the entry point expects.
   int64_t numParameterPointers() const;

@@ -8,6 +8,8 @@
 
 #include "frontends/huggingface/ModelConfig.h"
 #include "frontends/huggingface/Printable.h"
+#include "runtime/artifact/CpuRequirements.h"
+#include "runtime/support/CpuFeatures.h"
 
 #include <cstring>
 #include <utility>
@@ -68,7 +70,9 @@ Result<bool> Model::checkSupported(const Manifest &manifest,
                  ": manifest 'kv_cache.dtype': expected \"F32\" (the "
                  "only cache dtype this runtime allocates), found \"" +
                  dtypeName(manifest.kvCache.dtype) + "\"");
-  return true;
+  // The code of either target runs on this CPU (a CUDA artifact's host code
+  // too); refused here, it cannot die of SIGILL in the middle of a step.
+  return checkCpuRequirements(manifest, path, runningCpuFeatures());
 }
 
 Result<bool> Model::checkWeights(const Manifest &manifest,

@@ -180,7 +180,8 @@ public:
 
   /// Checks that this runtime can run `manifest`'s artifact (at `path`, for
   /// the message) on `device`: target "cpu" on Device::Cpu, "cuda" on
-  /// Device::Cuda, and an F32 KV cache.
+  /// Device::Cuda, an F32 KV cache, and a CPU with every feature the
+  /// manifest's `cpu` lists (checkCpuRequirements).
   static Result<bool> checkSupported(const Manifest &manifest,
                                      const std::string &path,
                                      Device device = Device::Cpu);

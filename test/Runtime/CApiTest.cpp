@@ -6,6 +6,7 @@
 
 #include "jikji/runtime.h"
 
+#include "runtime/support/CpuFeatures.h"
 #include "test/Runtime/FakeModel.h"
 
 #include <gtest/gtest.h>
@@ -80,6 +81,37 @@ TEST(CApiTest, LoadsForwardsAndGenerates) {
   jikji_sequence_free(sequence);
   jikji_sequence_free(nullptr);
   jikji_model_free(nullptr);
+}
+
+// Tests that an artifact whose manifest needs a CPU feature the runtime
+// cannot find on this CPU is refused at load (JIKJI_LOAD_FAILED, before any
+// of its code runs a step), and that one needing exactly what this CPU has
+// loads.
+TEST(CApiTest, RefusesArtifactForAnotherCpu) {
+  FakeModel fake;
+  ASSERT_TRUE(fake.ready());
+  jikji::runtime::Manifest manifest = fake.manifest();
+  manifest.cpu = jikji::runtime::ManifestCpu{"future", {"avx99"}};
+  fake.setManifest(manifest);
+  jikji_model *model = nullptr;
+  EXPECT_EQ(jikji_model_load(jikji::test::fakeArtifactPath().c_str(),
+                             fake.weightsDir().c_str(), &model),
+            JIKJI_LOAD_FAILED);
+  EXPECT_EQ(model, nullptr);
+  std::string message = jikji_last_error();
+  EXPECT_NE(message.find(": the artifact was compiled for future and needs "
+                         "avx99, which this runtime cannot detect"),
+            std::string::npos)
+      << message;
+
+  const jikji::runtime::CpuFeatureSet &running =
+      jikji::runtime::runningCpuFeatures();
+  manifest.cpu = jikji::runtime::ManifestCpu{
+      "this-cpu", std::vector<std::string>(running.begin(), running.end())};
+  fake.setManifest(manifest);
+  model = loadFake(fake);
+  ASSERT_NE(model, nullptr);
+  jikji_model_free(model);
 }
 
 // Tests that each kind of failure has its status and a message.

@@ -62,6 +62,7 @@ Manifest sampleManifest() {
   manifest.kvCache.tensors = {{"key", {8, 48}}, {"value", {8, 32}}};
   manifest.kvCache.valuesPerTokenPerLayer = 640;
   manifest.kvCache.bytesPerToken = 10240;
+  manifest.cpu = ManifestCpu{"znver4", {"avx2", "avx512bf16", "fma"}};
   return manifest;
 }
 
@@ -96,6 +97,11 @@ void expectSame(const Manifest &a, const Manifest &b) {
   }
   EXPECT_EQ(a.kvCache.valuesPerTokenPerLayer, b.kvCache.valuesPerTokenPerLayer);
   EXPECT_EQ(a.kvCache.bytesPerToken, b.kvCache.bytesPerToken);
+  ASSERT_EQ(a.cpu.has_value(), b.cpu.has_value());
+  if (a.cpu) {
+    EXPECT_EQ(a.cpu->name, b.cpu->name);
+    EXPECT_EQ(a.cpu->features, b.cpu->features);
+  }
 }
 
 /// The error parseManifest gives for `json`, or "" when it succeeds.
@@ -128,9 +134,48 @@ TEST(ManifestTest, RoundTrip) {
   original.eosTokenId.reset();
   original.target = "cuda";
   original.parameters.clear();
+  original.cpu->features.clear();
   Result<Manifest> bare = parseManifest(writeManifestJson(original), "m");
   ASSERT_TRUE(bare.ok()) << bare.error();
   expectSame(original, *bare);
+  ASSERT_TRUE(bare->cpu.has_value());
+
+  // An artifact of a compiler before --cpu states no CPU, and still reads.
+  original.cpu.reset();
+  std::string older = writeManifestJson(original);
+  EXPECT_EQ(older.find("\"cpu\""), std::string::npos);
+  Result<Manifest> noCpu = parseManifest(older, "m");
+  ASSERT_TRUE(noCpu.ok()) << noCpu.error();
+  EXPECT_FALSE(noCpu->cpu.has_value());
+}
+
+// Tests the checks of the optional `cpu` object: its name and features are
+// LLVM names, each feature once.
+TEST(ManifestTest, ChecksCpu) {
+  const std::string cpu =
+      "\"cpu\": { \"name\": \"znver4\", \"features\": [\"avx2\", "
+      "\"avx512bf16\", \"fma\"] }";
+  EXPECT_EQ(errorFor(sampleWith(cpu, "\"cpu\": \"znver4\"")),
+            "model.so: manifest 'cpu': expected an object, found \"znver4\"");
+  EXPECT_EQ(errorFor(sampleWith(cpu, "\"cpu\": { \"features\": [] }")),
+            "model.so: manifest: missing field 'cpu.name' (expected a "
+            "string)");
+  EXPECT_EQ(errorFor(sampleWith(cpu, "\"cpu\": { \"name\": \"znver4\" }")),
+            "model.so: manifest: missing field 'cpu.features' (expected an "
+            "array)");
+  EXPECT_EQ(errorFor(sampleWith("\"znver4\"", "\"Zen 4\"")),
+            "model.so: manifest 'cpu.name': expected an LLVM CPU name "
+            "(lower-case letters, digits, '-', '.', '_'), found \"Zen 4\"");
+  EXPECT_EQ(errorFor(sampleWith("\"avx512bf16\"", "16")),
+            "model.so: manifest 'cpu.features[1]': expected an LLVM feature "
+            "name (lower-case letters, digits, '-', '.', '_'), found 16");
+  EXPECT_EQ(errorFor(sampleWith("\"avx512bf16\"", "\"avx\\u001b\"")),
+            "model.so: manifest 'cpu.features[1]': expected an LLVM feature "
+            "name (lower-case letters, digits, '-', '.', '_'), found "
+            "\"avx\\u001b\"");
+  EXPECT_EQ(errorFor(sampleWith("\"fma\"", "\"avx2\"")),
+            "model.so: manifest 'cpu.features[2]': expected a feature not "
+            "listed before, found \"avx2\"");
 }
 
 // Tests that strings with quotes, backslashes and control characters
@@ -168,6 +213,8 @@ TEST(ManifestTest, DocumentedExampleParses) {
   EXPECT_EQ(parsed->parameters[1].expertShape(),
             (std::vector<int64_t>{64, 256}));
   EXPECT_EQ(parsed->kvCache.bytesPerToken, 10240);
+  ASSERT_TRUE(parsed->cpu.has_value());
+  EXPECT_EQ(parsed->cpu->name, "znver4");
 }
 
 // Tests that a manifest from a newer jikji is refused as such, before any

@@ -8,6 +8,7 @@
 #include "tools/jikji-compile/CompileDriver.h"
 
 #include "codegen/Artifact/ArtifactWriter.h"
+#include "codegen/Artifact/CpuTarget.h"
 #include "codegen/cpu/CpuPipeline.h"
 #include "codegen/cuda/CudaPipeline.h"
 #include "codegen/cuda/Ptxas.h"
@@ -25,17 +26,18 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Support/Timing.h"
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
-#include "llvm/TargetParser/Host.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include "llvm/Support/FormatVariadic.h"
 
 #include <chrono>
+#include <cstdlib>
 #include <optional>
 #include <string>
 
@@ -74,9 +76,30 @@ struct CompileOptions {
   cl::opt<Target> target{
       "target", cl::desc("The machine to compile for"),
       cl::values(
-          clEnumValN(Target::Cpu, "cpu", "x86-64, this host's CPU"),
+          clEnumValN(Target::Cpu, "cpu", "x86-64 (which CPU: --cpu)"),
           clEnumValN(Target::Cuda, "cuda", "NVIDIA GPUs (PTX and cubin)")),
       cl::init(Target::None), cl::cat(compileCategory())};
+  // --cpu=help lists the names and exits, as --help does, so that it needs
+  // no checkpoint.
+  cl::opt<std::string> cpu{
+      "cpu",
+      cl::desc("The CPU the code is compiled for (a CUDA artifact's host "
+               "code too): host (default), this machine's, or an LLVM CPU "
+               "name such as x86-64-v3, skylake-avx512, znver4 (--cpu=help "
+               "lists them). The artifact refuses to load on a CPU without "
+               "the features it uses"),
+      cl::value_desc("name"),
+      cl::init(jikji::kHostCpu),
+      cl::cat(compileCategory()),
+      cl::callback([](const std::string &name) {
+        if (name != "help")
+          return;
+        jikji::Result<bool> printed = jikji::printCpuNames(llvm::outs());
+        if (!printed)
+          llvm::errs() << "jikji-compile: error: " << printed.error() << "\n";
+        llvm::outs().flush();
+        std::exit(printed ? 0 : 1);
+      })};
   cl::opt<EmitPhase> emit{
       "emit",
       cl::desc("The phase to stop at (default: the artifact with "
@@ -255,11 +278,6 @@ int jikji::runCompileDriver(int argc, char **argv, DialectRegistry &registry) {
     return fail("--gpu-tensor-cores applies to --target=cuda only");
   if (options.cpuBf16Dot && options.target != Target::Cpu)
     return fail("--cpu-bf16-dot applies to --target=cpu only");
-  if (options.cpuBf16Dot && !llvm::sys::getHostCPUFeatures().lookup(
-                                "avx512bf16"))
-    return fail("--cpu-bf16-dot needs a CPU with avx512_bf16, which this "
-                "host's CPU (" + llvm::sys::getHostCPUName().str() +
-                ") lacks");
   if (cuda && !isSupportedGpuArch(options.gpuArch))
     return fail("--gpu-arch must be sm_80 or sm_90, found '" +
                 options.gpuArch.getValue() + "'");
@@ -277,6 +295,26 @@ int jikji::runCompileDriver(int argc, char **argv, DialectRegistry &registry) {
     return fail("--batched-decode is not yet available for --target=cuda");
   if (emit == EmitPhase::Artifact && options.output == "-")
     return fail("an artifact is a shared library: name it with -o FILE");
+  // --cpu: checked before the compile rather than after minutes of it.
+  if (options.cpu.getNumOccurrences() && options.target == Target::None)
+    return fail("--cpu applies to --target=cpu and --target=cuda (the host "
+                "code)");
+  if (options.target != Target::None) {
+    Result<std::unique_ptr<llvm::TargetMachine>> cpuMachine =
+        createCpuTargetMachine(options.cpu);
+    if (!cpuMachine)
+      return fail(cpuMachine.error());
+    // vdpbf16ps must exist on the CPU compiled for (LLVM cannot select it
+    // otherwise), which need not be this one.
+    runtime::ManifestCpu targetCpu = cpuRequirements(**cpuMachine);
+    if (options.cpuBf16Dot &&
+        !llvm::is_contained(targetCpu.features, "avx512bf16"))
+      return fail("--cpu-bf16-dot needs a CPU with avx512bf16 (vdpbf16ps), "
+                  "which --cpu=" +
+                  options.cpu.getValue() + " (" + targetCpu.name +
+                  ") lacks; name one that has it, e.g. --cpu=znver4 or "
+                  "--cpu=sapphirerapids");
+  }
 
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
@@ -426,8 +464,8 @@ int jikji::runCompileDriver(int argc, char **argv, DialectRegistry &registry) {
     progress(timer, "assembled with ptxas -arch=" + options.gpuArch + " (" +
                         std::to_string(cubin->size()) + " bytes)");
     CudaImage image{options.gpuArch, std::move(*ptx), std::move(*cubin)};
-    Result<bool> written = writeCudaArtifact(*module, *cudaManifest, image,
-                                             options.output.getValue());
+    Result<bool> written = writeCudaArtifact(
+        *module, *cudaManifest, image, options.cpu, options.output.getValue());
     if (!written)
       return fail(written.error());
     progress(timer, "wrote " + options.output.getValue());
@@ -465,8 +503,8 @@ int jikji::runCompileDriver(int argc, char **argv, DialectRegistry &registry) {
   if (emit == EmitPhase::LLVM)
     return printModule();
   TimingScope artifactTiming = rootTiming.nest("object code and link");
-  Result<bool> written =
-      writeCpuArtifact(*module, *manifest, options.output.getValue());
+  Result<bool> written = writeCpuArtifact(*module, *manifest, options.cpu,
+                                          options.output.getValue());
   artifactTiming.stop();
   if (!written)
     return fail(written.error());
