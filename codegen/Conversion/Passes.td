@@ -26,15 +26,24 @@ def ConvertDeepSeekToLinalgPass
     MLP is tiled by columns for threads: choices made for the CPU. Without,
     every product is one `linalg.generic` (the CUDA pipeline maps those to
     its own kernels).
+
+    With `x86-vbmi` as well (the CPU pipeline sets it when the host has
+    AVX-512 VBMI), the FP8 kernel's one-row products (decode steps) decode
+    64 e4m3 codes at a time by two byte lookups (`vpermi2b`, an
+    `llvm.call_intrinsic`) instead of float16 bit moves: exact either way.
   }];
   let options = [
     Option<"cpuKernels", "cpu-kernels", "bool", /*default=*/"true",
            "Use the CPU's register-blocked products and tiled SwiGLU">,
+    Option<"x86Vbmi", "x86-vbmi", "bool", /*default=*/"false",
+           "With cpu-kernels: the target has AVX-512 VBMI, so one-row FP8 "
+           "products decode their weights by byte lookups (vpermi2b)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::bufferization::BufferizationDialect",
     "::mlir::linalg::LinalgDialect",
+    "::mlir::LLVM::LLVMDialect",
     "::mlir::math::MathDialect",
     "::mlir::scf::SCFDialect",
     "::mlir::tensor::TensorDialect",

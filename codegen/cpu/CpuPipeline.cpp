@@ -34,15 +34,24 @@
 #include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/TargetParser/Host.h"
 
 using namespace mlir;
 
 namespace jikji {
 namespace {
+/// Whether the host has AVX-512 VBMI: the artifact is compiled for the host
+/// CPU (ArtifactWriter.cpp, hostTargetMachine), so its kernels may use it.
+bool hostHasX86Vbmi() {
+  llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
+  return features.lookup("avx512vbmi") && features.lookup("avx512bw");
+}
+
 void addLinalgPasses(OpPassManager &pm, bool cpuKernels) {
   // deepseek compute ops become linalg/tensor/scf: what MLIR can bufferize.
   ConvertDeepSeekToLinalgPassOptions lowering;
   lowering.cpuKernels = cpuKernels;
+  lowering.x86Vbmi = cpuKernels && hostHasX86Vbmi();
   pm.addPass(createConvertDeepSeekToLinalgPass(lowering));
   // The C entry point, and weights read from the runtime's table.
   pm.addPass(createCreateEntryPointPass());

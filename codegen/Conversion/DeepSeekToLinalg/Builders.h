@@ -64,6 +64,37 @@ mlir::Value float8E4M3FNBitsAsFiniteOver256(mlir::OpBuilder &b,
                                             mlir::Location loc,
                                             mlir::Value bits);
 
+/// Whether the products being built are for a CPU with AVX-512 VBMI: true
+/// while a `TargetsX86Vbmi` lives on this thread. convert-deepseek-to-linalg
+/// (its `x86-vbmi` option) holds one around its rewrites, so that the FP8
+/// kernel can choose its decoding without every product builder between
+/// the patterns and the kernel carrying the choice, and without looking up
+/// the module (regions under construction have no parent yet).
+bool lowersForX86Vbmi();
+
+class TargetsX86Vbmi {
+public:
+  explicit TargetsX86Vbmi(bool enabled);
+  ~TargetsX86Vbmi();
+  TargetsX86Vbmi(const TargetsX86Vbmi &) = delete;
+  TargetsX86Vbmi &operator=(const TargetsX86Vbmi &) = delete;
+
+private:
+  bool previous;
+};
+
+/// Declares the byte lookups of float8E4M3FNByLookup free of memory
+/// effects (Float8.cpp), for the passes after the lowering.
+void registerByteLookupEffects(mlir::DialectRegistry &registry);
+
+/// 64 e4m3 codes (`bits`, vector<64xi8>) as four vector<16xf32> of their
+/// values, codes 16r to 16r + 15 in the r-th, exactly, NaN codes as NaN:
+/// two byte lookups (AVX-512 VBMI's vpermi2b) and four unpacks per 16
+/// values, for targets with VBMI (Float8.cpp).
+llvm::SmallVector<mlir::Value> float8E4M3FNByLookup(mlir::OpBuilder &b,
+                                                    mlir::Location loc,
+                                                    mlir::Value bits);
+
 /// Whether `blockScaledWeightProduct` takes a weight of `features` rows.
 bool hasBlockScaledWeightProduct(int64_t features);
 

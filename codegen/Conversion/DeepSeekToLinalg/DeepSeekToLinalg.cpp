@@ -4,12 +4,14 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "codegen/Conversion/DeepSeekToLinalg/Builders.h"
 #include "codegen/Conversion/DeepSeekToLinalg/DeepSeekToLinalg.h"
 #include "codegen/Conversion/Passes.h"
 
 #include "dialects/DeepSeek/IR/DeepSeekOps.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Transforms/DialectConversion.h"
 
@@ -38,6 +40,10 @@ struct ConvertDeepSeekToLinalgPass final
     : jikji::impl::ConvertDeepSeekToLinalgPassBase<
           ConvertDeepSeekToLinalgPass> {
   using Base::Base;
+  void getDependentDialects(DialectRegistry &registry) const override {
+    Base::getDependentDialects(registry);
+    jikji::lowering::registerByteLookupEffects(registry);
+  }
   void runOnOperation() override {
     MLIRContext *context = &getContext();
     ConversionTarget target(*context);
@@ -53,6 +59,8 @@ struct ConvertDeepSeekToLinalgPass final
     jikji::LoweringOptions options;
     options.cpuKernels = cpuKernels;
     jikji::populateDeepSeekToLinalgPatterns(patterns, options);
+    // Read by the FP8 kernel (lowersForX86Vbmi) during the rewrites.
+    jikji::lowering::TargetsX86Vbmi vbmi(cpuKernels && x86Vbmi);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
       signalPassFailure();
