@@ -33,7 +33,9 @@ func.func @linear(%x: tensor<?x8xf32>, %w: tensor<4x8xbf16>) -> tensor<?x4xf32> 
 // sign-extended, shifted by 7, the sign's copy in bit 14 masked off (0xBF80
 // is -16512), a float16 widened; S.1111.111 is NaN), times the block's
 // scale (row `feature / 128`, column kb) times 2^8, then 16 FMAs for the 4
-// rows. The rows left, one at a time: per 64 columns, the largest code
+// rows. The rows left, one at a time: per 64 columns, the 4 features'
+// codes 1024 columns ahead prefetched (past the end of the rows, 4 rows
+// on: the next register block's; clamped to the weight), the largest code
 // magnitude of each feature kept (a NaN code is the only one of 0x7F), and
 // per 16 columns 4 FMAs of x · w/2^8 into 4 accumulators per 128-column
 // block, scaled once by the block's scale; a feature whose largest
@@ -67,9 +69,24 @@ func.func @linear(%x: tensor<?x8xf32>, %w: tensor<4x8xbf16>) -> tensor<?x4xf32> 
 // CHECK-COUNT-4: vector.reduction <add>
 // CHECK: vector.transfer_write
 // CHECK: scf.for %{{.+}} = %[[BLOCKED]] to %{{.+}} step %{{.+}} iter_args
-// CHECK: %[[SCALE_ROW:.+]] = arith.divui %{{.+}}, %{{.+}} : index
+// CHECK: %[[SCALE_ROW:.+]] = arith.divui %{{.+}}, %[[SCALE_ROWS:.+]] : index
+// CHECK: %[[CODES_BUFFER:.+]] = bufferization.to_buffer %{{.+}} read_only : tensor<704x320xf8E4M3FN> to memref<704x320xf8E4M3FN, strided<[?, ?], offset: ?>>
 // CHECK: scf.for %[[KB:.+]] = %{{.+}} to %{{.+}} step %{{.+}} iter_args({{.+}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<64xi8>, vector<64xi8>, vector<64xi8>, vector<64xi8>)
-// CHECK: scf.for %{{.+}} step %[[SIXTY_FOUR:.+]] iter_args
+// CHECK: scf.for %[[K:.+]] = %{{.+}} to %{{.+}} step %[[SIXTY_FOUR:.+]] iter_args
+// CHECK: %[[DISTANCE:.+]] = arith.constant 1024 : index
+// CHECK: %[[AHEAD:.+]] = arith.addi %[[K]], %[[DISTANCE]] : index
+// CHECK: %[[WIDTH:.+]] = arith.constant 320 : index
+// CHECK: %[[WRAPS:.+]] = arith.cmpi uge, %[[AHEAD]], %[[WIDTH]] : index
+// CHECK: %[[LAST_COLUMN:.+]] = arith.constant 319 : index
+// CHECK: %[[WRAPPED:.+]] = arith.subi %[[AHEAD]], %{{.+}} : index
+// CHECK: %[[AHEAD_OR_WRAPPED:.+]] = arith.select %[[WRAPS]], %[[WRAPPED]], %[[AHEAD]] : index
+// CHECK: %[[COLUMN:.+]] = arith.minui %[[AHEAD_OR_WRAPPED]], %[[LAST_COLUMN]] : index
+// CHECK: %[[NEXT_BLOCK:.+]] = arith.addi %[[FEATURE:.+]], %{{.+}} : index
+// CHECK: %[[FIRST:.+]] = arith.select %[[WRAPS]], %[[NEXT_BLOCK]], %[[FEATURE]] : index
+// CHECK: %[[LAST_ROW:.+]] = arith.constant 703 : index
+// CHECK: %[[ROW:.+]] = arith.minui %{{.+}}, %[[LAST_ROW]] : index
+// CHECK: memref.prefetch %[[CODES_BUFFER]][%[[ROW]], %[[COLUMN]]], read, locality<3>, data
+// CHECK-COUNT-3: memref.prefetch %[[CODES_BUFFER]][%{{.+}}, %[[COLUMN]]], read, locality<3>, data
 // CHECK: %[[ROW_CODES:.+]] = vector.transfer_read %{{.+}} : tensor<704x320xf8E4M3FN>, vector<64xf8E4M3FN>
 // CHECK: %[[ROW_BITS:.+]] = arith.bitcast %[[ROW_CODES]] : vector<64xf8E4M3FN> to vector<64xi8>
 // CHECK: %[[MAGNITUDES:.+]] = arith.andi %[[ROW_BITS]], %{{.+}} : vector<64xi8>
@@ -125,9 +142,11 @@ func.func @linear(%x: tensor<?x8xf32>, %w: tensor<4x8xbf16>) -> tensor<?x4xf32> 
 // VBMI: scf.for %{{.+}} iter_args({{.+}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
 // VBMI: arith.extf %{{.+}} : vector<16xf16> to vector<16xf32>
 // VBMI: %[[ONE_ROW_SCALE_ROW:.+]] = arith.divui %{{.+}}, %{{.+}} : index
+// VBMI: %[[CODES_BUFFER:.+]] = bufferization.to_buffer %{{.+}} read_only
 // VBMI: scf.for %[[ONE_ROW_KB:.+]] = %{{.+}} to %{{.+}} step %{{.+}} iter_args({{.+}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
 // VBMI: scf.for %{{.+}} step %{{.+}} iter_args({{.+}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
 // VBMI-COUNT-4: vector.transfer_read %{{.+}} : tensor<?x320xf32>, vector<16xf32>
+// VBMI-COUNT-4: memref.prefetch %[[CODES_BUFFER]]
 // VBMI: %[[CODES:.+]] = vector.transfer_read %{{.+}} : tensor<704x320xf8E4M3FN>, vector<64xf8E4M3FN>
 // VBMI: %[[BITS:.+]] = arith.bitcast %[[CODES]] : vector<64xf8E4M3FN> to vector<64xi8>
 // VBMI: %[[PERMUTED:.+]] = vector.shuffle %[[BITS]], %[[BITS]] [0, 1, 2, 3, 16, 17, 18, 19, 32, 33, 34, 35, 48, 49, 50, 51, 4, 5, 6, 7, 20, 21, 22, 23, 36, 37, 38, 39, 52, 53, 54, 55, 8, 9, 10, 11, 24, 25, 26, 27, 40, 41, 42, 43, 56, 57, 58, 59, 12, 13, 14, 15, 28, 29, 30, 31, 44, 45, 46, 47, 60, 61, 62, 63]
