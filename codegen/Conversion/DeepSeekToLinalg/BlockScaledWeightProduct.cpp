@@ -309,9 +309,10 @@ private:
 
   /// registerBlock with the codes decoded by byte lookups
   /// (float8E4M3FNByLookup, AVX-512 VBMI): 64 codes of each feature per
-  /// step in 2 lookups, 1 sign merge and 6 unpacks, their values exact
-  /// and NaN codes NaN, where the float16 decoding costs 3 integer ops and
-  /// a conversion per 16 codes and a separate search for the NaN codes.
+  /// step in 1 permute, 2 lookups, 1 sign merge and 6 unpacks, their
+  /// values exact and NaN codes NaN, where the float16 decoding costs 3
+  /// integer ops and a conversion per 16 codes and a separate search for
+  /// the NaN codes (in L2, 23 against 14 GB/s of codes, docs/benchmarks.md).
   /// Each block's 4 accumulators are scaled once at its end.
   Value lookupRegisterBlock(Value row, Value feature, Value outColumn,
                             Value out) {

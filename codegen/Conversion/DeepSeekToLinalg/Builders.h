@@ -89,8 +89,9 @@ void registerByteLookupEffects(mlir::DialectRegistry &registry);
 
 /// 64 e4m3 codes (`bits`, vector<64xi8>) as four vector<16xf32> of their
 /// values, codes 16r to 16r + 15 in the r-th, exactly, NaN codes as NaN:
-/// two byte lookups (AVX-512 VBMI's vpermi2b) and four unpacks per 16
-/// values, for targets with VBMI (Float8.cpp).
+/// a permute of the codes, two byte lookups (AVX-512 VBMI's vpermi2b), a
+/// sign merge and six unpacks for the 64, for targets with VBMI
+/// (Float8.cpp).
 llvm::SmallVector<mlir::Value> float8E4M3FNByLookup(mlir::OpBuilder &b,
                                                     mlir::Location loc,
                                                     mlir::Value bits);
