@@ -31,6 +31,13 @@ if config.jikji_build_compiler:
     config.available_features.add("compiler")
 if os.path.isdir(os.path.join(config.jikji_shared_dir, "reference")):
     config.available_features.add("shared-reference")
+# Artifacts compiled with --cpu-bf16-dot run only on a CPU with avx512_bf16.
+try:
+    with open("/proc/cpuinfo") as cpuinfo:
+        if "avx512_bf16" in cpuinfo.read().split():
+            config.available_features.add("avx512-bf16")
+except OSError:
+    pass
 # ptxas, found as jikji-compile finds it (the configured CUDA root, then
 # PATH): tests that assemble kernels need it; the rest of the CUDA tests
 # do not, and nothing here needs a GPU.

@@ -55,3 +55,18 @@ class Artifact:
         self.lib.jikji_forward(self._params, ids, count, start,
                                cache["pointers"], cache["capacity"], logits)
         return logits
+
+    def forward_last(self, tokens, start, cache, num_logits=1):
+        """Logits [num_logits][vocab] of the last `num_logits` of `tokens`
+        (jikji_forward_last_logits: generation's call, which skips the
+        output head for the others); jikji_forward's where it is missing."""
+        if not hasattr(self.lib, "jikji_forward_last_logits"):
+            logits = self.forward(tokens, start, cache)
+            return logits[(len(tokens) - num_logits) * self.vocab_size:]
+        count = len(tokens)
+        ids = (ctypes.c_int64 * count)(*tokens)
+        logits = (ctypes.c_float * (num_logits * self.vocab_size))()
+        self.lib.jikji_forward_last_logits(
+            self._params, ids, count, start, cache["pointers"],
+            cache["capacity"], logits, ctypes.c_int64(num_logits))
+        return logits

@@ -10,7 +10,8 @@ Use it for before/after ratios; use jikji-bench for absolute figures.
         [--phase decode|prefill] [--prompt P] [--calls N] [--threads T]
 
 decode: each call is one decode step (position 1, 2, ...) after a 1-token
-prefill; prefill: each call is a P-token prefill on a fresh cache.
+prefill; prefill: each call is a P-token prefill on a fresh cache, asking for the last token's logits only (as
+generation and jikji-bench do).
 """
 import argparse
 import os
@@ -52,7 +53,7 @@ def call(run, index):
     else:
         cache = artifact.new_cache(args.prompt)
         tokens = [(i * 7 + 3) % artifact.vocab_size for i in range(args.prompt)]
-        artifact.forward(tokens, 0, cache)
+        artifact.forward_last(tokens, 0, cache)
 
 
 for index in range(args.calls):

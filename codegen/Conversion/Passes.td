@@ -27,6 +27,13 @@ def ConvertDeepSeekToLinalgPass
     every product is one `linalg.generic` (the CUDA pipeline maps those to
     its own kernels).
 
+    With `bf16-dot` as well, products over BF16 weights (linear layers,
+    SwiGLU MLPs, experts) round their input to BF16 once and those of 4 or
+    more rows multiply with `x86vector.avx512.dot` (`vdpbf16ps`, two BF16
+    products per float32 lane, float32 sums): about twice the arithmetic
+    of the float32 FMA kernel, for activations rounded to BF16. FP8
+    products and the attention's own products stay exact.
+
     With `x86-vbmi` as well (the CPU pipeline sets it when the host has
     AVX-512 VBMI), the FP8 kernel's one-row products (decode steps) decode
     64 e4m3 codes at a time by two byte lookups (`vpermi2b`, an
@@ -35,6 +42,9 @@ def ConvertDeepSeekToLinalgPass
   let options = [
     Option<"cpuKernels", "cpu-kernels", "bool", /*default=*/"true",
            "Use the CPU's register-blocked products and tiled SwiGLU">,
+    Option<"bf16Dot", "bf16-dot", "bool", /*default=*/"false",
+           "With cpu-kernels: round the input of products over BF16 "
+           "weights to BF16 and multiply with vdpbf16ps (avx512_bf16)">,
     Option<"x86Vbmi", "x86-vbmi", "bool", /*default=*/"false",
            "With cpu-kernels: the target has AVX-512 VBMI, so one-row FP8 "
            "products decode their weights by byte lookups (vpermi2b)">,
@@ -48,6 +58,7 @@ def ConvertDeepSeekToLinalgPass
     "::mlir::scf::SCFDialect",
     "::mlir::tensor::TensorDialect",
     "::mlir::vector::VectorDialect",
+    "::mlir::x86vector::X86VectorDialect",
   ];
 }
 

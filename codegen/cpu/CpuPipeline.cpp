@@ -47,10 +47,11 @@ bool hostHasX86Vbmi() {
   return features.lookup("avx512vbmi") && features.lookup("avx512bw");
 }
 
-void addLinalgPasses(OpPassManager &pm, bool cpuKernels) {
+void addLinalgPasses(OpPassManager &pm, bool cpuKernels, bool bf16Dot) {
   // deepseek compute ops become linalg/tensor/scf: what MLIR can bufferize.
   ConvertDeepSeekToLinalgPassOptions lowering;
   lowering.cpuKernels = cpuKernels;
+  lowering.bf16Dot = bf16Dot;
   lowering.x86Vbmi = cpuKernels && hostHasX86Vbmi();
   pm.addPass(createConvertDeepSeekToLinalgPass(lowering));
   // The C entry point, and weights read from the runtime's table.
@@ -61,12 +62,13 @@ void addLinalgPasses(OpPassManager &pm, bool cpuKernels) {
 } // namespace
 } // namespace jikji
 
-void jikji::addCpuLinalgPasses(OpPassManager &pm) {
-  addLinalgPasses(pm, /*cpuKernels=*/true);
+void jikji::addCpuLinalgPasses(OpPassManager &pm,
+                               const CpuPipelineOptions &options) {
+  addLinalgPasses(pm, /*cpuKernels=*/true, options.bf16Dot);
 }
 
 void jikji::addPortableLinalgPasses(OpPassManager &pm) {
-  addLinalgPasses(pm, /*cpuKernels=*/false);
+  addLinalgPasses(pm, /*cpuKernels=*/false, /*bf16Dot=*/false);
 }
 
 void jikji::addCpuBufferizePasses(OpPassManager &pm) {
@@ -130,9 +132,11 @@ void jikji::addCpuLlvmPasses(OpPassManager &pm) {
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   // The register-blocked products' vectors: transfers become loads and
-  // stores (rows are contiguous), reductions may reassociate.
+  // stores (rows are contiguous), reductions may reassociate, and the bf16
+  // products' x86vector.avx512.dot becomes its LLVM intrinsic.
   ConvertVectorToLLVMPassOptions vectorOptions;
   vectorOptions.reassociateFPReductions = true;
+  vectorOptions.x86Vector = true;
   pm.addPass(createConvertVectorToLLVMPass(vectorOptions));
   addHostLlvmConversionPasses(pm, /*genericAllocationFunctions=*/false);
   pm.addPass(createConvertOpenMPToLLVMPass());
@@ -141,8 +145,9 @@ void jikji::addCpuLlvmPasses(OpPassManager &pm) {
   pm.addPass(createCanonicalizerPass());
 }
 
-void jikji::buildLowerToCpuPipeline(OpPassManager &pm, CpuPhase phase) {
-  addCpuLinalgPasses(pm);
+void jikji::buildLowerToCpuPipeline(OpPassManager &pm, CpuPhase phase,
+                                    const CpuPipelineOptions &options) {
+  addCpuLinalgPasses(pm, options);
   if (phase == CpuPhase::Linalg)
     return;
   addCpuBufferizePasses(pm);
@@ -151,10 +156,24 @@ void jikji::buildLowerToCpuPipeline(OpPassManager &pm, CpuPhase phase) {
   addCpuLlvmPasses(pm);
 }
 
+namespace {
+struct LowerToCpuOptions : public PassPipelineOptions<LowerToCpuOptions> {
+  Option<bool> bf16Dot{
+      *this, "bf16-dot",
+      llvm::cl::desc("Products over BF16 weights multiply BF16-rounded "
+                     "activations with vdpbf16ps (needs avx512_bf16)"),
+      llvm::cl::init(false)};
+};
+} // namespace
+
 void jikji::registerCpuPipelines() {
   registerJikjiCpuPasses();
-  PassPipelineRegistration<>(
+  PassPipelineRegistration<LowerToCpuOptions>(
       "jikji-lower-to-cpu",
       "Lower the deepseek graph to the LLVM dialect for the host CPU",
-      [](OpPassManager &pm) { buildLowerToCpuPipeline(pm); });
+      [](OpPassManager &pm, const LowerToCpuOptions &options) {
+        CpuPipelineOptions cpu;
+        cpu.bf16Dot = options.bf16Dot;
+        buildLowerToCpuPipeline(pm, CpuPhase::LLVM, cpu);
+      });
 }

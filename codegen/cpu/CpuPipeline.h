@@ -15,8 +15,17 @@ namespace jikji {
 /// any of them (`--emit=linalg|bufferized|llvm`).
 enum class CpuPhase { Linalg, Bufferized, LLVM };
 
+/// Choices of the CPU pipeline.
+struct CpuPipelineOptions {
+  /// Products over BF16 weights multiply BF16-rounded activations with
+  /// `vdpbf16ps` (convert-deepseek-to-linalg{bf16-dot}); the target CPU
+  /// must have avx512_bf16.
+  bool bf16Dot = false;
+};
+
 /// deepseek -> linalg on tensors, with the artifact's entry point.
-void addCpuLinalgPasses(mlir::OpPassManager &pm);
+void addCpuLinalgPasses(mlir::OpPassManager &pm,
+                        const CpuPipelineOptions &options = {});
 /// The same for a target other than the CPU: every product one
 /// linalg.generic (convert-deepseek-to-linalg{cpu-kernels=false}).
 void addPortableLinalgPasses(mlir::OpPassManager &pm);
@@ -34,7 +43,8 @@ void addHostLlvmConversionPasses(mlir::OpPassManager &pm,
 /// Adds the passes that take the as-written (or fused) deepseek graph to
 /// `phase`: the three steps above, in order, up to `phase`.
 void buildLowerToCpuPipeline(mlir::OpPassManager &pm,
-                             CpuPhase phase = CpuPhase::LLVM);
+                             CpuPhase phase = CpuPhase::LLVM,
+                             const CpuPipelineOptions &options = {});
 
 /// Registers `jikji-lower-to-cpu` with jikji-opt.
 void registerCpuPipelines();

@@ -319,6 +319,44 @@ func.func @attention(%qn: tensor<?x2x4xf32>, %qr: tensor<?x2x2xf32>, %kn: tensor
 
 // -----
 
+// Tests the CPU's blocked attention for heads whose depths are multiples of
+// 16 (queries and keys 32, values 16): queries, keys and values copied per
+// head and padded to whole blocks of 4 rows, scores by the register-blocked
+// kernel per head (heads shared among threads), each block of 4 tokens up
+// to the cache rows it sees, the causal softmax over the padded scores, and
+// the weighted sum in 4 x 1 register blocks of broadcast weights times value
+// vectors, transposed back to [T, heads, dv]. Without the CPU kernels the
+// attention stays two contractions.
+// CHECK-LABEL: func.func @blocked_attention
+// GENERIC-LABEL: func.func @blocked_attention
+func.func @blocked_attention(%qn: tensor<?x2x16xf32>, %qr: tensor<?x2x16xf32>, %kn: tensor<?x2x16xf32>, %kr: tensor<?x16xf32>, %v: tensor<?x2x16xf32>, %kc: tensor<?x2x32xf32>, %vc: tensor<?x2x16xf32>, %start: index) -> (tensor<?x2x16xf32>, tensor<?x2x32xf32>, tensor<?x2x16xf32>) {
+  // CHECK-COUNT-3: linalg.transpose {{.+}} permutation = [1, 0, 2]  {jikji.parallel}
+  // CHECK: scf.forall (%{{.+}}) in (2)
+  // CHECK: scf.for
+  // CHECK: %[[SEEN:.+]] = arith.minui
+  // CHECK: scf.for %{{.+}} = %{{.+}} to %[[SEEN]] step %{{.+}}
+  // CHECK-COUNT-16: vector.fma
+  // CHECK: tensor.parallel_insert_slice
+  // CHECK: math.exp
+  // CHECK: scf.forall (%{{.+}}) in (2)
+  // CHECK: %[[SEEN2:.+]] = arith.minui
+  // CHECK: scf.for %{{.+}} = %{{.+}} to %[[SEEN2]] step %{{.+}}
+  // CHECK-COUNT-4: vector.broadcast
+  // CHECK: vector.transfer_read {{.+}} : tensor<?x16xf32>, vector<16xf32>
+  // CHECK-COUNT-4: vector.fma
+  // CHECK: tensor.parallel_insert_slice
+  // CHECK: linalg.transpose {{.+}} permutation = [1, 0, 2]  {jikji.parallel}
+  // CHECK: tensor.extract_slice {{.+}} : tensor<?x2x16xf32> to tensor<?x2x16xf32>
+  // GENERIC-NOT: linalg.transpose
+  // GENERIC-NOT: vector.fma
+  // GENERIC: return
+  %o, %kc2, %vc2 = deepseek.mla_attention query(%qn, %qr) key(%kn, %kr) value(%v) cache(%kc, %vc) at %start scale 0.5
+      : tensor<?x2x16xf32>, tensor<?x2x16xf32>, tensor<?x2x16xf32>, tensor<?x16xf32>, tensor<?x2x16xf32>, tensor<?x2x32xf32>, tensor<?x2x16xf32> -> tensor<?x2x16xf32>
+  return %o, %kc2, %vc2 : tensor<?x2x16xf32>, tensor<?x2x32xf32>, tensor<?x2x16xf32>
+}
+
+// -----
+
 // Tests that the router picks experts per token in loops, and that the
 // experts run one SwiGLU per (token, choice).
 // CHECK-LABEL: func.func @moe

@@ -49,7 +49,8 @@ constexpr const char *kUsage = R"(usage:
   jikji-bench [--models=bench-v2-lite,bench-v3] [--model-dir=DIR ...]
               [--phases=decode,prefill] [--batches=1,16] [--threads=1,all]
               [--runs=3] [--prompt-tokens=128] [--decode-steps=64]
-              [--prefill-tokens=512] [--json] [--quiet-check[=LOAD]]
+              [--prefill-tokens=512] [--precisions=f32]
+              [--json] [--quiet-check[=LOAD]]
   jikji-bench --compile-time [--compile-config=CONFIG] [--compile-layers=4]
               [--targets=cpu] [--runs=3] [--json]
 
@@ -78,6 +79,11 @@ Phases
   --prompt-tokens=N    prompt before decoding (default 128)
   --decode-steps=N     decode steps per run (default 64)
   --prefill-tokens=N   prefill length (default 512)
+  --precisions=LIST    how each model is compiled: f32 (exact: float32
+                       activations, the default) and bf16-dot
+                       (jikji-compile --cpu-bf16-dot: products over BF16
+                       weights take BF16-rounded activations and vdpbf16ps);
+                       rows of bf16-dot show the model as NAME/bf16
 Machine
   --bandwidth-mib=N    the read-bandwidth buffer (default 1024)
   --sgemm-size=N       sgemm of N x N by N x N (default 2048)
@@ -119,6 +125,8 @@ struct BenchOptions {
   std::string cacheDir;
   bool decode = true, prefill = true;
   std::vector<int64_t> batches = {1, 16};
+  /// "f32", "bf16-dot": one compiled artifact per model and entry.
+  std::vector<std::string> precisions = {"f32"};
   /// 0 stands for `all`.
   std::vector<int64_t> threads = {1, 0};
   PhasePlan plan;
@@ -252,7 +260,8 @@ Status parseCommandLine(int argc, char **argv, BenchOptions &options) {
         "--runs",           "--prompt-tokens",  "--decode-steps",
         "--prefill-tokens", "--bandwidth-mib",  "--sgemm-size",
         "--compile-config", "--compile-layers", "--targets",
-        "--generator",      "--compiler",       "--json-out"};
+        "--generator",      "--compiler",       "--json-out",
+        "--precisions"};
     bool known = false;
     for (const char *name : kValueFlags)
       known = known || flag == name;
@@ -326,6 +335,12 @@ Status parseCommandLine(int argc, char **argv, BenchOptions &options) {
         if (target != "cpu" && target != "cuda")
           return badInput("--targets: unknown target '" + target +
                           "'; expected cpu or cuda");
+    } else if (flag == "--precisions") {
+      options.precisions = splitList(value);
+      for (const std::string &precision : options.precisions)
+        if (precision != "f32" && precision != "bf16-dot")
+          return badInput("--precisions: unknown precision '" + precision +
+                          "'; expected f32 or bf16-dot");
     } else if (flag == "--generator") {
       options.tools.generator = value;
     } else if (flag == "--compiler") {
@@ -435,23 +450,39 @@ Status measureMachine(const BenchOptions &options,
 // Models
 //===----------------------------------------------------------------------===//
 
-/// A model to bench: its name and checkpoint folder.
+/// A model to bench: its name and checkpoint folder, and how it is compiled.
 struct BenchTarget {
   std::string name;
   std::string checkpoint;
+  std::string precision = "f32";
+
+  bool bf16Dot() const { return precision == "bf16-dot"; }
+  /// The name in the table: the model, marked when its activations are
+  /// rounded.
+  std::string label() const { return bf16Dot() ? name + "/bf16" : name; }
+  /// The compiled artifact's file name.
+  std::string artifactName() const {
+    return bf16Dot() ? name + "-bf16-dot.so" : name + ".so";
+  }
+  std::vector<std::string> compileFlags() const {
+    if (bf16Dot())
+      return {"--cpu-bf16-dot"};
+    return {};
+  }
 };
 
 std::string tableHeader() {
-  return format("%-16s %-8s %5s %7s %10s %9s %7s %6s %9s %7s", "model", "phase",
+  return format("%-18s %-8s %5s %7s %10s %9s %7s %6s %9s %7s", "model", "phase",
                 "batch", "threads", "tokens/s", "ms/step", "GB/s", "of bw",
                 "GFLOP/s", "of mm");
 }
 
 /// Times every phase of one model at one thread count.
-Status benchPhases(const BenchOptions &options, const std::string &name,
+Status benchPhases(const BenchOptions &options, const BenchTarget &target,
                    const Model &model, const StepCost &cost,
                    const MachineLimits &limits, Report &report,
                    uint64_t &peakCacheBytes) {
+  std::string name = target.label();
   auto record = [&](const char *phase, int64_t batch, const PhaseTiming &timing,
                     int64_t stepsPerRun) {
     int threads = model.threads();
@@ -467,7 +498,8 @@ Status benchPhases(const BenchOptions &options, const std::string &name,
     peakCacheBytes = std::max(peakCacheBytes, timing.cacheBytes);
     JsonLine line;
     line.add("kind", "run")
-        .add("model", name)
+        .add("model", target.name)
+        .add("precision", target.precision)
         .add("phase", phase)
         .add("batch", batch)
         .add("threads", threads)
@@ -488,9 +520,10 @@ Status benchPhases(const BenchOptions &options, const std::string &name,
           .add("first_position", timing.firstPosition)
           .add("one_call_per_step", timing.oneCallPerStep);
     report.line(line,
-                format("%-16s %-8s %5lld %7d %10.2f %9.2f %7.2f %6.3f %9.2f "
+                format("%-18s %-8s %5lld %7d %10.2f %9.2f %7.2f %6.3f %9.2f "
                        "%7.3f",
-                       name.c_str(), phase, static_cast<long long>(batch),
+                       target.label().c_str(), phase,
+                       static_cast<long long>(batch),
                        threads, tokensPerSecond,
                        timing.seconds / static_cast<double>(stepsPerRun) * 1e3,
                        bytesPerSecond / 1e9, bytesPerSecond / bandwidth,
@@ -536,21 +569,25 @@ Status benchModel(const BenchOptions &options, const BenchTarget &target,
                   const std::vector<int> &threadCounts,
                   const MachineLimits &limits, Report &compileReport,
                   Report &runReport, Report &memoryReport) {
-  std::string artifact = options.cacheDir + "/" + target.name + ".so";
-  std::fprintf(stderr, "jikji-bench: compiling %s\n", target.name.c_str());
-  Result<ProcessRun> compiled =
-      compileModel(options.tools, target.checkpoint, "cpu", artifact);
+  std::string artifact = options.cacheDir + "/" + target.artifactName();
+  std::string name = target.label();
+  std::fprintf(stderr, "jikji-bench: compiling %s\n", name.c_str());
+  Result<ProcessRun> compiled = compileModel(
+      options.tools, target.checkpoint, "cpu", artifact, target.compileFlags());
   if (!compiled)
-    return failure(target.name + ": " + compiled.error());
+    return failure(name + ": " + compiled.error());
   JsonLine compileLine;
   compileLine.add("kind", "compile")
       .add("model", target.name)
+      .add("precision", target.precision)
       .add("target", "cpu")
       .add("seconds", compiled->wallSeconds)
       .add("peak_mib", compiled->peakResidentBytes / kMiB);
   compileReport.line(compileLine,
-                     format("compile %s --target=cpu: %.1f s, %.0f MiB peak",
-                            target.name.c_str(), compiled->wallSeconds,
+                     format("compile %s --target=cpu%s: %.1f s, %.0f MiB peak",
+                            target.name.c_str(),
+                            target.bf16Dot() ? " --cpu-bf16-dot" : "",
+                            compiled->wallSeconds,
                             compiled->peakResidentBytes / kMiB));
 
   Result<hf::ModelConfig> config =
@@ -571,23 +608,23 @@ Status benchModel(const BenchOptions &options, const BenchTarget &target,
     weightBytes = model->weightStats().mappedFileBytes;
     Result<StepCost> cost = StepCost::create(model->manifest(), *config);
     if (!cost)
-      return failure(target.name + ": " + cost.error());
+      return failure(name + ": " + cost.error());
     int threads = model->threads();
     if (threads < requested)
       std::fprintf(stderr,
                    "jikji-bench: warning: %s: %d threads requested, %d in "
                    "effect (the artifact exports no jikji_set_num_threads)\n",
-                   target.name.c_str(), requested, threads);
+                   name.c_str(), requested, threads);
     if (std::find(effectiveDone.begin(), effectiveDone.end(), threads) !=
         effectiveDone.end()) {
       runReport.notes.push_back(format(
           "%s: %d threads requested, %d in effect: already measured, not "
           "repeated",
-          target.name.c_str(), requested, threads));
+          name.c_str(), requested, threads));
       continue;
     }
     effectiveDone.push_back(threads);
-    if (Status failed = benchPhases(options, target.name, *model, *cost, limits,
+    if (Status failed = benchPhases(options, target, *model, *cost, limits,
                                     runReport, peakCacheBytes))
       return failed;
   }
@@ -599,6 +636,7 @@ Status benchModel(const BenchOptions &options, const BenchTarget &target,
   JsonLine memoryLine;
   memoryLine.add("kind", "memory")
       .add("model", target.name)
+      .add("precision", target.precision)
       .add("peak_resident_mib", peak / kMiB)
       .add("peak_covers_model_only", peakReset)
       .add("weights_mib", weightBytes / kMiB)
@@ -609,7 +647,7 @@ Status benchModel(const BenchOptions &options, const BenchTarget &target,
       memoryLine,
       format("memory %s: peak resident %.0f MiB; weights %.0f MiB + cache "
              "%.0f MiB + 500 MB = %.0f MiB: %s%s",
-             target.name.c_str(), peak / kMiB, weightBytes / kMiB,
+             name.c_str(), peak / kMiB, weightBytes / kMiB,
              peakCacheBytes / kMiB, limit / kMiB,
              static_cast<double>(peak) <= limit ? "within" : "OVER",
              peakReset ? "" : " (peak of the whole process)"));
@@ -723,10 +761,14 @@ int jikji::runBenchDriver(int argc, char **argv) {
   compileReport.stream = runReport.stream = memoryReport.stream = jsonOut.get();
   runReport.table.push_back(tableHeader());
   runReport.json.clear();
-  for (const BenchTarget &target : targets)
-    if (Status failed = benchModel(options, target, threadCounts, limits,
-                                   compileReport, runReport, memoryReport))
-      return reportFailure(*failed);
+  for (const BenchTarget &model : targets)
+    for (const std::string &precision : options.precisions) {
+      BenchTarget target = model;
+      target.precision = precision;
+      if (Status failed = benchModel(options, target, threadCounts, limits,
+                                     compileReport, runReport, memoryReport))
+        return reportFailure(*failed);
+    }
   reportHost(memoryReport, "end");
 
   for (const Report *part : {&compileReport, &runReport, &memoryReport})

@@ -147,9 +147,11 @@ Result<std::string> jikji::bench::ensureCheckpoint(const BenchModelSpec &spec,
 Result<ProcessRun> jikji::bench::compileModel(const ToolPaths &tools,
                                               const std::string &input,
                                               const std::string &target,
-                                              const std::string &output) {
+                                              const std::string &output,
+                                              const std::vector<std::string> &flags) {
   std::vector<std::string> command = {tools.compiler, input,
                                       "--target=" + target, "-o", output};
+  command.insert(command.end(), flags.begin(), flags.end());
   Result<ProcessRun> run = runProcess(command);
   if (!run)
     return Error(run.error());

@@ -62,12 +62,13 @@ Result<std::string> ensureCheckpoint(const BenchModelSpec &spec,
                                      const std::string &cacheDir,
                                      const ToolPaths &tools);
 
-/// Runs `jikji-compile INPUT --target=TARGET -o OUTPUT`; fails with the
-/// command when it exits nonzero.
+/// Runs `jikji-compile INPUT --target=TARGET -o OUTPUT FLAGS...`; fails
+/// with the command when it exits nonzero.
 Result<ProcessRun> compileModel(const ToolPaths &tools,
                                 const std::string &input,
                                 const std::string &target,
-                                const std::string &output);
+                                const std::string &output,
+                                const std::vector<std::string> &flags = {});
 
 /// Creates `path` and its parents.
 Result<bool> makeDirectories(const std::string &path);

@@ -46,12 +46,16 @@ mlir::Value contraction(mlir::OpBuilder &b, mlir::Location loc,
 llvm::SmallVector<mlir::utils::IteratorType> rowSumLoops();
 
 /// Attention over expanded per-head keys [S, heads, dq] and values
-/// [S, heads, dv] with a causal mask at `start`: the as-written form.
+/// [S, heads, dv] with a causal mask at `start`: the as-written form. With
+/// `cpuKernels`, the scores take the register-blocked product kernel per
+/// head, each token's up to its own position (dq a multiple of 16); else
+/// they are one contraction.
 mlir::Value expandedAttention(mlir::OpBuilder &b, mlir::Location loc,
                               mlir::Value query, mlir::Value keys,
                               mlir::Value values, mlir::Value start,
                               mlir::Value tokens, mlir::Value length,
-                              double scale, mlir::RankedTensorType outputType);
+                              double scale, mlir::RankedTensorType outputType,
+                              bool cpuKernels);
 
 } // namespace jikji::lowering
 

@@ -16,6 +16,8 @@
 #include "dialects/DeepSeek/IR/DeepSeekOps.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 #include <limits>
 
@@ -211,12 +213,260 @@ static Value causalSoftmax(OpBuilder &b, Location loc, Value dots, Value start,
   return weights;
 }
 
+namespace {
+/// The expanded attention of a long prompt on the CPU, per head and in
+/// register blocks of 4 tokens (BlockedWeightProduct.cpp's kernel for the
+/// scores, an outer-product kernel for the weighted sum). Tokens and cache
+/// rows are padded to multiples of 4 with zero rows, so every block is
+/// whole: a padded key scores 0 and a padded value adds 0, and the causal
+/// mask hides every padded cache row from every real token. Each block of
+/// 4 tokens stops at the last cache row its last token sees, which halves
+/// a prefill's work; the rows it skips weigh exactly 0 after the softmax.
+class BlockedCausalAttention {
+public:
+  BlockedCausalAttention(OpBuilder &b, Location loc, Value start,
+                         Value tokens, Value length)
+      : b(b), loc(loc), start(start), tokens(tokens), length(length) {
+    paddedTokens = roundUp4(tokens);
+    paddedLength = roundUp4(length);
+  }
+
+  /// Whether the kernels take heads of `depth` (queries and keys) and
+  /// `valueDepth`: multiples of 16 float32 lanes.
+  static bool takes(int64_t depth, int64_t valueDepth) {
+    return hasBlockedProductUpTo(depth) && valueDepth % kLanes == 0;
+  }
+
+  /// [T, heads, dv] from query [T, heads, dq], keys [S, heads, dq] and
+  /// values [S, heads, dv].
+  Value build(Value query, Value keys, Value values, double scale) {
+    auto queryType = cast<RankedTensorType>(query.getType());
+    heads = queryType.getDimSize(1);
+    int64_t valueDepth = cast<RankedTensorType>(values.getType()).getDimSize(2);
+    Value queries = headMajor(query, tokens, paddedTokens);
+    Value cacheKeys = headMajor(keys, length, paddedLength);
+    Value cacheValues = headMajor(values, length, paddedLength);
+
+    Value dots = perHead(
+        paddedLength, [&](Value h, Value tile) {
+          return blockedProductUpTo(
+              b, loc, headOf(queries, h, paddedTokens),
+              headOf(cacheKeys, h, paddedLength), paddedTokens,
+              [&](Value row) { return seenRows(row); }, tile);
+        });
+    Value probabilities = causalSoftmax(b, loc, dots, start, paddedTokens,
+                                        paddedLength, scale);
+    Value weighted = perHead(b.getIndexAttr(valueDepth), [&](Value h,
+                                                             Value tile) {
+      return weightedRows(headOf(probabilities, h, paddedTokens),
+                          headOf(cacheValues, h, paddedLength), tile);
+    });
+    // [heads, T4, dv] back to [T, heads, dv].
+    int64_t dyn = ShapedType::kDynamic;
+    auto tokenMajorType = RankedTensorType::get({dyn, heads, valueDepth}, f32());
+    Value tokenMajor =
+        linalg::TransposeOp::create(
+            b, loc, weighted,
+            emptyTensor(b, loc, tokenMajorType, ValueRange{paddedTokens}),
+            ArrayRef<int64_t>{1, 0, 2})
+            .getResult()[0];
+    tokenMajor.getDefiningOp()->setAttr(jikji::kParallelLoopsAttrName,
+                                        b.getUnitAttr());
+    return tensor::ExtractSliceOp::create(
+               b, loc, tokenMajorType, tokenMajor, offsets3(),
+               ArrayRef<OpFoldResult>{tokens, b.getIndexAttr(heads),
+                                      b.getIndexAttr(valueDepth)},
+               strides3())
+        .getResult();
+  }
+
+private:
+  static constexpr int64_t kRows = 4;  // tokens per register block
+  static constexpr int64_t kLanes = 16; // float32 per AVX-512 register
+  /// Value vectors per register block of the weighted sum: 4 x 4
+  /// accumulators, like the scores' kernel.
+  static constexpr int64_t kValueVectors = 4;
+
+  Type f32() { return b.getF32Type(); }
+  Value index(int64_t value) {
+    return arith::ConstantIndexOp::create(b, loc, value);
+  }
+  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
+  Value roundUp4(Value value) {
+    return arith::MulIOp::create(
+        b, loc,
+        arith::DivUIOp::create(b, loc, add(value, index(3)), index(kRows)),
+        index(kRows));
+  }
+  SmallVector<OpFoldResult> offsets3(OpFoldResult first = OpFoldResult()) {
+    SmallVector<OpFoldResult> offsets(3, b.getIndexAttr(0));
+    if (first)
+      offsets[0] = first;
+    return offsets;
+  }
+  SmallVector<OpFoldResult> strides3() {
+    return SmallVector<OpFoldResult>(3, b.getIndexAttr(1));
+  }
+
+  /// Cache rows the tokens [row, row + 4) see: up to start + row + 3,
+  /// rounded up to whole blocks.
+  Value seenRows(Value row) {
+    return arith::MinUIOp::create(
+        b, loc, roundUp4(add(start, add(row, index(kRows)))), paddedLength);
+  }
+
+  /// `rows` [N, heads, d] as [heads, N rounded up to `padded`, d], rows
+  /// past N zero: one contiguous matrix per head.
+  Value headMajor(Value rows, Value count, Value padded) {
+    auto type = cast<RankedTensorType>(rows.getType());
+    int64_t depth = type.getDimSize(2);
+    auto headMajorType =
+        RankedTensorType::get({heads, ShapedType::kDynamic, depth}, f32());
+    auto transpose = linalg::TransposeOp::create(
+        b, loc, rows, emptyTensor(b, loc, headMajorType, ValueRange{count}),
+        ArrayRef<int64_t>{1, 0, 2});
+    transpose->setAttr(jikji::kParallelLoopsAttrName, b.getUnitAttr());
+    Value zeros = filledTensor(b, loc, headMajorType, ValueRange{padded}, 0.0);
+    return tensor::InsertSliceOp::create(
+        b, loc, transpose.getResult()[0], zeros, offsets3(),
+        ArrayRef<OpFoldResult>{b.getIndexAttr(heads), count,
+                               b.getIndexAttr(depth)},
+        strides3());
+  }
+
+  /// Head h's [rows, columns] matrix of a [heads, rows, columns] tensor.
+  Value headOf(Value tensor, Value h, Value rows) {
+    auto type = cast<RankedTensorType>(tensor.getType());
+    int64_t columns = type.getDimSize(2);
+    OpFoldResult columnSize =
+        ShapedType::isDynamic(columns)
+            ? OpFoldResult(tensor::DimOp::create(b, loc, tensor, 2).getResult())
+            : OpFoldResult(b.getIndexAttr(columns));
+    return tensor::ExtractSliceOp::create(
+               b, loc, RankedTensorType::get({ShapedType::kDynamic, columns},
+                                             f32()),
+               tensor, offsets3(h),
+               ArrayRef<OpFoldResult>{b.getIndexAttr(1), rows, columnSize},
+               strides3())
+        .getResult();
+  }
+
+  /// [heads, T4, columns] zeros, each head's [T4, columns] tile computed by
+  /// `compute(h, tile)`, the heads shared among threads.
+  Value perHead(OpFoldResult columns,
+                function_ref<Value(Value h, Value tile)> compute) {
+    int64_t staticColumns = ShapedType::kDynamic;
+    SmallVector<Value> dynamicSizes{paddedTokens};
+    if (auto attribute = dyn_cast<Attribute>(columns))
+      staticColumns = cast<IntegerAttr>(attribute).getInt();
+    else
+      dynamicSizes.push_back(cast<Value>(columns));
+    auto type = RankedTensorType::get(
+        {heads, ShapedType::kDynamic, staticColumns}, f32());
+    Value zeros = filledTensor(b, loc, type, dynamicSizes, 0.0);
+    auto forall = scf::ForallOp::create(
+        b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(heads)},
+        ValueRange{zeros}, std::nullopt,
+        [&](OpBuilder &, Location, ValueRange arguments) {
+          Value h = arguments[0];
+          Value result = compute(h, headOf(arguments[1], h, paddedTokens));
+          auto terminator = scf::InParallelOp::create(b, loc);
+          b.setInsertionPointToStart(terminator.getBody());
+          tensor::ParallelInsertSliceOp::create(
+              b, loc, result, arguments[1], offsets3(h),
+              ArrayRef<OpFoldResult>{b.getIndexAttr(1), paddedTokens, columns},
+              strides3());
+        });
+    b.setInsertionPointAfter(forall);
+    return forall.getResult(0);
+  }
+
+  /// out[t, d] = Σ_s p[t, s] · v[s, d] for one head, p [T4, S4] and v
+  /// [S4, dv]: per block of 4 tokens and up to 64 of d, each cache row's 4
+  /// weights (broadcast) and value vectors feed 16 FMAs into accumulators
+  /// that stay in registers over the rows the block sees. The rows are
+  /// summed in order from 0, as the contraction does.
+  Value weightedRows(Value p, Value v, Value out) {
+    int64_t valueDepth = cast<RankedTensorType>(v.getType()).getDimSize(1);
+    int64_t vectors = std::min(kValueVectors, valueDepth / kLanes);
+    while ((valueDepth / kLanes) % vectors != 0)
+      --vectors;
+    auto lanesType = VectorType::get({kLanes}, f32());
+    Value zero = arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(lanesType, b.getF32FloatAttr(0.0)));
+    Value padding = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0));
+    auto loop = [&](Value begin, Value end, int64_t step, ValueRange init,
+                    function_ref<SmallVector<Value>(Value, ValueRange)> body) {
+      return scf::ForOp::create(
+                 b, loc, begin, end, index(step), init,
+                 [&](OpBuilder &, Location, Value at, ValueRange current) {
+                   scf::YieldOp::create(b, loc, body(at, current));
+                 })
+          .getResults();
+    };
+    return loop(index(0), paddedTokens, kRows, out, [&](Value row,
+                                                        ValueRange tile) {
+      Value seen = seenRows(row);
+      return loop(
+          index(0), index(valueDepth), vectors * kLanes, tile,
+          [&](Value column, ValueRange inner) -> SmallVector<Value> {
+            SmallVector<Value> zeros(kRows * vectors, zero);
+            ValueRange sums = loop(
+                index(0), seen, 1, zeros,
+                [&](Value s, ValueRange acc) -> SmallVector<Value> {
+                  SmallVector<Value> weights, values, next;
+                  for (int64_t i = 0; i < kRows; ++i) {
+                    Value weight = tensor::ExtractOp::create(
+                        b, loc, p, ValueRange{add(row, index(i)), s});
+                    weights.push_back(
+                        vector::BroadcastOp::create(b, loc, lanesType, weight));
+                  }
+                  for (int64_t j = 0; j < vectors; ++j)
+                    values.push_back(vector::TransferReadOp::create(
+                        b, loc, lanesType, v,
+                        ValueRange{s, add(column, index(j * kLanes))}, padding,
+                        ArrayRef<bool>{true}));
+                  for (int64_t i = 0; i < kRows; ++i)
+                    for (int64_t j = 0; j < vectors; ++j)
+                      next.push_back(vector::FMAOp::create(
+                          b, loc, weights[i], values[j],
+                          acc[i * vectors + j]));
+                  return next;
+                });
+            Value result = inner[0];
+            for (int64_t i = 0; i < kRows; ++i)
+              for (int64_t j = 0; j < vectors; ++j)
+                result = vector::TransferWriteOp::create(
+                             b, loc, sums[i * vectors + j], result,
+                             ValueRange{add(row, index(i)),
+                                        add(column, index(j * kLanes))},
+                             ArrayRef<bool>{true})
+                             .getResult();
+            return {result};
+          });
+    })[0];
+  }
+
+  OpBuilder &b;
+  Location loc;
+  Value start, tokens, length, paddedTokens, paddedLength;
+  int64_t heads = 0;
+};
+} // namespace
+
 /// Attention over expanded per-head keys [S, heads, dq] and values
 /// [S, heads, dv]: scores over (h, t, s, j), causal softmax, weighted sum
 /// over (t, h, d, s).
 Value lowering::expandedAttention(OpBuilder &b, Location loc, Value query, Value keys,
                         Value values, Value start, Value tokens, Value length,
-                        double scale, RankedTensorType outputType) {
+                        double scale, RankedTensorType outputType,
+                        bool cpuKernels) {
+  int64_t depth = cast<RankedTensorType>(query.getType()).getDimSize(2);
+  if (cpuKernels &&
+      BlockedCausalAttention::takes(depth, outputType.getDimSize(2)))
+    return BlockedCausalAttention(b, loc, start, tokens, length)
+        .build(query, keys, values, scale);
+
   MLIRContext *context = b.getContext();
   int64_t heads = outputType.getDimSize(1);
   AffineExpr d0 = getAffineDimExpr(0, context),
@@ -252,7 +502,10 @@ Value lowering::expandedAttention(OpBuilder &b, Location loc, Value query, Value
 
 namespace {
 struct MlaAttentionPattern final : OpRewritePattern<ds::MlaAttentionOp> {
-  using Base::Base;
+  MlaAttentionPattern(MLIRContext *context,
+                      const jikji::LoweringOptions &options)
+      : OpRewritePattern(context), options(options) {}
+  jikji::LoweringOptions options;
   LogicalResult matchAndRewrite(ds::MlaAttentionOp op,
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
@@ -279,13 +532,15 @@ struct MlaAttentionPattern final : OpRewritePattern<ds::MlaAttentionOp> {
 
     Value output = expandedAttention(b, loc, query, keys, values, start, tokens,
                                      length, op.getScale().convertToDouble(),
-                                     op.getOutput().getType());
+                                     op.getOutput().getType(),
+                                     options.cpuKernels);
     rewriter.replaceOp(op, {output, keyCache, valueCache});
     return success();
   }
 };
 } // namespace
 
-void jikji::populateAttentionToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add<MlaAttentionPattern>(patterns.getContext());
+void jikji::populateAttentionToLinalgPatterns(
+    RewritePatternSet &patterns, const LoweringOptions &options) {
+  patterns.add<MlaAttentionPattern>(patterns.getContext(), options);
 }

@@ -9,6 +9,8 @@
 #ifndef JIKJI_CODEGEN_CONVERSION_DEEPSEEKTOLINALG_BUILDERS_H
 #define JIKJI_CODEGEN_CONVERSION_DEEPSEEKTOLINALG_BUILDERS_H
 
+#include "codegen/Conversion/DeepSeekToLinalg/DeepSeekToLinalg.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -141,15 +143,19 @@ inline mlir::Value widenToF32(mlir::OpBuilder &b, mlir::Location loc,
 /// The one contraction behind linear layers and expert projections.
 /// With `threaded`, its loops are shared among threads; without, it runs
 /// on the calling thread (for products that are already one thread's
-/// share of a larger piece of work). With `cpuKernels`, FP8 products take
-/// the block-scaled kernel (blockScaledWeightProduct) and bf16 ones of 4
-/// or more rows the register-blocked kernel; without, every product is one
-/// linalg.generic.
+/// share of a larger piece of work). With `options.cpuKernels`, FP8
+/// products take the block-scaled kernel (blockScaledWeightProduct) and
+/// bf16 ones of 4 or more rows the register-blocked kernel; without, every
+/// product is one linalg.generic. With `options.bf16Dot` as well, a
+/// product over a bf16 weight rounds its input to bf16 first (an input
+/// already in bf16 is taken as it is) and its register-blocked part
+/// multiplies with `vdpbf16ps`.
 mlir::Value weightContraction(mlir::OpBuilder &b, mlir::Location loc,
                               mlir::Value input, mlir::Value weight,
                               mlir::Value scales = mlir::Value(),
                               llvm::ArrayRef<int64_t> block = {},
-                              bool threaded = true, bool cpuKernels = true);
+                              bool threaded = true,
+                              const LoweringOptions &options = {});
 
 /// Computes rows [0, rows) of `output` [M, features] one block of output
 /// features at a time: `columns(column, width, tile, offset)` returns
@@ -167,7 +173,8 @@ mlir::Value overFeatureBlocks(
         columns);
 
 /// Whether `blockedWeightProduct` takes `input` [M, K] and `weight` [N, K]:
-/// bf16 or f32 weights, K a multiple of 16 and N of 4.
+/// bf16 or f32 weights, K a multiple of 16 and N of 4; for a bf16 input
+/// (the `vdpbf16ps` kernel), a bf16 weight and K a multiple of 32.
 bool hasBlockedWeightProduct(mlir::Value input, mlir::Value weight);
 
 /// Threads `tile` through `kernel(row, feature, tile)` over rows
@@ -194,23 +201,42 @@ mlir::Value writeRegisterBlock(mlir::OpBuilder &b, mlir::Location loc,
 
 /// Rows [0, rows) of input · weightᵀ into `output` [M, N], register-blocked
 /// 4 rows x 4 features x 16 lanes (rows a multiple of 4): the prefill
-/// kernel (BlockedWeightProduct.cpp).
+/// kernel (BlockedWeightProduct.cpp). A float32 input multiplies with FMAs
+/// over the widened weight; a bf16 input with `vdpbf16ps`, 32 of the
+/// reduction per step.
 mlir::Value blockedWeightProduct(mlir::OpBuilder &b, mlir::Location loc,
                                  mlir::Value input, mlir::Value weight,
                                  mlir::Value rows, mlir::Value output,
                                  bool threaded);
 
+/// Whether `blockedProductUpTo` takes a reduction of `depth`: a multiple
+/// of 16.
+bool hasBlockedProductUpTo(int64_t depth);
+
+/// Rows [0, rows) of input · weightᵀ into `output` [M, N] for float32
+/// `input` [M, K] and `weight` [N, K] of any row counts, each block of 4
+/// rows over the features [0, featureEnd(row)) only (rows and every
+/// featureEnd multiples of 4; the rest of `output` is left as it is), on
+/// the calling thread: the register-blocked kernel for products whose
+/// extent depends on the row, such as causal attention scores.
+mlir::Value
+blockedProductUpTo(mlir::OpBuilder &b, mlir::Location loc, mlir::Value input,
+                   mlir::Value weight, mlir::Value rows,
+                   llvm::function_ref<mlir::Value(mlir::Value row)> featureEnd,
+                   mlir::Value output);
+
 /// silu(input · gateᵀ) * (input · upᵀ), `[..., I]` for weights `[I, in]`:
 /// the gate and up products of column tiles of I, shared among threads,
 /// with the SwiGLU applied to each tile while it is in cache (the
 /// products' epilogue). FP8 weights take their block scales. Without
-/// `cpuKernels`: the two whole products, then the SwiGLU.
+/// `options.cpuKernels`: the two whole products, then the SwiGLU. With
+/// `options.bf16Dot`, the input is rounded to bf16 once for every tile.
 mlir::Value swigluProduct(mlir::OpBuilder &b, mlir::Location loc,
                           mlir::Value input, mlir::Value gate, mlir::Value up,
                           mlir::Value gateScales = mlir::Value(),
                           mlir::Value upScales = mlir::Value(),
                           llvm::ArrayRef<int64_t> block = {},
-                          bool cpuKernels = true);
+                          const LoweringOptions &options = {});
 
 /// Ends a linalg.generic body with one value.
 inline void yieldValue(mlir::OpBuilder &b, mlir::Location loc,

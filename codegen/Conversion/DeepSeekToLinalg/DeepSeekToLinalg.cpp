@@ -13,6 +13,7 @@
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Dialect/X86Vector/X86VectorDialect.h"
 #include "mlir/Transforms/DialectConversion.h"
 
 #define DEBUG_TYPE "convert-deepseek-to-linalg"
@@ -29,8 +30,8 @@ void jikji::populateDeepSeekToLinalgPatterns(RewritePatternSet &patterns,
                                              const LoweringOptions &options) {
   populateElementwiseToLinalgPatterns(patterns);
   populateLinearToLinalgPatterns(patterns, options);
-  populateAttentionToLinalgPatterns(patterns);
-  populateLatentAttentionToLinalgPatterns(patterns);
+  populateAttentionToLinalgPatterns(patterns, options);
+  populateLatentAttentionToLinalgPatterns(patterns, options);
   populateSlotLoopPatterns(patterns);
   populateMoeToLinalgPatterns(patterns, options);
 }
@@ -49,7 +50,8 @@ struct ConvertDeepSeekToLinalgPass final
     ConversionTarget target(*context);
     target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect,
                            math::MathDialect, scf::SCFDialect,
-                           tensor::TensorDialect>();
+                           tensor::TensorDialect, vector::VectorDialect,
+                           x86vector::X86VectorDialect>();
     target.addIllegalDialect<ds::DeepSeekDialect>();
     // Parameters name checkpoint tensors; the artifact binds them later.
     target.addLegalOp<ds::ParamOp, ds::ExpertParamOp>();
@@ -58,6 +60,7 @@ struct ConvertDeepSeekToLinalgPass final
     RewritePatternSet patterns(context);
     jikji::LoweringOptions options;
     options.cpuKernels = cpuKernels;
+    options.bf16Dot = bf16Dot;
     jikji::populateDeepSeekToLinalgPatterns(patterns, options);
     // Read by the FP8 kernel (lowersForX86Vbmi) during the rewrites.
     jikji::lowering::TargetsX86Vbmi vbmi(cpuKernels && x86Vbmi);

@@ -17,6 +17,11 @@ struct LoweringOptions {
   /// Register-blocked products and a column-tiled SwiGLU (the CPU's); off,
   /// every product is one linalg.generic.
   bool cpuKernels = true;
+  /// With `cpuKernels`: products over BF16 weights round their input to
+  /// BF16, and those of 4 or more rows multiply with `vdpbf16ps`
+  /// (avx512_bf16), twice the float32 FMA's work per instruction. The
+  /// numbers change by the rounding of the activations, so it is opt-in.
+  bool bf16Dot = false;
 };
 
 /// embedding, rms_norm, split, view, rope, silu_mul, add.
@@ -25,10 +30,11 @@ void populateElementwiseToLinalgPatterns(mlir::RewritePatternSet &patterns);
 void populateLinearToLinalgPatterns(mlir::RewritePatternSet &patterns,
                                     const LoweringOptions &options = {});
 /// mla_attention over the expanded cache.
-void populateAttentionToLinalgPatterns(mlir::RewritePatternSet &patterns);
+void populateAttentionToLinalgPatterns(mlir::RewritePatternSet &patterns,
+                                       const LoweringOptions &options = {});
 /// latent_attention over the latent cache, absorbed or expanded per call.
 void populateLatentAttentionToLinalgPatterns(
-    mlir::RewritePatternSet &patterns);
+    mlir::RewritePatternSet &patterns, const LoweringOptions &options = {});
 /// mla_attention and latent_attention of a batched decode step (with
 /// `positions`): one attention per slot, in a parallel loop over the slots.
 void populateSlotLoopPatterns(mlir::RewritePatternSet &patterns);

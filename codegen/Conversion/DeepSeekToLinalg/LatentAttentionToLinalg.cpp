@@ -404,7 +404,10 @@ private:
 };
 
 struct LatentAttentionPattern final : OpRewritePattern<ds::LatentAttentionOp> {
-  using Base::Base;
+  LatentAttentionPattern(MLIRContext *context,
+                         const jikji::LoweringOptions &options)
+      : OpRewritePattern(context), options(options) {}
+  jikji::LoweringOptions options;
   LogicalResult matchAndRewrite(ds::LatentAttentionOp op,
                                 PatternRewriter &rewriter) const override {
     // A batched step becomes one of these per slot first (SlotLoops.cpp).
@@ -583,7 +586,8 @@ struct LatentAttentionPattern final : OpRewritePattern<ds::LatentAttentionOp> {
       Value query =
           concatHeads(b, loc, op.getQueryNope(), op.getQueryRope(), tokens);
       return expandedAttention(b, loc, query, keys, values, start, tokens,
-                               length, scale, op.getOutput().getType());
+                               length, scale, op.getOutput().getType(),
+                               options.cpuKernels);
     };
     auto cost = [&](Value a, int64_t factor, Value c) {
       Value product = arith::MulIOp::create(b, loc, a, c);
@@ -616,6 +620,6 @@ struct LatentAttentionPattern final : OpRewritePattern<ds::LatentAttentionOp> {
 } // namespace
 
 void jikji::populateLatentAttentionToLinalgPatterns(
-    RewritePatternSet &patterns) {
-  patterns.add<LatentAttentionPattern>(patterns.getContext());
+    RewritePatternSet &patterns, const LoweringOptions &options) {
+  patterns.add<LatentAttentionPattern>(patterns.getContext(), options);
 }

@@ -94,7 +94,9 @@ static Value genericWeightContraction(OpBuilder &b, Location loc, Value input,
         Value w = widenToF32(b, loc, args[1]);
         if (scaled)
           w = arith::MulFOp::create(b, loc, w, args[2]);
-        Value term = arith::MulFOp::create(b, loc, args[0], w, fastmath);
+        // The input is float32, or bf16 when rounded for bf16 products.
+        Value x = widenToF32(b, loc, args[0]);
+        Value term = arith::MulFOp::create(b, loc, x, w, fastmath);
         yieldValue(b, loc,
                    arith::AddFOp::create(b, loc, args.back(), term, fastmath));
       });
@@ -268,13 +270,48 @@ static Value blockScaledWeightContraction(OpBuilder &b, Location loc,
   return edge.getResult(0);
 }
 
+/// Whether a product over `weight` multiplies bf16 activations: with the
+/// bf16 dot products on and a bf16 weight (FP8 products stay exact).
+static bool multipliesInBf16(Value weight,
+                             const jikji::LoweringOptions &options) {
+  return options.cpuKernels && options.bf16Dot &&
+         cast<RankedTensorType>(weight.getType()).getElementType().isBF16();
+}
+
+/// `input` rounded to bf16 (to nearest even), for products that multiply
+/// in bf16; an input already in bf16 is returned as it is. A pass over the
+/// input that the product then reads at half the bytes.
+static Value roundedToBf16(OpBuilder &b, Location loc, Value input,
+                           bool threaded) {
+  auto type = cast<RankedTensorType>(input.getType());
+  if (type.getElementType().isBF16())
+    return input;
+  auto roundedType = RankedTensorType::get(type.getShape(), b.getBF16Type());
+  Value init = emptyTensor(b, loc, roundedType, dynamicSizesOf(b, loc, input));
+  AffineMap identity = b.getMultiDimIdentityMap(type.getRank());
+  auto rounding = linalg::GenericOp::create(
+      b, loc, roundedType, ValueRange{input}, ValueRange{init},
+      ArrayRef<AffineMap>{identity, identity}, iterators(type.getRank()),
+      [&](OpBuilder &b, Location loc, ValueRange args) {
+        yieldValue(b, loc,
+                   arith::TruncFOp::create(b, loc, b.getBF16Type(), args[0]));
+      });
+  if (threaded)
+    rounding->setAttr(jikji::kParallelLoopsAttrName, b.getUnitAttr());
+  return rounding.getResult(0);
+}
+
 Value jikji::lowering::weightContraction(OpBuilder &b, Location loc,
                                          Value input, Value weight,
                                          Value scales, ArrayRef<int64_t> block,
-                                         bool threaded, bool cpuKernels) {
+                                         bool threaded,
+                                         const LoweringOptions &options) {
+  bool cpuKernels = options.cpuKernels;
   if (cpuKernels && scales)
     return blockScaledWeightContraction(b, loc, input, weight, scales, block,
                                         threaded);
+  if (multipliesInBf16(weight, options))
+    input = roundedToBf16(b, loc, input, threaded);
   if (!cpuKernels || scales || !hasBlockedWeightProduct(input, weight))
     return genericWeightContraction(b, loc, input, weight, scales, block,
                                     threaded, /*featuresOutermost=*/cpuKernels);
@@ -315,8 +352,9 @@ Value jikji::lowering::weightContraction(OpBuilder &b, Location loc,
                                 threaded);
   });
   return ifRows(left, [&] {
-    auto sliceType =
-        RankedTensorType::get({ShapedType::kDynamic, depth}, b.getF32Type());
+    auto sliceType = RankedTensorType::get(
+        {ShapedType::kDynamic, depth},
+        cast<RankedTensorType>(input.getType()).getElementType());
     Value rest = tensor::ExtractSliceOp::create(
         b, loc, sliceType, input,
         ArrayRef<OpFoldResult>{blocked, b.getIndexAttr(0)},
@@ -348,12 +386,12 @@ static int64_t swigluTile(int64_t width, bool quantized) {
 Value jikji::lowering::swigluProduct(OpBuilder &b, Location loc, Value input,
                                      Value gate, Value up, Value gateScales,
                                      Value upScales, ArrayRef<int64_t> block,
-                                     bool cpuKernels) {
-  if (!cpuKernels) {
+                                     const LoweringOptions &options) {
+  if (!options.cpuKernels) {
     Value gateProduct = weightContraction(b, loc, input, gate, gateScales,
-                                          block, /*threaded=*/true, false);
+                                          block, /*threaded=*/true, options);
     Value upProduct = weightContraction(b, loc, input, up, upScales, block,
-                                        /*threaded=*/true, false);
+                                        /*threaded=*/true, options);
     return ds::SiluMulOp::create(b, loc, gateProduct, upProduct);
   }
   auto inputType = cast<RankedTensorType>(input.getType());
@@ -361,6 +399,9 @@ Value jikji::lowering::swigluProduct(OpBuilder &b, Location loc, Value input,
   int64_t width = gateType.getDimSize(0), depth = gateType.getDimSize(1);
   bool quantized = static_cast<bool>(gateScales);
   int64_t tile = swigluTile(width, quantized);
+  // Every tile reads the whole input: round it once, not once per tile.
+  if (multipliesInBf16(gate, options))
+    input = roundedToBf16(b, loc, input, /*threaded=*/true);
   SmallVector<int64_t> shape(inputType.getShape().drop_back());
   shape.push_back(width);
   auto resultType = RankedTensorType::get(shape, b.getF32Type());
@@ -402,7 +443,8 @@ Value jikji::lowering::swigluProduct(OpBuilder &b, Location loc, Value input,
           // The tiles are the threads' work: each product stays on its own.
           return weightContraction(b, loc, input,
                                    tileOf(weight, tile, depth, column),
-                                   scaleTile, block, /*threaded=*/false);
+                                   scaleTile, block, /*threaded=*/false,
+                                   options);
         };
         Value gateTile = product(gate, gateScales);
         Value upTile = product(up, upScales);
@@ -439,8 +481,20 @@ struct LinearPattern final : OpRewritePattern<ds::LinearOp> {
     rewriter.replaceOp(
         op, weightContraction(rewriter, op.getLoc(), op.getInput(),
                               op.getWeight(), op.getScales(), block,
-                              /*threaded=*/true, options.cpuKernels));
+                              /*threaded=*/true, optionsFor(op)));
     return success();
+  }
+
+  /// The router's logits stay float32 with bf16 products on, as
+  /// fused_router's do: DeepSeek scores experts in float32, and a rounded
+  /// score can flip a choice between two nearly tied experts.
+  jikji::LoweringOptions optionsFor(ds::LinearOp op) const {
+    jikji::LoweringOptions chosen = options;
+    if (!op->use_empty() && llvm::all_of(op->getUsers(), [](Operation *user) {
+          return isa<ds::MoeRouterOp>(user);
+        }))
+      chosen.bf16Dot = false;
+    return chosen;
   }
   jikji::LoweringOptions options;
 };
@@ -456,11 +510,10 @@ struct SwiGluPattern final : OpRewritePattern<ds::SwiGluOp> {
     Location loc = op.getLoc();
     Value activated =
         swigluProduct(rewriter, loc, op.getInput(), op.getGate(), op.getUp(),
-                      Value(), Value(), {}, options.cpuKernels);
+                      Value(), Value(), {}, options);
     rewriter.replaceOp(op, weightContraction(rewriter, loc, activated,
                                              op.getDown(), Value(), {},
-                                             /*threaded=*/true,
-                                             options.cpuKernels));
+                                             /*threaded=*/true, options));
     return success();
   }
   jikji::LoweringOptions options;

@@ -443,7 +443,7 @@ struct MoeExpertsPattern final : OpRewritePattern<ds::MoeExpertsOp> {
                   }
                   return weightContraction(
                       b, loc, vector, expertMatrix(b, loc, stacked, e), scales,
-                      block, /*threaded=*/true, options.cpuKernels);
+                      block, /*threaded=*/true, options);
                 };
                 Value gate = project(op.getGate(), 0, x);
                 Value up = project(op.getUp(), 1, x);
@@ -590,7 +590,7 @@ Value sortPairsByExpert(OpBuilder &b, Location loc, Value indices, Value tokens,
 /// equal bytes; and the step forks once for its experts where sharing each
 /// expert's products forked 2k times.
 Value oneTokenExperts(OpBuilder &b, Location loc, ds::GroupedExpertsOp op,
-                      bool cpuKernels) {
+                      const jikji::LoweringOptions &options) {
   int64_t hidden = op.getType().getDimSize(1);
   int64_t topK = op.getWeights().getType().getDimSize(1);
   Value first = indexConstant(b, loc, 0);
@@ -616,7 +616,7 @@ Value oneTokenExperts(OpBuilder &b, Location loc, ds::GroupedExpertsOp op,
           }
           return weightContraction(b, loc, vector,
                                    expertMatrix(b, loc, stacked, e), scales,
-                                   block, /*threaded=*/false, cpuKernels);
+                                   block, /*threaded=*/false, options);
         };
         Value activated = ds::SiluMulOp::create(
             b, loc, project(op.getGate(), 0, x), project(op.getUp(), 1, x));
@@ -671,7 +671,7 @@ struct GroupedExpertsPattern final : OpRewritePattern<ds::GroupedExpertsOp> {
         b, loc, single,
         [&](OpBuilder &, Location) {
           scf::YieldOp::create(b, loc,
-                               oneTokenExperts(b, loc, op, options.cpuKernels));
+                               oneTokenExperts(b, loc, op, options));
         },
         [&](OpBuilder &, Location) {
           scf::YieldOp::create(b, loc, groupedExperts(b, loc, op));
@@ -739,10 +739,10 @@ struct GroupedExpertsPattern final : OpRewritePattern<ds::GroupedExpertsOp> {
       Value activated =
           swigluProduct(b, loc, rows, expertMatrix(b, loc, op.getGate(), e),
                         expertMatrix(b, loc, op.getUp(), e), scalesOf(0),
-                        scalesOf(1), block, options.cpuKernels);
+                        scalesOf(1), block, options);
       Value down = weightContraction(
           b, loc, activated, expertMatrix(b, loc, op.getDown(), e), scalesOf(2),
-          block, /*threaded=*/true, options.cpuKernels);
+          block, /*threaded=*/true, options);
 
       // Scatter: out[t] += w[t, j] * down[p] for the pair at offset + p.
       auto scatter = scf::ForOp::create(
