@@ -386,9 +386,10 @@ bool jikji::lowering::hasBlockScaledWeightProduct(int64_t features) {
 
 Value jikji::lowering::blockScaledWeightProduct(
     OpBuilder &b, Location loc, Value input, Value weight, Value scales,
-    ArrayRef<int64_t> block, int64_t blocks, Value output, bool threaded) {
+    ArrayRef<int64_t> block, int64_t blocks, Value output, bool threaded,
+    bool byteLookup) {
   Value rows = tensor::DimOp::create(b, loc, input, 0);
   return BlockScaledProduct(b, loc, input, weight, scales, block, blocks,
-                            lowersForX86Vbmi())
+                            byteLookup)
       .build(rows, output, threaded);
 }

@@ -61,9 +61,8 @@ struct ConvertDeepSeekToLinalgPass final
     jikji::LoweringOptions options;
     options.cpuKernels = cpuKernels;
     options.bf16Dot = bf16Dot;
+    options.x86Vbmi = x86Vbmi;
     jikji::populateDeepSeekToLinalgPatterns(patterns, options);
-    // Read by the FP8 kernel (lowersForX86Vbmi) during the rewrites.
-    jikji::lowering::TargetsX86Vbmi vbmi(cpuKernels && x86Vbmi);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
       signalPassFailure();

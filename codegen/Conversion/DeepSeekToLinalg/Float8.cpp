@@ -94,20 +94,6 @@ Value jikji::lowering::widenFloat8E4M3FN(OpBuilder &b, Location loc,
                                          b.getF32FloatAttr(256.0f)));
 }
 
-/// Set by TargetsX86Vbmi for the rewrites of one pass run on this thread.
-static thread_local bool targetsX86Vbmi = false;
-
-bool jikji::lowering::lowersForX86Vbmi() { return targetsX86Vbmi; }
-
-jikji::lowering::TargetsX86Vbmi::TargetsX86Vbmi(bool enabled)
-    : previous(targetsX86Vbmi) {
-  targetsX86Vbmi = enabled;
-}
-
-jikji::lowering::TargetsX86Vbmi::~TargetsX86Vbmi() {
-  targetsX86Vbmi = previous;
-}
-
 namespace {
 constexpr int64_t kLookupCodes = 64; // codes per lookup: one AVX-512 register
 constexpr int64_t kLaneBytes = 16;   // bytes per 128-bit lane (the unpacks')
