@@ -33,6 +33,11 @@ def ConvertDeepSeekToLinalgPass
     products per float32 lane, float32 sums): about twice the arithmetic
     of the float32 FMA kernel, for activations rounded to BF16. FP8
     products and the attention's own products stay exact.
+
+    With `x86-vbmi` as well (the CPU pipeline sets it when the host has
+    AVX-512 VBMI), the FP8 kernel's one-row products (decode steps) decode
+    64 e4m3 codes at a time by two byte lookups (`vpermi2b`, an
+    `llvm.call_intrinsic`) instead of float16 bit moves: exact either way.
   }];
   let options = [
     Option<"cpuKernels", "cpu-kernels", "bool", /*default=*/"true",
@@ -40,11 +45,15 @@ def ConvertDeepSeekToLinalgPass
     Option<"bf16Dot", "bf16-dot", "bool", /*default=*/"false",
            "With cpu-kernels: round the input of products over BF16 "
            "weights to BF16 and multiply with vdpbf16ps (avx512_bf16)">,
+    Option<"x86Vbmi", "x86-vbmi", "bool", /*default=*/"false",
+           "With cpu-kernels: the target has AVX-512 VBMI, so one-row FP8 "
+           "products decode their weights by byte lookups (vpermi2b)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::bufferization::BufferizationDialect",
     "::mlir::linalg::LinalgDialect",
+    "::mlir::LLVM::LLVMDialect",
     "::mlir::math::MathDialect",
     "::mlir::scf::SCFDialect",
     "::mlir::tensor::TensorDialect",

@@ -39,11 +39,13 @@ using namespace mlir;
 
 namespace jikji {
 namespace {
-void addLinalgPasses(OpPassManager &pm, bool cpuKernels, bool bf16Dot) {
+void addLinalgPasses(OpPassManager &pm, bool cpuKernels, bool bf16Dot,
+                     bool x86Vbmi) {
   // deepseek compute ops become linalg/tensor/scf: what MLIR can bufferize.
   ConvertDeepSeekToLinalgPassOptions lowering;
   lowering.cpuKernels = cpuKernels;
   lowering.bf16Dot = bf16Dot;
+  lowering.x86Vbmi = cpuKernels && x86Vbmi;
   pm.addPass(createConvertDeepSeekToLinalgPass(lowering));
   // The C entry point, and weights read from the runtime's table.
   pm.addPass(createCreateEntryPointPass());
@@ -55,11 +57,12 @@ void addLinalgPasses(OpPassManager &pm, bool cpuKernels, bool bf16Dot) {
 
 void jikji::addCpuLinalgPasses(OpPassManager &pm,
                                const CpuPipelineOptions &options) {
-  addLinalgPasses(pm, /*cpuKernels=*/true, options.bf16Dot);
+  addLinalgPasses(pm, /*cpuKernels=*/true, options.bf16Dot, options.x86Vbmi);
 }
 
 void jikji::addPortableLinalgPasses(OpPassManager &pm) {
-  addLinalgPasses(pm, /*cpuKernels=*/false, /*bf16Dot=*/false);
+  addLinalgPasses(pm, /*cpuKernels=*/false, /*bf16Dot=*/false,
+                  /*x86Vbmi=*/false);
 }
 
 void jikji::addCpuBufferizePasses(OpPassManager &pm) {
@@ -154,6 +157,11 @@ struct LowerToCpuOptions : public PassPipelineOptions<LowerToCpuOptions> {
       llvm::cl::desc("Products over BF16 weights multiply BF16-rounded "
                      "activations with vdpbf16ps (needs avx512_bf16)"),
       llvm::cl::init(false)};
+  Option<bool> x86Vbmi{
+      *this, "x86-vbmi",
+      llvm::cl::desc("FP8 one-row products decode through AVX-512 VBMI "
+                     "byte-table lookups (needs avx512vbmi)"),
+      llvm::cl::init(false)};
 };
 } // namespace
 
@@ -165,6 +173,7 @@ void jikji::registerCpuPipelines() {
       [](OpPassManager &pm, const LowerToCpuOptions &options) {
         CpuPipelineOptions cpu;
         cpu.bf16Dot = options.bf16Dot;
+        cpu.x86Vbmi = options.x86Vbmi;
         buildLowerToCpuPipeline(pm, CpuPhase::LLVM, cpu);
       });
 }

@@ -21,6 +21,9 @@ struct CpuPipelineOptions {
   /// `vdpbf16ps` (convert-deepseek-to-linalg{bf16-dot}); the target CPU
   /// must have avx512_bf16.
   bool bf16Dot = false;
+  /// The target CPU has AVX-512 VBMI: FP8 weights of one-row products
+  /// decode through byte-table lookups (convert-deepseek-to-linalg{x86-vbmi}).
+  bool x86Vbmi = false;
 };
 
 /// deepseek -> linalg on tensors, with the artifact's entry point.

@@ -1,5 +1,7 @@
 // RUN: jikji-opt %s --split-input-file --convert-deepseek-to-linalg | FileCheck %s
 // RUN: jikji-opt %s --split-input-file --convert-deepseek-to-linalg=cpu-kernels=false | FileCheck %s --check-prefix=GENERIC
+// RUN: jikji-opt %s --split-input-file --convert-deepseek-to-linalg=x86-vbmi=true | FileCheck %s --check-prefix=VBMI
+// RUN: jikji-opt %s --split-input-file --convert-deepseek-to-linalg="cpu-kernels=false x86-vbmi=true" | FileCheck %s --check-prefix=GENERIC
 
 // Tests that linear becomes one contraction whose body widens the BF16
 // weight next to the multiply (as integer ops: a shift into the top half,
@@ -31,7 +33,9 @@ func.func @linear(%x: tensor<?x8xf32>, %w: tensor<4x8xbf16>) -> tensor<?x4xf32> 
 // sign-extended, shifted by 7, the sign's copy in bit 14 masked off (0xBF80
 // is -16512), a float16 widened; S.1111.111 is NaN), times the block's
 // scale (row `feature / 128`, column kb) times 2^8, then 16 FMAs for the 4
-// rows. The rows left, one at a time: per 64 columns, the largest code
+// rows. The rows left, one at a time: per 64 columns, the 4 features'
+// codes 1024 columns ahead prefetched (past the end of the rows, 4 rows
+// on: the next register block's; clamped to the weight), the largest code
 // magnitude of each feature kept (a NaN code is the only one of 0x7F), and
 // per 16 columns 4 FMAs of x · w/2^8 into 4 accumulators per 128-column
 // block, scaled once by the block's scale; a feature whose largest
@@ -65,9 +69,24 @@ func.func @linear(%x: tensor<?x8xf32>, %w: tensor<4x8xbf16>) -> tensor<?x4xf32> 
 // CHECK-COUNT-4: vector.reduction <add>
 // CHECK: vector.transfer_write
 // CHECK: scf.for %{{.+}} = %[[BLOCKED]] to %{{.+}} step %{{.+}} iter_args
-// CHECK: %[[SCALE_ROW:.+]] = arith.divui %{{.+}}, %{{.+}} : index
+// CHECK: %[[SCALE_ROW:.+]] = arith.divui %{{.+}}, %[[SCALE_ROWS:.+]] : index
+// CHECK: %[[CODES_BUFFER:.+]] = bufferization.to_buffer %{{.+}} read_only : tensor<704x320xf8E4M3FN> to memref<704x320xf8E4M3FN, strided<[?, ?], offset: ?>>
 // CHECK: scf.for %[[KB:.+]] = %{{.+}} to %{{.+}} step %{{.+}} iter_args({{.+}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<64xi8>, vector<64xi8>, vector<64xi8>, vector<64xi8>)
-// CHECK: scf.for %{{.+}} step %[[SIXTY_FOUR:.+]] iter_args
+// CHECK: scf.for %[[K:.+]] = %{{.+}} to %{{.+}} step %[[SIXTY_FOUR:.+]] iter_args
+// CHECK: %[[DISTANCE:.+]] = arith.constant 1024 : index
+// CHECK: %[[AHEAD:.+]] = arith.addi %[[K]], %[[DISTANCE]] : index
+// CHECK: %[[WIDTH:.+]] = arith.constant 320 : index
+// CHECK: %[[WRAPS:.+]] = arith.cmpi uge, %[[AHEAD]], %[[WIDTH]] : index
+// CHECK: %[[LAST_COLUMN:.+]] = arith.constant 319 : index
+// CHECK: %[[WRAPPED:.+]] = arith.subi %[[AHEAD]], %{{.+}} : index
+// CHECK: %[[AHEAD_OR_WRAPPED:.+]] = arith.select %[[WRAPS]], %[[WRAPPED]], %[[AHEAD]] : index
+// CHECK: %[[COLUMN:.+]] = arith.minui %[[AHEAD_OR_WRAPPED]], %[[LAST_COLUMN]] : index
+// CHECK: %[[NEXT_BLOCK:.+]] = arith.addi %[[FEATURE:.+]], %{{.+}} : index
+// CHECK: %[[FIRST:.+]] = arith.select %[[WRAPS]], %[[NEXT_BLOCK]], %[[FEATURE]] : index
+// CHECK: %[[LAST_ROW:.+]] = arith.constant 703 : index
+// CHECK: %[[ROW:.+]] = arith.minui %{{.+}}, %[[LAST_ROW]] : index
+// CHECK: memref.prefetch %[[CODES_BUFFER]][%[[ROW]], %[[COLUMN]]], read, locality<3>, data
+// CHECK-COUNT-3: memref.prefetch %[[CODES_BUFFER]][%{{.+}}, %[[COLUMN]]], read, locality<3>, data
 // CHECK: %[[ROW_CODES:.+]] = vector.transfer_read %{{.+}} : tensor<704x320xf8E4M3FN>, vector<64xf8E4M3FN>
 // CHECK: %[[ROW_BITS:.+]] = arith.bitcast %[[ROW_CODES]] : vector<64xf8E4M3FN> to vector<64xi8>
 // CHECK: %[[MAGNITUDES:.+]] = arith.andi %[[ROW_BITS]], %{{.+}} : vector<64xi8>
@@ -107,6 +126,57 @@ func.func @linear(%x: tensor<?x8xf32>, %w: tensor<4x8xbf16>) -> tensor<?x4xf32> 
 // GENERIC: arith.extf %{{.+}} : f16 to f32
 // GENERIC-NOT: linalg.generic
 // GENERIC: return
+// With x86-vbmi (a CPU with AVX-512 VBMI) the rows in blocks of 4 are as
+// above, and the rows left decode 64 codes of each feature at a time by
+// byte lookups: the codes permuted so that x86's unpacks give the values in
+// order, the low and the high byte of each value's float32 bits looked up
+// (vpermi2b) in two 128-entry tables of the 7 magnitude bits, the sign bit
+// (-128) merged into the high byte, bytes interleaved into 16-bit halves
+// and those with zeros into float32s (the low half of each value's bits is
+// zero). The tables: code 1 (2^-9, 0x3B000000) has high byte 59 and low
+// byte 0, code 2 (2^-8, 0x3B800000) 59 and 0x80 (-128); the last entry
+// of the high table, code 0x7F, is NaN's 0x7F (0x7FC00000). The block
+// scales carry no 2^8, and no NaN search is left: the NaN codes decode to
+// NaN.
+// VBMI-LABEL: func.func @fp8_linear
+// VBMI: scf.for %{{.+}} iter_args({{.+}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// VBMI: arith.extf %{{.+}} : vector<16xf16> to vector<16xf32>
+// VBMI: %[[ONE_ROW_SCALE_ROW:.+]] = arith.divui %{{.+}}, %{{.+}} : index
+// VBMI: %[[CODES_BUFFER:.+]] = bufferization.to_buffer %{{.+}} read_only
+// VBMI: scf.for %[[ONE_ROW_KB:.+]] = %{{.+}} to %{{.+}} step %{{.+}} iter_args({{.+}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
+// VBMI: scf.for %{{.+}} step %{{.+}} iter_args({{.+}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
+// VBMI-COUNT-4: vector.transfer_read %{{.+}} : tensor<?x320xf32>, vector<16xf32>
+// VBMI-COUNT-4: memref.prefetch %[[CODES_BUFFER]]
+// VBMI: %[[CODES:.+]] = vector.transfer_read %{{.+}} : tensor<704x320xf8E4M3FN>, vector<64xf8E4M3FN>
+// VBMI: %[[BITS:.+]] = arith.bitcast %[[CODES]] : vector<64xf8E4M3FN> to vector<64xi8>
+// VBMI: %[[PERMUTED:.+]] = vector.shuffle %[[BITS]], %[[BITS]] [0, 1, 2, 3, 16, 17, 18, 19, 32, 33, 34, 35, 48, 49, 50, 51, 4, 5, 6, 7, 20, 21, 22, 23, 36, 37, 38, 39, 52, 53, 54, 55, 8, 9, 10, 11, 24, 25, 26, 27, 40, 41, 42, 43, 56, 57, 58, 59, 12, 13, 14, 15, 28, 29, 30, 31, 44, 45, 46, 47, 60, 61, 62, 63]
+// VBMI: %[[LOW0:.+]] = arith.constant dense<[0, 0, -128, -64, 0, 32,
+// VBMI: %[[LOW1:.+]] = arith.constant dense<
+// VBMI: %[[HIGH0:.+]] = arith.constant dense<[0, 59, 59, 59, 60,
+// VBMI: %[[HIGH1:.+]] = arith.constant dense<{{.+}}, 67, 127]> : vector<64xi8>
+// VBMI: %[[LOW:.+]] = llvm.call_intrinsic "llvm.x86.avx512.vpermi2var.qi.512"(%[[LOW0]], %[[PERMUTED]], %[[LOW1]]) : (vector<64xi8>, vector<64xi8>, vector<64xi8>) -> vector<64xi8>
+// VBMI: %[[MAGNITUDE_HIGH:.+]] = llvm.call_intrinsic "llvm.x86.avx512.vpermi2var.qi.512"(%[[HIGH0]], %[[PERMUTED]], %[[HIGH1]])
+// VBMI: %[[SIGN_BIT:.+]] = arith.constant dense<-128> : vector<64xi8>
+// VBMI: %[[SIGN:.+]] = arith.andi %[[PERMUTED]], %[[SIGN_BIT]] : vector<64xi8>
+// VBMI: %[[HIGH:.+]] = arith.ori %[[MAGNITUDE_HIGH]], %[[SIGN]] : vector<64xi8>
+// VBMI: %[[HALVES_BYTES:.+]] = vector.shuffle %[[LOW]], %[[HIGH]] [0, 64, 1, 65, 2, 66, 3, 67, 4, 68, 5, 69, 6, 70, 7, 71, 16, 80,
+// VBMI: %[[HALVES:.+]] = vector.bitcast %[[HALVES_BYTES]] : vector<64xi8> to vector<32xi16>
+// VBMI: %[[FIRST_BITS:.+]] = vector.shuffle %{{.+}}, %[[HALVES]] [0, 32, 1, 33, 2, 34, 3, 35, 8, 40,
+// VBMI: %[[FIRST:.+]] = vector.bitcast %[[FIRST_BITS]] : vector<32xi16> to vector<16xf32>
+// VBMI: %[[SECOND_BITS:.+]] = vector.shuffle %{{.+}}, %[[HALVES]] [4, 36, 5, 37, 6, 38, 7, 39, 12, 44,
+// VBMI: vector.bitcast %[[SECOND_BITS]] : vector<32xi16> to vector<16xf32>
+// VBMI: vector.shuffle %[[LOW]], %[[HIGH]] [8, 72, 9, 73,
+// VBMI-NOT: arith.maxui
+// VBMI: vector.fma %{{.+}}, %[[FIRST]], %{{.+}} : vector<16xf32>
+// VBMI-COUNT-15: vector.fma
+// VBMI-NOT: arith.maxui
+// VBMI: %[[SCALE:.+]] = tensor.extract %{{.+}}[%[[ONE_ROW_SCALE_ROW]], %[[ONE_ROW_KB]]] : tensor<6x3xf32>
+// VBMI-NEXT: %[[LANES:.+]] = vector.broadcast %[[SCALE]] : f32 to vector<16xf32>
+// VBMI-COUNT-4: vector.fma %{{.+}}, %[[LANES]], %{{.+}} : vector<16xf32>
+// VBMI-COUNT-4: vector.reduction <add>
+// VBMI-NOT: arith.select
+// VBMI: vector.transfer_write
+// VBMI: linalg.generic
 func.func @fp8_linear(%x: tensor<?x320xf32>, %w: tensor<704x320xf8E4M3FN>, %s: tensor<6x3xf32>) -> tensor<?x704xf32> {
   %y = deepseek.linear %x, %w scales %s block [128, 128] : tensor<?x320xf32>, tensor<704x320xf8E4M3FN>, tensor<6x3xf32> -> tensor<?x704xf32>
   return %y : tensor<?x704xf32>

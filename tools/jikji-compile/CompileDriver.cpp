@@ -299,6 +299,10 @@ int jikji::runCompileDriver(int argc, char **argv, DialectRegistry &registry) {
   if (options.cpu.getNumOccurrences() && options.target == Target::None)
     return fail("--cpu applies to --target=cpu and --target=cuda (the host "
                 "code)");
+  // What the CPU compiled for offers the kernels (the FP8 table decoding
+  // needs AVX-512 VBMI).
+  CpuPipelineOptions cpuOptions;
+  cpuOptions.bf16Dot = options.cpuBf16Dot;
   if (options.target != Target::None) {
     Result<std::unique_ptr<llvm::TargetMachine>> cpuMachine =
         createCpuTargetMachine(options.cpu);
@@ -314,6 +318,8 @@ int jikji::runCompileDriver(int argc, char **argv, DialectRegistry &registry) {
                   options.cpu.getValue() + " (" + targetCpu.name +
                   ") lacks; name one that has it, e.g. --cpu=znver4 or "
                   "--cpu=sapphirerapids");
+    cpuOptions.x86Vbmi = llvm::is_contained(targetCpu.features, "avx512vbmi") &&
+                         llvm::is_contained(targetCpu.features, "avx512bw");
   }
 
   MLIRContext context(registry);
@@ -472,8 +478,6 @@ int jikji::runCompileDriver(int argc, char **argv, DialectRegistry &registry) {
     return 0;
   };
   progress(timer, "imported");
-  CpuPipelineOptions cpuOptions;
-  cpuOptions.bf16Dot = options.cpuBf16Dot;
   auto addLinalgPasses = [&](OpPassManager &pm) {
     if (cuda)
       addPortableLinalgPasses(pm);

@@ -11,14 +11,21 @@
 //   the decoding costs a quarter of an FMA per product;
 // - the rows left (all of a decode step's one row): 4 independent 16-lane
 //   accumulators per 128-column block, scaled once at the block's end by
-//   the block's scale (times the 2^8 the decoding leaves out) into 4
-//   running sums; the NaN codes found by a max over 64 codes at a time
-//   instead of a test of every decoded weight.
+//   the block's scale into 4 running sums. Where the target has AVX-512
+//   VBMI, 64 codes at a time are decoded by two byte lookups
+//   (float8E4M3FNByLookup: exact values, NaN codes NaN); elsewhere 16 at a
+//   time through float16 (the 2^8 it leaves out folded into the scale),
+//   the NaN codes found by a max over 64 codes at a time instead of a test
+//   of every decoded weight. Each step prefetches the codes 1024 columns
+//   ahead (or in the next register block's rows).
 //
 //===----------------------------------------------------------------------===//
 
 #include "codegen/Conversion/DeepSeekToLinalg/Builders.h"
 
+#include "mlir/Dialect/Bufferization/IR/BufferizableOpInterface.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
@@ -33,13 +40,19 @@ constexpr int64_t kRows = 4;    // input rows per register block (prefill)
 constexpr int64_t kColumns = 4; // output features per register block
 constexpr int64_t kLanes = 16;  // float32 per AVX-512 register
 constexpr int64_t kChunk = 64;  // e4m3 codes per AVX-512 register
+// How far ahead of the codes it decodes a one-row step prefetches, per
+// feature: 16 cache lines (bench-v3-fp8 decode steps took the same time,
+// within 2%, with 512 and 2048).
+constexpr int64_t kPrefetchCodes = 1024;
 
 class BlockScaledProduct {
 public:
   BlockScaledProduct(OpBuilder &b, Location loc, Value input, Value weight,
-                     Value scales, ArrayRef<int64_t> block, int64_t blocks)
+                     Value scales, ArrayRef<int64_t> block, int64_t blocks,
+                     bool byteLookup)
       : b(b), loc(loc), input(input), weight(weight), scales(scales),
-        scaleRows(block[0]), blockWidth(block[1]), blocks(blocks) {
+        scaleRows(block[0]), blockWidth(block[1]), blocks(blocks),
+        byteLookup(byteLookup) {
     features = cast<RankedTensorType>(weight.getType()).getDimSize(0);
     // The widest step of codes that divides the block (128 in every
     // checkpoint): 64, one AVX-512 register of bytes.
@@ -61,6 +74,7 @@ private:
   }
   Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
   Value mul(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
+  Value sub(Value x, Value y) { return arith::SubIOp::create(b, loc, x, y); }
 
   Value read(Value matrix, Value row, Value column) {
     Type element = cast<RankedTensorType>(matrix.getType()).getElementType();
@@ -159,10 +173,50 @@ private:
         b, loc, VectorType::get({lanes}, b.getI8Type()), codes);
   }
 
+  /// The weight's buffer, for prefetches only (it is never written).
+  Value prefetchBuffer() {
+    auto type = cast<RankedTensorType>(weight.getType());
+    return bufferization::ToBufferOp::create(
+        b, loc, bufferization::getMemRefTypeWithFullyDynamicLayout(type),
+        weight, /*read_only=*/b.getUnitAttr());
+  }
+
+  /// Prefetches the codes of features [feature, feature + kColumns)
+  /// kPrefetchCodes columns ahead of column `k`, for a one-row step. Past
+  /// the end of their rows the prefetches move to the same place in the
+  /// next register block's features (kColumns rows on), whose codes come
+  /// next: alone, the hardware prefetcher left products over rows of 2048
+  /// codes (V3's expert down projections) 1.6x slower per code than over
+  /// rows of 7168.
+  void prefetchAhead(Value buffer, Value feature, Value k) {
+    int64_t width = cast<RankedTensorType>(weight.getType()).getDimSize(1);
+    Value ahead = add(k, constant(kPrefetchCodes));
+    Value wraps = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge,
+                                        ahead, constant(width));
+    // (Rows narrower than kPrefetchCodes prefetch their last code.)
+    Value column = arith::MinUIOp::create(
+        b, loc,
+        arith::SelectOp::create(b, loc, wraps, sub(ahead, constant(width)),
+                                ahead),
+        constant(width - 1));
+    Value first = arith::SelectOp::create(
+        b, loc, wraps, add(feature, constant(kColumns)), feature);
+    for (int64_t j = 0; j < kColumns; ++j) {
+      // The last block's prefetches stay in the weight.
+      Value row = arith::MinUIOp::create(b, loc, add(first, constant(j)),
+                                         constant(features - 1));
+      memref::PrefetchOp::create(b, loc, buffer, ValueRange{row, column},
+                                 /*isWrite=*/false, /*localityHint=*/3,
+                                 /*isDataCache=*/true);
+    }
+  }
+
   /// out[row, outColumn + j] = Σ_kb scale[f / 128, kb] ·
   /// (x[row, kb-th block] · W[f + j, kb-th block]) for j < 4 and the
   /// whole blocks kb; NaN where W[f + j] holds a NaN code.
   Value registerBlock(Value row, Value feature, Value outColumn, Value out) {
+    if (byteLookup && chunk == kChunk)
+      return lookupRegisterBlock(row, feature, outColumn, out);
     auto lanesType = VectorType::get({kLanes}, b.getF32Type());
     auto chunkType = VectorType::get({chunk}, b.getI8Type());
     Value zero = arith::ConstantOp::create(
@@ -181,6 +235,7 @@ private:
     // 4 features starting at a multiple of 4 share one row of scales.
     Value scaleRow =
         arith::DivUIOp::create(b, loc, feature, constant(scaleRows));
+    Value weightBuffer = prefetchBuffer();
     auto byBlock = scf::ForOp::create(
         b, loc, constant(0), constant(blocks), constant(1), initial,
         [&](OpBuilder &, Location, Value kb, ValueRange carried) {
@@ -192,6 +247,7 @@ private:
               inBlockInitial,
               [&](OpBuilder &, Location, Value k, ValueRange partial) {
                 SmallVector<Value> next(partial.begin(), partial.end());
+                prefetchAhead(weightBuffer, feature, k);
                 for (int64_t j = 0; j < kColumns; ++j) {
                   Value codes = readCodes(add(feature, constant(j)), k, chunk);
                   Value magnitudes =
@@ -251,6 +307,66 @@ private:
         .getResult();
   }
 
+  /// registerBlock with the codes decoded by byte lookups
+  /// (float8E4M3FNByLookup, AVX-512 VBMI): 64 codes of each feature per
+  /// step in 1 permute, 2 lookups, 1 sign merge and 6 unpacks, their
+  /// values exact and NaN codes NaN, where the float16 decoding costs 3
+  /// integer ops and a conversion per 16 codes and a separate search for
+  /// the NaN codes (in L2, 23 against 14 GB/s of codes, docs/benchmarks.md).
+  /// Each block's 4 accumulators are scaled once at its end.
+  Value lookupRegisterBlock(Value row, Value feature, Value outColumn,
+                            Value out) {
+    auto lanesType = VectorType::get({kLanes}, b.getF32Type());
+    Value zero = arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(lanesType, b.getF32FloatAttr(0.0)));
+    SmallVector<Value> initial(kColumns, zero);
+    Value scaleRow =
+        arith::DivUIOp::create(b, loc, feature, constant(scaleRows));
+    Value weightBuffer = prefetchBuffer();
+    auto byBlock = scf::ForOp::create(
+        b, loc, constant(0), constant(blocks), constant(1), initial,
+        [&](OpBuilder &, Location, Value kb, ValueRange carried) {
+          Value begin = mul(kb, constant(blockWidth));
+          SmallVector<Value> inBlockInitial(kColumns, zero);
+          auto inBlock = scf::ForOp::create(
+              b, loc, begin, add(begin, constant(blockWidth)), constant(chunk),
+              inBlockInitial,
+              [&](OpBuilder &, Location, Value k, ValueRange partial) {
+                SmallVector<Value> x;
+                for (int64_t lane = 0; lane < chunk; lane += kLanes)
+                  x.push_back(read(input, row, add(k, constant(lane))));
+                SmallVector<Value> next(partial.begin(), partial.end());
+                prefetchAhead(weightBuffer, feature, k);
+                for (int64_t j = 0; j < kColumns; ++j) {
+                  SmallVector<Value> w = float8E4M3FNByLookup(
+                      b, loc, readCodes(add(feature, constant(j)), k, chunk));
+                  for (auto [xs, ws] : llvm::zip_equal(x, w))
+                    next[j] = vector::FMAOp::create(b, loc, xs, ws, next[j]);
+                }
+                scf::YieldOp::create(b, loc, next);
+              });
+          Value scale = tensor::ExtractOp::create(b, loc, scales,
+                                                  ValueRange{scaleRow, kb});
+          Value lanes = vector::BroadcastOp::create(b, loc, lanesType, scale);
+          SmallVector<Value> next;
+          for (int64_t j = 0; j < kColumns; ++j)
+            next.push_back(vector::FMAOp::create(b, loc, inBlock.getResult(j),
+                                                 lanes, carried[j]));
+          scf::YieldOp::create(b, loc, next);
+        });
+    SmallVector<Value> dots;
+    for (int64_t j = 0; j < kColumns; ++j)
+      dots.push_back(vector::ReductionOp::create(
+          b, loc, vector::CombiningKind::ADD, byBlock.getResult(j),
+          arith::FastMathFlags::reassoc | arith::FastMathFlags::contract));
+    Value values = vector::FromElementsOp::create(
+        b, loc, VectorType::get({kColumns}, b.getF32Type()), dots);
+    return vector::TransferWriteOp::create(b, loc, values, out,
+                                           ValueRange{row, outColumn},
+                                           ArrayRef<bool>{true})
+        .getResult();
+  }
+
   OpBuilder &b;
   Location loc;
   Value input, weight, scales;
@@ -258,6 +374,8 @@ private:
   int64_t features = 0;
   /// Codes per step of the reduction (a multiple of kLanes).
   int64_t chunk = kChunk;
+  /// The one-row products decode by byte lookups (the target has VBMI).
+  bool byteLookup = false;
 };
 
 } // namespace
@@ -268,8 +386,10 @@ bool jikji::lowering::hasBlockScaledWeightProduct(int64_t features) {
 
 Value jikji::lowering::blockScaledWeightProduct(
     OpBuilder &b, Location loc, Value input, Value weight, Value scales,
-    ArrayRef<int64_t> block, int64_t blocks, Value output, bool threaded) {
+    ArrayRef<int64_t> block, int64_t blocks, Value output, bool threaded,
+    bool byteLookup) {
   Value rows = tensor::DimOp::create(b, loc, input, 0);
-  return BlockScaledProduct(b, loc, input, weight, scales, block, blocks)
+  return BlockScaledProduct(b, loc, input, weight, scales, block, blocks,
+                            byteLookup)
       .build(rows, output, threaded);
 }

@@ -66,6 +66,19 @@ mlir::Value float8E4M3FNBitsAsFiniteOver256(mlir::OpBuilder &b,
                                             mlir::Location loc,
                                             mlir::Value bits);
 
+/// Declares the byte lookups of float8E4M3FNByLookup free of memory
+/// effects (Float8.cpp), for the passes after the lowering.
+void registerByteLookupEffects(mlir::DialectRegistry &registry);
+
+/// 64 e4m3 codes (`bits`, vector<64xi8>) as four vector<16xf32> of their
+/// values, codes 16r to 16r + 15 in the r-th, exactly, NaN codes as NaN:
+/// a permute of the codes, two byte lookups (AVX-512 VBMI's vpermi2b), a
+/// sign merge and six unpacks for the 64, for targets with VBMI
+/// (Float8.cpp).
+llvm::SmallVector<mlir::Value> float8E4M3FNByLookup(mlir::OpBuilder &b,
+                                                    mlir::Location loc,
+                                                    mlir::Value bits);
+
 /// Whether `blockScaledWeightProduct` takes a weight of `features` rows.
 bool hasBlockScaledWeightProduct(int64_t features);
 
@@ -73,13 +86,14 @@ bool hasBlockScaledWeightProduct(int64_t features);
 /// whole 128-column blocks, into `output` [M, N], for an FP8 weight [N, K]
 /// with scales [ceil(N/128), ceil(K/128)]: 4 output features per register
 /// block, each block of 128 columns summed in its own accumulators and
-/// scaled once (BlockScaledWeightProduct.cpp).
+/// scaled once (BlockScaledWeightProduct.cpp). With `byteLookup` (a target
+/// with AVX-512 VBMI), the one-row products decode by float8E4M3FNByLookup.
 mlir::Value blockScaledWeightProduct(mlir::OpBuilder &b, mlir::Location loc,
                                      mlir::Value input, mlir::Value weight,
                                      mlir::Value scales,
                                      llvm::ArrayRef<int64_t> block,
                                      int64_t blocks, mlir::Value output,
-                                     bool threaded);
+                                     bool threaded, bool byteLookup);
 
 /// Widens a weight element to float32; f32 passes, bf16 takes a shift, FP8
 /// its exact decoding.
@@ -114,7 +128,9 @@ inline mlir::Value widenToF32(mlir::OpBuilder &b, mlir::Location loc,
 /// share of a larger piece of work). With `options.cpuKernels`, FP8
 /// products take the block-scaled kernel (blockScaledWeightProduct) and
 /// bf16 ones of 4 or more rows the register-blocked kernel; without, every
-/// product is one linalg.generic. With `options.bf16Dot` as well, a
+/// product is one linalg.generic. With `options.x86Vbmi` as well, the
+/// block-scaled kernel's one-row products decode by byte lookups. With
+/// `options.bf16Dot` as well, a
 /// product over a bf16 weight rounds its input to bf16 first (an input
 /// already in bf16 is taken as it is) and its register-blocked part
 /// multiplies with `vdpbf16ps`.

@@ -4,12 +4,14 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "codegen/Conversion/DeepSeekToLinalg/Builders.h"
 #include "codegen/Conversion/DeepSeekToLinalg/DeepSeekToLinalg.h"
 #include "codegen/Conversion/Passes.h"
 
 #include "dialects/DeepSeek/IR/DeepSeekOps.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/X86Vector/X86VectorDialect.h"
 #include "mlir/Transforms/DialectConversion.h"
@@ -39,6 +41,10 @@ struct ConvertDeepSeekToLinalgPass final
     : jikji::impl::ConvertDeepSeekToLinalgPassBase<
           ConvertDeepSeekToLinalgPass> {
   using Base::Base;
+  void getDependentDialects(DialectRegistry &registry) const override {
+    Base::getDependentDialects(registry);
+    jikji::lowering::registerByteLookupEffects(registry);
+  }
   void runOnOperation() override {
     MLIRContext *context = &getContext();
     ConversionTarget target(*context);
@@ -55,6 +61,7 @@ struct ConvertDeepSeekToLinalgPass final
     jikji::LoweringOptions options;
     options.cpuKernels = cpuKernels;
     options.bf16Dot = bf16Dot;
+    options.x86Vbmi = x86Vbmi;
     jikji::populateDeepSeekToLinalgPatterns(patterns, options);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))

@@ -22,6 +22,10 @@ struct LoweringOptions {
   /// (avx512_bf16), twice the float32 FMA's work per instruction. The
   /// numbers change by the rounding of the activations, so it is opt-in.
   bool bf16Dot = false;
+  /// With `cpuKernels`: the target has AVX-512 VBMI, so the FP8 kernel's
+  /// one-row products decode their weights by byte lookups (vpermi2b).
+  /// Exact, like the float16 decoding it replaces.
+  bool x86Vbmi = false;
 };
 
 /// embedding, rms_norm, split, view, rope, silu_mul, add.

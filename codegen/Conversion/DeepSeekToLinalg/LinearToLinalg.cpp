@@ -113,12 +113,13 @@ static Value genericWeightContraction(OpBuilder &b, Location loc, Value input,
 /// (with the scale's index `i / 128` inside the innermost loop, as in the
 /// generic contraction, it stayed scalar: 2.2x slower than bf16 per token
 /// on bench-v3). Columns past the last whole block (a ragged edge) take the
-/// generic contraction, accumulating into the same result.
+/// generic contraction, accumulating into the same result. `byteLookup`:
+/// the kernel's one-row products decode by byte lookups (x86 VBMI).
 static Value blockScaledWeightContraction(OpBuilder &b, Location loc,
                                           Value input, Value weight,
                                           Value scales,
                                           ArrayRef<int64_t> block,
-                                          bool threaded) {
+                                          bool threaded, bool byteLookup) {
   MLIRContext *context = b.getContext();
   auto inputType = cast<RankedTensorType>(input.getType());
   auto weightType = cast<RankedTensorType>(weight.getType());
@@ -238,7 +239,7 @@ static Value blockScaledWeightContraction(OpBuilder &b, Location loc,
     }
     Value product =
         blockScaledWeightProduct(b, loc, matrixInput, weight, scales, block,
-                                 blocks, matrixResult, threaded);
+                                 blocks, matrixResult, threaded, byteLookup);
     result = vector ? tensor::CollapseShapeOp::create(
                           b, loc, resultType, product,
                           ArrayRef<ReassociationIndices>{{0, 1}})
@@ -309,7 +310,7 @@ Value jikji::lowering::weightContraction(OpBuilder &b, Location loc,
   bool cpuKernels = options.cpuKernels;
   if (cpuKernels && scales)
     return blockScaledWeightContraction(b, loc, input, weight, scales, block,
-                                        threaded);
+                                        threaded, options.x86Vbmi);
   if (multipliesInBf16(weight, options))
     input = roundedToBf16(b, loc, input, threaded);
   if (!cpuKernels || scales || !hasBlockedWeightProduct(input, weight))
