@@ -261,23 +261,25 @@ public:
       return weightedRows(headOf(probabilities, h, paddedTokens),
                           headOf(cacheValues, h, paddedLength), tile);
     });
-    // [heads, T4, dv] back to [T, heads, dv].
+    // [heads, T4, dv] back to [T, heads, dv], the padded tokens left out.
+    // The result is the transpose's own buffer, not a view: the attention
+    // picks this form or the absorbed one in an scf.if, whose result the
+    // freeing of a parallel loop's temporaries recognizes only when both
+    // branches allocate it (jikji-free-parallel-temporaries).
     int64_t dyn = ShapedType::kDynamic;
+    Value realTokens = tensor::ExtractSliceOp::create(
+        b, loc, RankedTensorType::get({heads, dyn, valueDepth}, f32()),
+        weighted, offsets3(),
+        ArrayRef<OpFoldResult>{b.getIndexAttr(heads), tokens,
+                               b.getIndexAttr(valueDepth)},
+        strides3());
     auto tokenMajorType = RankedTensorType::get({dyn, heads, valueDepth}, f32());
-    Value tokenMajor =
-        linalg::TransposeOp::create(
-            b, loc, weighted,
-            emptyTensor(b, loc, tokenMajorType, ValueRange{paddedTokens}),
-            ArrayRef<int64_t>{1, 0, 2})
-            .getResult()[0];
-    tokenMajor.getDefiningOp()->setAttr(jikji::kParallelLoopsAttrName,
-                                        b.getUnitAttr());
-    return tensor::ExtractSliceOp::create(
-               b, loc, tokenMajorType, tokenMajor, offsets3(),
-               ArrayRef<OpFoldResult>{tokens, b.getIndexAttr(heads),
-                                      b.getIndexAttr(valueDepth)},
-               strides3())
-        .getResult();
+    auto tokenMajor = linalg::TransposeOp::create(
+        b, loc, realTokens,
+        emptyTensor(b, loc, tokenMajorType, ValueRange{tokens}),
+        ArrayRef<int64_t>{1, 0, 2});
+    tokenMajor->setAttr(jikji::kParallelLoopsAttrName, b.getUnitAttr());
+    return tokenMajor.getResult()[0];
   }
 
 private:
