@@ -269,16 +269,10 @@ private:
                 }
                 scf::YieldOp::create(b, loc, next);
               });
-          Value scale = tensor::ExtractOp::create(b, loc, scales,
-                                                  ValueRange{scaleRow, kb});
-          Value scaled = arith::MulFOp::create(
-              b, loc, scale,
-              arith::ConstantOp::create(b, loc, b.getF32FloatAttr(256.0f)));
-          Value lanes = vector::BroadcastOp::create(b, loc, lanesType, scaled);
-          SmallVector<Value> next;
-          for (int64_t j = 0; j < kColumns; ++j)
-            next.push_back(vector::FMAOp::create(b, loc, inBlock.getResult(j),
-                                                 lanes, carried[j]));
+          // The decoded weights are 2^8 too small: the scale makes up.
+          SmallVector<Value> next =
+              addScaledBlock(scaleRow, kb, inBlock.getResults(), carried,
+                             /*factor=*/256.0f);
           for (int64_t j = 0; j < kColumns; ++j)
             next.push_back(inBlock.getResult(kColumns + j));
           scf::YieldOp::create(b, loc, next);
@@ -299,12 +293,7 @@ private:
                                            largest, nanMagnitude);
       dots.push_back(arith::SelectOp::create(b, loc, hasNaN, nan, dot));
     }
-    Value values = vector::FromElementsOp::create(
-        b, loc, VectorType::get({kColumns}, b.getF32Type()), dots);
-    return vector::TransferWriteOp::create(b, loc, values, out,
-                                           ValueRange{row, outColumn},
-                                           ArrayRef<bool>{true})
-        .getResult();
+    return writeDots(dots, out, row, outColumn);
   }
 
   /// registerBlock with the codes decoded by byte lookups
@@ -345,20 +334,42 @@ private:
                 }
                 scf::YieldOp::create(b, loc, next);
               });
-          Value scale = tensor::ExtractOp::create(b, loc, scales,
-                                                  ValueRange{scaleRow, kb});
-          Value lanes = vector::BroadcastOp::create(b, loc, lanesType, scale);
-          SmallVector<Value> next;
-          for (int64_t j = 0; j < kColumns; ++j)
-            next.push_back(vector::FMAOp::create(b, loc, inBlock.getResult(j),
-                                                 lanes, carried[j]));
-          scf::YieldOp::create(b, loc, next);
+          scf::YieldOp::create(b, loc,
+                               addScaledBlock(scaleRow, kb,
+                                              inBlock.getResults(), carried,
+                                              /*factor=*/1.0f));
         });
     SmallVector<Value> dots;
     for (int64_t j = 0; j < kColumns; ++j)
       dots.push_back(vector::ReductionOp::create(
           b, loc, vector::CombiningKind::ADD, byBlock.getResult(j),
           arith::FastMathFlags::reassoc | arith::FastMathFlags::contract));
+    return writeDots(dots, out, row, outColumn);
+  }
+
+  /// carried[j] + sums[j] · scale · factor for the block's 4 features, the
+  /// scale of column block `kb` in scale row `scaleRow`: each block's sums
+  /// scaled once, at its end (the one-row kernels' epilogue per block).
+  SmallVector<Value> addScaledBlock(Value scaleRow, Value kb, ValueRange sums,
+                                    ValueRange carried, float factor) {
+    Value scale =
+        tensor::ExtractOp::create(b, loc, scales, ValueRange{scaleRow, kb});
+    if (factor != 1.0f)
+      scale = arith::MulFOp::create(
+          b, loc, scale,
+          arith::ConstantOp::create(b, loc, b.getF32FloatAttr(factor)));
+    Value lanes = vector::BroadcastOp::create(
+        b, loc, VectorType::get({kLanes}, b.getF32Type()), scale);
+    SmallVector<Value> next;
+    for (int64_t j = 0; j < kColumns; ++j)
+      next.push_back(
+          vector::FMAOp::create(b, loc, sums[j], lanes, carried[j]));
+    return next;
+  }
+
+  /// The 4 features' dot products into out[row, outColumn ..].
+  Value writeDots(ArrayRef<Value> dots, Value out, Value row,
+                  Value outColumn) {
     Value values = vector::FromElementsOp::create(
         b, loc, VectorType::get({kColumns}, b.getF32Type()), dots);
     return vector::TransferWriteOp::create(b, loc, values, out,
