@@ -320,26 +320,51 @@ func.func @attention(%qn: tensor<?x2x4xf32>, %qr: tensor<?x2x2xf32>, %kn: tensor
 // -----
 
 // Tests the CPU's blocked attention for heads whose depths are multiples of
-// 16 (queries and keys 32, values 16): queries, keys and values copied per
-// head and padded to whole blocks of 4 rows, scores by the register-blocked
-// kernel per head (heads shared among threads), each block of 4 tokens up
-// to the cache rows it sees, the causal softmax over the padded scores, and
-// the weighted sum in 4 x 1 register blocks of broadcast weights times value
-// vectors, transposed back to [T, heads, dv] into a buffer of its own.
-// Without the CPU kernels the
+// 16 (queries and keys 32, values 16): queries, keys and values transposed
+// per head into buffers of whole blocks of 4 rows, only the padding rows
+// filled with zeros; then per head, on one thread (heads shared among
+// threads): the scores by the register-blocked kernel into a [T4, S16]
+// temporary of that head, each block of 4 tokens up to the cache rows it
+// sees; the causal softmax in place, each token's maximum over the columns
+// it sees only, exponentials as a polynomial over vectors of 16 up to its
+// block's seen rows (zero past its own), divided by their sum; the weighted
+// sum in 4 x 1 register blocks of broadcast weights times value vectors
+// (into an unfilled output: it writes every element); transposed back to
+// [T, heads, dv] into a buffer of its own. Without the CPU kernels the
 // attention stays two contractions.
 // CHECK-LABEL: func.func @blocked_attention
 // GENERIC-LABEL: func.func @blocked_attention
 func.func @blocked_attention(%qn: tensor<?x2x16xf32>, %qr: tensor<?x2x16xf32>, %kn: tensor<?x2x16xf32>, %kr: tensor<?x16xf32>, %v: tensor<?x2x16xf32>, %kc: tensor<?x2x32xf32>, %vc: tensor<?x2x16xf32>, %start: index) -> (tensor<?x2x16xf32>, tensor<?x2x32xf32>, tensor<?x2x16xf32>) {
-  // CHECK-COUNT-3: linalg.transpose {{.+}} permutation = [1, 0, 2]  {jikji.parallel}
-  // CHECK: scf.forall (%{{.+}}) in (2)
-  // CHECK: scf.for
+  // CHECK: %[[QUERIES:.+]] = tensor.empty(%[[T4:.+]]) : tensor<2x?x32xf32>
+  // CHECK: %[[REAL:.+]] = tensor.extract_slice %[[QUERIES]][0, %{{.+}}, 0] [2, %[[T:.+]], 32]
+  // CHECK: %[[TRANSPOSED:.+]] = linalg.transpose ins(%{{.+}} : tensor<?x2x32xf32>) outs(%[[REAL]] : tensor<2x?x32xf32>) permutation = [1, 0, 2]  {jikji.parallel}
+  // CHECK: %[[WITH_REAL:.+]] = tensor.insert_slice %[[TRANSPOSED]] into %[[QUERIES]]
+  // CHECK: %[[PAD_ROWS:.+]] = arith.subi %[[T4]], %[[T]] : index
+  // CHECK: %[[PADDING:.+]] = tensor.extract_slice %[[WITH_REAL]][0, %[[T]], 0] [2, %[[PAD_ROWS]], 32]
+  // CHECK: %[[ZEROS:.+]] = linalg.fill ins(%{{.+}} : f32) outs(%[[PADDING]] : tensor<2x?x32xf32>)
+  // CHECK: tensor.insert_slice %[[ZEROS]] into %[[WITH_REAL]][0, %[[T]], 0] [2, %[[PAD_ROWS]], 32]
+  // CHECK-COUNT-2: linalg.transpose {{.+}} permutation = [1, 0, 2]  {jikji.parallel}
+  // CHECK: %[[OUT:.+]] = tensor.empty(%[[T4]]) : tensor<2x?x16xf32>
+  // CHECK-NEXT: scf.forall (%{{.+}}) in (2) shared_outs(%{{.+}} = %[[OUT]])
+  // CHECK: %[[SCORES:.+]] = tensor.empty(%[[T4]], %{{.+}}) : tensor<?x?xf32>
+  // CHECK: scf.for %{{.+}} = %{{.+}} to %[[T4]] step %{{.+}} iter_args(%{{.+}} = %[[SCORES]])
   // CHECK: %[[SEEN:.+]] = arith.minui
   // CHECK: scf.for %{{.+}} = %{{.+}} to %[[SEEN]] step %{{.+}}
   // CHECK-COUNT-16: vector.fma
-  // CHECK: tensor.parallel_insert_slice
-  // CHECK: math.exp
-  // CHECK: scf.forall (%{{.+}}) in (2)
+  // CHECK: %[[BLOCK_SEEN:.+]] = arith.minui
+  // CHECK: %[[VISIBLE:.+]] = arith.minui %{{.+}}, %[[BLOCK_SEEN]] : index
+  // CHECK: scf.for %{{.+}} = %{{.+}} to %[[VISIBLE]] step %{{.+}} iter_args(%{{.+}} = %{{.+}}) -> (vector<16xf32>)
+  // CHECK: vector.create_mask
+  // CHECK: arith.maximumf
+  // CHECK: vector.reduction <maximumf>
+  // CHECK: scf.for %{{.+}} = %{{.+}} to %[[BLOCK_SEEN]] step %{{.+}} iter_args
+  // CHECK-NOT: math.exp
+  // CHECK: math.floor %{{.+}} : vector<16xf32>
+  // CHECK: vector.create_mask
+  // CHECK: vector.transfer_write
+  // CHECK: vector.reduction <add>
+  // CHECK: scf.for %{{.+}} = %{{.+}} to %[[VISIBLE]] step %{{.+}} iter_args
+  // CHECK: arith.divf %{{.+}} : vector<16xf32>
   // CHECK: %[[SEEN2:.+]] = arith.minui
   // CHECK: scf.for %{{.+}} = %{{.+}} to %[[SEEN2]] step %{{.+}}
   // CHECK-COUNT-4: vector.broadcast

@@ -247,18 +247,28 @@ public:
     Value cacheKeys = headMajor(keys, length, paddedLength);
     Value cacheValues = headMajor(values, length, paddedLength);
 
-    Value dots = perHead(
-        paddedLength, [&](Value h, Value tile) {
-          return blockedProductUpTo(
-              b, loc, headOf(queries, h, paddedTokens),
-              headOf(cacheKeys, h, paddedLength), paddedTokens,
-              [&](Value row) { return seenRows(row); }, tile);
-        });
-    Value probabilities = causalSoftmax(b, loc, dots, start, paddedTokens,
-                                        paddedLength, scale);
+    // Per head, on one thread: its scores, their softmax and its weighted
+    // sum, the [T4, S4] scores a temporary of that thread (1 MB for 512
+    // tokens, in the cache while the softmax reads it twice and the
+    // weighted sum once) instead of a [heads, T4, S4] tensor that each
+    // step streams through memory in a parallel region of its own.
+    // Columns in whole vectors of 16 for the softmax.
+    Value scoreColumns = arith::MulIOp::create(
+        b, loc,
+        arith::DivUIOp::create(b, loc, add(paddedLength, index(kLanes - 1)),
+                               index(kLanes)),
+        index(kLanes));
+    auto scoreType = RankedTensorType::get(
+        {ShapedType::kDynamic, ShapedType::kDynamic}, f32());
     Value weighted = perHead(b.getIndexAttr(valueDepth), [&](Value h,
                                                              Value tile) {
-      return weightedRows(headOf(probabilities, h, paddedTokens),
+      Value scores = emptyTensor(b, loc, scoreType,
+                                 ValueRange{paddedTokens, scoreColumns});
+      Value dots = blockedProductUpTo(
+          b, loc, headOf(queries, h, paddedTokens),
+          headOf(cacheKeys, h, paddedLength), paddedTokens,
+          [&](Value row) { return seenRows(row); }, scores);
+      return weightedRows(causalSoftmaxRows(dots, scale),
                           headOf(cacheValues, h, paddedLength), tile);
     });
     // [heads, T4, dv] back to [T, heads, dv], the padded tokens left out.
@@ -318,22 +328,44 @@ private:
   }
 
   /// `rows` [N, heads, d] as [heads, N rounded up to `padded`, d], rows
-  /// past N zero: one contiguous matrix per head.
+  /// past N zero: one contiguous matrix per head. The rows are transposed
+  /// into their place and only the padding rows (at most 3 per head) are
+  /// filled, each element written once.
   Value headMajor(Value rows, Value count, Value padded) {
     auto type = cast<RankedTensorType>(rows.getType());
     int64_t depth = type.getDimSize(2);
-    auto headMajorType =
-        RankedTensorType::get({heads, ShapedType::kDynamic, depth}, f32());
+    int64_t dyn = ShapedType::kDynamic;
+    auto headMajorType = RankedTensorType::get({heads, dyn, depth}, f32());
+    Value whole = emptyTensor(b, loc, headMajorType, ValueRange{padded});
+    auto rowsOf = [&](Value from, Value begin, Value size) -> Value {
+      return tensor::ExtractSliceOp::create(
+          b, loc, headMajorType, from,
+          ArrayRef<OpFoldResult>{b.getIndexAttr(0), begin, b.getIndexAttr(0)},
+          ArrayRef<OpFoldResult>{b.getIndexAttr(heads), size,
+                                 b.getIndexAttr(depth)},
+          strides3());
+    };
+    auto intoRows = [&](Value part, Value into, Value begin, Value size) {
+      return tensor::InsertSliceOp::create(
+                 b, loc, part, into,
+                 ArrayRef<OpFoldResult>{b.getIndexAttr(0), begin,
+                                        b.getIndexAttr(0)},
+                 ArrayRef<OpFoldResult>{b.getIndexAttr(heads), size,
+                                        b.getIndexAttr(depth)},
+                 strides3())
+          .getResult();
+    };
     auto transpose = linalg::TransposeOp::create(
-        b, loc, rows, emptyTensor(b, loc, headMajorType, ValueRange{count}),
+        b, loc, rows, rowsOf(whole, index(0), count),
         ArrayRef<int64_t>{1, 0, 2});
     transpose->setAttr(jikji::kParallelLoopsAttrName, b.getUnitAttr());
-    Value zeros = filledTensor(b, loc, headMajorType, ValueRange{padded}, 0.0);
-    return tensor::InsertSliceOp::create(
-        b, loc, transpose.getResult()[0], zeros, offsets3(),
-        ArrayRef<OpFoldResult>{b.getIndexAttr(heads), count,
-                               b.getIndexAttr(depth)},
-        strides3());
+    whole = intoRows(transpose.getResult()[0], whole, index(0), count);
+    Value padding = arith::SubIOp::create(b, loc, padded, count);
+    Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0));
+    Value zeros =
+        linalg::FillOp::create(b, loc, zero, rowsOf(whole, count, padding))
+            .getResult(0);
+    return intoRows(zeros, whole, count, padding);
   }
 
   /// Head h's [rows, columns] matrix of a [heads, rows, columns] tensor.
@@ -353,8 +385,9 @@ private:
         .getResult();
   }
 
-  /// [heads, T4, columns] zeros, each head's [T4, columns] tile computed by
-  /// `compute(h, tile)`, the heads shared among threads.
+  /// [heads, T4, columns], each head's [T4, columns] tile computed by
+  /// `compute(h, tile)` (which writes all of it), the heads shared among
+  /// threads.
   Value perHead(OpFoldResult columns,
                 function_ref<Value(Value h, Value tile)> compute) {
     int64_t staticColumns = ShapedType::kDynamic;
@@ -365,10 +398,9 @@ private:
       dynamicSizes.push_back(cast<Value>(columns));
     auto type = RankedTensorType::get(
         {heads, ShapedType::kDynamic, staticColumns}, f32());
-    Value zeros = filledTensor(b, loc, type, dynamicSizes, 0.0);
     auto forall = scf::ForallOp::create(
         b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(heads)},
-        ValueRange{zeros}, std::nullopt,
+        ValueRange{emptyTensor(b, loc, type, dynamicSizes)}, std::nullopt,
         [&](OpBuilder &, Location, ValueRange arguments) {
           Value h = arguments[0];
           Value result = compute(h, headOf(arguments[1], h, paddedTokens));
@@ -381,6 +413,109 @@ private:
         });
     b.setInsertionPointAfter(forall);
     return forall.getResult(0);
+  }
+
+  /// scf.for from `begin` to `end` by `step` over the values `init`, each
+  /// iteration's values `body(at, current)`.
+  ValueRange loop(Value begin, Value end, int64_t step, ValueRange init,
+                  function_ref<SmallVector<Value>(Value, ValueRange)> body) {
+    return scf::ForOp::create(
+               b, loc, begin, end, index(step), init,
+               [&](OpBuilder &, Location, Value at, ValueRange current) {
+                 scf::YieldOp::create(b, loc, body(at, current));
+               })
+        .getResults();
+  }
+
+  /// One head's [T4, S16] `dots` as its attention weights, in place:
+  /// softmax(scale · dots[t, s]) over the columns token t sees, s <= start
+  /// + t, in vectors of 16 (the exponentials vectorized: math.exp of a
+  /// vector becomes a polynomial, DeepSeekToLinalg.cpp), the rest of the
+  /// vectors that reach its block's last seen column zero. The product
+  /// wrote columns [0, seenRows) only: the lanes past them are read, but
+  /// their values are never used, and the weighted sum reads no further.
+  Value causalSoftmaxRows(Value dots, double scale) {
+    auto lanesType = VectorType::get({kLanes}, f32());
+    auto splat = [&](float value) -> Value {
+      return arith::ConstantOp::create(
+          b, loc, DenseElementsAttr::get(lanesType, b.getF32FloatAttr(value)));
+    };
+    Value minusInfinity = splat(-std::numeric_limits<float>::infinity());
+    Value zeros = splat(0.0), scaleVector = splat(scale);
+    Value padding = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0));
+    return loop(index(0), paddedTokens, kRows, dots, [&](Value row,
+                                                         ValueRange tile) {
+      Value seen = seenRows(row);
+      return loop(
+          index(0), index(kRows), 1, tile,
+          [&](Value i, ValueRange current) -> SmallVector<Value> {
+            Value t = add(row, i);
+            // Token t sees columns [0, visible); a padded token's columns
+            // would run past the cache, so they stop at the block's.
+            Value visible = arith::MinUIOp::create(
+                b, loc, add(start, add(t, index(1))), seen);
+            // Lanes of columns [c, c + 16) that token t sees.
+            auto seesFrom = [&](Value c) -> Value {
+              return vector::CreateMaskOp::create(
+                  b, loc, VectorType::get({kLanes}, b.getI1Type()),
+                  ValueRange{arith::SubIOp::create(b, loc, visible, c)});
+            };
+            auto read = [&](Value from, Value c) -> Value {
+              return vector::TransferReadOp::create(
+                  b, loc, lanesType, from, ValueRange{t, c}, padding,
+                  ArrayRef<bool>{true});
+            };
+            auto write = [&](Value vector, Value into, Value c) -> Value {
+              return vector::TransferWriteOp::create(
+                         b, loc, vector, into, ValueRange{t, c},
+                         ArrayRef<bool>{true})
+                  .getResult();
+            };
+            Value largestLanes =
+                loop(index(0), visible, kLanes, minusInfinity,
+                     [&](Value c, ValueRange acc) -> SmallVector<Value> {
+                       Value dot = arith::SelectOp::create(
+                           b, loc, seesFrom(c), read(current[0], c),
+                           minusInfinity);
+                       return {arith::MaximumFOp::create(b, loc, acc[0], dot)};
+                     })[0];
+            Value largest = vector::ReductionOp::create(
+                b, loc, vector::CombiningKind::MAXIMUMF, largestLanes);
+            // exp(scale · dot - scale · largest), as the generic softmax
+            // computes it: scale > 0, so scale · largest is the largest
+            // scaled score.
+            Value shift = vector::BroadcastOp::create(
+                b, loc, lanesType,
+                arith::MulFOp::create(
+                    b, loc, largest,
+                    arith::ConstantOp::create(b, loc,
+                                              b.getF32FloatAttr(scale))));
+            ValueRange exponentials = loop(
+                index(0), seen, kLanes, ValueRange{current[0], zeros},
+                [&](Value c, ValueRange acc) -> SmallVector<Value> {
+                  Value scaled = arith::MulFOp::create(
+                      b, loc, read(acc[0], c), scaleVector);
+                  Value weight = arith::SelectOp::create(
+                      b, loc, seesFrom(c),
+                      math::ExpOp::create(
+                          b, loc, arith::SubFOp::create(b, loc, scaled, shift)),
+                      zeros);
+                  return {write(weight, acc[0], c),
+                          arith::AddFOp::create(b, loc, acc[1], weight)};
+                });
+            Value sum = vector::BroadcastOp::create(
+                b, loc, lanesType,
+                vector::ReductionOp::create(
+                    b, loc, vector::CombiningKind::ADD, exponentials[1],
+                    arith::FastMathFlags::reassoc));
+            return loop(index(0), visible, kLanes, exponentials[0],
+                        [&](Value c, ValueRange acc) -> SmallVector<Value> {
+                          return {write(arith::DivFOp::create(
+                                            b, loc, read(acc[0], c), sum),
+                                        acc[0], c)};
+                        });
+          });
+    })[0];
   }
 
   /// out[t, d] = Σ_s p[t, s] · v[s, d] for one head, p [T4, S4] and v
@@ -397,15 +532,6 @@ private:
     Value zero = arith::ConstantOp::create(
         b, loc, DenseElementsAttr::get(lanesType, b.getF32FloatAttr(0.0)));
     Value padding = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0));
-    auto loop = [&](Value begin, Value end, int64_t step, ValueRange init,
-                    function_ref<SmallVector<Value>(Value, ValueRange)> body) {
-      return scf::ForOp::create(
-                 b, loc, begin, end, index(step), init,
-                 [&](OpBuilder &, Location, Value at, ValueRange current) {
-                   scf::YieldOp::create(b, loc, body(at, current));
-                 })
-          .getResults();
-    };
     return loop(index(0), paddedTokens, kRows, out, [&](Value row,
                                                         ValueRange tile) {
       Value seen = seenRows(row);
