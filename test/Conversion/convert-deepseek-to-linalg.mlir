@@ -320,29 +320,33 @@ func.func @attention(%qn: tensor<?x2x4xf32>, %qr: tensor<?x2x2xf32>, %kn: tensor
 // -----
 
 // Tests the CPU's blocked attention for heads whose depths are multiples of
-// 16 (queries and keys 32, values 16): queries, keys and values transposed
-// per head into buffers of whole blocks of 4 rows, only the padding rows
-// filled with zeros; then per head, on one thread (heads shared among
-// threads): the scores by the register-blocked kernel into a [T4, S16]
-// temporary of that head, each block of 4 tokens up to the cache rows it
-// sees; the causal softmax in place, each token's maximum over the columns
-// it sees only, exponentials as a polynomial over vectors of 16 up to its
-// block's seen rows (zero past its own), divided by their sum; the weighted
-// sum in 4 x 1 register blocks of broadcast weights times value vectors
-// (into an unfilled output: it writes every element); transposed back to
-// [T, heads, dv] into a buffer of its own. Without the CPU kernels the
-// attention stays two contractions.
+// 16 (queries and keys 32, values 16): queries, keys and values copied per
+// head into buffers of whole blocks of 4 rows, the query's two parts each
+// transposed straight into its columns (no concatenation first), only the
+// padding rows filled with zeros; then per head, on one thread (heads
+// shared among threads): the scores by the register-blocked kernel into a
+// [T4, S16] temporary of that head, each block of 4 tokens up to the cache
+// rows it sees; the causal softmax in place, each token's maximum over the
+// columns it sees only, exponentials as a polynomial over vectors of 16 up
+// to its block's seen rows (zero past its own), divided by their sum; the
+// weighted sum in 4 x 1 register blocks of broadcast weights times value
+// vectors (into an unfilled output: it writes every element); transposed
+// back to [T, heads, dv] into a buffer of its own. Without the CPU kernels
+// the attention stays two contractions.
 // CHECK-LABEL: func.func @blocked_attention
 // GENERIC-LABEL: func.func @blocked_attention
 func.func @blocked_attention(%qn: tensor<?x2x16xf32>, %qr: tensor<?x2x16xf32>, %kn: tensor<?x2x16xf32>, %kr: tensor<?x16xf32>, %v: tensor<?x2x16xf32>, %kc: tensor<?x2x32xf32>, %vc: tensor<?x2x16xf32>, %start: index) -> (tensor<?x2x16xf32>, tensor<?x2x32xf32>, tensor<?x2x16xf32>) {
   // CHECK: %[[QUERIES:.+]] = tensor.empty(%[[T4:.+]]) : tensor<2x?x32xf32>
-  // CHECK: %[[REAL:.+]] = tensor.extract_slice %[[QUERIES]][0, %{{.+}}, 0] [2, %[[T:.+]], 32]
-  // CHECK: %[[TRANSPOSED:.+]] = linalg.transpose ins(%{{.+}} : tensor<?x2x32xf32>) outs(%[[REAL]] : tensor<2x?x32xf32>) permutation = [1, 0, 2]  {jikji.parallel}
-  // CHECK: %[[WITH_REAL:.+]] = tensor.insert_slice %[[TRANSPOSED]] into %[[QUERIES]]
+  // CHECK: %[[NOPE:.+]] = tensor.extract_slice %[[QUERIES]][0, %{{.+}}, 0] [2, %[[T:.+]], 16]
+  // CHECK: %[[WITH_NOPE:.+]] = linalg.transpose ins(%arg0 : tensor<?x2x16xf32>) outs(%[[NOPE]] : tensor<2x?x16xf32>) permutation = [1, 0, 2]  {jikji.parallel}
+  // CHECK: %[[QUERIES2:.+]] = tensor.insert_slice %[[WITH_NOPE]] into %[[QUERIES]]
+  // CHECK: %[[ROPE:.+]] = tensor.extract_slice %[[QUERIES2]][0, %{{.+}}, 16] [2, %[[T]], 16]
+  // CHECK: %[[WITH_ROPE:.+]] = linalg.transpose ins(%arg1 : tensor<?x2x16xf32>) outs(%[[ROPE]] : tensor<2x?x16xf32>) permutation = [1, 0, 2]  {jikji.parallel}
+  // CHECK: %[[QUERIES3:.+]] = tensor.insert_slice %[[WITH_ROPE]] into %[[QUERIES2]]
   // CHECK: %[[PAD_ROWS:.+]] = arith.subi %[[T4]], %[[T]] : index
-  // CHECK: %[[PADDING:.+]] = tensor.extract_slice %[[WITH_REAL]][0, %[[T]], 0] [2, %[[PAD_ROWS]], 32]
+  // CHECK: %[[PADDING:.+]] = tensor.extract_slice %[[QUERIES3]][0, %[[T]], 0] [2, %[[PAD_ROWS]], 32]
   // CHECK: %[[ZEROS:.+]] = linalg.fill ins(%{{.+}} : f32) outs(%[[PADDING]] : tensor<2x?x32xf32>)
-  // CHECK: tensor.insert_slice %[[ZEROS]] into %[[WITH_REAL]][0, %[[T]], 0] [2, %[[PAD_ROWS]], 32]
+  // CHECK: tensor.insert_slice %[[ZEROS]] into %[[QUERIES3]][0, %[[T]], 0] [2, %[[PAD_ROWS]], 32]
   // CHECK-COUNT-2: linalg.transpose {{.+}} permutation = [1, 0, 2]  {jikji.parallel}
   // CHECK: %[[OUT:.+]] = tensor.empty(%[[T4]]) : tensor<2x?x16xf32>
   // CHECK-NEXT: scf.forall (%{{.+}}) in (2) shared_outs(%{{.+}} = %[[OUT]])
@@ -379,6 +383,27 @@ func.func @blocked_attention(%qn: tensor<?x2x16xf32>, %qr: tensor<?x2x16xf32>, %
   %o, %kc2, %vc2 = deepseek.mla_attention query(%qn, %qr) key(%kn, %kr) value(%v) cache(%kc, %vc) at %start scale 0.5
       : tensor<?x2x16xf32>, tensor<?x2x16xf32>, tensor<?x2x16xf32>, tensor<?x16xf32>, tensor<?x2x16xf32>, tensor<?x2x32xf32>, tensor<?x2x16xf32> -> tensor<?x2x16xf32>
   return %o, %kc2, %vc2 : tensor<?x2x16xf32>, tensor<?x2x32xf32>, tensor<?x2x16xf32>
+}
+
+// -----
+
+// Tests the expanded form of a latent attention's prefill on the CPU, the
+// blocked attention: the keys' rope part, one vector per cache row shared by
+// all heads, broadcast straight into every head's columns next to the
+// transposed nope part.
+// CHECK-LABEL: func.func @blocked_latent_prefill
+func.func @blocked_latent_prefill(%qn: tensor<?x2x16xf32>, %qr: tensor<?x2x16xf32>, %c: tensor<?x16xf32>, %kr: tensor<?x16xf32>, %w: tensor<64x16xbf16>, %lc: tensor<?x16xf32>, %rc: tensor<?x16xf32>, %start: index) -> (tensor<?x2x16xf32>, tensor<?x16xf32>, tensor<?x16xf32>) {
+  // CHECK: scf.if
+  // CHECK-COUNT-2: linalg.transpose ins(%arg{{[01]}} : tensor<?x2x16xf32>)
+  // CHECK: %[[KEYS:.+]] = tensor.empty(%{{.+}}) : tensor<2x?x32xf32>
+  // CHECK: linalg.transpose {{.+}} : tensor<2x?x16xf32>) permutation = [1, 0, 2]  {jikji.parallel}
+  // CHECK: %[[ROPE:.+]] = tensor.extract_slice %{{.+}}[0, %{{.+}}, 16] [2, %{{.+}}, 16]
+  // CHECK: linalg.broadcast ins(%{{.+}} : tensor<?x16xf32>) outs(%[[ROPE]] : tensor<2x?x16xf32>) dimensions = [0]  {jikji.parallel}
+  // CHECK: scf.forall (%{{.+}}) in (2)
+  // CHECK: } else {
+  %o, %lc2, %rc2 = deepseek.latent_attention query(%qn, %qr) latent(%c, %kr) up(%w : tensor<64x16xbf16>) cache(%lc, %rc) at %start scale 0.5
+      : tensor<?x2x16xf32>, tensor<?x2x16xf32>, tensor<?x16xf32>, tensor<?x16xf32>, tensor<?x16xf32>, tensor<?x16xf32> -> tensor<?x2x16xf32>
+  return %o, %lc2, %rc2 : tensor<?x2x16xf32>, tensor<?x16xf32>, tensor<?x16xf32>
 }
 
 // -----

@@ -45,6 +45,17 @@ mlir::Value contraction(mlir::OpBuilder &b, mlir::Location loc,
 /// contiguous axis innermost, so the cache streams instead of striding.
 llvm::SmallVector<mlir::utils::IteratorType> rowSumLoops();
 
+/// Per-head vectors [N, heads, a + b] given as the two parts they
+/// concatenate: `nope` [N, heads, a] and `rope`, [N, heads, b] or [N, b]
+/// (one vector shared by all heads); without `rope`, `nope` is the whole
+/// [N, heads, a]. Attention concatenates them only where it needs them
+/// whole, so that the CPU's blocked form copies each part once, straight
+/// into its per-head layout.
+struct HeadVectors {
+  mlir::Value nope;
+  mlir::Value rope = {};
+};
+
 /// Attention over expanded per-head keys [S, heads, dq] and values
 /// [S, heads, dv] with a causal mask at `start`: the as-written form. With
 /// `cpuKernels` and dq, dv multiples of 16, per head in register blocks of
@@ -52,7 +63,7 @@ llvm::SmallVector<mlir::utils::IteratorType> rowSumLoops();
 /// (AttentionToLinalg.cpp, BlockedCausalAttention); else the scores and the
 /// weighted sum are one contraction each.
 mlir::Value expandedAttention(mlir::OpBuilder &b, mlir::Location loc,
-                              mlir::Value query, mlir::Value keys,
+                              HeadVectors query, HeadVectors keys,
                               mlir::Value values, mlir::Value start,
                               mlir::Value tokens, mlir::Value length,
                               double scale, mlir::RankedTensorType outputType,

@@ -213,6 +213,14 @@ static Value causalSoftmax(OpBuilder &b, Location loc, Value dots, Value start,
   return weights;
 }
 
+/// The depth a + b of per-head vectors given as parts.
+static int64_t headDepth(HeadVectors parts) {
+  int64_t depth = cast<RankedTensorType>(parts.nope.getType()).getDimSize(2);
+  if (parts.rope)
+    depth += cast<RankedTensorType>(parts.rope.getType()).getShape().back();
+  return depth;
+}
+
 namespace {
 /// The expanded attention of a long prompt on the CPU, per head and in
 /// register blocks of 4 tokens (BlockedWeightProduct.cpp's kernel for the
@@ -239,13 +247,13 @@ public:
 
   /// [T, heads, dv] from query [T, heads, dq], keys [S, heads, dq] and
   /// values [S, heads, dv].
-  Value build(Value query, Value keys, Value values, double scale) {
-    auto queryType = cast<RankedTensorType>(query.getType());
-    heads = queryType.getDimSize(1);
+  Value build(HeadVectors query, HeadVectors keys, Value values,
+              double scale) {
+    heads = cast<RankedTensorType>(query.nope.getType()).getDimSize(1);
     int64_t valueDepth = cast<RankedTensorType>(values.getType()).getDimSize(2);
     Value queries = headMajor(query, tokens, paddedTokens);
     Value cacheKeys = headMajor(keys, length, paddedLength);
-    Value cacheValues = headMajor(values, length, paddedLength);
+    Value cacheValues = headMajor(HeadVectors{values}, length, paddedLength);
 
     // Per head, on one thread: its scores, their softmax and its weighted
     // sum, the [T4, S4] scores a temporary of that thread (1 MB for 512
@@ -327,45 +335,64 @@ private:
         b, loc, roundUp4(add(start, add(row, index(kRows)))), paddedLength);
   }
 
-  /// `rows` [N, heads, d] as [heads, N rounded up to `padded`, d], rows
-  /// past N zero: one contiguous matrix per head. The rows are transposed
-  /// into their place and only the padding rows (at most 3 per head) are
-  /// filled, each element written once.
-  Value headMajor(Value rows, Value count, Value padded) {
-    auto type = cast<RankedTensorType>(rows.getType());
-    int64_t depth = type.getDimSize(2);
+  /// `rows` [N, heads, a + b] (given as parts) as [heads, N rounded up to
+  /// `padded`, a + b], rows past N zero: one contiguous matrix per head.
+  /// Each part is transposed (or, shared by all heads, broadcast) straight
+  /// into its place, threads sharing the heads, and only the padding rows
+  /// (at most 3 per head) are filled: each element is written once.
+  Value headMajor(HeadVectors rows, Value count, Value padded) {
+    int64_t depth = headDepth(rows);
     int64_t dyn = ShapedType::kDynamic;
     auto headMajorType = RankedTensorType::get({heads, dyn, depth}, f32());
+    auto block = [&](int64_t width) {
+      return RankedTensorType::get({heads, dyn, width}, f32());
+    };
+    // Rows [begin, begin + size) and columns [column, column + width).
+    auto offsets = [&](Value begin, int64_t column) {
+      return SmallVector<OpFoldResult>{b.getIndexAttr(0), begin,
+                                       b.getIndexAttr(column)};
+    };
+    auto sizes = [&](Value size, int64_t width) {
+      return SmallVector<OpFoldResult>{b.getIndexAttr(heads), size,
+                                       b.getIndexAttr(width)};
+    };
     Value whole = emptyTensor(b, loc, headMajorType, ValueRange{padded});
-    auto rowsOf = [&](Value from, Value begin, Value size) -> Value {
-      return tensor::ExtractSliceOp::create(
-          b, loc, headMajorType, from,
-          ArrayRef<OpFoldResult>{b.getIndexAttr(0), begin, b.getIndexAttr(0)},
-          ArrayRef<OpFoldResult>{b.getIndexAttr(heads), size,
-                                 b.getIndexAttr(depth)},
-          strides3());
+    auto place = [&](Value part, int64_t column) {
+      auto type = cast<RankedTensorType>(part.getType());
+      int64_t width = type.getShape().back();
+      Value into = tensor::ExtractSliceOp::create(
+          b, loc, block(width), whole, offsets(index(0), column),
+          sizes(count, width), strides3());
+      Operation *copy =
+          type.getRank() == 3
+              ? linalg::TransposeOp::create(b, loc, part, into,
+                                            ArrayRef<int64_t>{1, 0, 2})
+                    .getOperation()
+              : linalg::BroadcastOp::create(b, loc, part, into,
+                                            ArrayRef<int64_t>{0})
+                    .getOperation();
+      copy->setAttr(jikji::kParallelLoopsAttrName, b.getUnitAttr());
+      whole = tensor::InsertSliceOp::create(
+          b, loc, copy->getResult(0), whole, offsets(index(0), column),
+          sizes(count, width), strides3());
     };
-    auto intoRows = [&](Value part, Value into, Value begin, Value size) {
-      return tensor::InsertSliceOp::create(
-                 b, loc, part, into,
-                 ArrayRef<OpFoldResult>{b.getIndexAttr(0), begin,
-                                        b.getIndexAttr(0)},
-                 ArrayRef<OpFoldResult>{b.getIndexAttr(heads), size,
-                                        b.getIndexAttr(depth)},
-                 strides3())
-          .getResult();
-    };
-    auto transpose = linalg::TransposeOp::create(
-        b, loc, rows, rowsOf(whole, index(0), count),
-        ArrayRef<int64_t>{1, 0, 2});
-    transpose->setAttr(jikji::kParallelLoopsAttrName, b.getUnitAttr());
-    whole = intoRows(transpose.getResult()[0], whole, index(0), count);
+    place(rows.nope, 0);
+    if (rows.rope)
+      place(rows.rope,
+            cast<RankedTensorType>(rows.nope.getType()).getDimSize(2));
     Value padding = arith::SubIOp::create(b, loc, padded, count);
     Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0));
     Value zeros =
-        linalg::FillOp::create(b, loc, zero, rowsOf(whole, count, padding))
+        linalg::FillOp::create(
+            b, loc, zero,
+            tensor::ExtractSliceOp::create(b, loc, headMajorType, whole,
+                                           offsets(count, 0),
+                                           sizes(padding, depth), strides3())
+                .getResult())
             .getResult(0);
-    return intoRows(zeros, whole, count, padding);
+    return tensor::InsertSliceOp::create(b, loc, zeros, whole,
+                                         offsets(count, 0),
+                                         sizes(padding, depth), strides3());
   }
 
   /// Head h's [rows, columns] matrix of a [heads, rows, columns] tensor.
@@ -585,15 +612,23 @@ private:
 /// Attention over expanded per-head keys [S, heads, dq] and values
 /// [S, heads, dv]: scores over (h, t, s, j), causal softmax, weighted sum
 /// over (t, h, d, s).
-Value lowering::expandedAttention(OpBuilder &b, Location loc, Value query, Value keys,
-                        Value values, Value start, Value tokens, Value length,
-                        double scale, RankedTensorType outputType,
-                        bool cpuKernels) {
-  int64_t depth = cast<RankedTensorType>(query.getType()).getDimSize(2);
+Value lowering::expandedAttention(OpBuilder &b, Location loc,
+                                  HeadVectors queryParts, HeadVectors keyParts,
+                                  Value values, Value start, Value tokens,
+                                  Value length, double scale,
+                                  RankedTensorType outputType,
+                                  bool cpuKernels) {
+  int64_t depth = headDepth(queryParts);
   if (cpuKernels &&
       BlockedCausalAttention::takes(depth, outputType.getDimSize(2)))
     return BlockedCausalAttention(b, loc, start, tokens, length)
-        .build(query, keys, values, scale);
+        .build(queryParts, keyParts, values, scale);
+  auto whole = [&](HeadVectors parts, Value count) {
+    return parts.rope ? concatHeads(b, loc, parts.nope, parts.rope, count)
+                      : parts.nope;
+  };
+  Value query = whole(queryParts, tokens);
+  Value keys = whole(keyParts, length);
 
   MLIRContext *context = b.getContext();
   int64_t heads = outputType.getDimSize(1);
@@ -655,10 +690,10 @@ struct MlaAttentionPattern final : OpRewritePattern<ds::MlaAttentionOp> {
     Value length = arith::AddIOp::create(b, loc, start, tokens);
     Value keys = readRows(b, loc, keyCache, b.getIndexAttr(0), length);
     Value values = readRows(b, loc, valueCache, b.getIndexAttr(0), length);
-    Value query =
-        concatHeads(b, loc, op.getQueryNope(), op.getQueryRope(), tokens);
-
-    Value output = expandedAttention(b, loc, query, keys, values, start, tokens,
+    Value output = expandedAttention(b, loc,
+                                     HeadVectors{op.getQueryNope(),
+                                                 op.getQueryRope()},
+                                     HeadVectors{keys}, values, start, tokens,
                                      length, op.getScale().convertToDouble(),
                                      op.getOutput().getType(),
                                      options.cpuKernels);

@@ -581,13 +581,10 @@ struct LatentAttentionPattern final : OpRewritePattern<ds::LatentAttentionOp> {
           TypeRange{RankedTensorType::get({dyn, heads, nopeDim}, f32),
                     RankedTensorType::get({dyn, heads, valueDim}, f32)},
           perHead, b.getDenseI64ArrayAttr({nopeDim, valueDim}));
-      Value keys = concatHeads(b, loc, split.getResult(0), ropeKeys, length);
-      Value values = split.getResult(1);
-      Value query =
-          concatHeads(b, loc, op.getQueryNope(), op.getQueryRope(), tokens);
-      return expandedAttention(b, loc, query, keys, values, start, tokens,
-                               length, scale, op.getOutput().getType(),
-                               options.cpuKernels);
+      return expandedAttention(
+          b, loc, HeadVectors{op.getQueryNope(), op.getQueryRope()},
+          HeadVectors{split.getResult(0), ropeKeys}, split.getResult(1), start,
+          tokens, length, scale, op.getOutput().getType(), options.cpuKernels);
     };
     auto cost = [&](Value a, int64_t factor, Value c) {
       Value product = arith::MulIOp::create(b, loc, a, c);
