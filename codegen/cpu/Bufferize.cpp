@@ -56,6 +56,19 @@ struct BufferizePass final : jikji::impl::BufferizePassBase<BufferizePass> {
     // Results take the arguments' layout too, so that a call's result
     // casts to what its caller expects.
     options.inferFunctionResultLayout = false;
+    // A buffer whose layout bufferization cannot infer before it exists
+    // (a tensor.empty's, as seen from an scf.if yielding what a branch
+    // computed into one) is an allocation: identity layout. With the
+    // default, fully dynamic strides, an scf.if whose branches each
+    // allocate their result (the attention's two forms) returned a strided
+    // memref, and the reshape after it copied the whole result into a
+    // contiguous buffer on one thread.
+    options.unknownTypeConverterFn =
+        [](TensorType type, Attribute memorySpace,
+           const bufferization::BufferizationOptions &) {
+          return bufferization::getMemRefTypeWithStaticIdentityLayout(
+              type, memorySpace);
+        };
     bufferization::BufferizationState state;
     if (failed(bufferization::runOneShotModuleBufferize(getOperation(),
                                                         options, state)))
