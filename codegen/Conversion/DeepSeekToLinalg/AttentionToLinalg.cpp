@@ -222,9 +222,10 @@ static int64_t headDepth(HeadVectors parts) {
 }
 
 namespace {
-/// The expanded attention of a long prompt on the CPU, per head and in
-/// register blocks of 4 tokens (BlockedWeightProduct.cpp's kernel for the
-/// scores, an outer-product kernel for the weighted sum). Tokens and cache
+/// The expanded attention of a long prompt on the CPU, per head (a head's
+/// scores, softmax and weighted sum on one thread, the heads shared among
+/// threads) and in register blocks of 4 tokens (BlockedWeightProduct.cpp's
+/// kernel for the scores, an outer-product kernel for the weighted sum). Tokens and cache
 /// rows are padded to multiples of 4 with zero rows, so every block is
 /// whole: a padded key scores 0 and a padded value adds 0, and the causal
 /// mask hides every padded cache row from every real token. Each block of
@@ -256,11 +257,11 @@ public:
     Value cacheValues = headMajor(HeadVectors{values}, length, paddedLength);
 
     // Per head, on one thread: its scores, their softmax and its weighted
-    // sum, the [T4, S4] scores a temporary of that thread (1 MB for 512
-    // tokens, in the cache while the softmax reads it twice and the
-    // weighted sum once) instead of a [heads, T4, S4] tensor that each
-    // step streams through memory in a parallel region of its own.
-    // Columns in whole vectors of 16 for the softmax.
+    // sum, the scores a [T4, S16] temporary of that iteration (1 MB for 512
+    // tokens, in cache while the softmax's three passes and the weighted
+    // sum read it) instead of a [heads, T4, S4] tensor that each step
+    // streams through memory in a parallel region of its own. Its columns
+    // come in whole vectors of 16 for the softmax.
     Value scoreColumns = arith::MulIOp::create(
         b, loc,
         arith::DivUIOp::create(b, loc, add(paddedLength, index(kLanes - 1)),
@@ -456,11 +457,11 @@ private:
 
   /// One head's [T4, S16] `dots` as its attention weights, in place:
   /// softmax(scale · dots[t, s]) over the columns token t sees, s <= start
-  /// + t, in vectors of 16 (the exponentials vectorized: math.exp of a
-  /// vector becomes a polynomial, DeepSeekToLinalg.cpp), the rest of the
-  /// vectors that reach its block's last seen column zero. The product
-  /// wrote columns [0, seenRows) only: the lanes past them are read, but
-  /// their values are never used, and the weighted sum reads no further.
+  /// + t, and zeros in its columns after those, up to the end of the vector
+  /// of 16 that holds its block's last seen column, the weighted sum's
+  /// last. All in vectors of 16: math.exp of a vector becomes a polynomial
+  /// (DeepSeekToLinalg.cpp). The product wrote columns [0, seenRows) only;
+  /// the lanes past them are read, but their values are never used.
   Value causalSoftmaxRows(Value dots, double scale) {
     auto lanesType = VectorType::get({kLanes}, f32());
     auto splat = [&](float value) -> Value {
@@ -545,7 +546,7 @@ private:
     })[0];
   }
 
-  /// out[t, d] = Σ_s p[t, s] · v[s, d] for one head, p [T4, S4] and v
+  /// out[t, d] = Σ_s p[t, s] · v[s, d] for one head, p [T4, S16] and v
   /// [S4, dv]: per block of 4 tokens and up to 64 of d, each cache row's 4
   /// weights (broadcast) and value vectors feed 16 FMAs into accumulators
   /// that stay in registers over the rows the block sees. The rows are
