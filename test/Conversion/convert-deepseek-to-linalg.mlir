@@ -215,14 +215,21 @@ func.func @fp8_linear_odd(%x: tensor<?x320xf32>, %w: tensor<702x320xf8E4M3FN>, %
 
 // -----
 
-// Tests that RMSNorm is a reduction of squares and one normalising pass.
-// CHECK-LABEL: func.func @rms_norm
-func.func @rms_norm(%x: tensor<?x8xf32>, %w: tensor<8xbf16>) -> tensor<?x8xf32> {
-  // CHECK: linalg.generic {{.+}} iterator_types = ["parallel", "reduction"]
-  // CHECK: linalg.generic {{.+}} iterator_types = ["parallel", "parallel"]
+// Tests that RMSNorm is a reduction of squares and one normalising pass,
+// and that a residual addition is one elementwise pass; each shares its
+// rows among threads from 64 rows on (jikji.parallel = 64, which the CPU
+// pipeline tests at run time: a prefill's hundreds of tokens, not a decode
+// step's one).
+// CHECK-LABEL: func.func @rms_norm_add
+func.func @rms_norm_add(%x: tensor<?x8xf32>, %w: tensor<8xbf16>) -> tensor<?x8xf32> {
+  // CHECK: linalg.generic {{.+}} iterator_types = ["parallel", "reduction"]{{.+}} attrs = {jikji.parallel = 64 : i64}
+  // CHECK: linalg.generic {{.+}} iterator_types = ["parallel", "parallel"]{{.+}} attrs = {jikji.parallel = 64 : i64}
   // CHECK: math.rsqrt
   %y = deepseek.rms_norm %x, %w eps 1.0e-06 : tensor<?x8xf32>, tensor<8xbf16>
-  return %y : tensor<?x8xf32>
+  // CHECK: linalg.generic {{.+}} attrs = {jikji.parallel = 64 : i64}
+  // CHECK: arith.addf
+  %z = deepseek.add %x, %y : tensor<?x8xf32>
+  return %z : tensor<?x8xf32>
 }
 
 // -----
@@ -241,11 +248,12 @@ func.func @split_view(%x: tensor<?x96xf32>) -> (tensor<?x2x32xf32>, tensor<?x2x1
 // -----
 
 // Tests that RoPE tabulates YaRN's frequencies at compile time and rotates
-// adjacent pairs by the position's angle in float32.
+// adjacent pairs by the position's angle in float32, its rows shared among
+// threads from 64 on.
 // CHECK-LABEL: func.func @rope
 func.func @rope(%x: tensor<?x4xf32>, %start: index) -> tensor<?x4xf32> {
   // CHECK: arith.constant dense<[1.000000e+00, 0.00999999977]> : tensor<2xf32>
-  // CHECK: linalg.generic
+  // CHECK: linalg.generic {{.+}} attrs = {jikji.parallel = 64 : i64}
   // CHECK: math.cos
   // CHECK: math.sin
   %y = deepseek.rope %x at %start with <theta = 10000.0, factor = 1.0, original_max_position = 4096, beta_fast = 32.0, beta_slow = 1.0, mscale = 1.0, mscale_all_dim = 1.0> : tensor<?x4xf32>
