@@ -383,18 +383,26 @@ func.func @moe(%x: tensor<?x8xf32>, %logits: tensor<?x4xf32>, %g: tensor<4x2x8xb
 
 // -----
 
-// Tests that grouped experts take two paths chosen by the token count: one
-// token (a decode step) shares its k experts among threads, each expert's
-// gate, up and down products whole on one thread (no jikji.parallel of
-// their own) into row j of a [k, hidden] buffer, which a loop over the k
-// choices then adds, weighted, onto the accumulator; more tokens are
-// counted, sorted by expert, and run expert after expert. Without the CPU
-// kernels (the GPU's lowering) every token count takes the second path.
+// Tests that grouped experts take three paths chosen by the token count:
+// one token (a decode step) shares its k experts among threads, each
+// expert's gate, up and down products whole on one thread (no
+// jikji.parallel of their own) into row j of a [k, hidden] buffer, which a
+// loop over the k choices then adds, weighted, onto the accumulator. More
+// tokens are counted and sorted by expert; up to 4 rows per expert on
+// average (tokens x 4 choices <= 16 experts x 4: a batched decode step),
+// the experts with rows are listed and shared among threads, each one's
+// gate, up and down whole on one thread (no scf.forall or jikji.parallel
+// inside) into its rows of a [pairs, hidden] buffer, which a loop over the
+// pairs adds, weighted, onto the accumulator; beyond that the experts run
+// one after another, each sharing its products among threads. Without the
+// CPU kernels (the GPU's lowering) every token count takes the last path.
 // CHECK-LABEL: func.func @grouped_experts
 // GENERIC-LABEL: func.func @grouped_experts
 func.func @grouped_experts(%x: tensor<?x256xf32>, %w: tensor<?x4xf32>, %i: tensor<?x4xi32>, %g: tensor<16x64x256xbf16>, %u: tensor<16x64x256xbf16>, %d: tensor<16x256x64xbf16>, %acc: tensor<?x256xf32>) -> tensor<?x256xf32> {
   // CHECK: %[[TOKENS:.+]] = tensor.dim %{{.+}}, %c0
   // CHECK: %[[ONE:.+]] = arith.cmpi eq, %[[TOKENS]], %c1
+  // CHECK: %[[PAIRS:.+]] = arith.muli %[[TOKENS]], %c4
+  // CHECK: %[[FEW:.+]] = arith.cmpi ule, %[[PAIRS]], %c64
   // CHECK: scf.if %[[ONE]]
   // CHECK: scf.forall (%{{.+}}) in (4) shared_outs(%{{.+}} = %{{.+}}) -> (tensor<4x256xf32>)
   // CHECK-NOT: jikji.parallel
@@ -406,10 +414,38 @@ func.func @grouped_experts(%x: tensor<?x256xf32>, %w: tensor<?x4xf32>, %i: tenso
   // CHECK: linalg.generic {{.+}} ins(%{{.+}}, %{{.+}} : tensor<64xf32>, tensor<256x64xbf16>)
   // CHECK-NOT: jikji.parallel
   // CHECK: tensor.parallel_insert_slice %{{.+}} into %{{.+}}[%{{.+}}, 0] [1, 256] [1, 1] : tensor<256xf32> into tensor<4x256xf32>
-  // CHECK: scf.for %{{.+}} = %{{.+}} to %c4 step
+  // CHECK: scf.for %{{.+}} = %{{.+}} to %c4{{(_[0-9]+)?}} step
   // CHECK: tensor.extract %{{.+}} : tensor<?x4xf32>
   // CHECK: } else {
-  // CHECK: scf.for %{{.+}} = %{{.+}} to %c16 step
+  // CHECK: %[[OFFSETS:.+]]:2 = scf.for %{{.+}} = %{{.+}} to %c16 step
+  // CHECK: scf.if %[[FEW]]
+  // CHECK: %[[USED:.+]]:2 = scf.for %{{.+}} = %{{.+}} to %{{.+}} step %{{.+}} iter_args(%{{.+}} = %{{.+}}, %{{.+}} = %{{.+}}) -> (tensor<16xindex>, index)
+  // CHECK: arith.cmpi ne
+  // CHECK: tensor.insert %{{.+}} into %{{.+}}[%{{.+}}] : tensor<16xindex>
+  // CHECK: %[[ROWS:.+]] = scf.forall (%[[U:.+]]) in (%[[USED]]#1) shared_outs(%{{.+}} = %{{.+}}) -> (tensor<?x256xf32>)
+  // CHECK: %[[E:.+]] = tensor.extract %[[USED]]#0[%[[U]]] : tensor<16xindex>
+  // CHECK: %[[OFFSET:.+]] = tensor.extract %[[OFFSETS]]#0[%[[E]]] : tensor<16xindex>
+  // CHECK: tensor.extract_slice %{{.+}}[%[[OFFSET]], 0] [%{{.+}}, 256] [1, 1] : tensor<?x256xf32> to tensor<?x256xf32>
+  // CHECK-NOT: scf.forall
+  // CHECK-NOT: jikji.parallel
+  // CHECK: vector.fma
+  // CHECK-NOT: scf.forall
+  // CHECK-NOT: jikji.parallel
+  // CHECK: linalg.generic {{.+}} ins(%{{.+}}, %{{.+}} : tensor<?x256xf32>, tensor<64x256xbf16>)
+  // CHECK-NOT: scf.forall
+  // CHECK-NOT: jikji.parallel
+  // CHECK: math.exp
+  // CHECK-NOT: scf.forall
+  // CHECK-NOT: jikji.parallel
+  // CHECK: linalg.generic {{.+}} ins(%{{.+}}, %{{.+}} : tensor<?x64xf32>, tensor<256x64xbf16>)
+  // CHECK-NOT: scf.forall (
+  // CHECK-NOT: jikji.parallel
+  // CHECK: tensor.parallel_insert_slice %{{.+}} into %{{.+}}[%[[OFFSET]], 0] [%{{.+}}, 256] [1, 1] : tensor<?x256xf32> into tensor<?x256xf32>
+  // CHECK: scf.for %{{.+}} = %{{.+}} to %{{.+}} step
+  // CHECK: tensor.extract_slice %[[ROWS]][%{{.+}}, 0] [1, 256] [1, 1]
+  // CHECK: } else {
+  // CHECK: scf.for %{{.+}} = %{{.+}} to %c16{{(_[0-9]+)?}} step
+  // CHECK: scf.forall
   // CHECK-NOT: deepseek.grouped_experts
   // GENERIC-NOT: scf.forall
   // GENERIC: scf.for %{{.+}} = %{{.+}} to %c16 step
