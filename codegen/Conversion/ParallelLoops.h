@@ -14,9 +14,12 @@
 
 namespace jikji {
 
-/// A unit attribute on a linalg op whose parallel loops should be shared
-/// among threads: large enough that a fork and join (a few microseconds)
-/// is noise next to it.
+/// An attribute on a linalg op whose parallel loops should be shared among
+/// threads: a unit attribute when the op is always large enough that a fork
+/// and join (a few microseconds) is noise next to it; an integer N when
+/// that holds only from N iterations of its outermost loop on (rows of
+/// tokens: hundreds in a prefill, one in a decode step), which the CPU
+/// pipeline tests at run time.
 inline constexpr llvm::StringLiteral kParallelLoopsAttrName = "jikji.parallel";
 
 } // namespace jikji

@@ -109,6 +109,9 @@ void jikji::addCpuLlvmPasses(OpPassManager &pm) {
   // become loops: the artifact may not call MLIR's runtime library.
   pm.addPass(createConvertBufferizationToMemRefPass());
   pm.addNestedPass<func::FuncOp>(createConvertMemRefCopyToLinalgPass());
+  // exp as arithmetic, so that the loops holding it (SwiGLU epilogues,
+  // softmaxes) vectorize rather than call expf one element at a time.
+  pm.addPass(createApproximateExpPass());
   // Every scf.forall (the parts of a split attention, a SwiGLU's column
   // tiles, the feature blocks of a blocked product) becomes a parallel loop.
   pm.addPass(createForallToParallelLoopPass());

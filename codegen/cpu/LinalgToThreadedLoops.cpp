@@ -7,6 +7,8 @@
 #include "codegen/Conversion/ParallelLoops.h"
 #include "codegen/cpu/Passes.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -78,6 +80,51 @@ LogicalResult shareOuterLoops(RewriterBase &rewriter,
   return success();
 }
 
+/// Lowers `op` to loops in its own order, the reductions and any parallel
+/// loops after them included, so that the innermost loop LLVM vectorizes
+/// stays the same on threads as on one (upstream's parallel lowering
+/// hoists every parallel loop above the reductions: the weighted sum over a
+/// cache, loops (t, h, s, d), lost its vectorized d loop and prefill ran 3x
+/// slower, docs/benchmarks.md). With `share`, threads share the parallel
+/// loops outside the first reduction. Erases `op`.
+LogicalResult lowerToLoops(RewriterBase &rewriter, linalg::LinalgOp op,
+                           bool share) {
+  rewriter.setInsertionPoint(op);
+  FailureOr<linalg::LinalgLoops> loops = linalg::linalgOpToLoops(rewriter, op);
+  if (failed(loops))
+    return op.emitOpError("cannot be lowered to loops");
+  if (share &&
+      failed(shareOuterLoops(rewriter, *loops, leadingParallelLoops(op))))
+    return op.emitOpError("cannot share its loops among threads");
+  rewriter.eraseOp(op);
+  return success();
+}
+
+/// Lowers `op`, marked to share its loops from `minimum` iterations of its
+/// outermost loop on, as both forms behind a run-time test of that count:
+/// its row count is dynamic (a prefill's hundreds of tokens, a decode
+/// step's one), and for a few rows a fork costs more than it saves.
+LogicalResult lowerBehindRowCount(RewriterBase &rewriter, linalg::LinalgOp op,
+                                  int64_t minimum) {
+  Location loc = op.getLoc();
+  rewriter.setInsertionPoint(op);
+  SmallVector<Range> ranges = op.createLoopRanges(rewriter, loc);
+  Value iterations = getValueOrCreateConstantIndexOp(rewriter, loc,
+                                                     ranges.front().size);
+  Value enough = arith::CmpIOp::create(
+      rewriter, loc, arith::CmpIPredicate::uge, iterations,
+      arith::ConstantIndexOp::create(rewriter, loc, minimum));
+  auto choice = scf::IfOp::create(rewriter, loc, enough, /*withElse=*/true);
+  rewriter.setInsertionPoint(choice.thenBlock()->getTerminator());
+  auto threaded = cast<linalg::LinalgOp>(rewriter.clone(*op));
+  rewriter.setInsertionPoint(choice.elseBlock()->getTerminator());
+  auto serial = cast<linalg::LinalgOp>(rewriter.clone(*op));
+  rewriter.eraseOp(op);
+  if (failed(lowerToLoops(rewriter, threaded, /*share=*/true)))
+    return failure();
+  return lowerToLoops(rewriter, serial, /*share=*/false);
+}
+
 struct LinalgToThreadedLoopsPass final
     : jikji::impl::LinalgToThreadedLoopsPassBase<LinalgToThreadedLoopsPass> {
   void runOnOperation() override {
@@ -89,26 +136,21 @@ struct LinalgToThreadedLoopsPass final
         op.emitOpError("expected buffers: run after bufferization");
         return signalPassFailure();
       }
-      rewriter.setInsertionPoint(op);
-      // The loops in the op's own order, the reductions and any parallel
-      // loops after them included, so that the innermost loop LLVM
-      // vectorizes stays the same on threads as on one. Upstream's
-      // parallel lowering hoists every parallel loop above the reductions
-      // instead (the weighted sum over a cache, loops (t, h, s, d), lost
-      // its vectorized d loop: 3x slower prefill, docs/benchmarks.md).
-      FailureOr<linalg::LinalgLoops> loops =
-          linalg::linalgOpToLoops(rewriter, op);
-      if (failed(loops)) {
-        op.emitOpError("cannot be lowered to loops");
-        return signalPassFailure();
+      Attribute mark = op->getAttr(jikji::kParallelLoopsAttrName);
+      LogicalResult lowered = success();
+      if (auto minimum = dyn_cast_if_present<IntegerAttr>(mark)) {
+        // Work marked for its row count alone stays on its thread inside
+        // loops that threads already share (a SwiGLU tile's epilogue).
+        bool nested = op->getParentOfType<scf::ParallelOp>() ||
+                      op->getParentOfType<scf::ForallOp>();
+        lowered = nested || leadingParallelLoops(op) == 0
+                      ? lowerToLoops(rewriter, op, /*share=*/false)
+                      : lowerBehindRowCount(rewriter, op, minimum.getInt());
+      } else {
+        lowered = lowerToLoops(rewriter, op, /*share=*/mark != nullptr);
       }
-      // Threads share the parallel loops outside the first reduction.
-      if (op->hasAttr(jikji::kParallelLoopsAttrName) &&
-          failed(shareOuterLoops(rewriter, *loops, leadingParallelLoops(op)))) {
-        op.emitOpError("cannot share its loops among threads");
+      if (failed(lowered))
         return signalPassFailure();
-      }
-      rewriter.eraseOp(op);
     }
   }
 };

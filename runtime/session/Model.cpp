@@ -10,6 +10,7 @@
 #include "frontends/huggingface/Printable.h"
 #include "runtime/artifact/CpuRequirements.h"
 #include "runtime/support/CpuFeatures.h"
+#include "runtime/support/StepMemory.h"
 
 #include <cstring>
 #include <utility>
@@ -172,6 +173,10 @@ Result<Model> Model::create(Artifact artifact, WeightStore weights,
       return Error(gpu.error());
     model.cuda_ = std::move(*gpu);
   }
+
+  // The steps' temporaries are reused from step to step, not faulted in
+  // again (runtime/support/StepMemory.h).
+  keepFreedMemoryForNextStep();
 
   // Only the artifact knows how to use threads; without the export its
   // code runs on the caller's thread alone.

@@ -93,3 +93,30 @@ func.func @router_logits(%x: tensor<?x64xf32>, %gate: tensor<4x64xbf16>) -> (ten
       : tensor<?x4xf32> -> tensor<?x2xf32>, tensor<?x2xi32>
   return %w, %i : tensor<?x2xf32>, tensor<?x2xi32>
 }
+
+// -----
+
+// Tests that routed experts round their input once for all the experts'
+// gate and up products: before the forall over one token's k experts, and
+// before the forall over a batched step's experts; each expert's down
+// projection rounds its own activated rows.
+// CHECK-LABEL: func.func @grouped_experts
+func.func @grouped_experts(%x: tensor<?x256xf32>, %w: tensor<?x4xf32>, %i: tensor<?x4xi32>, %g: tensor<16x64x256xbf16>, %u: tensor<16x64x256xbf16>, %d: tensor<16x256x64xbf16>, %acc: tensor<?x256xf32>) -> tensor<?x256xf32> {
+  // CHECK: scf.if
+  // CHECK: arith.truncf
+  // CHECK: scf.forall (%{{.+}}) in (4)
+  // CHECK-NOT: arith.truncf
+  // CHECK: math.exp
+  // CHECK: arith.truncf
+  // CHECK: } else {
+  // CHECK: scf.if
+  // CHECK: arith.truncf
+  // CHECK: scf.forall (%{{.+}}) in (%{{.+}})
+  // CHECK-NOT: arith.truncf
+  // CHECK: math.exp
+  // CHECK: arith.truncf
+  // CHECK: } else {
+  %y = deepseek.grouped_experts %x routed(%w, %i) gate(%g) up(%u) down(%d) accumulate(%acc)
+      : tensor<?x256xf32>, tensor<?x256xf32>, tensor<?x4xf32>, tensor<?x4xi32>, tensor<16x64x256xbf16>, tensor<16x64x256xbf16>, tensor<16x256x64xbf16> -> tensor<?x256xf32>
+  return %y : tensor<?x256xf32>
+}

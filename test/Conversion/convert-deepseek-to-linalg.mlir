@@ -215,14 +215,21 @@ func.func @fp8_linear_odd(%x: tensor<?x320xf32>, %w: tensor<702x320xf8E4M3FN>, %
 
 // -----
 
-// Tests that RMSNorm is a reduction of squares and one normalising pass.
-// CHECK-LABEL: func.func @rms_norm
-func.func @rms_norm(%x: tensor<?x8xf32>, %w: tensor<8xbf16>) -> tensor<?x8xf32> {
-  // CHECK: linalg.generic {{.+}} iterator_types = ["parallel", "reduction"]
-  // CHECK: linalg.generic {{.+}} iterator_types = ["parallel", "parallel"]
+// Tests that RMSNorm is a reduction of squares and one normalising pass,
+// and that a residual addition is one elementwise pass; each shares its
+// rows among threads from 64 rows on (jikji.parallel = 64, which the CPU
+// pipeline tests at run time: a prefill's hundreds of tokens, not a decode
+// step's one).
+// CHECK-LABEL: func.func @rms_norm_add
+func.func @rms_norm_add(%x: tensor<?x8xf32>, %w: tensor<8xbf16>) -> tensor<?x8xf32> {
+  // CHECK: linalg.generic {{.+}} iterator_types = ["parallel", "reduction"]{{.+}} attrs = {jikji.parallel = 64 : i64}
+  // CHECK: linalg.generic {{.+}} iterator_types = ["parallel", "parallel"]{{.+}} attrs = {jikji.parallel = 64 : i64}
   // CHECK: math.rsqrt
   %y = deepseek.rms_norm %x, %w eps 1.0e-06 : tensor<?x8xf32>, tensor<8xbf16>
-  return %y : tensor<?x8xf32>
+  // CHECK: linalg.generic {{.+}} attrs = {jikji.parallel = 64 : i64}
+  // CHECK: arith.addf
+  %z = deepseek.add %x, %y : tensor<?x8xf32>
+  return %z : tensor<?x8xf32>
 }
 
 // -----
@@ -241,11 +248,12 @@ func.func @split_view(%x: tensor<?x96xf32>) -> (tensor<?x2x32xf32>, tensor<?x2x1
 // -----
 
 // Tests that RoPE tabulates YaRN's frequencies at compile time and rotates
-// adjacent pairs by the position's angle in float32.
+// adjacent pairs by the position's angle in float32, its rows shared among
+// threads from 64 on.
 // CHECK-LABEL: func.func @rope
 func.func @rope(%x: tensor<?x4xf32>, %start: index) -> tensor<?x4xf32> {
   // CHECK: arith.constant dense<[1.000000e+00, 0.00999999977]> : tensor<2xf32>
-  // CHECK: linalg.generic
+  // CHECK: linalg.generic {{.+}} attrs = {jikji.parallel = 64 : i64}
   // CHECK: math.cos
   // CHECK: math.sin
   %y = deepseek.rope %x at %start with <theta = 10000.0, factor = 1.0, original_max_position = 4096, beta_fast = 32.0, beta_slow = 1.0, mscale = 1.0, mscale_all_dim = 1.0> : tensor<?x4xf32>
@@ -425,18 +433,26 @@ func.func @moe(%x: tensor<?x8xf32>, %logits: tensor<?x4xf32>, %g: tensor<4x2x8xb
 
 // -----
 
-// Tests that grouped experts take two paths chosen by the token count: one
-// token (a decode step) shares its k experts among threads, each expert's
-// gate, up and down products whole on one thread (no jikji.parallel of
-// their own) into row j of a [k, hidden] buffer, which a loop over the k
-// choices then adds, weighted, onto the accumulator; more tokens are
-// counted, sorted by expert, and run expert after expert. Without the CPU
-// kernels (the GPU's lowering) every token count takes the second path.
+// Tests that grouped experts take three paths chosen by the token count:
+// one token (a decode step) shares its k experts among threads, each
+// expert's gate, up and down products whole on one thread (no
+// jikji.parallel of their own) into row j of a [k, hidden] buffer, which a
+// loop over the k choices then adds, weighted, onto the accumulator. More
+// tokens are counted and sorted by expert; up to 4 rows per expert on
+// average (tokens x 4 choices <= 16 experts x 4: a batched decode step),
+// the experts with rows are listed and shared among threads, each one's
+// gate, up and down whole on one thread (no scf.forall or jikji.parallel
+// inside) into its rows of a [pairs, hidden] buffer, which a loop over the
+// pairs adds, weighted, onto the accumulator; beyond that the experts run
+// one after another, each sharing its products among threads. Without the
+// CPU kernels (the GPU's lowering) every token count takes the last path.
 // CHECK-LABEL: func.func @grouped_experts
 // GENERIC-LABEL: func.func @grouped_experts
 func.func @grouped_experts(%x: tensor<?x256xf32>, %w: tensor<?x4xf32>, %i: tensor<?x4xi32>, %g: tensor<16x64x256xbf16>, %u: tensor<16x64x256xbf16>, %d: tensor<16x256x64xbf16>, %acc: tensor<?x256xf32>) -> tensor<?x256xf32> {
   // CHECK: %[[TOKENS:.+]] = tensor.dim %{{.+}}, %c0
   // CHECK: %[[ONE:.+]] = arith.cmpi eq, %[[TOKENS]], %c1
+  // CHECK: %[[PAIRS:.+]] = arith.muli %[[TOKENS]], %c4
+  // CHECK: %[[FEW:.+]] = arith.cmpi ule, %[[PAIRS]], %c64
   // CHECK: scf.if %[[ONE]]
   // CHECK: scf.forall (%{{.+}}) in (4) shared_outs(%{{.+}} = %{{.+}}) -> (tensor<4x256xf32>)
   // CHECK-NOT: jikji.parallel
@@ -448,10 +464,38 @@ func.func @grouped_experts(%x: tensor<?x256xf32>, %w: tensor<?x4xf32>, %i: tenso
   // CHECK: linalg.generic {{.+}} ins(%{{.+}}, %{{.+}} : tensor<64xf32>, tensor<256x64xbf16>)
   // CHECK-NOT: jikji.parallel
   // CHECK: tensor.parallel_insert_slice %{{.+}} into %{{.+}}[%{{.+}}, 0] [1, 256] [1, 1] : tensor<256xf32> into tensor<4x256xf32>
-  // CHECK: scf.for %{{.+}} = %{{.+}} to %c4 step
+  // CHECK: scf.for %{{.+}} = %{{.+}} to %c4{{(_[0-9]+)?}} step
   // CHECK: tensor.extract %{{.+}} : tensor<?x4xf32>
   // CHECK: } else {
-  // CHECK: scf.for %{{.+}} = %{{.+}} to %c16 step
+  // CHECK: %[[OFFSETS:.+]]:2 = scf.for %{{.+}} = %{{.+}} to %c16 step
+  // CHECK: scf.if %[[FEW]]
+  // CHECK: %[[USED:.+]]:2 = scf.for %{{.+}} = %{{.+}} to %{{.+}} step %{{.+}} iter_args(%{{.+}} = %{{.+}}, %{{.+}} = %{{.+}}) -> (tensor<16xindex>, index)
+  // CHECK: arith.cmpi ne
+  // CHECK: tensor.insert %{{.+}} into %{{.+}}[%{{.+}}] : tensor<16xindex>
+  // CHECK: %[[ROWS:.+]] = scf.forall (%[[U:.+]]) in (%[[USED]]#1) shared_outs(%{{.+}} = %{{.+}}) -> (tensor<?x256xf32>)
+  // CHECK: %[[E:.+]] = tensor.extract %[[USED]]#0[%[[U]]] : tensor<16xindex>
+  // CHECK: %[[OFFSET:.+]] = tensor.extract %[[OFFSETS]]#0[%[[E]]] : tensor<16xindex>
+  // CHECK: tensor.extract_slice %{{.+}}[%[[OFFSET]], 0] [%{{.+}}, 256] [1, 1] : tensor<?x256xf32> to tensor<?x256xf32>
+  // CHECK-NOT: scf.forall
+  // CHECK-NOT: jikji.parallel
+  // CHECK: vector.fma
+  // CHECK-NOT: scf.forall
+  // CHECK-NOT: jikji.parallel
+  // CHECK: linalg.generic {{.+}} ins(%{{.+}}, %{{.+}} : tensor<?x256xf32>, tensor<64x256xbf16>)
+  // CHECK-NOT: scf.forall
+  // CHECK-NOT: jikji.parallel
+  // CHECK: math.exp
+  // CHECK-NOT: scf.forall
+  // CHECK-NOT: jikji.parallel
+  // CHECK: linalg.generic {{.+}} ins(%{{.+}}, %{{.+}} : tensor<?x64xf32>, tensor<256x64xbf16>)
+  // CHECK-NOT: scf.forall (
+  // CHECK-NOT: jikji.parallel
+  // CHECK: tensor.parallel_insert_slice %{{.+}} into %{{.+}}[%[[OFFSET]], 0] [%{{.+}}, 256] [1, 1] : tensor<?x256xf32> into tensor<?x256xf32>
+  // CHECK: scf.for %{{.+}} = %{{.+}} to %{{.+}} step
+  // CHECK: tensor.extract_slice %[[ROWS]][%{{.+}}, 0] [1, 256] [1, 1]
+  // CHECK: } else {
+  // CHECK: scf.for %{{.+}} = %{{.+}} to %c16{{(_[0-9]+)?}} step
+  // CHECK: scf.forall
   // CHECK-NOT: deepseek.grouped_experts
   // GENERIC-NOT: scf.forall
   // GENERIC: scf.for %{{.+}} = %{{.+}} to %c16 step

@@ -141,6 +141,15 @@ mlir::Value weightContraction(mlir::OpBuilder &b, mlir::Location loc,
                               bool threaded = true,
                               const LoweringOptions &options = {});
 
+/// `input` as a product over `weight` multiplies it: rounded to bf16 when
+/// weightContraction would round it (options.bf16Dot and a bf16 weight),
+/// else as it is. For callers that feed one input to several products and
+/// round it once (weightContraction takes an input already in bf16 as it
+/// is). With `threaded`, the rounding's loops are shared among threads.
+mlir::Value roundedForProduct(mlir::OpBuilder &b, mlir::Location loc,
+                              mlir::Value input, mlir::Value weight,
+                              bool threaded, const LoweringOptions &options);
+
 /// Computes rows [0, rows) of `output` [M, features] one block of output
 /// features at a time: `columns(column, width, tile, offset)` returns
 /// features [column, column + width) written into `tile`, which is the

@@ -302,6 +302,15 @@ static Value roundedToBf16(OpBuilder &b, Location loc, Value input,
   return rounding.getResult(0);
 }
 
+Value jikji::lowering::roundedForProduct(OpBuilder &b, Location loc,
+                                         Value input, Value weight,
+                                         bool threaded,
+                                         const LoweringOptions &options) {
+  return multipliesInBf16(weight, options)
+             ? roundedToBf16(b, loc, input, threaded)
+             : input;
+}
+
 Value jikji::lowering::weightContraction(OpBuilder &b, Location loc,
                                          Value input, Value weight,
                                          Value scales, ArrayRef<int64_t> block,

@@ -25,6 +25,10 @@ namespace ds = jikji::deepseek;
 namespace {
 
 constexpr float kMinusInfinity = -std::numeric_limits<float>::infinity();
+// Rows per expert, on average, up to which a step of several tokens runs
+// its experts whole on threads (fewTokensExperts): a batched decode step's
+// 1-3 rows per expert (96 rows over 64 experts at batch 16 on V2-Lite).
+constexpr int64_t kFewRowsPerExpert = 4;
 
 Value f32Constant(OpBuilder &b, Location loc, double value) {
   return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(value));
@@ -594,7 +598,9 @@ Value oneTokenExperts(OpBuilder &b, Location loc, ds::GroupedExpertsOp op,
   int64_t hidden = op.getType().getDimSize(1);
   int64_t topK = op.getWeights().getType().getDimSize(1);
   Value first = indexConstant(b, loc, 0);
-  Value x = rowOf(b, loc, op.getInput(), first);
+  // Every expert's gate and up read the same x: rounded once, if at all.
+  Value x = roundedForProduct(b, loc, rowOf(b, loc, op.getInput(), first),
+                              op.getGate(), /*threaded=*/false, options);
   bool quantized = !op.getScales().empty();
   auto rowsType = RankedTensorType::get({topK, hidden}, b.getF32Type());
   auto forall = scf::ForallOp::create(
@@ -645,7 +651,8 @@ Value oneTokenExperts(OpBuilder &b, Location loc, ds::GroupedExpertsOp op,
 }
 
 /// Tokens grouped by expert: count, offsets, sort, one pass per expert over
-/// its rows, weighted scatter onto the accumulator.
+/// its rows, weighted scatter onto the accumulator; on the CPU, one token
+/// and a few tokens take their experts whole on threads.
 struct GroupedExpertsPattern final : OpRewritePattern<ds::GroupedExpertsOp> {
   GroupedExpertsPattern(MLIRContext *context,
                         const jikji::LoweringOptions &options)
@@ -656,17 +663,25 @@ struct GroupedExpertsPattern final : OpRewritePattern<ds::GroupedExpertsOp> {
     Location loc = op.getLoc();
     OpBuilder &b = rewriter;
     // On the CPU, one token (a decode step) takes its experts whole on
-    // threads; more share each expert's products, whatever the experts'
-    // token counts. (A GPU maps the outermost parallel loop to its threads:
-    // k of them, each with a whole expert, would leave it idle.)
+    // threads, and so do a few tokens (a batched decode step: a few rows
+    // per expert); more share each expert's products, whatever the
+    // experts' token counts. (A GPU maps the outermost parallel loop to its
+    // threads: k of them, each with a whole expert, would leave it idle.)
     if (!options.cpuKernels) {
-      rewriter.replaceOp(op, groupedExperts(b, loc, op));
+      rewriter.replaceOp(op, groupedExperts(b, loc, op, group(b, loc, op)));
       return success();
     }
-    Value single =
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
-                              tensor::DimOp::create(b, loc, op.getInput(), 0),
-                              indexConstant(b, loc, 1));
+    Value tokens = tensor::DimOp::create(b, loc, op.getInput(), 0);
+    Value single = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                         tokens, indexConstant(b, loc, 1));
+    // A batched decode step: few rows per expert (kFewRowsPerExpert or
+    // fewer on average).
+    int64_t topK = op.getWeights().getType().getDimSize(1);
+    int64_t experts = op.getGate().getType().getDimSize(0);
+    Value few = arith::CmpIOp::create(
+        b, loc, arith::CmpIPredicate::ule,
+        arith::MulIOp::create(b, loc, tokens, indexConstant(b, loc, topK)),
+        indexConstant(b, loc, experts * kFewRowsPerExpert));
     auto expertsOut = scf::IfOp::create(
         b, loc, single,
         [&](OpBuilder &, Location) {
@@ -674,36 +689,50 @@ struct GroupedExpertsPattern final : OpRewritePattern<ds::GroupedExpertsOp> {
                                oneTokenExperts(b, loc, op, options));
         },
         [&](OpBuilder &, Location) {
-          scf::YieldOp::create(b, loc, groupedExperts(b, loc, op));
+          Grouping grouping = group(b, loc, op);
+          auto byCount = scf::IfOp::create(
+              b, loc, few,
+              [&](OpBuilder &, Location) {
+                scf::YieldOp::create(b, loc,
+                                     fewTokensExperts(b, loc, op, grouping));
+              },
+              [&](OpBuilder &, Location) {
+                scf::YieldOp::create(b, loc,
+                                     groupedExperts(b, loc, op, grouping));
+              });
+          scf::YieldOp::create(b, loc, byCount.getResults());
         });
     rewriter.replaceOp(op, expertsOut.getResults());
     return success();
   }
 
-  Value groupedExperts(OpBuilder &b, Location loc,
-                       ds::GroupedExpertsOp op) const {
+  /// The (token, choice) pairs sorted by expert: how many each expert
+  /// takes, where its rows start, which pair each sorted row is, and the
+  /// input rows in that order.
+  struct Grouping {
+    Value pairs, counts, offsets, order, sorted;
+  };
+  Grouping group(OpBuilder &b, Location loc, ds::GroupedExpertsOp op) const {
     Value input = op.getInput();
-    RankedTensorType type = op.getType();
-    int64_t hidden = type.getDimSize(1);
+    int64_t hidden = op.getType().getDimSize(1);
     int64_t topK = op.getWeights().getType().getDimSize(1);
     int64_t experts = op.getGate().getType().getDimSize(0);
     Value tokens = tensor::DimOp::create(b, loc, input, 0);
-    Value pairs =
+    Grouping g;
+    g.pairs =
         arith::MulIOp::create(b, loc, tokens, indexConstant(b, loc, topK));
-
-    Value counts =
-        countPerExpert(b, loc, op.getIndices(), tokens, topK, experts);
-    Value offsets = exclusiveOffsets(b, loc, counts, experts);
-    Value order = sortPairsByExpert(b, loc, op.getIndices(), tokens, topK,
-                                    offsets, pairs);
-
+    g.counts = countPerExpert(b, loc, op.getIndices(), tokens, topK, experts);
+    g.offsets = exclusiveOffsets(b, loc, g.counts, experts);
+    g.order = sortPairsByExpert(b, loc, op.getIndices(), tokens, topK,
+                                g.offsets, g.pairs);
     // The input rows in sorted order: sorted[p] = input[order[p] / k].
     auto sortedType =
         RankedTensorType::get({ShapedType::kDynamic, hidden}, b.getF32Type());
-    Value sorted =
+    Value order = g.order;
+    g.sorted =
         linalg::GenericOp::create(
             b, loc, sortedType, ValueRange{},
-            ValueRange{emptyTensor(b, loc, sortedType, pairs)},
+            ValueRange{emptyTensor(b, loc, sortedType, g.pairs)},
             ArrayRef<AffineMap>{b.getMultiDimIdentityMap(2)}, iterators(2),
             [&](OpBuilder &b, Location loc, ValueRange) {
               Value p = linalg::IndexOp::create(b, loc, 0);
@@ -717,7 +746,141 @@ struct GroupedExpertsPattern final : OpRewritePattern<ds::GroupedExpertsOp> {
                   tensor::ExtractOp::create(b, loc, input, ValueRange{t, h}));
             })
             .getResult(0);
+    return g;
+  }
 
+  /// Rows [offset, offset + count) of a [pairs, n] matrix.
+  static Value rowsOf(OpBuilder &b, Location loc, Value matrix, Value offset,
+                      Value count) {
+    int64_t width = cast<RankedTensorType>(matrix.getType()).getDimSize(1);
+    auto type = RankedTensorType::get(
+        {ShapedType::kDynamic, width},
+        cast<RankedTensorType>(matrix.getType()).getElementType());
+    return tensor::ExtractSliceOp::create(
+        b, loc, type, matrix,
+        ArrayRef<OpFoldResult>{offset, b.getIndexAttr(0)},
+        ArrayRef<OpFoldResult>{count, b.getIndexAttr(width)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+  }
+
+  /// A batched decode step's experts, the threads sharing the experts that
+  /// have rows: each one's gate, up, SwiGLU and down run whole on one
+  /// thread over all of its rows (1-3 in a step of 16 tokens, where the
+  /// products are limited by reading the weights), into its rows of a
+  /// [pairs, hidden] buffer; a loop then adds each row, weighted, onto its
+  /// token's sum, in the grouped path's order. One fork per layer, where
+  /// sharing each expert's products forked twice per expert.
+  Value fewTokensExperts(OpBuilder &b, Location loc, ds::GroupedExpertsOp op,
+                         const Grouping &g) const {
+    int64_t hidden = op.getType().getDimSize(1);
+    int64_t topK = op.getWeights().getType().getDimSize(1);
+    int64_t experts = op.getGate().getType().getDimSize(0);
+    // Every expert's gate and up read rows of `sorted`: rounded once, if
+    // at all.
+    Value sorted = roundedForProduct(b, loc, g.sorted, op.getGate(),
+                                     /*threaded=*/false, options);
+    // used[u]: the u-th expert with rows, so that the threads' shares of
+    // the forall below are experts that work.
+    auto used = scf::ForOp::create(
+        b, loc, indexConstant(b, loc, 0), indexConstant(b, loc, experts),
+        indexConstant(b, loc, 1),
+        ValueRange{indexTensor(b, loc, experts, Value()),
+                   indexConstant(b, loc, 0)},
+        [&](OpBuilder &b, Location loc, Value e, ValueRange carried) {
+          Value count =
+              tensor::ExtractOp::create(b, loc, g.counts, ValueRange{e});
+          Value any = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne,
+                                            count, indexConstant(b, loc, 0));
+          auto append = scf::IfOp::create(
+              b, loc, any,
+              [&](OpBuilder &b, Location loc) {
+                Value list = tensor::InsertOp::create(b, loc, e, carried[0],
+                                                      ValueRange{carried[1]});
+                Value next = arith::AddIOp::create(b, loc, carried[1],
+                                                   indexConstant(b, loc, 1));
+                scf::YieldOp::create(b, loc, ValueRange{list, next});
+              },
+              [&](OpBuilder &b, Location loc) {
+                scf::YieldOp::create(b, loc, carried);
+              });
+          scf::YieldOp::create(b, loc, append.getResults());
+        });
+    Value usedList = used.getResult(0), usedCount = used.getResult(1);
+
+    bool quantized = !op.getScales().empty();
+    auto rowsType =
+        RankedTensorType::get({ShapedType::kDynamic, hidden}, b.getF32Type());
+    auto forall = scf::ForallOp::create(
+        b, loc, ArrayRef<OpFoldResult>{usedCount},
+        ValueRange{emptyTensor(b, loc, rowsType, g.pairs)}, std::nullopt,
+        [&](OpBuilder &, Location, ValueRange arguments) {
+          Value e = tensor::ExtractOp::create(b, loc, usedList,
+                                              ValueRange{arguments[0]});
+          Value count =
+              tensor::ExtractOp::create(b, loc, g.counts, ValueRange{e});
+          Value offset =
+              tensor::ExtractOp::create(b, loc, g.offsets, ValueRange{e});
+          Value rows = rowsOf(b, loc, sorted, offset, count);
+          // This thread's share is the whole expert: its products stay on
+          // it.
+          auto project = [&](Value stacked, unsigned scaleIndex,
+                             Value input) {
+            Value scales;
+            ArrayRef<int64_t> block;
+            if (quantized) {
+              scales = expertMatrix(b, loc, op.getScales()[scaleIndex], e);
+              block = *op.getBlockSize();
+            }
+            return weightContraction(b, loc, input,
+                                     expertMatrix(b, loc, stacked, e), scales,
+                                     block, /*threaded=*/false, options);
+          };
+          Value activated = ds::SiluMulOp::create(
+              b, loc, project(op.getGate(), 0, rows),
+              project(op.getUp(), 1, rows));
+          Value down = project(op.getDown(), 2, activated);
+          auto terminator = scf::InParallelOp::create(b, loc);
+          b.setInsertionPointToStart(terminator.getBody());
+          tensor::ParallelInsertSliceOp::create(
+              b, loc, down, arguments[1],
+              ArrayRef<OpFoldResult>{offset, b.getIndexAttr(0)},
+              ArrayRef<OpFoldResult>{count, b.getIndexAttr(hidden)},
+              ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+        });
+    b.setInsertionPointAfter(forall);
+    Value downRows = forall.getResult(0);
+
+    // out[t] += w[t, j] * down[p] for the pair (t, j) of every sorted row
+    // p: by expert, then token, as the grouped path adds them.
+    auto scatter = scf::ForOp::create(
+        b, loc, indexConstant(b, loc, 0), g.pairs, indexConstant(b, loc, 1),
+        ValueRange{op.getAccumulator()},
+        [&](OpBuilder &b, Location loc, Value p, ValueRange acc) {
+          Value pair = tensor::ExtractOp::create(b, loc, g.order, ValueRange{p});
+          Value k = indexConstant(b, loc, topK);
+          Value t = arith::DivUIOp::create(b, loc, pair, k);
+          Value j = arith::RemUIOp::create(b, loc, pair, k);
+          Value weight = tensor::ExtractOp::create(b, loc, op.getWeights(),
+                                                   ValueRange{t, j});
+          Value sum = addWeighted(b, loc, rowOf(b, loc, acc[0], t),
+                                  rowOf(b, loc, downRows, p), weight);
+          scf::YieldOp::create(b, loc,
+                               ValueRange{withRow(b, loc, sum, acc[0], t)});
+        });
+    return scatter.getResult(0);
+  }
+
+  Value groupedExperts(OpBuilder &b, Location loc, ds::GroupedExpertsOp op,
+                       const Grouping &g) const {
+    RankedTensorType type = op.getType();
+    int64_t hidden = type.getDimSize(1);
+    int64_t topK = op.getWeights().getType().getDimSize(1);
+    int64_t experts = op.getGate().getType().getDimSize(0);
+    Value counts = g.counts, offsets = g.offsets, order = g.order,
+          sorted = g.sorted;
+
+    auto sortedType =
+        RankedTensorType::get({ShapedType::kDynamic, hidden}, b.getF32Type());
     bool quantized = !op.getScales().empty();
     // Expert e over its `count` rows from `offset` of the sorted input:
     // gate and up with the SwiGLU as their epilogue, down, and the
