@@ -459,8 +459,8 @@ private:
   /// softmax(scale · dots[t, s]) over the columns token t sees, s <= start
   /// + t, and zeros in its columns after those, up to the end of the vector
   /// of 16 that holds its block's last seen column, the weighted sum's
-  /// last. All in vectors of 16: math.exp of a vector becomes a polynomial
-  /// (DeepSeekToLinalg.cpp). The product wrote columns [0, seenRows) only;
+  /// last. All in vectors of 16 (math.exp becomes a polynomial in the CPU
+  /// pipeline, jikji-approximate-exp, so it stays a vector). The product wrote columns [0, seenRows) only;
   /// the lanes past them are read, but their values are never used.
   Value causalSoftmaxRows(Value dots, double scale) {
     auto lanesType = VectorType::get({kLanes}, f32());

@@ -12,12 +12,9 @@
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
-#include "mlir/Dialect/Math/IR/Math.h"
-#include "mlir/Dialect/Math/Transforms/Passes.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/X86Vector/X86VectorDialect.h"
 #include "mlir/Transforms/DialectConversion.h"
-#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 #define DEBUG_TYPE "convert-deepseek-to-linalg"
 
@@ -67,35 +64,7 @@ struct ConvertDeepSeekToLinalgPass final
     options.x86Vbmi = x86Vbmi;
     jikji::populateDeepSeekToLinalgPatterns(patterns, options);
     if (failed(applyPartialConversion(getOperation(), target,
-                                      std::move(patterns)))) {
-      signalPassFailure();
-      return;
-    }
-    approximateVectorExponentials();
-  }
-
-  /// math.exp of a vector (the CPU attention's softmax) as MLIR's
-  /// polynomial (Cephes; within a few float32 ulp, 0 below exp(-87.8)):
-  /// LLVM has no vector exp and would call libm's expf once per lane.
-  /// Scalar exponentials keep libm's.
-  void approximateVectorExponentials() {
-    SmallVector<Operation *> vectorExps;
-    getOperation()->walk([&](math::ExpOp exp) {
-      if (isa<VectorType>(exp.getType()))
-        vectorExps.push_back(exp);
-    });
-    if (vectorExps.empty())
-      return;
-    RewritePatternSet patterns(&getContext());
-    populateMathPolynomialApproximationPatterns(patterns, [](StringRef name) {
-      name.consume_front("math.");
-      return name == "exp";
-    });
-    GreedyRewriteConfig config;
-    config.setStrictness(GreedyRewriteStrictness::ExistingAndNewOps);
-    config.enableFolding(false);
-    if (failed(applyOpPatternsGreedily(vectorExps, std::move(patterns),
-                                       config)))
+                                      std::move(patterns))))
       signalPassFailure();
   }
 };
