@@ -62,7 +62,8 @@ def ApproximateExpPass : Pass<"jikji-approximate-exp"> {
     Rewritten as upstream's polynomial approximation (range reduction by
     ln 2, a degree-7 polynomial, relative error below 2^-22 over float32's
     normal range; results below 2^-126 flush to zero, -inf gives 0) it is
-    plain arithmetic that vectorizes with its loop. Other math ops, and exp
+    plain arithmetic, which vectorizes wherever its loop does (the prefill
+    attention's per-head softmax, 16 lanes at a time). Other math ops, and exp
     of other types, stay as they are: sine and cosine take RoPE's large
     arguments, where the polynomial's range reduction loses accuracy.
   }];
@@ -81,7 +82,11 @@ def LinalgToThreadedLoopsPass
     dimensions, with their reductions as `scf.for` inside; every other
     linalg op becomes `scf.for` loops, as `convert-linalg-to-loops` makes
     them. A fork and join costs microseconds: only the ops that carry the
-    work are worth one.
+    work are worth one. An op marked `jikji.parallel = N` (an integer:
+    norms, RoPE, residual additions, whose row count is a prefill's
+    hundreds of tokens or a decode step's one) is lowered both ways behind
+    a run-time test, threaded from N iterations of its outermost loop on;
+    inside loops that threads already share it stays serial.
   }];
   let dependentDialects = ["::mlir::scf::SCFDialect",
                            "::mlir::memref::MemRefDialect"];
