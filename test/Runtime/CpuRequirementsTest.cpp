@@ -119,8 +119,9 @@ TEST(CpuRequirementsTest, LevelsNeedAllTheirFeatures) {
           << levels[i].name << " without " << feature;
     }
     // Each level has every feature of the one below.
-    if (i > 0)
+    if (i > 0) {
       for (std::string_view feature : levels[i - 1].features)
         EXPECT_TRUE(features.count(feature)) << levels[i].name << feature;
+    }
   }
 }
