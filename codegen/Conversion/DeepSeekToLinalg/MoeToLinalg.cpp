@@ -586,6 +586,44 @@ Value sortPairsByExpert(OpBuilder &b, Location loc, Value indices, Value tokens,
   return loop.getResult(0);
 }
 
+/// Expert `e`'s gate, up, SwiGLU and down over `input` (a row, or rows),
+/// all on the calling thread: the share of one thread when the threads
+/// share whole experts.
+Value wholeExpert(OpBuilder &b, Location loc, ds::GroupedExpertsOp op, Value e,
+                  Value input, const jikji::LoweringOptions &options) {
+  bool quantized = !op.getScales().empty();
+  auto project = [&](Value stacked, unsigned scaleIndex, Value x) {
+    Value scales;
+    ArrayRef<int64_t> block;
+    if (quantized) {
+      scales = expertMatrix(b, loc, op.getScales()[scaleIndex], e);
+      block = *op.getBlockSize();
+    }
+    return weightContraction(b, loc, x, expertMatrix(b, loc, stacked, e),
+                             scales, block, /*threaded=*/false, options);
+  };
+  Value activated =
+      ds::SiluMulOp::create(b, loc, project(op.getGate(), 0, input),
+                            project(op.getUp(), 1, input));
+  return project(op.getDown(), 2, activated);
+}
+
+/// out[t] += w[t, j] * downRow, for the (token, choice) pair (t, j) that
+/// `order` lists at `position` (pairs numbered t * k + j).
+Value addPairRow(OpBuilder &b, Location loc, ds::GroupedExpertsOp op,
+                 Value order, Value position, Value downRow,
+                 Value accumulator) {
+  Value k = indexConstant(b, loc, op.getWeights().getType().getDimSize(1));
+  Value pair = tensor::ExtractOp::create(b, loc, order, ValueRange{position});
+  Value t = arith::DivUIOp::create(b, loc, pair, k);
+  Value j = arith::RemUIOp::create(b, loc, pair, k);
+  Value weight =
+      tensor::ExtractOp::create(b, loc, op.getWeights(), ValueRange{t, j});
+  Value sum =
+      addWeighted(b, loc, rowOf(b, loc, accumulator, t), downRow, weight);
+  return withRow(b, loc, sum, accumulator, t);
+}
+
 /// One token's routed experts (a decode step), the threads sharing the
 /// experts: each expert's gate, up, SwiGLU and down run whole on one
 /// thread, into row j of a [k, hidden] buffer, and the weighted sum onto
@@ -601,7 +639,6 @@ Value oneTokenExperts(OpBuilder &b, Location loc, ds::GroupedExpertsOp op,
   // Every expert's gate and up read the same x: rounded once, if at all.
   Value x = roundedForProduct(b, loc, rowOf(b, loc, op.getInput(), first),
                               op.getGate(), /*threaded=*/false, options);
-  bool quantized = !op.getScales().empty();
   auto rowsType = RankedTensorType::get({topK, hidden}, b.getF32Type());
   auto forall = scf::ForallOp::create(
       b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(topK)},
@@ -612,21 +649,7 @@ Value oneTokenExperts(OpBuilder &b, Location loc, ds::GroupedExpertsOp op,
             b, loc, b.getIndexType(),
             tensor::ExtractOp::create(b, loc, op.getIndices(),
                                       ValueRange{first, j}));
-        // This thread's share is the whole expert: its products stay on it.
-        auto project = [&](Value stacked, unsigned scaleIndex, Value vector) {
-          Value scales;
-          ArrayRef<int64_t> block;
-          if (quantized) {
-            scales = expertMatrix(b, loc, op.getScales()[scaleIndex], e);
-            block = *op.getBlockSize();
-          }
-          return weightContraction(b, loc, vector,
-                                   expertMatrix(b, loc, stacked, e), scales,
-                                   block, /*threaded=*/false, options);
-        };
-        Value activated = ds::SiluMulOp::create(
-            b, loc, project(op.getGate(), 0, x), project(op.getUp(), 1, x));
-        Value down = project(op.getDown(), 2, activated);
+        Value down = wholeExpert(b, loc, op, e, x, options);
         auto terminator = scf::InParallelOp::create(b, loc);
         b.setInsertionPointToStart(terminator.getBody());
         tensor::ParallelInsertSliceOp::create(
@@ -773,7 +796,6 @@ struct GroupedExpertsPattern final : OpRewritePattern<ds::GroupedExpertsOp> {
   Value fewTokensExperts(OpBuilder &b, Location loc, ds::GroupedExpertsOp op,
                          const Grouping &g) const {
     int64_t hidden = op.getType().getDimSize(1);
-    int64_t topK = op.getWeights().getType().getDimSize(1);
     int64_t experts = op.getGate().getType().getDimSize(0);
     // Every expert's gate and up read rows of `sorted`: rounded once, if
     // at all.
@@ -807,7 +829,6 @@ struct GroupedExpertsPattern final : OpRewritePattern<ds::GroupedExpertsOp> {
         });
     Value usedList = used.getResult(0), usedCount = used.getResult(1);
 
-    bool quantized = !op.getScales().empty();
     auto rowsType =
         RankedTensorType::get({ShapedType::kDynamic, hidden}, b.getF32Type());
     auto forall = scf::ForallOp::create(
@@ -820,25 +841,8 @@ struct GroupedExpertsPattern final : OpRewritePattern<ds::GroupedExpertsOp> {
               tensor::ExtractOp::create(b, loc, g.counts, ValueRange{e});
           Value offset =
               tensor::ExtractOp::create(b, loc, g.offsets, ValueRange{e});
-          Value rows = rowsOf(b, loc, sorted, offset, count);
-          // This thread's share is the whole expert: its products stay on
-          // it.
-          auto project = [&](Value stacked, unsigned scaleIndex,
-                             Value input) {
-            Value scales;
-            ArrayRef<int64_t> block;
-            if (quantized) {
-              scales = expertMatrix(b, loc, op.getScales()[scaleIndex], e);
-              block = *op.getBlockSize();
-            }
-            return weightContraction(b, loc, input,
-                                     expertMatrix(b, loc, stacked, e), scales,
-                                     block, /*threaded=*/false, options);
-          };
-          Value activated = ds::SiluMulOp::create(
-              b, loc, project(op.getGate(), 0, rows),
-              project(op.getUp(), 1, rows));
-          Value down = project(op.getDown(), 2, activated);
+          Value down = wholeExpert(
+              b, loc, op, e, rowsOf(b, loc, sorted, offset, count), options);
           auto terminator = scf::InParallelOp::create(b, loc);
           b.setInsertionPointToStart(terminator.getBody());
           tensor::ParallelInsertSliceOp::create(
@@ -856,42 +860,26 @@ struct GroupedExpertsPattern final : OpRewritePattern<ds::GroupedExpertsOp> {
         b, loc, indexConstant(b, loc, 0), g.pairs, indexConstant(b, loc, 1),
         ValueRange{op.getAccumulator()},
         [&](OpBuilder &b, Location loc, Value p, ValueRange acc) {
-          Value pair = tensor::ExtractOp::create(b, loc, g.order, ValueRange{p});
-          Value k = indexConstant(b, loc, topK);
-          Value t = arith::DivUIOp::create(b, loc, pair, k);
-          Value j = arith::RemUIOp::create(b, loc, pair, k);
-          Value weight = tensor::ExtractOp::create(b, loc, op.getWeights(),
-                                                   ValueRange{t, j});
-          Value sum = addWeighted(b, loc, rowOf(b, loc, acc[0], t),
-                                  rowOf(b, loc, downRows, p), weight);
           scf::YieldOp::create(b, loc,
-                               ValueRange{withRow(b, loc, sum, acc[0], t)});
+                               addPairRow(b, loc, op, g.order, p,
+                                          rowOf(b, loc, downRows, p), acc[0]));
         });
     return scatter.getResult(0);
   }
 
   Value groupedExperts(OpBuilder &b, Location loc, ds::GroupedExpertsOp op,
                        const Grouping &g) const {
-    RankedTensorType type = op.getType();
-    int64_t hidden = type.getDimSize(1);
-    int64_t topK = op.getWeights().getType().getDimSize(1);
     int64_t experts = op.getGate().getType().getDimSize(0);
     Value counts = g.counts, offsets = g.offsets, order = g.order,
           sorted = g.sorted;
 
-    auto sortedType =
-        RankedTensorType::get({ShapedType::kDynamic, hidden}, b.getF32Type());
     bool quantized = !op.getScales().empty();
     // Expert e over its `count` rows from `offset` of the sorted input:
     // gate and up with the SwiGLU as their epilogue, down, and the
     // weighted scatter onto `accumulator`.
     auto runExpert = [&](OpBuilder &b, Location loc, Value e, Value count,
                          Value offset, Value accumulator) -> ValueRange {
-      SmallVector<OpFoldResult> rowOffsets{offset, b.getIndexAttr(0)};
-      SmallVector<OpFoldResult> rowSizes{count, b.getIndexAttr(hidden)};
-      SmallVector<OpFoldResult> unit(2, b.getIndexAttr(1));
-      Value rows = tensor::ExtractSliceOp::create(b, loc, sortedType, sorted,
-                                                  rowOffsets, rowSizes, unit);
+      Value rows = rowsOf(b, loc, sorted, offset, count);
       auto scalesOf = [&](unsigned index) {
         return quantized ? expertMatrix(b, loc, op.getScales()[index], e)
                          : Value();
@@ -913,18 +901,9 @@ struct GroupedExpertsPattern final : OpRewritePattern<ds::GroupedExpertsOp> {
           ValueRange{accumulator},
           [&](OpBuilder &b, Location loc, Value p, ValueRange acc) {
             Value position = arith::AddIOp::create(b, loc, offset, p);
-            Value pair =
-                tensor::ExtractOp::create(b, loc, order, ValueRange{position});
-            Value k = indexConstant(b, loc, topK);
-            Value t = arith::DivUIOp::create(b, loc, pair, k);
-            Value j = arith::RemUIOp::create(b, loc, pair, k);
-            Value weight = tensor::ExtractOp::create(b, loc, op.getWeights(),
-                                                     ValueRange{t, j});
-            Value downRow = rowOf(b, loc, down, p);
-            Value outRow = rowOf(b, loc, acc[0], t);
-            Value sum = addWeighted(b, loc, outRow, downRow, weight);
-            Value updated = withRow(b, loc, sum, acc[0], t);
-            scf::YieldOp::create(b, loc, ValueRange{updated});
+            scf::YieldOp::create(b, loc,
+                                 addPairRow(b, loc, op, order, position,
+                                            rowOf(b, loc, down, p), acc[0]));
           });
       return scatter.getResults();
     };
