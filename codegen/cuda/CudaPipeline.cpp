@@ -3,8 +3,10 @@
 // Part of Jikji. Each step carries the reason it is there. This first
 // pipeline is the correct one: one thread per element of each linalg op's
 // parallel space, reductions sequential in the thread; tensor cores only
-// for bf16 weight products and on request; shared-memory tiles, wgmma and
-// flash-decoding come with the performance work.
+// for bf16 weight products and on request; a decode step's latent
+// attention is flash-decoding, a fixed number of kernels split over the
+// cache length (LatentFlashDecoding.cpp); shared-memory tiles and wgmma
+// come with the performance work.
 //
 //===----------------------------------------------------------------------===//
 

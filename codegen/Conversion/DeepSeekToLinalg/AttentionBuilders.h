@@ -69,6 +69,23 @@ mlir::Value expandedAttention(mlir::OpBuilder &b, mlir::Location loc,
                               double scale, mlir::RankedTensorType outputType,
                               bool cpuKernels);
 
+/// The most query tokens per sequence for which the portable lowering
+/// takes latentFlashDecoding; more tokens (prefill) already give enough
+/// parallel work, and the scores it materializes grow with them.
+constexpr int64_t kFlashDecodingMaxTokens = 4;
+
+/// The absorbed latent attention of a few query tokens in the portable
+/// form, split over the cache length and combined (flash-decoding): five
+/// linalg ops whatever the length (LatentFlashDecoding.cpp). `latentQuery`
+/// [T, heads, rank] and `ropeQuery` [T, heads, dr] over rows [0, length)
+/// of `latentCache` [C, rank] and `ropeCache` [C, dr], causal at `start`;
+/// returns the softmax-weighted latent rows [T, heads, rank].
+mlir::Value latentFlashDecoding(mlir::OpBuilder &b, mlir::Location loc,
+                                mlir::Value latentQuery, mlir::Value ropeQuery,
+                                mlir::Value latentCache, mlir::Value ropeCache,
+                                mlir::Value start, mlir::Value tokens,
+                                mlir::Value length, double scale);
+
 } // namespace jikji::lowering
 
 #endif // JIKJI_CODEGEN_CONVERSION_DEEPSEEKTOLINALG_ATTENTIONBUILDERS_H

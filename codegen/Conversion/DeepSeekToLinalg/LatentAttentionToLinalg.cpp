@@ -7,7 +7,8 @@
 //    that stay in cache while every head and token uses them, with an online
 //    softmax; when few tokens ask, the cache length is also split into parts
 //    whose partial results a last step combines (flash-decoding), so that
-//    the parts can run side by side;
+//    the parts can run side by side. The portable (GPU) lowering takes
+//    LatentFlashDecoding.cpp's form instead for few tokens;
 //  - expanded: keys and values expanded per head from every cache row, then
 //    attention as written: cheaper for long prefills.
 //
@@ -536,11 +537,37 @@ struct LatentAttentionPattern final : OpRewritePattern<ds::LatentAttentionOp> {
             rowSumLoops()));
       }
 
-      Value weightedLatent =
-          BlockedLatentAttention(b, loc, latentQuery, op.getQueryRope(),
-                                 latentCache, ropeCache, start, tokens, length,
-                                 scale)
-              .build();
+      auto blocked = [&]() {
+        return BlockedLatentAttention(b, loc, latentQuery, op.getQueryRope(),
+                                      latentCache, ropeCache, start, tokens,
+                                      length, scale)
+            .build();
+      };
+      // The portable (GPU) form of a decode step: a fixed number of kernels
+      // split over the cache length, where the blocked form's host loop
+      // runs a dozen kernels per block of rows (LatentFlashDecoding.cpp).
+      Value weightedLatent;
+      if (options.cpuKernels) {
+        weightedLatent = blocked();
+      } else {
+        Value fewTokens = arith::CmpIOp::create(
+            b, loc, arith::CmpIPredicate::ule, tokens,
+            arith::ConstantIndexOp::create(b, loc, kFlashDecodingMaxTokens));
+        weightedLatent =
+            scf::IfOp::create(
+                b, loc, fewTokens,
+                [&](OpBuilder &, Location) {
+                  scf::YieldOp::create(
+                      b, loc,
+                      ValueRange{latentFlashDecoding(
+                          b, loc, latentQuery, op.getQueryRope(), latentCache,
+                          ropeCache, start, tokens, length, scale)});
+                },
+                [&](OpBuilder &, Location) {
+                  scf::YieldOp::create(b, loc, ValueRange{blocked()});
+                })
+                .getResult(0);
+      }
 
       // output[t, h, d] = Σ_r o_lat[t, h, r] · W_UV[h][d, r] over (t, h, d, r).
       RankedTensorType outputType = op.getOutput().getType();
