@@ -58,10 +58,10 @@ namespace {
 /// stays busy while the last blocks finish. Splits multiply step 4's
 /// threads (tokens x heads x rank per split).
 constexpr int64_t kTargetThreads = int64_t(1) << 19;
-/// Each split holds at least this many rows, so that a thread's pass over
-/// its split (steps 2 and 4) is long next to the combine's loop over
-/// splits, and at most kMaxSplits splits, which bounds the partial rows
-/// (tokens x splits x heads x rank floats) and the combine's loops.
+/// At most one split per this many rows (rounded up), so that a thread's
+/// pass over its split (steps 2 and 4) is long next to the combine's loop
+/// over splits; and at most kMaxSplits splits, which bounds the partial
+/// rows (tokens x splits x heads x rank floats) and the combine's loops.
 constexpr int64_t kMinSplitRows = 256;
 constexpr int64_t kMaxSplits = 64;
 
