@@ -67,6 +67,9 @@ constexpr int64_t kMaxSplits = 64;
 
 constexpr float kMinusInfinity = -std::numeric_limits<float>::infinity();
 
+/// The five steps above for one call: `latentQuery` [T, heads, rank] and
+/// `ropeQuery` [T, heads, dr] over rows [0, length) of `latentCache`
+/// [C, rank] and `ropeCache` [C, dr], token t seeing rows up to start + t.
 class LatentFlashDecoding {
 public:
   LatentFlashDecoding(OpBuilder &b, Location loc, Value latentQuery,
