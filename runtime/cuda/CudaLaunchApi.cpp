@@ -26,7 +26,18 @@ CudaLaunchApi::CudaLaunchApi(std::shared_ptr<CudaDevice> device,
   table_.synchronize = &CudaLaunchApi::synchronize;
 }
 
-CudaLaunchApi::~CudaLaunchApi() { releaseAll(); }
+uint64_t jikji::runtime::cuda::pooledCapacity(uint64_t bytes) {
+  uint64_t granule = 256;
+  // A quarter of the largest power of two not above `bytes`.
+  if (bytes >= 1024)
+    granule = (uint64_t(1) << (63 - __builtin_clzll(bytes))) / 4;
+  return (bytes + granule - 1) / granule * granule;
+}
+
+CudaLaunchApi::~CudaLaunchApi() {
+  releaseAll();
+  releasePool();
+}
 
 void CudaLaunchApi::fail(std::string message) {
   if (!error_)
@@ -50,14 +61,49 @@ void *CudaLaunchApi::alloc(void *context, int64_t bytes) {
   }
   if (self.error_)
     return self.hostStandIn(bytes);
-  Result<CUdeviceptr> pointer = allocateZeroedManaged(
-      *self.device_, static_cast<uint64_t>(bytes), "a buffer of the artifact");
+  Result<CUdeviceptr> pointer =
+      self.allocateZeroed(static_cast<uint64_t>(bytes));
   if (!pointer) {
     self.fail(pointer.error());
     return self.hostStandIn(bytes);
   }
-  self.managed_.insert(*pointer);
   return reinterpret_cast<void *>(*pointer);
+}
+
+Result<CUdeviceptr> CudaLaunchApi::allocateZeroed(uint64_t bytes) {
+  uint64_t capacity = pooledCapacity(bytes);
+  const CudaDriver &driver = device_->driver();
+  if (auto kept = pool_.find(capacity); kept != pool_.end()) {
+    CUdeviceptr pointer = kept->second;
+    pool_.erase(kept);
+    pooledBytes_ -= capacity;
+    // Zeroed and finished before the artifact's host code may read it, as
+    // a new block is (allocateZeroedManaged).
+    Result<bool> zeroed = driver.check(
+        driver.memsetD8Async(pointer, 0, capacity, device_->stream()),
+        "cuMemsetD8Async");
+    if (zeroed)
+      zeroed = device_->synchronize();
+    if (!zeroed) {
+      (void)driver.memFree(pointer);
+      return Error("cannot reuse a buffer of " + std::to_string(capacity) +
+                   " bytes for the artifact: " + zeroed.error());
+    }
+    ++counts_.reused;
+    managed_.emplace(pointer, capacity);
+    return pointer;
+  }
+  std::string what = "a buffer of the artifact";
+  Result<CUdeviceptr> pointer = allocateZeroedManaged(*device_, capacity, what);
+  if (!pointer && !pool_.empty()) {
+    // Kept blocks of other sizes may be what the GPU lacks.
+    releasePool();
+    pointer = allocateZeroedManaged(*device_, capacity, what);
+  }
+  if (!pointer)
+    return pointer;
+  managed_.emplace(*pointer, capacity);
+  return pointer;
 }
 
 void CudaLaunchApi::free(void *context, void *pointer) {
@@ -70,13 +116,22 @@ void CudaLaunchApi::free(void *context, void *pointer) {
     return;
   }
   auto address = reinterpret_cast<CUdeviceptr>(pointer);
-  if (!self.managed_.erase(address)) {
+  auto live = self.managed_.find(address);
+  if (live == self.managed_.end()) {
     // Freeing it would be a double free or worse; leave it and say so.
     self.fail("the artifact freed a buffer the runtime did not allocate "
               "(or freed it twice)");
     return;
   }
-  // Freed even after a failure: the step must not leak.
+  uint64_t capacity = live->second;
+  self.managed_.erase(live);
+  // Kept for the next step, unless the pool is full; after a failure the
+  // device may be unusable, so the block goes back to the driver.
+  if (!self.error_ && self.pooledBytes_ + capacity <= kPooledBytesLimit) {
+    self.pool_.emplace(capacity, address);
+    self.pooledBytes_ += capacity;
+    return;
+  }
   Result<bool> freed = self.device_->driver().check(
       self.device_->driver().memFree(address), "cuMemFree");
   if (!freed)
@@ -146,7 +201,7 @@ void CudaLaunchApi::synchronize(void *context) {
 void CudaLaunchApi::releaseAll() {
   if (!managed_.empty())
     (void)device_->makeCurrent();
-  for (CUdeviceptr pointer : managed_)
+  for (const auto &[pointer, capacity] : managed_)
     (void)device_->driver().memFree(pointer);
   managed_.clear();
   for (void *pointer : hostStandIns_)
@@ -154,12 +209,24 @@ void CudaLaunchApi::releaseAll() {
   hostStandIns_.clear();
 }
 
+void CudaLaunchApi::releasePool() {
+  if (!pool_.empty())
+    (void)device_->makeCurrent();
+  for (const auto &[capacity, pointer] : pool_)
+    (void)device_->driver().memFree(pointer);
+  pool_.clear();
+  pooledBytes_ = 0;
+}
+
 Result<bool> CudaLaunchApi::endStep() {
   // The artifact frees its buffers before returning; after a failure it may
   // not have reached every free.
   releaseAll();
   lastKernel_ = nullptr;
-  if (error_)
+  if (error_) {
+    // The device may be what failed: start the next step from the driver.
+    releasePool();
     return Error(*std::exchange(error_, std::nullopt));
+  }
   return true;
 }

@@ -12,6 +12,11 @@
 // and reports it when the step ends; it also frees whatever the artifact
 // left allocated then, so a failed step leaks nothing.
 //
+// A buffer the artifact frees is kept for a later allocation of the same
+// size class rather than returned to the driver: every step allocates the
+// same temporaries again, and cuMemAllocManaged and cuMemFree (which waits
+// for the device) per temporary would cost more than many kernels.
+//
 //===----------------------------------------------------------------------===//
 
 #ifndef JIKJI_RUNTIME_CUDA_CUDALAUNCHAPI_H
@@ -24,7 +29,9 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <map>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 
 extern "C" {
@@ -51,7 +58,20 @@ struct LaunchCounts {
   /// Launches with grid_x == 0 (empty work), which CUDA would reject.
   int64_t skippedEmpty = 0;
   int64_t allocations = 0;
+  /// Allocations served from buffers freed earlier, without the driver.
+  int64_t reused = 0;
 };
+
+/// The capacity a buffer of `bytes` is allocated and kept with: `bytes`
+/// rounded up to a multiple of 256 bytes or of a quarter of the power of
+/// two below it, whichever is larger, so that sizes that grow step by
+/// step (attention over a longer cache) still meet a kept buffer, at most
+/// 25% larger than asked.
+uint64_t pooledCapacity(uint64_t bytes);
+
+/// How many bytes of freed buffers the pool keeps; a buffer freed beyond
+/// this goes back to the driver.
+constexpr uint64_t kPooledBytesLimit = uint64_t(2) << 30;
 
 /// The runtime's side of JikjiCudaApi for one model. Not thread-safe: the
 /// model runs one step at a time through it (CudaModel).
@@ -88,14 +108,24 @@ private:
   /// host code goes on running until the step returns, and must not meet a
   /// null buffer; the kernels that would use it are not launched.
   void *hostStandIn(int64_t bytes);
+  /// Frees the blocks the artifact has not freed (after a failure).
   void releaseAll();
+  /// Returns every kept block to the driver.
+  void releasePool();
+  /// A zeroed block of at least `bytes`: a kept one of its capacity, or a
+  /// new one.
+  Result<CUdeviceptr> allocateZeroed(uint64_t bytes);
 
   std::shared_ptr<CudaDevice> device_;
   CudaModule &module_;
   JikjiCudaApi table_;
   std::optional<std::string> error_;
-  /// Managed blocks the artifact allocated and has not freed.
-  std::unordered_set<CUdeviceptr> managed_;
+  /// Managed blocks the artifact allocated and has not freed, with their
+  /// capacities.
+  std::unordered_map<CUdeviceptr, uint64_t> managed_;
+  /// Managed blocks the artifact freed, by capacity, for reuse.
+  std::multimap<uint64_t, CUdeviceptr> pool_;
+  uint64_t pooledBytes_ = 0;
   /// Host stand-ins (hostStandIn) the artifact has not freed.
   std::unordered_set<void *> hostStandIns_;
   /// The kernel launched last, for a failure that surfaces at the next

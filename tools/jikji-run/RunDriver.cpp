@@ -517,10 +517,11 @@ void printWeightStats(const Model &model, double loadSeconds) {
                  static_cast<unsigned long long>(gpu->uploadedBytes()));
     std::fprintf(stderr,
                  "jikji-run: launches: %lld, %lld empty ones skipped, %lld "
-                 "allocations\n",
+                 "allocations (%lld reused freed buffers)\n",
                  static_cast<long long>(launches.launches),
                  static_cast<long long>(launches.skippedEmpty),
-                 static_cast<long long>(launches.allocations));
+                 static_cast<long long>(launches.allocations),
+                 static_cast<long long>(launches.reused));
   } else {
     std::fprintf(stderr, "jikji-run: device: cpu\n");
   }
