@@ -9,6 +9,7 @@
 #include "frontends/huggingface/Printable.h"
 #include "runtime/cuda/ManagedBuffer.h"
 
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
 #include <utility>
@@ -37,6 +38,86 @@ uint64_t jikji::runtime::cuda::pooledCapacity(uint64_t bytes) {
 CudaLaunchApi::~CudaLaunchApi() {
   releaseAll();
   releasePool();
+  collectTimes(/*finished=*/false);
+  if (!spareEvents_.empty())
+    (void)device_->makeCurrent();
+  for (CUevent event : spareEvents_)
+    (void)device_->driver().eventDestroy(event);
+}
+
+Result<CUevent> CudaLaunchApi::takeEvent() {
+  if (!spareEvents_.empty()) {
+    CUevent event = spareEvents_.back();
+    spareEvents_.pop_back();
+    return event;
+  }
+  const CudaDriver &driver = device_->driver();
+  CUevent event = nullptr;
+  Result<bool> created =
+      driver.check(driver.eventCreate(&event, CU_EVENT_DEFAULT), "cuEventCreate");
+  if (!created)
+    return Error(created.error());
+  return event;
+}
+
+Result<bool> CudaLaunchApi::startTiming(TimedLaunch &timed) {
+  Result<CUevent> start = takeEvent();
+  if (!start)
+    return Error(start.error());
+  Result<CUevent> end = takeEvent();
+  if (!end) {
+    spareEvents_.push_back(*start);
+    return Error(end.error());
+  }
+  const CudaDriver &driver = device_->driver();
+  Result<bool> recorded = driver.check(
+      driver.eventRecord(*start, device_->stream()), "cuEventRecord");
+  if (!recorded) {
+    spareEvents_.push_back(*start);
+    spareEvents_.push_back(*end);
+    return recorded;
+  }
+  timed.start = *start;
+  timed.end = *end;
+  return true;
+}
+
+void CudaLaunchApi::collectTimes(bool finished) {
+  const CudaDriver &driver = device_->driver();
+  for (const TimedLaunch &timed : timedLaunches_) {
+    float milliseconds = 0;
+    if (finished) {
+      Result<bool> read = driver.check(
+          driver.eventElapsedTime(&milliseconds, timed.start, timed.end),
+          "cuEventElapsedTime");
+      if (!read) {
+        fail(read.error());
+        finished = false;
+      } else {
+        KernelTime &time = kernelTimes_[timed.kernel];
+        time.kernel = timed.kernel;
+        ++time.launches;
+        time.milliseconds += milliseconds;
+      }
+    }
+    spareEvents_.push_back(timed.start);
+    spareEvents_.push_back(timed.end);
+  }
+  timedLaunches_.clear();
+}
+
+std::vector<KernelTime> CudaLaunchApi::kernelTimes() const {
+  std::vector<KernelTime> times;
+  times.reserve(kernelTimes_.size());
+  for (const auto &[kernel, time] : kernelTimes_)
+    times.push_back(time);
+  std::sort(times.begin(), times.end(),
+            [](const KernelTime &a, const KernelTime &b) {
+              if (a.milliseconds != b.milliseconds)
+                return a.milliseconds > b.milliseconds;
+              return a.kernel < b.kernel;
+            });
+  return times;
 }
 
 void CudaLaunchApi::fail(std::string message) {
@@ -171,6 +252,15 @@ void CudaLaunchApi::launch(void *context, const char *name, int64_t gridX,
   ++self.counts_.launches;
   self.lastKernel_ = name;
   const CudaDriver &driver = self.device_->driver();
+  CUstream stream = self.device_->stream();
+  TimedLaunch timed{name, nullptr, nullptr};
+  if (self.timing_) {
+    Result<bool> started = self.startTiming(timed);
+    if (!started) {
+      self.fail(started.error());
+      return;
+    }
+  }
   Result<bool> launched = driver.check(
       driver.launchKernel(
           *function, static_cast<unsigned>(gridX), static_cast<unsigned>(gridY),
@@ -179,6 +269,11 @@ void CudaLaunchApi::launch(void *context, const char *name, int64_t gridX,
           static_cast<unsigned>(sharedBytes), self.device_->stream(), params,
           nullptr),
       "cuLaunchKernel(" + kernel + ")");
+  if (launched && self.timing_)
+    launched = driver.check(driver.eventRecord(timed.end, stream),
+                            "cuEventRecord");
+  if (self.timing_)
+    self.timedLaunches_.push_back(timed);
   if (!launched)
     self.fail(launched.error());
 }
@@ -196,6 +291,7 @@ void CudaLaunchApi::synchronize(void *context) {
       driver.check(driver.streamSynchronize(self.device_->stream()), call);
   if (!done)
     self.fail(done.error());
+  self.collectTimes(/*finished=*/bool(done));
 }
 
 void CudaLaunchApi::releaseAll() {
@@ -223,6 +319,16 @@ Result<bool> CudaLaunchApi::endStep() {
   // not have reached every free.
   releaseAll();
   lastKernel_ = nullptr;
+  // Launches the artifact did not synchronize after are read here.
+  if (!timedLaunches_.empty() && !error_) {
+    Result<bool> done = device_->driver().check(
+        device_->driver().streamSynchronize(device_->stream()),
+        "cuStreamSynchronize");
+    if (!done)
+      fail(done.error());
+    collectTimes(/*finished=*/bool(done));
+  }
+  collectTimes(/*finished=*/false);
   if (error_) {
     // The device may be what failed: start the next step from the driver.
     releasePool();

@@ -33,6 +33,7 @@
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 extern "C" {
 /// The table of docs/runtime-abi.md, field for field.
@@ -60,6 +61,14 @@ struct LaunchCounts {
   int64_t allocations = 0;
   /// Allocations served from buffers freed earlier, without the driver.
   int64_t reused = 0;
+};
+
+/// The GPU time of one kernel over all its launches, measured with a pair
+/// of events around each (CudaLaunchApi::timeKernels).
+struct KernelTime {
+  std::string kernel;
+  int64_t launches = 0;
+  double milliseconds = 0;
 };
 
 /// The capacity a buffer of `bytes` is allocated and kept with: `bytes`
@@ -93,6 +102,13 @@ public:
 
   const LaunchCounts &counts() const { return counts_; }
 
+  /// Times every launch from now on (two events around each, read when
+  /// the stream is next synchronized); off by default, as it adds driver
+  /// calls to every launch.
+  void timeKernels(bool enabled) { timing_ = enabled; }
+  /// The kernels timed so far, the longest first.
+  std::vector<KernelTime> kernelTimes() const;
+
 private:
   static void *alloc(void *context, int64_t bytes);
   static void free(void *context, void *pointer);
@@ -108,6 +124,14 @@ private:
   /// host code goes on running until the step returns, and must not meet a
   /// null buffer; the kernels that would use it are not launched.
   void *hostStandIn(int64_t bytes);
+  struct TimedLaunch;
+  /// An event for timing: a spare one, or a new one.
+  Result<CUevent> takeEvent();
+  /// Takes `timed`'s two events and records the first before its launch.
+  Result<bool> startTiming(TimedLaunch &timed);
+  /// Adds the timed launches' times once the stream has finished them;
+  /// with `finished` false (after a failure), drops them unread.
+  void collectTimes(bool finished);
   /// Frees the blocks the artifact has not freed (after a failure).
   void releaseAll();
   /// Returns every kept block to the driver.
@@ -132,6 +156,17 @@ private:
   /// synchronization.
   const char *lastKernel_ = nullptr;
   LaunchCounts counts_;
+
+  /// A timed launch whose events the stream may not have reached yet.
+  struct TimedLaunch {
+    const char *kernel;
+    CUevent start;
+    CUevent end;
+  };
+  bool timing_ = false;
+  std::vector<TimedLaunch> timedLaunches_;
+  std::vector<CUevent> spareEvents_;
+  std::unordered_map<std::string, KernelTime> kernelTimes_;
 };
 
 } // namespace jikji::runtime::cuda

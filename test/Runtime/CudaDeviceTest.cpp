@@ -80,6 +80,7 @@ public:
     EXPECT_EQ(state("contexts"), 0);
     EXPECT_EQ(state("streams"), 0);
     EXPECT_EQ(state("modules"), 0);
+    EXPECT_EQ(state("events"), 0);
     EXPECT_EQ(state("bad_frees"), 0);
   }
 
@@ -276,6 +277,53 @@ TEST(CudaDeviceTest, RunsAndTearsDown) {
     EXPECT_EQ(counts.allocations, 4);
     EXPECT_EQ(counts.reused, 2);
     EXPECT_EQ(driver.state("launches") - launchesBefore, 3);
+  }
+  driver.expectNothingLive();
+}
+
+// Tests that --kernel-times' timing counts every launch of each kernel
+// with the time between its two events, and that a failing event call is
+// the step's message, with every event destroyed at teardown.
+TEST(CudaDeviceTest, TimesKernels) {
+  FakeDriver driver;
+  ASSERT_TRUE(driver.ready());
+  FakeCudaModel fake;
+  ASSERT_TRUE(fake.ready());
+  {
+    Result<Model> model = loadOnCuda(fake);
+    ASSERT_TRUE(model.ok()) << model.error();
+    cuda::CudaModel &gpu = *model->cudaModel();
+    Result<Sequence> sequence = Sequence::create(*model, 8);
+    ASSERT_TRUE(sequence.ok()) << sequence.error();
+    int64_t token = 1;
+    // Not timed: off by default.
+    ASSERT_TRUE(sequence->forward(&token, 1).ok());
+    EXPECT_TRUE(gpu.kernelTimes().empty());
+
+    gpu.timeKernels(true);
+    ASSERT_TRUE(sequence->forward(&token, 1).ok());
+    ASSERT_TRUE(sequence->forward(&token, 1).ok());
+    std::vector<cuda::KernelTime> times = gpu.kernelTimes();
+    ASSERT_EQ(times.size(), 1u);
+    EXPECT_EQ(times[0].kernel, "fake_check_managed_6");
+    EXPECT_EQ(times[0].launches, 2);
+    EXPECT_GE(times[0].milliseconds, 0.0);
+    // Two events per launch, kept for the next launch.
+    EXPECT_EQ(driver.state("events"), 2);
+
+    driver.failCall("cuEventRecord", 2, 400);
+    EXPECT_EQ(errorOf(sequence->forward(&token, 1)),
+              fake.artifactPath() +
+                  ": 1 tokens at position 3: cuEventRecord failed: "
+                  "CUDA_ERROR_INVALID_HANDLE");
+    driver.failCall("cuEventElapsedTime", 1, 600);
+    EXPECT_EQ(errorOf(sequence->forward(&token, 1)),
+              fake.artifactPath() +
+                  ": 1 tokens at position 3: cuEventElapsedTime failed: "
+                  "CUDA_ERROR_NOT_READY");
+    driver.clearFailure();
+    ASSERT_TRUE(sequence->forward(&token, 1).ok());
+    EXPECT_EQ(gpu.kernelTimes()[0].launches, 3);
   }
   driver.expectNothingLive();
 }
