@@ -174,13 +174,16 @@ Result<CUdeviceptr> CudaLaunchApi::allocateZeroed(uint64_t bytes) {
     managed_.emplace(pointer, capacity);
     return pointer;
   }
-  std::string what = "a buffer of the artifact";
-  Result<CUdeviceptr> pointer = allocateZeroedManaged(*device_, capacity, what);
-  if (!pointer && !pool_.empty()) {
-    // Kept blocks of other sizes may be what the GPU lacks.
-    releasePool();
-    pointer = allocateZeroedManaged(*device_, capacity, what);
+  if (!pool_.empty()) {
+    // Kept blocks of other sizes may be what the GPU lacks. (A failing
+    // query is left for allocateZeroedManaged to report.)
+    size_t freeBytes = 0, totalBytes = 0;
+    if (driver.memGetInfo(&freeBytes, &totalBytes) == CUDA_SUCCESS &&
+        freeBytes < capacity)
+      releasePool();
   }
+  Result<CUdeviceptr> pointer =
+      allocateZeroedManaged(*device_, capacity, "a buffer of the artifact");
   if (!pointer)
     return pointer;
   managed_.emplace(*pointer, capacity);
