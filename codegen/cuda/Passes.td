@@ -211,4 +211,26 @@ def PlaceGpuSynchronizationsPass
   let dependentDialects = ["::mlir::func::FuncDialect"];
 }
 
+def AccumulateInRegistersPass
+    : Pass<"jikji-accumulate-in-registers", "mlir::func::FuncOp"> {
+  let summary = "Sum a kernel's reductions in registers, not in its output";
+  let description = [{
+    `convert-linalg-to-parallel-loops` writes a reduction as a loop whose
+    body loads the output element, combines it and stores it back: on a
+    GPU, a global load and store per iteration (a multiply-add, for a
+    product), which LLVM cannot remove because nothing says the output
+    does not alias the inputs. Linalg's semantics say it: an op reads its
+    inputs and yields its output's new value. For each `scf.for` inside an
+    `scf.parallel` (a kernel to be) whose body loads and stores the same
+    elements at places that do not change across iterations, this pass
+    loads them once before the loop, carries them as `iter_args` and
+    stores them once after it. A loop that writes anything else, or
+    touches an accumulated buffer otherwise, is left as written.
+  }];
+  let dependentDialects = [
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+  ];
+}
+
 #endif // JIKJI_CODEGEN_CUDA_PASSES_TD
