@@ -201,12 +201,17 @@ def PlaceGpuSynchronizationsPass
     that both launch and touch memory, where a loop's body counts its own
     earlier iterations' launches.
 
-    What needs no wait: allocating and freeing (the runtime orders them),
-    calls (the callee places its own waits; a private function starts as
-    if a launch preceded it, an exported one with the stream idle), and
-    reads of weights (`deepseek.param` arguments, through views, pointer
-    arithmetic and the per-expert pointer tables), which no kernel writes.
-    An op whose effects are unknown counts as touching memory.
+    What needs no wait: allocating and freeing; reads of weights and of
+    the runtime's parameter table (`deepseek.param` and
+    `deepseek.param_table` arguments, through views, pointer arithmetic
+    and the per-expert pointer tables), which no kernel writes; and any
+    access to a buffer the function allocated that no launch, and no call
+    of a function that launches, receives (the runtime's `alloc` returns
+    memory no running kernel uses, docs/runtime-abi.md). A function that
+    launches places its own waits (a private one starts as if a launch
+    preceded it, an exported one with the stream idle); a call of one that
+    launches nothing is host work of the caller, judged by the operands it
+    passes. An op whose effects are unknown counts as touching memory.
   }];
   let dependentDialects = ["::mlir::func::FuncDialect"];
 }
