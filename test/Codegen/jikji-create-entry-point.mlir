@@ -59,7 +59,7 @@ module {
     return %l, %kc, %vc : tensor<?x16xf32>, tensor<1x?x6xf32>, tensor<1x?x2xf32>
   }
   // BATCH-LABEL: func.func private @forward_batch(
-  // BATCH-SAME: %[[TABLE:arg[0-9]+]]: !llvm.ptr)
+  // BATCH-SAME: %[[TABLE:arg[0-9]+]]: !llvm.ptr {deepseek.param_table})
   // BATCH: llvm.getelementptr %[[TABLE]][1]
   // BATCH: llvm.getelementptr %[[TABLE]][0]
   func.func @forward_batch(%tokens: tensor<?xi64>, %positions: tensor<?xi64>, %kc: tensor<?x1x?x6xf32> {deepseek.kv_cache = "key"}, %vc: tensor<?x1x?x2xf32> {deepseek.kv_cache = "value"}) -> (tensor<?x16xf32>, tensor<?x1x?x6xf32>, tensor<?x1x?x2xf32>) {
