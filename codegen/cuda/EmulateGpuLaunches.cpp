@@ -10,6 +10,8 @@
 
 #include "mlir/IR/IRMapping.h"
 
+#include <optional>
+
 #define DEBUG_TYPE "jikji-emulate-gpu-launches"
 
 namespace jikji {
@@ -20,9 +22,9 @@ namespace jikji {
 using namespace mlir;
 
 namespace {
-/// Why `launch` cannot run its threads one after another, or failure()
-/// when it can.
-FailureOr<std::string> whyNotSequential(gpu::LaunchOp launch) {
+/// Why `launch` cannot run its threads one after another; nothing when it
+/// can.
+std::optional<std::string> whyNotSequential(gpu::LaunchOp launch) {
   if (launch.getAsyncToken() || !launch.getAsyncDependencies().empty())
     return std::string("an asynchronous launch");
   if (launch.hasClusterSize())
@@ -48,7 +50,7 @@ FailureOr<std::string> whyNotSequential(gpu::LaunchOp launch) {
   });
   if (!reason.empty())
     return reason;
-  return failure();
+  return std::nullopt;
 }
 
 /// The value of the emulated dimension `dimension` among `x`, `y`, `z`.
@@ -57,8 +59,7 @@ Value select(gpu::Dimension dimension, ArrayRef<Value> xyz) {
 }
 
 LogicalResult emulate(gpu::LaunchOp launch) {
-  if (FailureOr<std::string> reason = whyNotSequential(launch);
-      succeeded(reason))
+  if (std::optional<std::string> reason = whyNotSequential(launch))
     return launch.emitOpError("cannot be emulated on the host: ") << *reason;
   Location loc = launch.getLoc();
   OpBuilder b(launch);
