@@ -40,7 +40,8 @@ bool jikji::isSupportedGpuArch(llvm::StringRef gpuArch) {
   return gpuArch == "sm_80" || gpuArch == "sm_90";
 }
 
-void jikji::addCudaGpuPasses(OpPassManager &pm, const CudaOptions &options) {
+void jikji::addCudaLaunchPasses(OpPassManager &pm,
+                                const CudaOptions &options) {
   // As on the CPU: no bufferization ops and no memref.copy (which would
   // call MLIR's runtime library) remain; copies become linalg ops, and so
   // kernels like everything else.
@@ -67,11 +68,24 @@ void jikji::addCudaGpuPasses(OpPassManager &pm, const CudaOptions &options) {
   // Constants and index arithmetic used by a kernel are recomputed inside
   // it rather than passed as arguments.
   pm.addNestedPass<func::FuncOp>(createGpuLaunchSinkIndexComputationsPass());
+}
+
+void jikji::addCudaGpuPasses(OpPassManager &pm, const CudaOptions &options) {
+  addCudaLaunchPasses(pm, options);
   pm.addPass(createGpuKernelOutliningPass());
   // One image for the artifact, loaded once by the runtime.
   pm.addPass(createMergeGpuModulesPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+}
+
+void jikji::addCudaEmulationPasses(OpPassManager &pm) {
+  addCudaLaunchPasses(pm, CudaOptions());
+  pm.addNestedPass<func::FuncOp>(createEmulateGpuLaunchesPass());
+  pm.addPass(createCanonicalizerPass());
+  // The host code, kernels included, as the CPU pipeline compiles it; its
+  // linalg and OpenMP steps find nothing left to do in the kernels' loops.
+  addCpuLlvmPasses(pm);
 }
 
 void jikji::addCudaNvvmPasses(OpPassManager &pm, const CudaOptions &options) {

@@ -38,8 +38,17 @@ struct CudaOptions {
 /// Whether `gpuArch` is one the pipeline supports.
 bool isSupportedGpuArch(llvm::StringRef gpuArch);
 
-/// bufferized memrefs -> kernels outlined and launched (CudaPhase::Gpu).
+/// bufferized memrefs -> gpu.launch ops in the host functions, before
+/// outlining: the kernels as the GPU will run them.
+void addCudaLaunchPasses(mlir::OpPassManager &pm, const CudaOptions &options);
+/// bufferized memrefs -> kernels outlined and launched (CudaPhase::Gpu):
+/// the launch passes, then outlining into one gpu.module.
 void addCudaGpuPasses(mlir::OpPassManager &pm, const CudaOptions &options);
+/// bufferized memrefs -> the LLVM dialect for the CPU, with every launch
+/// of addCudaLaunchPasses run as loops on the host
+/// (jikji-emulate-gpu-launches): the GPU mapping, checkable without a GPU.
+/// Tensor cores cannot be emulated.
+void addCudaEmulationPasses(mlir::OpPassManager &pm);
 /// -> NVVM kernels and LLVM host code (CudaPhase::Nvvm).
 void addCudaNvvmPasses(mlir::OpPassManager &pm, const CudaOptions &options);
 /// -> PTX inside a gpu.binary (CudaPhase::Binary).

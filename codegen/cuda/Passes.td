@@ -158,4 +158,29 @@ def LowerGpuHostCallsPass
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
+def EmulateGpuLaunchesPass
+    : Pass<"jikji-emulate-gpu-launches", "mlir::func::FuncOp"> {
+  let summary = "Run each gpu.launch as loops on the host, for testing";
+  let description = [{
+    Replaces every `gpu.launch` by loops over its blocks and, inside, its
+    threads (z, y, x, outermost first), with the body in the innermost
+    loop and the launch's block and thread ids, grid and block sizes
+    replaced by the loops' values. The CUDA pipeline's kernels then run on
+    the CPU, one thread after another, so that the reference cases can
+    check what the GPU mapping computes (tiling, guards, index arithmetic)
+    where no GPU is (`jikji-compile --target=cuda --emulate-gpu-on-cpu`).
+
+    Running threads in sequence is only faithful for kernels whose threads
+    do not wait for each other. The pass therefore rejects, naming the op,
+    a launch with a barrier, a shuffle or any NVVM op (the tensor-core
+    kernels), workgroup or private memory, a cluster, or an async token.
+    It says nothing of races: two threads writing one element would pass
+    here and not on a GPU.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::scf::SCFDialect",
+  ];
+}
+
 #endif // JIKJI_CODEGEN_CUDA_PASSES_TD

@@ -131,6 +131,14 @@ struct CompileOptions {
                "(mma.sync, BF16 operands, float32 accumulation; activations "
                "are rounded to BF16)"),
       cl::cat(compileCategory())};
+  cl::opt<bool> emulateGpuOnCpu{
+      "emulate-gpu-on-cpu",
+      cl::desc("With --target=cuda: write a CPU artifact in which every "
+               "kernel the CUDA pipeline maps runs as loops over its blocks "
+               "and threads, one thread after another, to check the GPU "
+               "mapping against a reference where no GPU is (slow; not with "
+               "--gpu-tensor-cores)"),
+      cl::cat(compileCategory())};
   cl::opt<bool> cpuBf16Dot{
       "cpu-bf16-dot",
       cl::desc("With --target=cpu: products over BF16 weights round their "
@@ -276,6 +284,12 @@ int jikji::runCompileDriver(int argc, char **argv, DialectRegistry &registry) {
     return fail("--gpu-arch applies to --target=cuda only");
   if (options.gpuTensorCores && !cuda)
     return fail("--gpu-tensor-cores applies to --target=cuda only");
+  bool emulate = options.emulateGpuOnCpu;
+  if (emulate && !cuda)
+    return fail("--emulate-gpu-on-cpu applies to --target=cuda only");
+  if (emulate && options.gpuTensorCores)
+    return fail("--emulate-gpu-on-cpu cannot run tensor-core kernels (their "
+                "warps' threads work together); drop --gpu-tensor-cores");
   if (options.cpuBf16Dot && options.target != Target::Cpu)
     return fail("--cpu-bf16-dot applies to --target=cpu only");
   if (cuda && !isSupportedGpuArch(options.gpuArch))
@@ -285,7 +299,10 @@ int jikji::runCompileDriver(int argc, char **argv, DialectRegistry &registry) {
                    emit == EmitPhase::Ptx;
   if (cudaPhase && !cuda)
     return fail("--emit=gpu|nvvm|ptx need --target=cuda");
-  if (emit == EmitPhase::LLVM && cuda)
+  if (cudaPhase && emulate)
+    return fail("--emulate-gpu-on-cpu makes a CPU artifact; it stops at "
+                "--emit=linalg|bufferized|llvm, not --emit=gpu|nvvm|ptx");
+  if (emit == EmitPhase::LLVM && cuda && !emulate)
     return fail("--emit=llvm is the CPU's last phase; for --target=cuda "
                 "use --emit=nvvm");
   bool batchedDecode = options.batchedDecode.getNumOccurrences()
@@ -490,7 +507,8 @@ int jikji::runCompileDriver(int argc, char **argv, DialectRegistry &registry) {
   if (emit == EmitPhase::Linalg)
     return printModule();
   Result<runtime::Manifest> manifest =
-      buildManifest(*module, input->config, cuda ? "cuda" : "cpu");
+      buildManifest(*module, input->config,
+                    cuda && !emulate ? "cuda" : "cpu");
   if (!manifest)
     return fail(manifest.error());
   cudaManifest = *manifest;
@@ -499,10 +517,14 @@ int jikji::runCompileDriver(int argc, char **argv, DialectRegistry &registry) {
   progress(timer, "bufferized");
   if (emit == EmitPhase::Bufferized)
     return printModule();
-  if (cuda)
+  if (cuda && !emulate)
     return finishCuda();
-  if (failed(runPasses(addCpuLlvmPasses, "LLVM dialect")))
+  if (emulate) {
+    if (failed(runPasses(addCudaEmulationPasses, "GPU kernels on the CPU")))
+      return fail("mapping loops to GPU kernels and emulating them failed");
+  } else if (failed(runPasses(addCpuLlvmPasses, "LLVM dialect"))) {
     return fail("lowering to the LLVM dialect failed");
+  }
   progress(timer, "lowered to the LLVM dialect");
   if (emit == EmitPhase::LLVM)
     return printModule();
