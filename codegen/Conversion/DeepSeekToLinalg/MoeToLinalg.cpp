@@ -105,10 +105,14 @@ using ChoiceAt = std::function<Value(OpBuilder &, Location, Value, Value)>;
 /// The routing of one token, as loops over its choice values.
 class TokenRouter {
 public:
-  TokenRouter(OpBuilder &b, Location loc, ds::MoeRouterOp op, ChoiceAt choice)
+  /// With `rolled`, the group scores loop over each group's experts
+  /// rather than unrolling them (a kernel that computes each choice value
+  /// from the logits would otherwise repeat that code once per expert).
+  TokenRouter(OpBuilder &b, Location loc, ds::MoeRouterOp op, ChoiceAt choice,
+              bool rolled = false)
       : b(b), loc(loc), op(op), choice(std::move(choice)),
         experts(op.getLogits().getType().getDimSize(1)),
-        groupSize(experts / op.getGroups()) {}
+        groupSize(experts / op.getGroups()), rolled(rolled) {}
 
   /// A bit mask (bit g set) of the groups token `t` may use: all of them
   /// without grouping, else the topk_groups best by group score.
@@ -274,8 +278,9 @@ private:
   Value groupScore(Value t, int64_t group) {
     Value first = f32Constant(b, loc, kMinusInfinity);
     Value second = f32Constant(b, loc, kMinusInfinity);
-    for (int64_t e = group * groupSize; e < (group + 1) * groupSize; ++e) {
-      Value value = choice(b, loc, t, indexConstant(b, loc, e));
+    // The best two so far, updated by `value`.
+    auto update = [](OpBuilder &b, Location loc, Value value, Value &first,
+                     Value &second) {
       Value aboveFirst = arith::CmpFOp::create(
           b, loc, arith::CmpFPredicate::OGT, value, first);
       Value aboveSecond = arith::CmpFOp::create(
@@ -284,6 +289,23 @@ private:
           b, loc, aboveFirst, first,
           arith::SelectOp::create(b, loc, aboveSecond, value, second));
       first = arith::SelectOp::create(b, loc, aboveFirst, value, first);
+    };
+    if (rolled) {
+      auto loop = scf::ForOp::create(
+          b, loc, indexConstant(b, loc, group * groupSize),
+          indexConstant(b, loc, (group + 1) * groupSize),
+          indexConstant(b, loc, 1), ValueRange{first, second},
+          [&](OpBuilder &b, Location loc, Value e, ValueRange best) {
+            Value newFirst = best[0], newSecond = best[1];
+            update(b, loc, choice(b, loc, t, e), newFirst, newSecond);
+            scf::YieldOp::create(b, loc, ValueRange{newFirst, newSecond});
+          });
+      first = loop.getResult(0);
+      second = loop.getResult(1);
+    } else {
+      for (int64_t e = group * groupSize; e < (group + 1) * groupSize; ++e)
+        update(b, loc, choice(b, loc, t, indexConstant(b, loc, e)), first,
+               second);
     }
     if (op.getMethod() == ds::TopKMethod::NoAuxTc)
       return arith::AddFOp::create(b, loc, first, second);
@@ -296,6 +318,7 @@ private:
   ChoiceAt choice;
   int64_t experts;
   int64_t groupSize;
+  bool rolled;
 };
 
 /// The router as one linalg.generic over [tokens, k], for targets that
@@ -387,7 +410,8 @@ std::pair<Value, Value> routeByElement(OpBuilder &b, Location loc,
               return arith::AddFOp::create(b, loc, score,
                                            widenToF32(b, loc, biasValue))
                   .getResult();
-            });
+            },
+            /*rolled=*/true);
         Value kept = router.keptGroups(t);
         // All k picks in order, summing their weights; this thread's is
         // the j-th.
