@@ -416,8 +416,21 @@ func.func @blocked_latent_prefill(%qn: tensor<?x2x16xf32>, %qr: tensor<?x2x16xf3
 // -----
 
 // Tests that the router picks experts per token in loops, and that the
-// experts run one SwiGLU per (token, choice).
+// experts run one SwiGLU per (token, choice). Without the CPU kernels (the
+// GPU's lowering) the router is one linalg op and the experts take the
+// grouped experts' linalg ops (GENERIC checks of @grouped_experts) onto
+// zeros: products over the pairs, then a gather per (token, feature); no
+// loop outside them.
 // CHECK-LABEL: func.func @moe
+// GENERIC-LABEL: func.func @moe
+// GENERIC-NOT: scf.for
+// GENERIC: %[[ROUTED:.+]]:2 = linalg.generic {{.+}} outs(%{{.+}}, %{{.+}} : tensor<?x2xf32>, tensor<?x2xi32>)
+// GENERIC: } -> (tensor<?x2xf32>, tensor<?x2xi32>)
+// GENERIC-NOT: scf.for
+// GENERIC: linalg.generic {{.+}} ins(%[[ROUTED]]#1 : tensor<?x2xi32>) outs(%{{.+}} : tensor<4xindex>)
+// GENERIC: linalg.generic {{.+}} ins(%[[ROUTED]]#0 : tensor<?x2xf32>) outs(%{{.+}} : tensor<?x8xf32>)
+// GENERIC: } -> tensor<?x8xf32>
+// GENERIC-NEXT: return
 func.func @moe(%x: tensor<?x8xf32>, %logits: tensor<?x4xf32>, %g: tensor<4x2x8xbf16>, %u: tensor<4x2x8xbf16>, %d: tensor<4x8x2xbf16>) -> tensor<?x8xf32> {
   // CHECK: scf.for
   // CHECK: scf.for

@@ -629,67 +629,6 @@ Value addWeighted(OpBuilder &b, Location loc, Value accumulator, Value row,
       .getResult(0);
 }
 
-/// Σ_j w[t, j] · SwiGLU(x[t]; expert idx[t, j]) for every token, as written.
-struct MoeExpertsPattern final : OpRewritePattern<ds::MoeExpertsOp> {
-  MoeExpertsPattern(MLIRContext *context, const jikji::LoweringOptions &options)
-      : OpRewritePattern(context), options(options) {}
-  jikji::LoweringOptions options;
-  LogicalResult matchAndRewrite(ds::MoeExpertsOp op,
-                                PatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    OpBuilder &b = rewriter;
-    RankedTensorType type = op.getType();
-    Value input = op.getInput();
-    Value tokens = tensor::DimOp::create(b, loc, input, 0);
-    Value zeros = filledTensor(b, loc, type, tokens, 0.0);
-    int64_t topK = op.getWeights().getType().getDimSize(1);
-
-    auto perToken = scf::ForOp::create(
-        b, loc, indexConstant(b, loc, 0), tokens, indexConstant(b, loc, 1),
-        ValueRange{zeros},
-        [&](OpBuilder &b, Location loc, Value t, ValueRange carried) {
-          Value x = rowOf(b, loc, input, t);
-          auto perChoice = scf::ForOp::create(
-              b, loc, indexConstant(b, loc, 0), indexConstant(b, loc, topK),
-              indexConstant(b, loc, 1),
-              ValueRange{rowOf(b, loc, carried[0], t)},
-              [&](OpBuilder &b, Location loc, Value j, ValueRange acc) {
-                Value id = tensor::ExtractOp::create(b, loc, op.getIndices(),
-                                                     ValueRange{t, j});
-                Value e =
-                    arith::IndexCastOp::create(b, loc, b.getIndexType(), id);
-                Value weight = tensor::ExtractOp::create(
-                    b, loc, op.getWeights(), ValueRange{t, j});
-                // Expert e's weights, and for FP8 its block scales.
-                auto project = [&](Value stacked, unsigned scaleIndex,
-                                   Value vector) {
-                  Value scales;
-                  ArrayRef<int64_t> block;
-                  if (!op.getScales().empty()) {
-                    scales =
-                        expertMatrix(b, loc, op.getScales()[scaleIndex], e);
-                    block = *op.getBlockSize();
-                  }
-                  return weightContraction(
-                      b, loc, vector, expertMatrix(b, loc, stacked, e), scales,
-                      block, /*threaded=*/true, options);
-                };
-                Value gate = project(op.getGate(), 0, x);
-                Value up = project(op.getUp(), 1, x);
-                Value activated = ds::SiluMulOp::create(b, loc, gate, up);
-                Value down = project(op.getDown(), 2, activated);
-                Value sum = addWeighted(b, loc, acc[0], down, weight);
-                scf::YieldOp::create(b, loc, ValueRange{sum});
-              });
-          Value updated =
-              withRow(b, loc, perChoice.getResult(0), carried[0], t);
-          scf::YieldOp::create(b, loc, ValueRange{updated});
-        });
-    rewriter.replaceOp(op, perToken.getResults());
-    return success();
-  }
-};
-
 /// The fused router lowers through the gate's linear layer and the router
 /// (the conversion lowers both in turn): the fusion pays off in the IR the
 /// passes see; a lowering that keeps the logits in registers can replace
@@ -873,15 +812,17 @@ Value sortedRows(OpBuilder &b, Location loc, Value input, Value order,
       .getResult(0);
 }
 
-/// The grouped experts for targets that run each element of a linalg op on
-/// its own thread (the GPU), with no host code between the kernels and no
-/// per-expert launch: every step is a linalg.generic whose elements need
-/// nothing from each other, so that no kernel needs a barrier, an atomic
-/// or a count the host would have to read.
-class GroupedExpertsByElement {
+/// The routed experts (grouped_experts, or moe_experts onto zeros) for
+/// targets that run each element of a linalg op on its own thread (the
+/// GPU), with no host code between the kernels and no per-expert launch:
+/// every step is a linalg.generic whose elements need nothing from each
+/// other, so that no kernel needs a barrier, an atomic or a count the host
+/// would have to read.
+template <typename ExpertsOp> class GroupedExpertsByElement {
 public:
-  GroupedExpertsByElement(OpBuilder &b, Location loc, ds::GroupedExpertsOp op)
-      : b(b), loc(loc), op(op),
+  GroupedExpertsByElement(OpBuilder &b, Location loc, ExpertsOp op,
+                          Value accumulator)
+      : b(b), loc(loc), op(op), accumulator(accumulator),
         topK(op.getWeights().getType().getDimSize(1)),
         experts(op.getGate().getType().getDimSize(0)) {}
 
@@ -1110,7 +1051,7 @@ private:
                j = getAffineDimExpr(2, context);
     return linalg::GenericOp::create(
                b, loc, op.getType(), ValueRange{op.getWeights()},
-               ValueRange{op.getAccumulator()},
+               ValueRange{accumulator},
                ArrayRef<AffineMap>{AffineMap::get(3, 0, {t, j}, context),
                                    AffineMap::get(3, 0, {t, h}, context)},
                iterators(2, 1),
@@ -1135,9 +1076,79 @@ private:
 
   OpBuilder &b;
   Location loc;
-  ds::GroupedExpertsOp op;
+  ExpertsOp op;
+  Value accumulator;
   int64_t topK;
   int64_t experts;
+};
+
+/// Σ_j w[t, j] · SwiGLU(x[t]; expert idx[t, j]) for every token, as written.
+struct MoeExpertsPattern final : OpRewritePattern<ds::MoeExpertsOp> {
+  MoeExpertsPattern(MLIRContext *context, const jikji::LoweringOptions &options)
+      : OpRewritePattern(context), options(options) {}
+  jikji::LoweringOptions options;
+  LogicalResult matchAndRewrite(ds::MoeExpertsOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    OpBuilder &b = rewriter;
+    RankedTensorType type = op.getType();
+    Value input = op.getInput();
+    Value tokens = tensor::DimOp::create(b, loc, input, 0);
+    Value zeros = filledTensor(b, loc, type, tokens, 0.0);
+    // Without the CPU kernels (the GPU), no loop may run outside a linalg
+    // op: the grouped path's kernels, onto zeros.
+    if (!options.cpuKernels) {
+      rewriter.replaceOp(op, GroupedExpertsByElement<ds::MoeExpertsOp>(
+                                 b, loc, op, zeros)
+                                 .build());
+      return success();
+    }
+    int64_t topK = op.getWeights().getType().getDimSize(1);
+
+    auto perToken = scf::ForOp::create(
+        b, loc, indexConstant(b, loc, 0), tokens, indexConstant(b, loc, 1),
+        ValueRange{zeros},
+        [&](OpBuilder &b, Location loc, Value t, ValueRange carried) {
+          Value x = rowOf(b, loc, input, t);
+          auto perChoice = scf::ForOp::create(
+              b, loc, indexConstant(b, loc, 0), indexConstant(b, loc, topK),
+              indexConstant(b, loc, 1),
+              ValueRange{rowOf(b, loc, carried[0], t)},
+              [&](OpBuilder &b, Location loc, Value j, ValueRange acc) {
+                Value id = tensor::ExtractOp::create(b, loc, op.getIndices(),
+                                                     ValueRange{t, j});
+                Value e =
+                    arith::IndexCastOp::create(b, loc, b.getIndexType(), id);
+                Value weight = tensor::ExtractOp::create(
+                    b, loc, op.getWeights(), ValueRange{t, j});
+                // Expert e's weights, and for FP8 its block scales.
+                auto project = [&](Value stacked, unsigned scaleIndex,
+                                   Value vector) {
+                  Value scales;
+                  ArrayRef<int64_t> block;
+                  if (!op.getScales().empty()) {
+                    scales =
+                        expertMatrix(b, loc, op.getScales()[scaleIndex], e);
+                    block = *op.getBlockSize();
+                  }
+                  return weightContraction(
+                      b, loc, vector, expertMatrix(b, loc, stacked, e), scales,
+                      block, /*threaded=*/true, options);
+                };
+                Value gate = project(op.getGate(), 0, x);
+                Value up = project(op.getUp(), 1, x);
+                Value activated = ds::SiluMulOp::create(b, loc, gate, up);
+                Value down = project(op.getDown(), 2, activated);
+                Value sum = addWeighted(b, loc, acc[0], down, weight);
+                scf::YieldOp::create(b, loc, ValueRange{sum});
+              });
+          Value updated =
+              withRow(b, loc, perChoice.getResult(0), carried[0], t);
+          scf::YieldOp::create(b, loc, ValueRange{updated});
+        });
+    rewriter.replaceOp(op, perToken.getResults());
+    return success();
+  }
 };
 
 /// One token's routed experts (a decode step), the threads sharing the
@@ -1207,7 +1218,9 @@ struct GroupedExpertsPattern final : OpRewritePattern<ds::GroupedExpertsOp> {
     // experts' token counts. (A GPU maps the outermost parallel loop to its
     // threads: k of them, each with a whole expert, would leave it idle.)
     if (!options.cpuKernels) {
-      rewriter.replaceOp(op, GroupedExpertsByElement(b, loc, op).build());
+      rewriter.replaceOp(op, GroupedExpertsByElement<ds::GroupedExpertsOp>(
+                                 b, loc, op, op.getAccumulator())
+                                 .build());
       return success();
     }
     Value tokens = tensor::DimOp::create(b, loc, op.getInput(), 0);
