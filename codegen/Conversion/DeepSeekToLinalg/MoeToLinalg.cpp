@@ -4,7 +4,11 @@
 // loops per token (top-k is a selection, not a contraction); the experts run
 // as written, one SwiGLU per (token, chosen expert), so the work is
 // proportional to tokens x k. Grouping tokens by expert is the fusion pass's
-// job, not this lowering's.
+// job, not this lowering's. Without the CPU kernels (the GPU, whose kernels
+// are the linalg ops' parallel elements and whose host code must not read
+// what they write) nothing runs outside a linalg op: the router is one op
+// over (token, choice), and the experts, grouped or not, are ops over the
+// experts, the pairs and the output (GroupedExpertsByElement).
 //
 //===----------------------------------------------------------------------===//
 
