@@ -11,7 +11,9 @@
 #   utils/gpu-check.sh run DIR    there, from the repository root: runs the
 #       reference cases on the GPU (teacher-forced logits against the
 #       reference, greedy tokens) and the timing program (copy bandwidth,
-#       cuBLAS BF16 product), and prints one table, in well under 5 minutes.
+#       cuBLAS BF16 product), and prints one table, in well under 5 minutes;
+#       each case's log (DIR/logs/CASE.err) holds its kernels by GPU time
+#       (jikji-run --kernel-times).
 #       The table is also written to DIR/gpu-check.md and, where the device
 #       tool set $OUT, to $OUT/gpu-check.md.
 #
@@ -116,7 +118,7 @@ run() {
       timeout 40 "$dir/bin/jikji-run" "$dir/artifacts/$name.so" --device=cuda \
         --weights "$dir/reference/$case" \
         --tokens "$dir/reference/$case/reference.safetensors" \
-        --check-greedy --max-relative-error "$tol" --stats \
+        --check-greedy --max-relative-error "$tol" --stats --kernel-times \
         >"$log/$name.out" 2>"$log/$name.err" || status=$?
       local prefill decode greedy speed result
       prefill=$(sed -n 's/^prefill_logits relative error: //p' "$log/$name.out")

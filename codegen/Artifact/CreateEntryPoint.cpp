@@ -39,6 +39,9 @@ constexpr StringLiteral kLastLogitsEntryPointName = "jikji_forward_last_logits";
 /// The entry point of one decode step of a batch of sequences.
 constexpr StringLiteral kBatchEntryPointName = "jikji_forward_batch";
 constexpr StringLiteral kParametersAttrName = "jikji.parameters";
+/// The argument of @forward and the layer functions that holds the
+/// runtime's table of parameter addresses.
+constexpr StringLiteral kParamTableAttrName = "deepseek.param_table";
 
 Value i64Constant(OpBuilder &b, Location loc, int64_t value) {
   return LLVM::ConstantOp::create(b, loc, b.getI64Type(),
@@ -281,7 +284,13 @@ LogicalResult CreateEntryPointPass::bindParameters(
   Location loc = function.getLoc();
   auto ptrType = LLVM::LLVMPointerType::get(function.getContext());
   unsigned tableArgument = function.getNumArguments();
-  if (failed(function.insertArgument(tableArgument, ptrType, {}, loc)))
+  // Marked, so that later passes know it for what it is: written by the
+  // runtime before a step, read-only in it.
+  MLIRContext *context = function.getContext();
+  auto marked = DictionaryAttr::get(
+      context, {NamedAttribute(StringAttr::get(context, kParamTableAttrName),
+                               UnitAttr::get(context))});
+  if (failed(function.insertArgument(tableArgument, ptrType, marked, loc)))
     return failure();
   Value tableValue = function.getArgument(tableArgument);
 

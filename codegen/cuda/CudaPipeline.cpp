@@ -77,6 +77,9 @@ void jikji::addCudaGpuPasses(OpPassManager &pm, const CudaOptions &options) {
   pm.addPass(createMergeGpuModulesPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  // Launches return at once; the host waits for the kernels only where it
+  // touches memory itself.
+  pm.addPass(createPlaceGpuSynchronizationsPass());
 }
 
 void jikji::addCudaEmulationPasses(OpPassManager &pm) {

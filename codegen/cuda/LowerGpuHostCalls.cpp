@@ -32,6 +32,9 @@ enum ApiField : int32_t { Context, Alloc, Free, Launch, Synchronize };
 constexpr StringLiteral kApiGlobal = "jikji.cuda.api";
 constexpr StringLiteral kBindFunction = "jikji_cuda_bind";
 
+/// What jikji-place-gpu-synchronizations calls to wait for the kernels.
+constexpr StringLiteral kSynchronizeMarker = "jikji_gpu_synchronize";
+
 /// What `finalize-memref-to-llvm{use-generic-functions}` calls.
 constexpr StringLiteral kGenericAlloc = "_mlir_memref_to_llvm_alloc";
 constexpr StringLiteral kGenericFree = "_mlir_memref_to_llvm_free";
@@ -188,11 +191,8 @@ struct HostCallBuilder {
             toI64(loc, op.getBlockSizeX()), toI64(loc, op.getBlockSizeY()),
             toI64(loc, op.getBlockSizeZ()), shared, params,
             constant(loc, i64, count)});
-    // Correctness first: host code between kernels (the router's top-k and
-    // expert offsets) reads what kernels wrote, so every launch completes
-    // before the host goes on. Moving that bookkeeping onto the device
-    // lets these synchronizations go.
-    LLVM::CallOp::create(b, loc, synchronize, ValueRange{});
+    // No wait here: jikji-place-gpu-synchronizations put one before each
+    // piece of host code that touches memory after a launch.
     op.erase();
     return success();
   }
@@ -231,7 +231,8 @@ struct LowerGpuHostCallsPass final
       if (failed(builder.lowerLaunch(op)))
         return signalPassFailure();
     if (failed(builder.redirect(kGenericAlloc, builder.alloc)) ||
-        failed(builder.redirect(kGenericFree, builder.free)))
+        failed(builder.redirect(kGenericFree, builder.free)) ||
+        failed(builder.redirect(kSynchronizeMarker, builder.synchronize)))
       return signalPassFailure();
   }
 };

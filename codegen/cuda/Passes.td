@@ -148,7 +148,9 @@ def LowerGpuHostCallsPass
     Runs on the host code in the LLVM dialect, after `gpu-to-llvm`. Each
     `gpu.launch_func` becomes a call of the runtime's `launch` with the
     kernel's name, the grid and block sizes and an array of pointers to
-    the (already expanded) kernel arguments, followed by `synchronize`.
+    the (already expanded) kernel arguments; calls of
+    `jikji_gpu_synchronize` (placed by `jikji-place-gpu-synchronizations`)
+    become calls of the runtime's `synchronize`.
     The generic allocation functions that `finalize-memref-to-llvm` calls
     with `use-generic-functions` become the runtime's `alloc` and `free`.
     The runtime passes its functions in a table through the exported
@@ -181,6 +183,32 @@ def EmulateGpuLaunchesPass
     "::mlir::arith::ArithDialect",
     "::mlir::scf::SCFDialect",
   ];
+}
+
+def PlaceGpuSynchronizationsPass
+    : Pass<"jikji-place-gpu-synchronizations", "mlir::ModuleOp"> {
+  let summary = "Wait for the kernels only before host code touches memory";
+  let description = [{
+    Runs on the host code after outlining. A `gpu.launch_func` returns
+    before its kernel has run, and the kernels of a step run in order on
+    the runtime's one stream, so the host needs to wait for them only
+    before it reads or writes memory itself (the router's bookkeeping, the
+    expert loop's counts). This pass inserts a call of
+    `jikji_gpu_synchronize()` (which `jikji-lower-gpu-host-calls` makes the
+    runtime's `synchronize`) before each such piece of host work that may
+    follow a launch: before the outermost op that touches memory and
+    launches nothing (one wait for a whole loop of loads), and inside ops
+    that both launch and touch memory, where a loop's body counts its own
+    earlier iterations' launches.
+
+    What needs no wait: allocating and freeing (the runtime orders them),
+    calls (the callee places its own waits; a private function starts as
+    if a launch preceded it, an exported one with the stream idle), and
+    reads of weights (`deepseek.param` arguments, through views, pointer
+    arithmetic and the per-expert pointer tables), which no kernel writes.
+    An op whose effects are unknown counts as touching memory.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect"];
 }
 
 #endif // JIKJI_CODEGEN_CUDA_PASSES_TD

@@ -74,6 +74,13 @@ Result<std::shared_ptr<CudaDriver>> CudaDriver::load() {
   need("cuMemFree_v2", d.memFree);
   need("cuMemGetInfo_v2", d.memGetInfo);
   need("cuMemsetD8Async", d.memsetD8Async);
+  need("cuEventCreate", d.eventCreate);
+  need("cuEventDestroy_v2", d.eventDestroy);
+  need("cuEventRecord", d.eventRecord);
+  need("cuEventSynchronize", d.eventSynchronize);
+  // cuda.h 13 maps cuEventElapsedTime to a _v2 that CUDA 12's first
+  // drivers lack; the unversioned symbol has the same signature.
+  need("cuEventElapsedTime", d.eventElapsedTime);
   need("cuGetErrorName", d.getErrorName);
   if (missing) {
     // Not a driver, and none of its code has run: unload it.

@@ -82,6 +82,11 @@ public:
   cuMemFree_t memFree = nullptr;
   cuMemGetInfo_t memGetInfo = nullptr;
   cuMemsetD8Async_t memsetD8Async = nullptr;
+  cuEventCreate_t eventCreate = nullptr;
+  cuEventDestroy_t eventDestroy = nullptr;
+  cuEventRecord_t eventRecord = nullptr;
+  cuEventSynchronize_t eventSynchronize = nullptr;
+  cuEventElapsedTime_t eventElapsedTime = nullptr;
   cuGetErrorName_t getErrorName = nullptr;
 
 private:

@@ -25,6 +25,7 @@ struct CUctx_st;
 struct CUmod_st;
 struct CUfunc_st;
 struct CUstream_st;
+struct CUevent_st;
 
 namespace jikji::runtime::cuda {
 
@@ -37,6 +38,7 @@ using CUcontext = ::CUctx_st *;
 using CUmodule = ::CUmod_st *;
 using CUfunction = ::CUfunc_st *;
 using CUstream = ::CUstream_st *;
+using CUevent = ::CUevent_st *;
 
 constexpr CUresult CUDA_SUCCESS = 0;
 constexpr int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75;
@@ -44,6 +46,7 @@ constexpr int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76;
 constexpr int CU_DEVICE_ATTRIBUTE_MANAGED_MEMORY = 83;
 constexpr unsigned CU_MEM_ATTACH_GLOBAL = 0x1;
 constexpr unsigned CU_STREAM_NON_BLOCKING = 0x1;
+constexpr unsigned CU_EVENT_DEFAULT = 0x0;
 
 /// The entry points, under the names libcuda.so.1 exports them (cuda.h maps
 /// some public names to versioned ones: cuMemFree is cuMemFree_v2, ...).
@@ -77,6 +80,12 @@ using cuMemFree_t = CUresult (*)(CUdeviceptr pointer);
 using cuMemGetInfo_t = CUresult (*)(size_t *freeBytes, size_t *totalBytes);
 using cuMemsetD8Async_t = CUresult (*)(CUdeviceptr pointer, unsigned char value,
                                        size_t count, CUstream stream);
+using cuEventCreate_t = CUresult (*)(CUevent *event, unsigned flags);
+using cuEventDestroy_t = CUresult (*)(CUevent event);
+using cuEventRecord_t = CUresult (*)(CUevent event, CUstream stream);
+using cuEventSynchronize_t = CUresult (*)(CUevent event);
+using cuEventElapsedTime_t = CUresult (*)(float *milliseconds, CUevent start,
+                                          CUevent end);
 using cuGetErrorName_t = CUresult (*)(CUresult error, const char **name);
 
 } // namespace jikji::runtime::cuda

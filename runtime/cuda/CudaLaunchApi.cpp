@@ -9,6 +9,7 @@
 #include "frontends/huggingface/Printable.h"
 #include "runtime/cuda/ManagedBuffer.h"
 
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
 #include <utility>
@@ -26,7 +27,98 @@ CudaLaunchApi::CudaLaunchApi(std::shared_ptr<CudaDevice> device,
   table_.synchronize = &CudaLaunchApi::synchronize;
 }
 
-CudaLaunchApi::~CudaLaunchApi() { releaseAll(); }
+uint64_t jikji::runtime::cuda::pooledCapacity(uint64_t bytes) {
+  uint64_t granule = 256;
+  // A quarter of the largest power of two not above `bytes`.
+  if (bytes >= 1024)
+    granule = (uint64_t(1) << (63 - __builtin_clzll(bytes))) / 4;
+  return (bytes + granule - 1) / granule * granule;
+}
+
+CudaLaunchApi::~CudaLaunchApi() {
+  releaseAll();
+  releasePool();
+  collectTimes(/*finished=*/false);
+  if (!spareEvents_.empty())
+    (void)device_->makeCurrent();
+  for (CUevent event : spareEvents_)
+    (void)device_->driver().eventDestroy(event);
+}
+
+Result<CUevent> CudaLaunchApi::takeEvent() {
+  if (!spareEvents_.empty()) {
+    CUevent event = spareEvents_.back();
+    spareEvents_.pop_back();
+    return event;
+  }
+  const CudaDriver &driver = device_->driver();
+  CUevent event = nullptr;
+  Result<bool> created =
+      driver.check(driver.eventCreate(&event, CU_EVENT_DEFAULT), "cuEventCreate");
+  if (!created)
+    return Error(created.error());
+  return event;
+}
+
+Result<bool> CudaLaunchApi::startTiming(TimedLaunch &timed) {
+  Result<CUevent> start = takeEvent();
+  if (!start)
+    return Error(start.error());
+  Result<CUevent> end = takeEvent();
+  if (!end) {
+    spareEvents_.push_back(*start);
+    return Error(end.error());
+  }
+  const CudaDriver &driver = device_->driver();
+  Result<bool> recorded = driver.check(
+      driver.eventRecord(*start, device_->stream()), "cuEventRecord");
+  if (!recorded) {
+    spareEvents_.push_back(*start);
+    spareEvents_.push_back(*end);
+    return recorded;
+  }
+  timed.start = *start;
+  timed.end = *end;
+  return true;
+}
+
+void CudaLaunchApi::collectTimes(bool finished) {
+  const CudaDriver &driver = device_->driver();
+  for (const TimedLaunch &timed : timedLaunches_) {
+    float milliseconds = 0;
+    if (finished) {
+      Result<bool> read = driver.check(
+          driver.eventElapsedTime(&milliseconds, timed.start, timed.end),
+          "cuEventElapsedTime");
+      if (!read) {
+        fail(read.error());
+        finished = false;
+      } else {
+        KernelTime &time = kernelTimes_[timed.kernel];
+        time.kernel = timed.kernel;
+        ++time.launches;
+        time.milliseconds += milliseconds;
+      }
+    }
+    spareEvents_.push_back(timed.start);
+    spareEvents_.push_back(timed.end);
+  }
+  timedLaunches_.clear();
+}
+
+std::vector<KernelTime> CudaLaunchApi::kernelTimes() const {
+  std::vector<KernelTime> times;
+  times.reserve(kernelTimes_.size());
+  for (const auto &[kernel, time] : kernelTimes_)
+    times.push_back(time);
+  std::sort(times.begin(), times.end(),
+            [](const KernelTime &a, const KernelTime &b) {
+              if (a.milliseconds != b.milliseconds)
+                return a.milliseconds > b.milliseconds;
+              return a.kernel < b.kernel;
+            });
+  return times;
+}
 
 void CudaLaunchApi::fail(std::string message) {
   if (!error_)
@@ -50,14 +142,52 @@ void *CudaLaunchApi::alloc(void *context, int64_t bytes) {
   }
   if (self.error_)
     return self.hostStandIn(bytes);
-  Result<CUdeviceptr> pointer = allocateZeroedManaged(
-      *self.device_, static_cast<uint64_t>(bytes), "a buffer of the artifact");
+  Result<CUdeviceptr> pointer =
+      self.allocateZeroed(static_cast<uint64_t>(bytes));
   if (!pointer) {
     self.fail(pointer.error());
     return self.hostStandIn(bytes);
   }
-  self.managed_.insert(*pointer);
   return reinterpret_cast<void *>(*pointer);
+}
+
+Result<CUdeviceptr> CudaLaunchApi::allocateZeroed(uint64_t bytes) {
+  uint64_t capacity = pooledCapacity(bytes);
+  const CudaDriver &driver = device_->driver();
+  if (auto kept = pool_.find(capacity); kept != pool_.end()) {
+    CUdeviceptr pointer = kept->second;
+    pool_.erase(kept);
+    pooledBytes_ -= capacity;
+    // Zeroed and finished before the artifact's host code may read it, as
+    // a new block is (allocateZeroedManaged).
+    Result<bool> zeroed = driver.check(
+        driver.memsetD8Async(pointer, 0, capacity, device_->stream()),
+        "cuMemsetD8Async");
+    if (zeroed)
+      zeroed = device_->synchronize();
+    if (!zeroed) {
+      (void)driver.memFree(pointer);
+      return Error("cannot reuse a buffer of " + std::to_string(capacity) +
+                   " bytes for the artifact: " + zeroed.error());
+    }
+    ++counts_.reused;
+    managed_.emplace(pointer, capacity);
+    return pointer;
+  }
+  if (!pool_.empty()) {
+    // Kept blocks of other sizes may be what the GPU lacks. (A failing
+    // query is left for allocateZeroedManaged to report.)
+    size_t freeBytes = 0, totalBytes = 0;
+    if (driver.memGetInfo(&freeBytes, &totalBytes) == CUDA_SUCCESS &&
+        freeBytes < capacity)
+      releasePool();
+  }
+  Result<CUdeviceptr> pointer =
+      allocateZeroedManaged(*device_, capacity, "a buffer of the artifact");
+  if (!pointer)
+    return pointer;
+  managed_.emplace(*pointer, capacity);
+  return pointer;
 }
 
 void CudaLaunchApi::free(void *context, void *pointer) {
@@ -70,13 +200,22 @@ void CudaLaunchApi::free(void *context, void *pointer) {
     return;
   }
   auto address = reinterpret_cast<CUdeviceptr>(pointer);
-  if (!self.managed_.erase(address)) {
+  auto live = self.managed_.find(address);
+  if (live == self.managed_.end()) {
     // Freeing it would be a double free or worse; leave it and say so.
     self.fail("the artifact freed a buffer the runtime did not allocate "
               "(or freed it twice)");
     return;
   }
-  // Freed even after a failure: the step must not leak.
+  uint64_t capacity = live->second;
+  self.managed_.erase(live);
+  // Kept for the next step, unless the pool is full; after a failure the
+  // device may be unusable, so the block goes back to the driver.
+  if (!self.error_ && self.pooledBytes_ + capacity <= kPooledBytesLimit) {
+    self.pool_.emplace(capacity, address);
+    self.pooledBytes_ += capacity;
+    return;
+  }
   Result<bool> freed = self.device_->driver().check(
       self.device_->driver().memFree(address), "cuMemFree");
   if (!freed)
@@ -116,6 +255,15 @@ void CudaLaunchApi::launch(void *context, const char *name, int64_t gridX,
   ++self.counts_.launches;
   self.lastKernel_ = name;
   const CudaDriver &driver = self.device_->driver();
+  CUstream stream = self.device_->stream();
+  TimedLaunch timed{name, nullptr, nullptr};
+  if (self.timing_) {
+    Result<bool> started = self.startTiming(timed);
+    if (!started) {
+      self.fail(started.error());
+      return;
+    }
+  }
   Result<bool> launched = driver.check(
       driver.launchKernel(
           *function, static_cast<unsigned>(gridX), static_cast<unsigned>(gridY),
@@ -124,6 +272,11 @@ void CudaLaunchApi::launch(void *context, const char *name, int64_t gridX,
           static_cast<unsigned>(sharedBytes), self.device_->stream(), params,
           nullptr),
       "cuLaunchKernel(" + kernel + ")");
+  if (launched && self.timing_)
+    launched = driver.check(driver.eventRecord(timed.end, stream),
+                            "cuEventRecord");
+  if (self.timing_)
+    self.timedLaunches_.push_back(timed);
   if (!launched)
     self.fail(launched.error());
 }
@@ -141,12 +294,13 @@ void CudaLaunchApi::synchronize(void *context) {
       driver.check(driver.streamSynchronize(self.device_->stream()), call);
   if (!done)
     self.fail(done.error());
+  self.collectTimes(/*finished=*/bool(done));
 }
 
 void CudaLaunchApi::releaseAll() {
   if (!managed_.empty())
     (void)device_->makeCurrent();
-  for (CUdeviceptr pointer : managed_)
+  for (const auto &[pointer, capacity] : managed_)
     (void)device_->driver().memFree(pointer);
   managed_.clear();
   for (void *pointer : hostStandIns_)
@@ -154,12 +308,34 @@ void CudaLaunchApi::releaseAll() {
   hostStandIns_.clear();
 }
 
+void CudaLaunchApi::releasePool() {
+  if (!pool_.empty())
+    (void)device_->makeCurrent();
+  for (const auto &[capacity, pointer] : pool_)
+    (void)device_->driver().memFree(pointer);
+  pool_.clear();
+  pooledBytes_ = 0;
+}
+
 Result<bool> CudaLaunchApi::endStep() {
   // The artifact frees its buffers before returning; after a failure it may
   // not have reached every free.
   releaseAll();
   lastKernel_ = nullptr;
-  if (error_)
+  // Launches the artifact did not synchronize after are read here.
+  if (!timedLaunches_.empty() && !error_) {
+    Result<bool> done = device_->driver().check(
+        device_->driver().streamSynchronize(device_->stream()),
+        "cuStreamSynchronize");
+    if (!done)
+      fail(done.error());
+    collectTimes(/*finished=*/bool(done));
+  }
+  collectTimes(/*finished=*/false);
+  if (error_) {
+    // The device may be what failed: start the next step from the driver.
+    releasePool();
     return Error(*std::exchange(error_, std::nullopt));
+  }
   return true;
 }

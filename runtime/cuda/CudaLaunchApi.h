@@ -12,6 +12,11 @@
 // and reports it when the step ends; it also frees whatever the artifact
 // left allocated then, so a failed step leaks nothing.
 //
+// A buffer the artifact frees is kept for a later allocation of the same
+// size class rather than returned to the driver: every step allocates the
+// same temporaries again, and cuMemAllocManaged and cuMemFree (which waits
+// for the device) per temporary would cost more than many kernels.
+//
 //===----------------------------------------------------------------------===//
 
 #ifndef JIKJI_RUNTIME_CUDA_CUDALAUNCHAPI_H
@@ -24,8 +29,11 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <map>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 extern "C" {
 /// The table of docs/runtime-abi.md, field for field.
@@ -51,7 +59,28 @@ struct LaunchCounts {
   /// Launches with grid_x == 0 (empty work), which CUDA would reject.
   int64_t skippedEmpty = 0;
   int64_t allocations = 0;
+  /// Allocations served from buffers freed earlier, without the driver.
+  int64_t reused = 0;
 };
+
+/// The GPU time of one kernel over all its launches, measured with a pair
+/// of events around each (CudaLaunchApi::timeKernels).
+struct KernelTime {
+  std::string kernel;
+  int64_t launches = 0;
+  double milliseconds = 0;
+};
+
+/// The capacity a buffer of `bytes` is allocated and kept with: `bytes`
+/// rounded up to a multiple of 256 bytes or of a quarter of the power of
+/// two below it, whichever is larger, so that sizes that grow step by
+/// step (attention over a longer cache) still meet a kept buffer, at most
+/// 25% larger than asked.
+uint64_t pooledCapacity(uint64_t bytes);
+
+/// How many bytes of freed buffers the pool keeps; a buffer freed beyond
+/// this goes back to the driver.
+constexpr uint64_t kPooledBytesLimit = uint64_t(2) << 30;
 
 /// The runtime's side of JikjiCudaApi for one model. Not thread-safe: the
 /// model runs one step at a time through it (CudaModel).
@@ -73,6 +102,13 @@ public:
 
   const LaunchCounts &counts() const { return counts_; }
 
+  /// Times every launch from now on (two events around each, read when
+  /// the stream is next synchronized); off by default, as it adds driver
+  /// calls to every launch.
+  void timeKernels(bool enabled) { timing_ = enabled; }
+  /// The kernels timed so far, the longest first.
+  std::vector<KernelTime> kernelTimes() const;
+
 private:
   static void *alloc(void *context, int64_t bytes);
   static void free(void *context, void *pointer);
@@ -88,20 +124,49 @@ private:
   /// host code goes on running until the step returns, and must not meet a
   /// null buffer; the kernels that would use it are not launched.
   void *hostStandIn(int64_t bytes);
+  struct TimedLaunch;
+  /// An event for timing: a spare one, or a new one.
+  Result<CUevent> takeEvent();
+  /// Takes `timed`'s two events and records the first before its launch.
+  Result<bool> startTiming(TimedLaunch &timed);
+  /// Adds the timed launches' times once the stream has finished them;
+  /// with `finished` false (after a failure), drops them unread.
+  void collectTimes(bool finished);
+  /// Frees the blocks the artifact has not freed (after a failure).
   void releaseAll();
+  /// Returns every kept block to the driver.
+  void releasePool();
+  /// A zeroed block of at least `bytes`: a kept one of its capacity, or a
+  /// new one.
+  Result<CUdeviceptr> allocateZeroed(uint64_t bytes);
 
   std::shared_ptr<CudaDevice> device_;
   CudaModule &module_;
   JikjiCudaApi table_;
   std::optional<std::string> error_;
-  /// Managed blocks the artifact allocated and has not freed.
-  std::unordered_set<CUdeviceptr> managed_;
+  /// Managed blocks the artifact allocated and has not freed, with their
+  /// capacities.
+  std::unordered_map<CUdeviceptr, uint64_t> managed_;
+  /// Managed blocks the artifact freed, by capacity, for reuse.
+  std::multimap<uint64_t, CUdeviceptr> pool_;
+  uint64_t pooledBytes_ = 0;
   /// Host stand-ins (hostStandIn) the artifact has not freed.
   std::unordered_set<void *> hostStandIns_;
   /// The kernel launched last, for a failure that surfaces at the next
   /// synchronization.
   const char *lastKernel_ = nullptr;
   LaunchCounts counts_;
+
+  /// A timed launch whose events the stream may not have reached yet.
+  struct TimedLaunch {
+    const char *kernel;
+    CUevent start;
+    CUevent end;
+  };
+  bool timing_ = false;
+  std::vector<TimedLaunch> timedLaunches_;
+  std::vector<CUevent> spareEvents_;
+  std::unordered_map<std::string, KernelTime> kernelTimes_;
 };
 
 } // namespace jikji::runtime::cuda

@@ -50,6 +50,10 @@ public:
   const std::shared_ptr<CudaDevice> &device() const { return device_; }
   const CudaModule &module() const { return *module_; }
   const LaunchCounts &launchCounts() const { return api_->counts(); }
+  /// Times every kernel launch from now on (CudaLaunchApi::timeKernels).
+  void timeKernels(bool enabled) { api_->timeKernels(enabled); }
+  /// The kernels timed so far, the longest first.
+  std::vector<KernelTime> kernelTimes() const { return api_->kernelTimes(); }
   /// The bytes of weights uploaded into managed memory.
   uint64_t uploadedBytes() const { return weights_.size(); }
 

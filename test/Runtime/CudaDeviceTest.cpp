@@ -80,6 +80,7 @@ public:
     EXPECT_EQ(state("contexts"), 0);
     EXPECT_EQ(state("streams"), 0);
     EXPECT_EQ(state("modules"), 0);
+    EXPECT_EQ(state("events"), 0);
     EXPECT_EQ(state("bad_frees"), 0);
   }
 
@@ -215,6 +216,22 @@ TEST(CudaDeviceTest, RefusesCpuArtifact) {
 // for the matching architecture, weights and caches in managed memory (the
 // fake's fake_check_managed_6 kernel refuses any other pointer), empty
 // launches skipped, the fake model's greedy output, and a clean teardown.
+TEST(CudaDeviceTest, PoolsBuffersBySizeClass) {
+  // Multiples of 256 bytes up to 1 KiB, then of a quarter of the power of
+  // two below: at most 25% more than asked.
+  EXPECT_EQ(cuda::pooledCapacity(1), 256u);
+  EXPECT_EQ(cuda::pooledCapacity(256), 256u);
+  EXPECT_EQ(cuda::pooledCapacity(257), 512u);
+  EXPECT_EQ(cuda::pooledCapacity(1024), 1024u);
+  EXPECT_EQ(cuda::pooledCapacity(1025), 1280u);
+  EXPECT_EQ(cuda::pooledCapacity(5000), 5120u);
+  EXPECT_EQ(cuda::pooledCapacity(uint64_t(1) << 30), uint64_t(1) << 30);
+  EXPECT_EQ(cuda::pooledCapacity((uint64_t(1) << 30) + 1),
+            (uint64_t(5) << 28));
+  for (uint64_t bytes : {1u, 300u, 1000u, 1025u, 4097u, 1000000u, 123456789u})
+    EXPECT_LE(cuda::pooledCapacity(bytes), bytes + bytes / 4 + 256) << bytes;
+}
+
 TEST(CudaDeviceTest, RunsAndTearsDown) {
   FakeDriver driver;
   ASSERT_TRUE(driver.ready());
@@ -252,7 +269,61 @@ TEST(CudaDeviceTest, RunsAndTearsDown) {
     // Three steps (the prompt, 3, 6), one real and one empty launch each.
     EXPECT_EQ(counts.launches, 3);
     EXPECT_EQ(counts.skippedEmpty, 3);
+    // The prompt's step allocates two buffers (the logits of every row,
+    // then a scratch of 16 bytes), the next two steps a scratch of 8 bytes
+    // each: all one size class, so these take back buffers the first step
+    // freed, zeroed again (the fake artifact returns 95 from a step whose
+    // scratch is not).
+    EXPECT_EQ(counts.allocations, 4);
+    EXPECT_EQ(counts.reused, 2);
     EXPECT_EQ(driver.state("launches") - launchesBefore, 3);
+  }
+  driver.expectNothingLive();
+}
+
+// Tests that --kernel-times' timing counts every launch of each kernel
+// with the time between its two events, and that a failing event call is
+// the step's message, with every event destroyed at teardown.
+TEST(CudaDeviceTest, TimesKernels) {
+  FakeDriver driver;
+  ASSERT_TRUE(driver.ready());
+  FakeCudaModel fake;
+  ASSERT_TRUE(fake.ready());
+  {
+    Result<Model> model = loadOnCuda(fake);
+    ASSERT_TRUE(model.ok()) << model.error();
+    cuda::CudaModel &gpu = *model->cudaModel();
+    Result<Sequence> sequence = Sequence::create(*model, 8);
+    ASSERT_TRUE(sequence.ok()) << sequence.error();
+    int64_t token = 1;
+    // Not timed: off by default.
+    ASSERT_TRUE(sequence->forward(&token, 1).ok());
+    EXPECT_TRUE(gpu.kernelTimes().empty());
+
+    gpu.timeKernels(true);
+    ASSERT_TRUE(sequence->forward(&token, 1).ok());
+    ASSERT_TRUE(sequence->forward(&token, 1).ok());
+    std::vector<cuda::KernelTime> times = gpu.kernelTimes();
+    ASSERT_EQ(times.size(), 1u);
+    EXPECT_EQ(times[0].kernel, "fake_check_managed_6");
+    EXPECT_EQ(times[0].launches, 2);
+    EXPECT_GE(times[0].milliseconds, 0.0);
+    // Two events per launch, kept for the next launch.
+    EXPECT_EQ(driver.state("events"), 2);
+
+    driver.failCall("cuEventRecord", 2, 400);
+    EXPECT_EQ(errorOf(sequence->forward(&token, 1)),
+              fake.artifactPath() +
+                  ": 1 tokens at position 3: cuEventRecord failed: "
+                  "CUDA_ERROR_INVALID_HANDLE");
+    driver.failCall("cuEventElapsedTime", 1, 600);
+    EXPECT_EQ(errorOf(sequence->forward(&token, 1)),
+              fake.artifactPath() +
+                  ": 1 tokens at position 3: cuEventElapsedTime failed: "
+                  "CUDA_ERROR_NOT_READY");
+    driver.clearFailure();
+    ASSERT_TRUE(sequence->forward(&token, 1).ok());
+    EXPECT_EQ(gpu.kernelTimes()[0].launches, 3);
   }
   driver.expectNothingLive();
 }
@@ -441,27 +512,34 @@ TEST(CudaDeviceTest, ReportsStepFailures) {
     EXPECT_EQ(sequence->length(), 0);
     driver.clearFailure();
 
-    // The first step allocates the staging buffers; later steps reuse
-    // them, so a step's calls are: the artifact's allocation (zeroed and
-    // synchronized), its launches, a synchronization after each.
+    // A step that needs a new buffer and cannot have it (the failed step
+    // above returned its buffers to the driver, so the pool is empty).
+    int64_t allocationsBeforeSteps = driver.state("allocations");
+    driver.failCall("cuMemAllocManaged", 1, 2);
+    EXPECT_EQ(errorOf(sequence->forward(&token, 1)),
+              fake.artifactPath() +
+                  ": 1 tokens at position 0: cannot allocate 256 bytes of "
+                  "managed memory for a buffer of the artifact: "
+                  "cuMemAllocManaged failed: CUDA_ERROR_OUT_OF_MEMORY");
+    EXPECT_EQ(sequence->length(), 0);
+    EXPECT_EQ(driver.state("allocations"), allocationsBeforeSteps);
+    driver.clearFailure();
+
+    // The first step allocates the staging buffers and keeps its scratch
+    // buffer for the next; a step's calls are: the artifact's allocation
+    // (zeroed and synchronized), its launches, a synchronization after
+    // each.
     ASSERT_TRUE(sequence->forward(&token, 1).ok());
     int64_t allocationsBetweenSteps = driver.state("allocations");
     std::string prefix = fake.artifactPath() + ": 1 tokens at position 1: ";
 
-    driver.failCall("cuMemAllocManaged", 1, 2);
-    EXPECT_EQ(errorOf(sequence->forward(&token, 1)),
-              prefix +
-                  "cannot allocate 8 bytes of managed memory for a buffer of "
-                  "the artifact: cuMemAllocManaged failed: "
-                  "CUDA_ERROR_OUT_OF_MEMORY");
-    EXPECT_EQ(sequence->length(), 1);
-    EXPECT_EQ(driver.state("allocations"), allocationsBetweenSteps);
-
+    // A failed step leaks nothing and gives its kept buffer back to the
+    // driver, as the device may be what failed.
     driver.failCall("cuLaunchKernel", 1, 719);
     EXPECT_EQ(errorOf(sequence->forward(&token, 1)),
               prefix + "cuLaunchKernel(fake_check_managed_6) failed: "
                        "CUDA_ERROR_LAUNCH_FAILED");
-    EXPECT_EQ(driver.state("allocations"), allocationsBetweenSteps);
+    EXPECT_EQ(driver.state("allocations"), allocationsBetweenSteps - 1);
 
     // The first synchronization zeroes the artifact's buffer; the second
     // follows the kernel.
@@ -470,14 +548,25 @@ TEST(CudaDeviceTest, ReportsStepFailures) {
               prefix + "cuStreamSynchronize after kernel "
                        "fake_check_managed_6 failed: "
                        "CUDA_ERROR_ILLEGAL_ADDRESS");
-    EXPECT_EQ(driver.state("allocations"), allocationsBetweenSteps);
+    EXPECT_EQ(driver.state("allocations"), allocationsBetweenSteps - 1);
 
+    // Zeroing a kept buffer for reuse can fail too.
+    driver.clearFailure();
+    ASSERT_TRUE(sequence->forward(&token, 1).ok());
+    driver.failCall("cuMemsetD8Async", 1, 700);
+    EXPECT_EQ(errorOf(sequence->forward(&token, 1)),
+              fake.artifactPath() +
+                  ": 1 tokens at position 2: cannot reuse a buffer of 256 "
+                  "bytes for the artifact: cuMemsetD8Async failed: "
+                  "CUDA_ERROR_ILLEGAL_ADDRESS");
+    EXPECT_EQ(driver.state("allocations"), allocationsBetweenSteps - 1);
     driver.clearFailure();
 
-    EXPECT_EQ(sequence->length(), 1);
+    EXPECT_EQ(sequence->length(), 2);
     Result<std::vector<float>> logits = sequence->forward(&token, 1);
     ASSERT_TRUE(logits.ok()) << logits.error();
-    EXPECT_EQ((*logits)[2], 1.0f);
+    // The cached ids 1, 1, 1 sum to 3, the fake's next token.
+    EXPECT_EQ((*logits)[3], 1.0f);
     EXPECT_EQ(driver.state("bad_frees"), 0);
   }
   driver.expectNothingLive();

@@ -185,9 +185,16 @@ static int32_t runFakeKernels(const void *const *params, const int64_t *tokens,
   cudaApi->synchronize(context);
   cudaApi->launch(context, "fake_empty", 0, 1, 1, 32, 1, 1, 0, 0, 0);
   cudaApi->synchronize(context);
-  /* Host code between kernels writes the buffers it allocated. */
-  if (cudaMisuse != 2)
-    memset(scratch, 0, (size_t)num_tokens * 8);
+  /* Host code between kernels reads and writes the buffers it allocated:
+   * they come zeroed, also when the runtime reuses one an earlier step
+   * left dirty. */
+  if (cudaMisuse != 2) {
+    size_t i;
+    for (i = 0; i < (size_t)num_tokens * 8; ++i)
+      if (((const unsigned char *)scratch)[i] != 0)
+        return 95;
+    memset(scratch, 0x5A, (size_t)num_tokens * 8);
+  }
   cudaApi->free(context, scratch);
   if (cudaMisuse == 3)
     cudaApi->free(context, scratch);

@@ -17,7 +17,8 @@
 |* positive launch sizes (a grid of 0 is refused, as CUDA refuses it),        *|
 |* frees only of live allocations. A kernel whose name starts with            *|
 |* "fake_check_managed_N" fails with CUDA_ERROR_ILLEGAL_ADDRESS unless each   *|
-|* of its N arguments is a pointer into managed memory.                       *|
+|* of its N arguments is a pointer into managed memory. Events time the      *|
+|* host between their records.                                                *|
 |*                                                                            *|
 |* Environment (read at every call, so a test may change it mid-run):         *|
 |*   JIKJI_FAKE_CUDA_FAIL=CALL[:N[:CODE]]  the N-th call (default 1; 0: every *|
@@ -39,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* The driver's types, as cuda.h declares them: a function is called
  * through a pointer of exactly its type (UBSan checks it). */
@@ -49,6 +51,7 @@ typedef struct CUctx_st *CUcontext;
 typedef struct CUmod_st *CUmodule;
 typedef struct CUfunc_st *CUfunction;
 typedef struct CUstream_st *CUstream;
+typedef struct CUevent_st *CUevent;
 
 enum {
   SUCCESS = 0,
@@ -62,6 +65,7 @@ enum {
   INVALID_PTX = 218,
   INVALID_HANDLE = 400,
   NOT_FOUND = 500,
+  NOT_READY = 600,
   ILLEGAL_ADDRESS = 700,
   LAUNCH_FAILED = 719,
   UNKNOWN = 999
@@ -89,6 +93,7 @@ static int initialized;
 static struct Allocation *allocations;
 static size_t allocationCount, allocationCapacity;
 static int64_t contexts, streams, modules, launches, badFrees, imageIsCubin;
+static int64_t events;
 static struct Function *functions[1024];
 static size_t functionCount;
 static __thread void *currentContext;
@@ -210,6 +215,9 @@ CUresult cuGetErrorName(CUresult error, const char **name) {
   case LAUNCH_FAILED:
     *name = "CUDA_ERROR_LAUNCH_FAILED";
     return SUCCESS;
+  case NOT_READY:
+    *name = "CUDA_ERROR_NOT_READY";
+    return SUCCESS;
   case UNKNOWN:
     *name = "CUDA_ERROR_UNKNOWN";
     return SUCCESS;
@@ -317,6 +325,70 @@ CUresult cuStreamSynchronize(CUstream stream) {
   ENTER("cuStreamSynchronize");
   NEEDS_CONTEXT();
   return (void *)stream == &streamObject ? SUCCESS : INVALID_HANDLE;
+}
+
+/* An event holds the time it was recorded at: kernels run when launched
+ * (that is, not at all), so the time between two records is the host's. */
+struct Event {
+  double recordedMs;
+  int recorded;
+};
+
+static double nowMs(void) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (double)now.tv_sec * 1e3 + (double)now.tv_nsec / 1e6;
+}
+
+CUresult cuEventCreate(CUevent *event, unsigned flags) {
+  struct Event *created;
+  ENTER("cuEventCreate");
+  NEEDS_CONTEXT();
+  if (flags != 0)
+    return INVALID_VALUE;
+  created = (struct Event *)calloc(1, sizeof(struct Event));
+  if (!created)
+    return OUT_OF_MEMORY;
+  ++events;
+  *event = (CUevent)created;
+  return SUCCESS;
+}
+
+CUresult cuEventDestroy_v2(CUevent event) {
+  ENTER("cuEventDestroy_v2");
+  if (!event || events == 0)
+    return INVALID_HANDLE;
+  free(event);
+  --events;
+  return SUCCESS;
+}
+
+CUresult cuEventRecord(CUevent event, CUstream stream) {
+  struct Event *recorded = (struct Event *)event;
+  ENTER("cuEventRecord");
+  NEEDS_CONTEXT();
+  if (!recorded || (void *)stream != &streamObject)
+    return INVALID_HANDLE;
+  recorded->recordedMs = nowMs();
+  recorded->recorded = 1;
+  return SUCCESS;
+}
+
+CUresult cuEventSynchronize(CUevent event) {
+  ENTER("cuEventSynchronize");
+  return event ? SUCCESS : INVALID_HANDLE;
+}
+
+CUresult cuEventElapsedTime(float *milliseconds, CUevent start, CUevent end) {
+  const struct Event *first = (const struct Event *)start;
+  const struct Event *last = (const struct Event *)end;
+  ENTER("cuEventElapsedTime");
+  if (!milliseconds || !first || !last)
+    return INVALID_HANDLE;
+  if (!first->recorded || !last->recorded)
+    return NOT_READY;
+  *milliseconds = (float)(last->recordedMs - first->recordedMs);
+  return SUCCESS;
 }
 
 /* The size of an ELF image: its section header table ends it. */
@@ -520,6 +592,8 @@ int64_t jikji_fake_cuda_state(const char *name) {
     return streams;
   if (strcmp(name, "modules") == 0)
     return modules;
+  if (strcmp(name, "events") == 0)
+    return events;
   if (strcmp(name, "launches") == 0)
     return launches;
   if (strcmp(name, "bad_frees") == 0)

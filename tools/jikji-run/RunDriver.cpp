@@ -46,7 +46,7 @@ namespace {
 constexpr const char *kUsage = R"(usage:
   jikji-run MODEL.so --weights DIR --prompt-ids 0,3,17 --max-new-tokens N
             [--temperature T] [--top-k K] [--top-p P] [--seed S]
-            [--ignore-eos] [--stats] [--check-weights]
+            [--ignore-eos] [--stats] [--kernel-times] [--check-weights]
   jikji-run MODEL.so --weights DIR --batch-file FILE --max-new-tokens N [...]
   jikji-run MODEL.so --weights DIR --tokens FILE [--logits-out OUT]
             [--check-greedy] [--max-relative-error E] [--stats]
@@ -90,6 +90,9 @@ S others one step each.
                         runs on one, with a warning
   --stats               print timings, threads, weight and cache bytes to
                         stderr
+  --kernel-times        with --device=cuda: time every kernel launch on the
+                        GPU (CUDA events) and print the kernels by total
+                        time to stderr at the end
   --check-weights       refuse weights with NaN or infinite values (reads
                         every byte)
 
@@ -142,6 +145,7 @@ struct RunOptions {
   // Both.
   ModelOptions model;
   bool stats = false;
+  bool kernelTimes = false;
   bool checkWeights = false;
   bool help = false;
   bool listDevices = false;
@@ -256,6 +260,8 @@ Status parseCommandLine(int argc, char **argv, RunOptions &options) {
     bool *toggle = nullptr;
     if (flag == "--stats")
       toggle = &options.stats;
+    else if (flag == "--kernel-times")
+      toggle = &options.kernelTimes;
     else if (flag == "--check-weights")
       toggle = &options.checkWeights;
     else if (flag == "--check-greedy")
@@ -388,6 +394,10 @@ Status parseCommandLine(int argc, char **argv, RunOptions &options) {
     return badInput("missing --weights DIR (the checkpoint folder: "
                     "config.json and *.safetensors)");
 
+  if (options.kernelTimes && options.model.device != Device::Cuda)
+    return badInput("--kernel-times times GPU kernels: it needs "
+                    "--device=cuda");
+
   bool generation = options.promptIds || options.batchFile;
   if (options.promptIds && options.batchFile)
     return badInput("--prompt-ids and --batch-file: expected one of them, "
@@ -517,10 +527,11 @@ void printWeightStats(const Model &model, double loadSeconds) {
                  static_cast<unsigned long long>(gpu->uploadedBytes()));
     std::fprintf(stderr,
                  "jikji-run: launches: %lld, %lld empty ones skipped, %lld "
-                 "allocations\n",
+                 "allocations (%lld reused freed buffers)\n",
                  static_cast<long long>(launches.launches),
                  static_cast<long long>(launches.skippedEmpty),
-                 static_cast<long long>(launches.allocations));
+                 static_cast<long long>(launches.allocations),
+                 static_cast<long long>(launches.reused));
   } else {
     std::fprintf(stderr, "jikji-run: device: cpu\n");
   }
@@ -910,6 +921,47 @@ Status runTeacherForcing(const RunOptions &options, const Model &model,
   return greedyFailure;
 }
 
+/// --kernel-times: the kernels by GPU time, the longest first; the 40
+/// longest by name, the rest summed.
+void printKernelTimes(const cuda::CudaModel &gpu) {
+  constexpr size_t kListed = 40;
+  std::vector<cuda::KernelTime> times = gpu.kernelTimes();
+  double totalMs = 0;
+  int64_t launches = 0;
+  for (const cuda::KernelTime &time : times) {
+    totalMs += time.milliseconds;
+    launches += time.launches;
+  }
+  std::fprintf(stderr,
+               "jikji-run: kernel times: %lld launches of %zu kernels, %.3f ms "
+               "on the GPU\n",
+               static_cast<long long>(launches), times.size(), totalMs);
+  std::fprintf(stderr, "jikji-run: %10s %6s %9s %10s  %s\n", "ms", "share",
+               "launches", "us/launch", "kernel");
+  double restMs = 0;
+  int64_t restLaunches = 0;
+  for (size_t i = 0; i < times.size(); ++i) {
+    const cuda::KernelTime &time = times[i];
+    if (i >= kListed) {
+      restMs += time.milliseconds;
+      restLaunches += time.launches;
+      continue;
+    }
+    std::fprintf(stderr, "jikji-run: %10.3f %5.1f%% %9lld %10.1f  %s\n",
+                 time.milliseconds,
+                 totalMs > 0 ? 100 * time.milliseconds / totalMs : 0.0,
+                 static_cast<long long>(time.launches),
+                 1e3 * time.milliseconds / static_cast<double>(time.launches),
+                 time.kernel.c_str());
+  }
+  if (times.size() > kListed)
+    std::fprintf(stderr,
+                 "jikji-run: %10.3f %5.1f%% %9lld %10s  (%zu more kernels)\n",
+                 restMs, totalMs > 0 ? 100 * restMs / totalMs : 0.0,
+                 static_cast<long long>(restLaunches), "",
+                 times.size() - kListed);
+}
+
 /// --list-devices: the CPU always, then each GPU the CUDA driver sees, or
 /// why there is none ("cuda: none (no CUDA driver found: ...)"). Having no
 /// GPU is an answer, not a failure.
@@ -970,10 +1022,14 @@ int jikji::runRunDriver(int argc, char **argv) {
   if (Status failed = loadModel(options, model))
     return report(*failed);
   double loadSeconds = secondsSince(start);
+  if (options.kernelTimes)
+    model->cudaModel()->timeKernels(true);
 
   Status result = options.tokensFile
                       ? runTeacherForcing(options, *model, loadSeconds)
                       : runGeneration(options, prompts, *model, loadSeconds);
+  if (options.kernelTimes)
+    printKernelTimes(*model->cudaModel());
   if (result)
     return report(*result);
   return kRunSucceeded;

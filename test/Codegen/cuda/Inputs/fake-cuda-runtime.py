@@ -7,7 +7,13 @@ checks the launch ABI of docs/runtime-abi.md from the runtime's side:
 - grids are one-dimensional with 1..1024 threads per block;
 - every buffer the artifact allocates is freed by the end of the call, and
   nothing is freed twice or without having been allocated;
-- `synchronize` follows every launch.
+- host code never touches a buffer a launched kernel may use before it has
+  called `synchronize`: every buffer (weights, caches, logits, the
+  artifact's allocations) has pages of its own, and a launch makes the
+  pages of each buffer its arguments point into inaccessible until the
+  next `synchronize`, so host code that reads or writes one too early
+  faults (a crash, so no "status:" line). Weights and the parameter table
+  are exempt: kernels only read them.
 
 The kernels do not run, so the buffers they would fill stay zero; the host
 code reads none of them (the router's bookkeeping runs in kernels), so its
@@ -17,12 +23,15 @@ Usage: fake-cuda-runtime.py ARTIFACT NUM_TOKENS [START]
 (the cache holds START + NUM_TOKENS positions).
 """
 import ctypes
+import faulthandler
 import json
 import math
 import os
 import re
 import sys
 
+# A host access to a buffer a kernel may still use faults: say where.
+faulthandler.enable()
 artifact = ctypes.CDLL(os.path.abspath(sys.argv[1]))
 num_tokens = int(sys.argv[2])
 start = int(sys.argv[3]) if len(sys.argv) > 3 else 0
@@ -44,11 +53,49 @@ entries = {}
 for match in re.finditer(r"\.visible \.entry (\w+)\((.*?)\)", embedded("jikji_cuda_ptx"), re.S):
     entries[match.group(1)] = len(re.findall(r"\.param ", match.group(2)))
 
+# Every kernel's parameter types, to find the pointers among its arguments.
+entry_types = {}
+for match in re.finditer(r"\.visible \.entry (\w+)\((.*?)\)", embedded("jikji_cuda_ptx"), re.S):
+    entry_types[match.group(1)] = re.findall(r"\.param \.(\w+)", match.group(2))
+
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mmap.restype = ctypes.c_void_p
+libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                      ctypes.c_int, ctypes.c_long]
+libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+PROT_NONE, PROT_READ_WRITE = 0, 3
+MAP_PRIVATE_ANONYMOUS = 0x02 | 0x20
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def pages(size):
+    """Zeroed memory of `size` bytes on pages of its own."""
+    length = (max(size, 1) + PAGE - 1) // PAGE * PAGE
+    address = libc.mmap(None, length, PROT_READ_WRITE, MAP_PRIVATE_ANONYMOUS, -1, 0)
+    if address in (None, ctypes.c_void_p(-1).value):
+        raise OSError(ctypes.get_errno(), "mmap of %d bytes failed" % length)
+    return address, length
+
+
 problems = []
-live = {}  # address -> buffer
+live = {}  # address -> length of the artifact's allocations
+guarded = {}  # address -> length of every buffer a kernel may write
+in_use = set()  # buffers a launched kernel may still use
 counts = {"alloc": 0, "free": 0, "launch": 0, "synchronize": 0}
 names = set()
-pending_sync = [False]
+
+
+def protect(address, prot):
+    if libc.mprotect(address, guarded[address], prot) != 0:
+        problems.append("mprotect failed: errno %d" % ctypes.get_errno())
+
+
+def buffer_of(pointer):
+    for address, length in guarded.items():
+        if address <= pointer < address + length:
+            return address
+    return None
 
 ALLOC = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64)
 FREE = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)
@@ -63,24 +110,35 @@ def alloc(context, size):
     if size < 1:
         problems.append("alloc of %d bytes" % size)
         return None
-    buffer = ctypes.create_string_buffer(size)
-    live[ctypes.addressof(buffer)] = buffer
-    return ctypes.addressof(buffer)
+    address, length = pages(size)
+    live[address] = length
+    guarded[address] = length
+    return address
 
 
 def free(context, pointer):
     counts["free"] += 1
-    if live.pop(pointer or 0, None) is None:
+    length = live.pop(pointer or 0, None)
+    if length is None:
         problems.append("free of a pointer not allocated: %r" % pointer)
+        return
+    # The runtime frees in stream order (after the kernels that use it).
+    in_use.discard(pointer)
+    del guarded[pointer]
+    libc.munmap(pointer, length)
 
 
 def launch(context, name, gx, gy, gz, bx, by, bz, shared, params, count):
     counts["launch"] += 1
     name = name.decode()
     names.add(name)
-    if pending_sync[0]:
-        problems.append("launch of %s before synchronizing the previous one" % name)
-    pending_sync[0] = True
+    for i, kind in enumerate(entry_types.get(name, [])[:count]):
+        if kind not in ("u64", "b64", "s64") or not params[i]:
+            continue
+        buffer = buffer_of(ctypes.c_uint64.from_address(params[i]).value)
+        if buffer is not None and buffer not in in_use:
+            in_use.add(buffer)
+            protect(buffer, PROT_NONE)
     if name not in entries:
         problems.append("launch of %s, which the PTX does not define" % name)
     elif entries[name] != count:
@@ -94,7 +152,9 @@ def launch(context, name, gx, gy, gz, bx, by, bz, shared, params, count):
 
 def synchronize(context):
     counts["synchronize"] += 1
-    pending_sync[0] = False
+    for buffer in in_use:
+        protect(buffer, PROT_READ_WRITE)
+    in_use.clear()
 
 
 class Api(ctypes.Structure):
@@ -107,13 +167,13 @@ artifact.jikji_cuda_bind(ctypes.byref(api))
 
 # Zero-filled stand-ins for the weights, the caches and the logits.
 sizes = {"BF16": 2, "F16": 2, "F32": 4, "F8_E4M3": 1}
-keep = []
 
 
-def zeros(size):
-    buffer = ctypes.create_string_buffer(max(size, 1))
-    keep.append(buffer)
-    return ctypes.addressof(buffer)
+def zeros(size, kernels_write=True):
+    address, length = pages(size)
+    if kernels_write:
+        guarded[address] = length
+    return address
 
 
 pointers = []
@@ -121,7 +181,7 @@ for parameter in manifest["parameters"]:
     experts = parameter.get("experts", 0)
     shape = parameter["shape"][1:] if experts else parameter["shape"]
     size = math.prod(shape) * sizes[parameter["dtype"]]
-    pointers += [zeros(size) for _ in range(max(experts, 1))]
+    pointers += [zeros(size, kernels_write=False) for _ in range(max(experts, 1))]
 table = (ctypes.c_void_p * len(pointers))(*pointers)
 capacity = start + num_tokens
 cache = manifest["kv_cache"]
@@ -137,13 +197,15 @@ artifact.jikji_forward.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_in
                                    ctypes.c_void_p]
 status = artifact.jikji_forward(table, tokens, num_tokens, start, caches, capacity, logits)
 
-if pending_sync[0]:
-    problems.append("the last launch was not synchronized")
+# The runtime synchronizes after the step; the caches and logits may be
+# read now.
+synchronize(None)
+counts["synchronize"] -= 1
 if live:
     problems.append("%d buffers not freed" % len(live))
 print("status:", status)
 print("kernels launched: %d of %d" % (len(names), len(entries)))
-print("launches == synchronizations:", counts["launch"] == counts["synchronize"])
+print("synchronizations: %d for %d launches" % (counts["synchronize"], counts["launch"]))
 print("allocations == frees:", counts["alloc"] == counts["free"])
 for problem in problems[:20]:
     print("problem:", problem)
