@@ -19,7 +19,10 @@ def CreateEntryPointPass
     becomes a read of the runtime's parameter table: a memref over the
     pointer the runtime bound, wrapped as a `restrict` tensor. The order of
     the table is recorded in the module attribute `jikji.parameters`, which
-    the artifact's manifest lists.
+    the artifact's manifest lists. `@forward`'s new argument for the table
+    is marked `deepseek.param_table`: the runtime writes it before a step,
+    and nothing writes it during one (the CUDA pipeline reads it without
+    waiting for kernels).
 
     With `roll-layers` (the default), each run of two or more consecutive
     calls to the same layer function becomes one `scf.for` over those layers:

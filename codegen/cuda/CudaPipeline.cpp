@@ -54,6 +54,8 @@ void jikji::addCudaLaunchPasses(OpPassManager &pm,
   // Each linalg op becomes an scf.parallel over its parallel dimensions
   // with its reductions as scf.for inside: the unit a kernel is made of.
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
+  // ... whose reductions then sum in registers rather than in memory.
+  pm.addNestedPass<func::FuncOp>(createAccumulateInRegistersPass());
   // Blocks and threads; the grid follows the runtime token count. No
   // canonicalization until the launches exist: it would merge a block loop
   // with the thread loop it holds and drop their mapping.

@@ -202,14 +202,41 @@ def PlaceGpuSynchronizationsPass
     that both launch and touch memory, where a loop's body counts its own
     earlier iterations' launches.
 
-    What needs no wait: allocating and freeing (the runtime orders them),
-    calls (the callee places its own waits; a private function starts as
-    if a launch preceded it, an exported one with the stream idle), and
-    reads of weights (`deepseek.param` arguments, through views, pointer
-    arithmetic and the per-expert pointer tables), which no kernel writes.
-    An op whose effects are unknown counts as touching memory.
+    What needs no wait: allocating and freeing; reads of weights and of
+    the runtime's parameter table (`deepseek.param` and
+    `deepseek.param_table` arguments, through views, pointer arithmetic
+    and the per-expert pointer tables), which no kernel writes; and any
+    access to a buffer the function allocated that no launch, and no call
+    of a function that launches, receives (the runtime's `alloc` returns
+    memory no running kernel uses, docs/runtime-abi.md). A function that
+    launches places its own waits (a private one starts as if a launch
+    preceded it, an exported one with the stream idle); a call of one that
+    launches nothing is host work of the caller, judged by the operands it
+    passes. An op whose effects are unknown counts as touching memory.
   }];
   let dependentDialects = ["::mlir::func::FuncDialect"];
+}
+
+def AccumulateInRegistersPass
+    : Pass<"jikji-accumulate-in-registers", "mlir::func::FuncOp"> {
+  let summary = "Sum a kernel's reductions in registers, not in its output";
+  let description = [{
+    `convert-linalg-to-parallel-loops` writes a reduction as a loop whose
+    body loads the output element, combines it and stores it back: on a
+    GPU, a global load and store per iteration (a multiply-add, for a
+    product), which LLVM cannot remove because nothing says the output
+    does not alias the inputs. Linalg's semantics say it: an op reads its
+    inputs and yields its output's new value. For each `scf.for` inside an
+    `scf.parallel` (a kernel to be) whose body loads and stores the same
+    elements at places that do not change across iterations, this pass
+    loads them once before the loop, carries them as `iter_args` and
+    stores them once after it. A loop that writes anything else, or
+    touches an accumulated buffer otherwise, is left as written.
+  }];
+  let dependentDialects = [
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+  ];
 }
 
 #endif // JIKJI_CODEGEN_CUDA_PASSES_TD

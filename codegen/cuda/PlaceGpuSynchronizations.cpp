@@ -149,7 +149,9 @@ private:
   /// Whether running `op` (an op of `call`'s callee, with `call`) reads or
   /// writes memory a kernel may use: itself, inside its regions, or in a
   /// function it calls that launches nothing. A launch's
-  /// effects are the kernel's; allocating and freeing touch no contents.
+  /// effects are the kernel's; allocating and freeing touch no contents
+  /// (the runtime's `alloc` returns memory no running kernel uses, which is
+  /// what lets a buffer no kernel receives go without waits).
   bool touchesKernelMemory(Operation *op, func::CallOp call = {}) {
     bool touches = false;
     op->walk([&](Operation *nested) {

@@ -158,13 +158,9 @@ Result<CUdeviceptr> CudaLaunchApi::allocateZeroed(uint64_t bytes) {
     CUdeviceptr pointer = kept->second;
     pool_.erase(kept);
     pooledBytes_ -= capacity;
-    // Zeroed and finished before the artifact's host code may read it, as
-    // a new block is (allocateZeroedManaged).
-    Result<bool> zeroed = driver.check(
-        driver.memsetD8Async(pointer, 0, capacity, device_->stream()),
-        "cuMemsetD8Async");
-    if (zeroed)
-      zeroed = device_->synchronize();
+    // As a new block: zeroed, and no kernel launched before (the one that
+    // last used it included) still running.
+    Result<bool> zeroed = zeroManaged(*device_, pointer, capacity);
     if (!zeroed) {
       (void)driver.memFree(pointer);
       return Error("cannot reuse a buffer of " + std::to_string(capacity) +
@@ -269,8 +265,7 @@ void CudaLaunchApi::launch(void *context, const char *name, int64_t gridX,
           *function, static_cast<unsigned>(gridX), static_cast<unsigned>(gridY),
           static_cast<unsigned>(gridZ), static_cast<unsigned>(blockX),
           static_cast<unsigned>(blockY), static_cast<unsigned>(blockZ),
-          static_cast<unsigned>(sharedBytes), self.device_->stream(), params,
-          nullptr),
+          static_cast<unsigned>(sharedBytes), stream, params, nullptr),
       "cuLaunchKernel(" + kernel + ")");
   if (launched && self.timing_)
     launched = driver.check(driver.eventRecord(timed.end, stream),

@@ -33,16 +33,25 @@ Result<CUdeviceptr> jikji::runtime::cuda::allocateZeroedManaged(
   // Zeroed, as the CPU device's buffers are: a cache or a buffer the
   // artifact's host code reads before a kernel filled it (after a failed
   // launch) then holds zeros, not whatever the memory held before.
-  ok = driver.check(driver.memsetD8Async(pointer, 0, static_cast<size_t>(bytes),
-                                         device.stream()),
-                    "cuMemsetD8Async");
-  if (ok)
-    ok = device.synchronize();
+  ok = zeroManaged(device, pointer, bytes);
   if (!ok) {
     (void)driver.memFree(pointer);
     return Error(failure + ok.error());
   }
   return pointer;
+}
+
+Result<bool> jikji::runtime::cuda::zeroManaged(const CudaDevice &device,
+                                               CUdeviceptr pointer,
+                                               uint64_t bytes) {
+  const CudaDriver &driver = device.driver();
+  Result<bool> ok = driver.check(
+      driver.memsetD8Async(pointer, 0, static_cast<size_t>(bytes),
+                           device.stream()),
+      "cuMemsetD8Async");
+  if (ok)
+    ok = device.synchronize();
+  return ok;
 }
 
 Result<ManagedBuffer>

@@ -35,6 +35,12 @@ Result<CUdeviceptr> allocateZeroedManaged(const CudaDevice &device,
                                           uint64_t bytes,
                                           const std::string &what);
 
+/// Zeroes `bytes` at `pointer` on the device's stream and waits for it (and
+/// so for every kernel launched before): the host may then read the block,
+/// and no kernel still uses it. Names the failing call.
+Result<bool> zeroManaged(const CudaDevice &device, CUdeviceptr pointer,
+                         uint64_t bytes);
+
 /// An owned block of managed memory. Move-only.
 class ManagedBuffer {
 public:

@@ -21,7 +21,7 @@ module {
     return %h, %kc : tensor<?x4xf32>, tensor<?x6xf32>
   }
   // CHECK-LABEL: func.func private @forward(
-  // CHECK-SAME: %[[START:[a-z0-9]+]]: index, %[[KC:[a-z0-9]+]]: tensor<4x?x6xf32> {{.+}}, %[[TABLE:[a-z0-9]+]]: !llvm.ptr)
+  // CHECK-SAME: %[[START:[a-z0-9]+]]: index, %[[KC:[a-z0-9]+]]: tensor<4x?x6xf32> {{.+}}, %[[TABLE:[a-z0-9]+]]: !llvm.ptr {deepseek.param_table})
   func.func @forward(%tokens: tensor<?xi64>, %start: index, %kc: tensor<4x?x6xf32> {deepseek.kv_cache = "key"}, %vc: tensor<4x?x2xf32> {deepseek.kv_cache = "value"}, %first: index {deepseek.first_logit}) -> (tensor<?x16xf32>, tensor<4x?x6xf32>, tensor<4x?x2xf32>) {
     %c1 = arith.constant 1 : index
     %e = deepseek.param "embed" : tensor<16x4xbf16>

@@ -9,7 +9,7 @@
 // CHECK: module attributes {jikji.parameters = [{name = "model.embed_tokens.weight", type = tensor<16x4xbf16>}, {experts = 2 : i64, name = "model.layers.0.mlp.experts.*.up_proj.weight", type = tensor<2x3x4xbf16>}]}
 module {
   // CHECK-LABEL: func.func private @forward(
-  // CHECK-SAME: %[[TABLE:arg[0-9]+]]: !llvm.ptr)
+  // CHECK-SAME: %[[TABLE:arg[0-9]+]]: !llvm.ptr {deepseek.param_table})
   func.func @forward(%tokens: tensor<?xi64>, %start: index, %kc: tensor<1x?x2x6xf32> {deepseek.kv_cache = "key"}, %vc: tensor<1x?x2x4xf32> {deepseek.kv_cache = "value"}, %first: index {deepseek.first_logit}) -> (tensor<?x16xf32>, tensor<1x?x2x6xf32>, tensor<1x?x2x4xf32>) {
     // CHECK: llvm.getelementptr %[[TABLE]][0]
     // CHECK: bufferization.to_tensor %{{.+}} restrict : memref<16x4xbf16>
@@ -59,7 +59,7 @@ module {
     return %l, %kc, %vc : tensor<?x16xf32>, tensor<1x?x6xf32>, tensor<1x?x2xf32>
   }
   // BATCH-LABEL: func.func private @forward_batch(
-  // BATCH-SAME: %[[TABLE:arg[0-9]+]]: !llvm.ptr)
+  // BATCH-SAME: %[[TABLE:arg[0-9]+]]: !llvm.ptr {deepseek.param_table})
   // BATCH: llvm.getelementptr %[[TABLE]][1]
   // BATCH: llvm.getelementptr %[[TABLE]][0]
   func.func @forward_batch(%tokens: tensor<?xi64>, %positions: tensor<?xi64>, %kc: tensor<?x1x?x6xf32> {deepseek.kv_cache = "key"}, %vc: tensor<?x1x?x2xf32> {deepseek.kv_cache = "value"}) -> (tensor<?x16xf32>, tensor<?x1x?x6xf32>, tensor<?x1x?x2xf32>) {

@@ -1,8 +1,9 @@
 // Tests that a linear layer's product (x[M,K] f32 times W[N,K]^T in bf16,
 // M dynamic) becomes one kernel over blocks of 256 threads, one thread per
-// output element with the K reduction in the thread, that the grid follows
-// the runtime M, and that the kernel reaches PTX through the NVPTX backend
-// while the host launches it through the runtime's table.
+// output element with the K reduction in the thread (summed in a
+// register), that the grid follows the runtime M, and that the kernel
+// reaches PTX through the NVPTX backend while the host launches it through
+// the runtime's table.
 
 // RUN: jikji-opt %s --jikji-cuda-outline-kernels | FileCheck %s --check-prefix=GPU
 // RUN: jikji-opt %s --jikji-cuda-outline-kernels | jikji-opt --jikji-cuda-lower-to-ptx="gpu-arch=sm_80" | FileCheck %s --check-prefix=PTX
@@ -32,17 +33,22 @@ func.func @linear(%input: memref<?x64xf32>, %weight: memref<96x64xbf16>,
 // GPU:         %[[ROWS:.+]] = memref.dim %[[INPUT]], %c0
 // GPU:         %[[BLOCKS:.+]] = arith.ceildivui %[[ROWS]], %c2
 // GPU:         gpu.launch_func @jikji_kernels::@linear_kernel blocks in (%[[BLOCKS]], %c1, %c1) threads in (%c256, %c1, %c1)
-// GPU-SAME:      %[[INPUT]] : memref<?x64xf32>, %[[WEIGHT]] : memref<96x64xbf16>, %[[OUTPUT]] : memref<?x96xf32>
+// GPU-SAME:      %[[INPUT]] : memref<?x64xf32>, %[[OUTPUT]] : memref<?x96xf32>, %[[WEIGHT]] : memref<96x64xbf16>
 // GPU:       gpu.module @jikji_kernels
 // GPU:         gpu.func @linear_kernel(
 // GPU-DAG:       gpu.block_id x
 // GPU-DAG:       gpu.thread_id x
+// The sum stays in a register (jikji-accumulate-in-registers): one load of
+// the output element before the K loop, one store after it.
 // GPU:           scf.if
-// GPU:             scf.for %{{.+}} = %c0 to %c64 step %c1
+// GPU:             %[[INIT:.+]] = memref.load %{{.+}} : memref<?x96xf32>
+// GPU-NEXT:        %[[SUM:.+]] = scf.for %{{.+}} = %c0 to %c64 step %c1 iter_args(%[[ACC:.+]] = %[[INIT]])
 // GPU:               arith.extf %{{.+}} : bf16 to f32
 // GPU:               arith.mulf
-// GPU:               arith.addf
-// GPU:               memref.store
+// GPU:               arith.addf %[[ACC]]
+// GPU-NEXT:          scf.yield
+// GPU-NEXT:        }
+// GPU-NEXT:        memref.store %[[SUM]]
 // GPU-NOT:     gpu.module
 
 // PTX-LABEL: llvm.func @linear(
