@@ -192,8 +192,9 @@ def PlaceGpuSynchronizationsPass
     Runs on the host code after outlining. A `gpu.launch_func` returns
     before its kernel has run, and the kernels of a step run in order on
     the runtime's one stream, so the host needs to wait for them only
-    before it reads or writes memory itself (the router's bookkeeping, the
-    expert loop's counts). This pass inserts a call of
+    before it reads or writes memory itself (as the router's bookkeeping
+    and the expert loop's counts did before they became kernels; today's
+    artifacts need no wait within a step). This pass inserts a call of
     `jikji_gpu_synchronize()` (which `jikji-lower-gpu-host-calls` makes the
     runtime's `synchronize`) before each such piece of host work that may
     follow a launch: before the outermost op that touches memory and

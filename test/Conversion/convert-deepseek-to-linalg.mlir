@@ -416,8 +416,21 @@ func.func @blocked_latent_prefill(%qn: tensor<?x2x16xf32>, %qr: tensor<?x2x16xf3
 // -----
 
 // Tests that the router picks experts per token in loops, and that the
-// experts run one SwiGLU per (token, choice).
+// experts run one SwiGLU per (token, choice). Without the CPU kernels (the
+// GPU's lowering) the router is one linalg op and the experts take the
+// grouped experts' linalg ops (GENERIC checks of @grouped_experts) onto
+// zeros: products over the pairs, then a gather per (token, feature); no
+// loop outside them.
 // CHECK-LABEL: func.func @moe
+// GENERIC-LABEL: func.func @moe
+// GENERIC-NOT: scf.for
+// GENERIC: %[[ROUTED:.+]]:2 = linalg.generic {{.+}} outs(%{{.+}}, %{{.+}} : tensor<?x2xf32>, tensor<?x2xi32>)
+// GENERIC: } -> (tensor<?x2xf32>, tensor<?x2xi32>)
+// GENERIC-NOT: scf.for
+// GENERIC: linalg.generic {{.+}} ins(%[[ROUTED]]#1 : tensor<?x2xi32>) outs(%{{.+}} : tensor<4xindex>)
+// GENERIC: linalg.generic {{.+}} ins(%[[ROUTED]]#0 : tensor<?x2xf32>) outs(%{{.+}} : tensor<?x8xf32>)
+// GENERIC: } -> tensor<?x8xf32>
+// GENERIC-NEXT: return
 func.func @moe(%x: tensor<?x8xf32>, %logits: tensor<?x4xf32>, %g: tensor<4x2x8xbf16>, %u: tensor<4x2x8xbf16>, %d: tensor<4x8x2xbf16>) -> tensor<?x8xf32> {
   // CHECK: scf.for
   // CHECK: scf.for
@@ -428,6 +441,32 @@ func.func @moe(%x: tensor<?x8xf32>, %logits: tensor<?x4xf32>, %g: tensor<4x2x8xb
   %y = deepseek.moe_experts %x routed(%w, %i) gate(%g) up(%u) down(%d)
       : tensor<?x8xf32>, tensor<?x2xf32>, tensor<?x2xi32>, tensor<4x2x8xbf16>, tensor<4x2x8xbf16>, tensor<4x8x2xbf16> -> tensor<?x8xf32>
   return %y : tensor<?x8xf32>
+}
+
+// -----
+
+// Tests that without the CPU kernels (the GPU's lowering) the router is one
+// linalg op over (token, choice), scores, bias, groups, top-k and the
+// normalized, scaled weight computed in its body: no loop outside it.
+// GENERIC-LABEL: func.func @router_by_element
+func.func @router_by_element(%l: tensor<?x16xf32>, %b: tensor<16xf32>) -> (tensor<?x4xf32>, tensor<?x4xi32>) {
+  // GENERIC-NOT: scf.for
+  // GENERIC: linalg.generic {{.+}} iterator_types = ["parallel", "parallel"]} outs(%{{.+}}, %{{.+}} : tensor<?x4xf32>, tensor<?x4xi32>)
+  // GENERIC: linalg.index 0
+  // GENERIC: linalg.index 1
+  // GENERIC: tensor.extract %arg0
+  // GENERIC: math.exp
+  // GENERIC: tensor.extract %arg1
+  // GENERIC: scf.for %{{.+}} = %{{.+}} to %c4{{(_[0-9]+)?}} step
+  // GENERIC: scf.for %{{.+}} = %{{.+}} to %c16{{(_[0-9]+)?}} step
+  // GENERIC: arith.divf
+  // GENERIC: arith.mulf
+  // GENERIC: arith.trunci %{{.+}} : i64 to i32
+  // GENERIC-NEXT: linalg.yield %{{.+}}, %{{.+}} : f32, i32
+  // GENERIC-NEXT: } -> (tensor<?x4xf32>, tensor<?x4xi32>)
+  // GENERIC-NEXT: return
+  %w, %i = deepseek.moe_router %l bias %b scoring sigmoid method noaux_tc top 4 groups 4 topk_groups 2 normalize scaling 2.5 : tensor<?x16xf32>, tensor<16xf32> -> tensor<?x4xf32>, tensor<?x4xi32>
+  return %w, %i : tensor<?x4xf32>, tensor<?x4xi32>
 }
 
 // -----
@@ -444,7 +483,12 @@ func.func @moe(%x: tensor<?x8xf32>, %logits: tensor<?x4xf32>, %g: tensor<4x2x8xb
 // inside) into its rows of a [pairs, hidden] buffer, which a loop over the
 // pairs adds, weighted, onto the accumulator; beyond that the experts run
 // one after another, each sharing its products among threads. Without the
-// CPU kernels (the GPU's lowering) every token count takes the last path.
+// CPU kernels (the GPU's lowering) nothing runs outside a linalg op, so
+// nothing becomes host code: the counts, offsets, sorted positions and
+// their inverse are linalg ops over experts or pairs, and the products run
+// over all sorted rows at once, each row reading its own expert's weight
+// (the expert slice taken inside the body) before a gather per (token,
+// feature) adds the rows onto the accumulator.
 // CHECK-LABEL: func.func @grouped_experts
 // GENERIC-LABEL: func.func @grouped_experts
 func.func @grouped_experts(%x: tensor<?x256xf32>, %w: tensor<?x4xf32>, %i: tensor<?x4xi32>, %g: tensor<16x64x256xbf16>, %u: tensor<16x64x256xbf16>, %d: tensor<16x256x64xbf16>, %acc: tensor<?x256xf32>) -> tensor<?x256xf32> {
@@ -496,8 +540,28 @@ func.func @grouped_experts(%x: tensor<?x256xf32>, %w: tensor<?x4xf32>, %i: tenso
   // CHECK: scf.for %{{.+}} = %{{.+}} to %c16{{(_[0-9]+)?}} step
   // CHECK: scf.forall
   // CHECK-NOT: deepseek.grouped_experts
+  // GENERIC-NOT: scf.for
   // GENERIC-NOT: scf.forall
-  // GENERIC: scf.for %{{.+}} = %{{.+}} to %c16 step
+  // GENERIC: %[[COUNTS:.+]] = linalg.generic {{.+}} iterator_types = ["parallel", "reduction", "reduction"]} ins(%{{.+}} : tensor<?x4xi32>) outs(%{{.+}} : tensor<16xindex>)
+  // GENERIC: %[[OFFSETS:.+]] = linalg.generic {{.+}} iterator_types = ["parallel", "reduction"]} ins(%[[COUNTS]] : tensor<16xindex>) outs(%{{.+}} : tensor<16xindex>)
+  // GENERIC: %[[POSITIONS:.+]] = linalg.generic {{.+}} iterator_types = ["parallel"]} outs(%{{.+}} : tensor<?xindex>)
+  // GENERIC: tensor.extract %[[OFFSETS]]
+  // GENERIC: %[[ORDER:.+]]:2 = linalg.generic {{.+}} iterator_types = ["parallel"]} outs(%{{.+}}, %{{.+}} : tensor<?xindex>, tensor<?xindex>)
+  // GENERIC: tensor.extract %[[POSITIONS]]
+  // GENERIC: %[[SORTED:.+]] = linalg.generic
+  // GENERIC: tensor.extract %[[ORDER]]#0
+  // GENERIC: linalg.generic {{.+}} ins(%[[SORTED]], %[[ORDER]]#1 : tensor<?x256xf32>, tensor<?xindex>)
+  // GENERIC-NEXT: ^bb0(%{{.+}}: f32, %[[E:.+]]: index, %{{.+}}: f32):
+  // GENERIC: tensor.extract_slice %arg3[%[[E]], 0, 0] [1, 64, 256]
+  // GENERIC: linalg.generic {{.+}} ins(%[[SORTED]], %[[ORDER]]#1 : tensor<?x256xf32>, tensor<?xindex>)
+  // GENERIC: tensor.extract_slice %arg4[
+  // GENERIC: math.exp
+  // GENERIC: %[[DOWN:.+]] = linalg.generic {{.+}} ins(%{{.+}}, %[[ORDER]]#1 : tensor<?x64xf32>, tensor<?xindex>)
+  // GENERIC: tensor.extract_slice %arg5[
+  // GENERIC: linalg.generic {{.+}} iterator_types = ["parallel", "parallel", "reduction"]} ins(%arg1 : tensor<?x4xf32>) outs(%arg6 : tensor<?x256xf32>)
+  // GENERIC: tensor.extract %[[POSITIONS]]
+  // GENERIC: tensor.extract %[[DOWN]]
+  // GENERIC-NOT: scf.for
   // GENERIC-NOT: scf.forall
   // GENERIC: return
   %y = deepseek.grouped_experts %x routed(%w, %i) gate(%g) up(%u) down(%d) accumulate(%acc)

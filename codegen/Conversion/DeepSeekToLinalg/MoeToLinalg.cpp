@@ -4,7 +4,11 @@
 // loops per token (top-k is a selection, not a contraction); the experts run
 // as written, one SwiGLU per (token, chosen expert), so the work is
 // proportional to tokens x k. Grouping tokens by expert is the fusion pass's
-// job, not this lowering's.
+// job, not this lowering's. Without the CPU kernels (the GPU, whose kernels
+// are the linalg ops' parallel elements and whose host code must not read
+// what they write) nothing runs outside a linalg op: the router is one op
+// over (token, choice), and the experts, grouped or not, are ops over the
+// experts, the pairs and the output (GroupedExpertsByElement).
 //
 //===----------------------------------------------------------------------===//
 
@@ -16,6 +20,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
+#include <functional>
 #include <limits>
 
 using namespace mlir;
@@ -96,13 +101,22 @@ Value scoreExperts(OpBuilder &b, Location loc, Value logits,
       .getResult(0);
 }
 
-/// The routing of one token, as loops over its row of `choice`.
+/// Token t's choice value for expert e (its score plus any bias), built
+/// where the builder stands: a read of a tensor of them, or (in a kernel
+/// that keeps no tensor of them) computed from the logits.
+using ChoiceAt = std::function<Value(OpBuilder &, Location, Value, Value)>;
+
+/// The routing of one token, as loops over its choice values.
 class TokenRouter {
 public:
-  TokenRouter(OpBuilder &b, Location loc, ds::MoeRouterOp op, Value choice)
-      : b(b), loc(loc), op(op), choice(choice),
+  /// With `rolled`, the group scores loop over each group's experts
+  /// rather than unrolling them (a kernel that computes each choice value
+  /// from the logits would otherwise repeat that code once per expert).
+  TokenRouter(OpBuilder &b, Location loc, ds::MoeRouterOp op, ChoiceAt choice,
+              bool rolled = false)
+      : b(b), loc(loc), op(op), choice(std::move(choice)),
         experts(op.getLogits().getType().getDimSize(1)),
-        groupSize(experts / op.getGroups()) {}
+        groupSize(experts / op.getGroups()), rolled(rolled) {}
 
   /// A bit mask (bit g set) of the groups token `t` may use: all of them
   /// without grouping, else the topk_groups best by group score.
@@ -154,8 +168,7 @@ public:
         b, loc, indexConstant(b, loc, 0), indexConstant(b, loc, experts),
         indexConstant(b, loc, 1), ValueRange{lowest, none},
         [&](OpBuilder &b, Location loc, Value e, ValueRange carried) {
-          Value value =
-              tensor::ExtractOp::create(b, loc, choice, ValueRange{t, e});
+          Value value = choice(b, loc, t, e);
           Value e64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), e);
           Value group = arith::DivUIOp::create(
               b, loc, e64,
@@ -183,6 +196,57 @@ public:
                   arith::SelectOp::create(b, loc, take, e64, carried[1])});
         });
     return loop.getResult(1);
+  }
+
+  /// The expert after (`previous`, `previousExpert`) in the order in
+  /// which the token picks its experts (choice value down, then index up)
+  /// among the kept groups, and its choice value: the first pick when
+  /// `previousExpert` is negative. The same picks as pickExpert, found
+  /// without the picks so far, so that a kernel needs no memory for them.
+  std::pair<Value, Value> pickAfter(Value t, Value kept, Value previous,
+                                    Value previousExpert) {
+    Value lowest = f32Constant(b, loc, kMinusInfinity);
+    Value none = arith::ConstantIntOp::create(b, loc, b.getI64Type(), -1);
+    Value zero = arith::ConstantIntOp::create(b, loc, b.getI64Type(), 0);
+    Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
+                                        previousExpert, zero);
+    auto loop = scf::ForOp::create(
+        b, loc, indexConstant(b, loc, 0), indexConstant(b, loc, experts),
+        indexConstant(b, loc, 1), ValueRange{lowest, none},
+        [&](OpBuilder &b, Location loc, Value e, ValueRange carried) {
+          Value value = choice(b, loc, t, e);
+          Value e64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), e);
+          Value group = arith::DivUIOp::create(
+              b, loc, e64,
+              arith::ConstantIntOp::create(b, loc, b.getI64Type(), groupSize));
+          Value inKeptGroup = arith::CmpIOp::create(
+              b, loc, arith::CmpIPredicate::ne, bitOf(kept, group), zero);
+          Value after = arith::OrIOp::create(
+              b, loc,
+              arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, value,
+                                    previous),
+              arith::AndIOp::create(
+                  b, loc,
+                  arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ,
+                                        value, previous),
+                  arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, e64,
+                                        previousExpert)));
+          Value better = arith::OrIOp::create(
+              b, loc,
+              arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, value,
+                                    carried[0]),
+              arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
+                                    carried[1], zero));
+          Value take = arith::AndIOp::create(
+              b, loc, arith::AndIOp::create(b, loc, inKeptGroup, better),
+              arith::OrIOp::create(b, loc, first, after));
+          scf::YieldOp::create(
+              b, loc,
+              ValueRange{
+                  arith::SelectOp::create(b, loc, take, value, carried[0]),
+                  arith::SelectOp::create(b, loc, take, e64, carried[1])});
+        });
+    return {loop.getResult(0), loop.getResult(1)};
   }
 
 private:
@@ -218,9 +282,9 @@ private:
   Value groupScore(Value t, int64_t group) {
     Value first = f32Constant(b, loc, kMinusInfinity);
     Value second = f32Constant(b, loc, kMinusInfinity);
-    for (int64_t e = group * groupSize; e < (group + 1) * groupSize; ++e) {
-      Value value = tensor::ExtractOp::create(
-          b, loc, choice, ValueRange{t, indexConstant(b, loc, e)});
+    // The best two so far, updated by `value`.
+    auto update = [](OpBuilder &b, Location loc, Value value, Value &first,
+                     Value &second) {
       Value aboveFirst = arith::CmpFOp::create(
           b, loc, arith::CmpFPredicate::OGT, value, first);
       Value aboveSecond = arith::CmpFOp::create(
@@ -229,6 +293,23 @@ private:
           b, loc, aboveFirst, first,
           arith::SelectOp::create(b, loc, aboveSecond, value, second));
       first = arith::SelectOp::create(b, loc, aboveFirst, value, first);
+    };
+    if (rolled) {
+      auto loop = scf::ForOp::create(
+          b, loc, indexConstant(b, loc, group * groupSize),
+          indexConstant(b, loc, (group + 1) * groupSize),
+          indexConstant(b, loc, 1), ValueRange{first, second},
+          [&](OpBuilder &b, Location loc, Value e, ValueRange best) {
+            Value newFirst = best[0], newSecond = best[1];
+            update(b, loc, choice(b, loc, t, e), newFirst, newSecond);
+            scf::YieldOp::create(b, loc, ValueRange{newFirst, newSecond});
+          });
+      first = loop.getResult(0);
+      second = loop.getResult(1);
+    } else {
+      for (int64_t e = group * groupSize; e < (group + 1) * groupSize; ++e)
+        update(b, loc, choice(b, loc, t, indexConstant(b, loc, e)), first,
+               second);
     }
     if (op.getMethod() == ds::TopKMethod::NoAuxTc)
       return arith::AddFOp::create(b, loc, first, second);
@@ -238,13 +319,151 @@ private:
   OpBuilder &b;
   Location loc;
   ds::MoeRouterOp op;
-  Value choice;
+  ChoiceAt choice;
   int64_t experts;
   int64_t groupSize;
+  bool rolled;
 };
 
+/// The router as one linalg.generic over [tokens, k], for targets that
+/// run each element of a linalg op on its own thread (the GPU): element
+/// (t, j) is token t's j-th expert and its weight. Its thread scores the
+/// token's experts from the logits, selects the groups and all k experts
+/// (the weights are normalized over them) and keeps what is its own, so
+/// the whole router is one kernel that needs no memory but its outputs.
+/// A token's k threads repeat each other's selection: O(k * experts) each,
+/// small next to the products, and no thread waits for another.
+std::pair<Value, Value> routeByElement(OpBuilder &b, Location loc,
+                                       ds::MoeRouterOp op) {
+  Value logits = op.getLogits();
+  Value bias = op.getBias();
+  int64_t experts = op.getLogits().getType().getDimSize(1);
+  int64_t topK = op.getTopK();
+  bool softmax = op.getScoring() == ds::ScoringFunction::Softmax;
+  bool normalize = op.getNormalize() && topK > 1;
+  double scaling = op.getScaling().convertToDouble();
+  RankedTensorType weightsType = op.getWeights().getType();
+  RankedTensorType indicesType = op.getIndices().getType();
+  Value tokens = tensor::DimOp::create(b, loc, logits, 0);
+  AffineMap identity = b.getMultiDimIdentityMap(2);
+  auto routing = linalg::GenericOp::create(
+      b, loc, TypeRange{weightsType, indicesType}, ValueRange{},
+      ValueRange{emptyTensor(b, loc, weightsType, tokens),
+                 emptyTensor(b, loc, indicesType, tokens)},
+      ArrayRef<AffineMap>{identity, identity}, iterators(2),
+      [&](OpBuilder &b, Location loc, ValueRange) {
+        Value t = linalg::IndexOp::create(b, loc, 0);
+        Value j = linalg::IndexOp::create(b, loc, 1);
+        auto logitAt = [&](OpBuilder &b, Location loc, Value e) -> Value {
+          return tensor::ExtractOp::create(b, loc, logits, ValueRange{t, e});
+        };
+        // A softmax needs the row's maximum and sum first.
+        Value rowMax, rowSum;
+        if (softmax) {
+          rowMax =
+              scf::ForOp::create(
+                  b, loc, indexConstant(b, loc, 0),
+                  indexConstant(b, loc, experts), indexConstant(b, loc, 1),
+                  ValueRange{f32Constant(b, loc, kMinusInfinity)},
+                  [&](OpBuilder &b, Location loc, Value e, ValueRange acc) {
+                    scf::YieldOp::create(
+                        b, loc,
+                        ValueRange{arith::MaximumFOp::create(
+                            b, loc, logitAt(b, loc, e), acc[0])});
+                  })
+                  .getResult(0);
+          rowSum =
+              scf::ForOp::create(
+                  b, loc, indexConstant(b, loc, 0),
+                  indexConstant(b, loc, experts), indexConstant(b, loc, 1),
+                  ValueRange{f32Constant(b, loc, 0.0)},
+                  [&](OpBuilder &b, Location loc, Value e, ValueRange acc) {
+                    Value exp = math::ExpOp::create(
+                        b, loc,
+                        arith::SubFOp::create(b, loc, logitAt(b, loc, e),
+                                              rowMax));
+                    scf::YieldOp::create(
+                        b, loc,
+                        ValueRange{arith::AddFOp::create(b, loc, acc[0], exp)});
+                  })
+                  .getResult(0);
+        }
+        // The same formulas as scoreExperts, element by element.
+        auto scoreAt = [&](OpBuilder &b, Location loc, Value e) -> Value {
+          Value logit = logitAt(b, loc, e);
+          if (softmax)
+            return arith::DivFOp::create(
+                b, loc,
+                math::ExpOp::create(
+                    b, loc, arith::SubFOp::create(b, loc, logit, rowMax)),
+                rowSum);
+          Value exp =
+              math::ExpOp::create(b, loc, arith::NegFOp::create(b, loc, logit));
+          return arith::DivFOp::create(
+              b, loc, f32Constant(b, loc, 1.0),
+              arith::AddFOp::create(b, loc, f32Constant(b, loc, 1.0), exp));
+        };
+        // The bias steers the choice but never the weights.
+        TokenRouter router(
+            b, loc, op, [&](OpBuilder &b, Location loc, Value, Value e) {
+              Value score = scoreAt(b, loc, e);
+              if (!bias)
+                return score;
+              Value biasValue =
+                  tensor::ExtractOp::create(b, loc, bias, ValueRange{e});
+              return arith::AddFOp::create(b, loc, score,
+                                           widenToF32(b, loc, biasValue))
+                  .getResult();
+            },
+            /*rolled=*/true);
+        Value kept = router.keptGroups(t);
+        // All k picks in order, summing their weights; this thread's is
+        // the j-th.
+        Value noExpert =
+            arith::ConstantIntOp::create(b, loc, b.getI64Type(), -1);
+        auto picks = scf::ForOp::create(
+            b, loc, indexConstant(b, loc, 0), indexConstant(b, loc, topK),
+            indexConstant(b, loc, 1),
+            ValueRange{f32Constant(b, loc, kMinusInfinity), noExpert,
+                       f32Constant(b, loc, 0.0), f32Constant(b, loc, 0.0),
+                       noExpert},
+            [&](OpBuilder &b, Location loc, Value pick, ValueRange carried) {
+              auto [value, expert] =
+                  router.pickAfter(t, kept, carried[0], carried[1]);
+              Value weight = scoreAt(
+                  b, loc,
+                  arith::IndexCastOp::create(b, loc, b.getIndexType(), expert));
+              Value mine = arith::CmpIOp::create(
+                  b, loc, arith::CmpIPredicate::eq, pick, j);
+              scf::YieldOp::create(
+                  b, loc,
+                  ValueRange{
+                      value, expert,
+                      arith::AddFOp::create(b, loc, carried[2], weight),
+                      arith::SelectOp::create(b, loc, mine, weight,
+                                              carried[3]),
+                      arith::SelectOp::create(b, loc, mine, expert,
+                                              carried[4])});
+            });
+        // weight / sum(weights) when normalizing, then * scaling.
+        Value weight = picks.getResult(3);
+        if (normalize)
+          weight = arith::DivFOp::create(b, loc, weight, picks.getResult(2));
+        weight = arith::MulFOp::create(b, loc, weight,
+                                       f32Constant(b, loc, scaling));
+        Value expert = picks.getResult(4);
+        if (!indicesType.getElementType().isInteger(64))
+          expert = arith::TruncIOp::create(b, loc, indicesType.getElementType(),
+                                           expert);
+        linalg::YieldOp::create(b, loc, ValueRange{weight, expert});
+      });
+  return {routing.getResult(0), routing.getResult(1)};
+}
+
 struct MoeRouterPattern final : OpRewritePattern<ds::MoeRouterOp> {
-  using Base::Base;
+  MoeRouterPattern(MLIRContext *context, const jikji::LoweringOptions &options)
+      : OpRewritePattern(context), options(options) {}
+  jikji::LoweringOptions options;
   LogicalResult matchAndRewrite(ds::MoeRouterOp op,
                                 PatternRewriter &rewriter) const override {
     if (op.getGroups() > 64)
@@ -252,6 +471,11 @@ struct MoeRouterPattern final : OpRewritePattern<ds::MoeRouterOp> {
           op, "group masks are 64-bit: more than 64 groups are not lowered");
     Location loc = op.getLoc();
     OpBuilder &b = rewriter;
+    if (!options.cpuKernels) {
+      auto [weights, indices] = routeByElement(b, loc, op);
+      rewriter.replaceOp(op, {weights, indices});
+      return success();
+    }
     Value logits = op.getLogits();
     RankedTensorType logitsType = op.getLogits().getType();
     SmallVector<Value> dynamic = dynamicSizesOf(b, loc, logits);
@@ -282,7 +506,12 @@ struct MoeRouterPattern final : OpRewritePattern<ds::MoeRouterOp> {
     Value tokens = tensor::DimOp::create(b, loc, logits, 0);
     Value weights = emptyTensor(b, loc, weightsType, tokens);
     Value indices = emptyTensor(b, loc, indicesType, tokens);
-    TokenRouter router(b, loc, op, choice);
+    TokenRouter router(b, loc, op,
+                       [&](OpBuilder &b, Location loc, Value t, Value e) {
+                         return tensor::ExtractOp::create(b, loc, choice,
+                                                          ValueRange{t, e})
+                             .getResult();
+                       });
     auto perToken = scf::ForOp::create(
         b, loc, indexConstant(b, loc, 0), tokens, indexConstant(b, loc, 1),
         ValueRange{weights, indices},
@@ -403,67 +632,6 @@ Value addWeighted(OpBuilder &b, Location loc, Value accumulator, Value row,
              })
       .getResult(0);
 }
-
-/// Σ_j w[t, j] · SwiGLU(x[t]; expert idx[t, j]) for every token, as written.
-struct MoeExpertsPattern final : OpRewritePattern<ds::MoeExpertsOp> {
-  MoeExpertsPattern(MLIRContext *context, const jikji::LoweringOptions &options)
-      : OpRewritePattern(context), options(options) {}
-  jikji::LoweringOptions options;
-  LogicalResult matchAndRewrite(ds::MoeExpertsOp op,
-                                PatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    OpBuilder &b = rewriter;
-    RankedTensorType type = op.getType();
-    Value input = op.getInput();
-    Value tokens = tensor::DimOp::create(b, loc, input, 0);
-    Value zeros = filledTensor(b, loc, type, tokens, 0.0);
-    int64_t topK = op.getWeights().getType().getDimSize(1);
-
-    auto perToken = scf::ForOp::create(
-        b, loc, indexConstant(b, loc, 0), tokens, indexConstant(b, loc, 1),
-        ValueRange{zeros},
-        [&](OpBuilder &b, Location loc, Value t, ValueRange carried) {
-          Value x = rowOf(b, loc, input, t);
-          auto perChoice = scf::ForOp::create(
-              b, loc, indexConstant(b, loc, 0), indexConstant(b, loc, topK),
-              indexConstant(b, loc, 1),
-              ValueRange{rowOf(b, loc, carried[0], t)},
-              [&](OpBuilder &b, Location loc, Value j, ValueRange acc) {
-                Value id = tensor::ExtractOp::create(b, loc, op.getIndices(),
-                                                     ValueRange{t, j});
-                Value e =
-                    arith::IndexCastOp::create(b, loc, b.getIndexType(), id);
-                Value weight = tensor::ExtractOp::create(
-                    b, loc, op.getWeights(), ValueRange{t, j});
-                // Expert e's weights, and for FP8 its block scales.
-                auto project = [&](Value stacked, unsigned scaleIndex,
-                                   Value vector) {
-                  Value scales;
-                  ArrayRef<int64_t> block;
-                  if (!op.getScales().empty()) {
-                    scales =
-                        expertMatrix(b, loc, op.getScales()[scaleIndex], e);
-                    block = *op.getBlockSize();
-                  }
-                  return weightContraction(
-                      b, loc, vector, expertMatrix(b, loc, stacked, e), scales,
-                      block, /*threaded=*/true, options);
-                };
-                Value gate = project(op.getGate(), 0, x);
-                Value up = project(op.getUp(), 1, x);
-                Value activated = ds::SiluMulOp::create(b, loc, gate, up);
-                Value down = project(op.getDown(), 2, activated);
-                Value sum = addWeighted(b, loc, acc[0], down, weight);
-                scf::YieldOp::create(b, loc, ValueRange{sum});
-              });
-          Value updated =
-              withRow(b, loc, perChoice.getResult(0), carried[0], t);
-          scf::YieldOp::create(b, loc, ValueRange{updated});
-        });
-    rewriter.replaceOp(op, perToken.getResults());
-    return success();
-  }
-};
 
 /// The fused router lowers through the gate's linear layer and the router
 /// (the conversion lowers both in turn): the fusion pays off in the IR the
@@ -624,6 +792,369 @@ Value addPairRow(OpBuilder &b, Location loc, ds::GroupedExpertsOp op,
   return withRow(b, loc, sum, accumulator, t);
 }
 
+/// The input rows in sorted order: sorted[p] = input[order[p] / k].
+Value sortedRows(OpBuilder &b, Location loc, Value input, Value order,
+                 Value pairs, int64_t topK) {
+  int64_t hidden = cast<RankedTensorType>(input.getType()).getDimSize(1);
+  auto sortedType =
+      RankedTensorType::get({ShapedType::kDynamic, hidden}, b.getF32Type());
+  return linalg::GenericOp::create(
+             b, loc, sortedType, ValueRange{},
+             ValueRange{emptyTensor(b, loc, sortedType, pairs)},
+             ArrayRef<AffineMap>{b.getMultiDimIdentityMap(2)}, iterators(2),
+             [&](OpBuilder &b, Location loc, ValueRange) {
+               Value p = linalg::IndexOp::create(b, loc, 0);
+               Value h = linalg::IndexOp::create(b, loc, 1);
+               Value pair =
+                   tensor::ExtractOp::create(b, loc, order, ValueRange{p});
+               Value t = arith::DivUIOp::create(b, loc, pair,
+                                                indexConstant(b, loc, topK));
+               yieldValue(
+                   b, loc,
+                   tensor::ExtractOp::create(b, loc, input, ValueRange{t, h}));
+             })
+      .getResult(0);
+}
+
+/// The routed experts (grouped_experts, or moe_experts onto zeros) for
+/// targets that run each element of a linalg op on its own thread (the
+/// GPU), with no host code between the kernels and no per-expert launch:
+/// every step is a linalg.generic whose elements need nothing from each
+/// other, so that no kernel needs a barrier, an atomic or a count the host
+/// would have to read.
+template <typename ExpertsOp> class GroupedExpertsByElement {
+public:
+  GroupedExpertsByElement(OpBuilder &b, Location loc, ExpertsOp op,
+                          Value accumulator)
+      : b(b), loc(loc), op(op), accumulator(accumulator),
+        topK(op.getWeights().getType().getDimSize(1)),
+        experts(op.getGate().getType().getDimSize(0)) {}
+
+  Value build() {
+    Value tokens = tensor::DimOp::create(b, loc, op.getInput(), 0);
+    Value pairs =
+        arith::MulIOp::create(b, loc, tokens, indexConstant(b, loc, topK));
+    // The permutation. Each element counts what it needs from the routing
+    // itself: O(pairs) per thread, where one thread scanning and sorting
+    // would take O(pairs) steps of memory latency in a row.
+    Value counts = countPerExpert();
+    Value offsets = exclusiveOffsets(counts);
+    Value positions = sortedPositions(offsets, pairs);
+    auto [order, rowExperts] = pairsInSortedOrder(positions, pairs);
+    Value sorted = sortedRows(b, loc, op.getInput(), order, pairs, topK);
+    // The products over all sorted rows at once, each row through its own
+    // expert's weights (a read of the experts' pointer table in the
+    // kernel): gate and up, the SwiGLU, down.
+    bool quantized = !op.getScales().empty();
+    Value gate = product(sorted, rowExperts, op.getGate(),
+                         quantized ? op.getScales()[0] : Value());
+    Value up = product(sorted, rowExperts, op.getUp(),
+                       quantized ? op.getScales()[1] : Value());
+    Value activated = ds::SiluMulOp::create(b, loc, gate, up);
+    Value down = product(activated, rowExperts, op.getDown(),
+                         quantized ? op.getScales()[2] : Value());
+    return combine(down, positions);
+  }
+
+private:
+  /// Expert of the pair (t, j), as an index.
+  Value expertOf(OpBuilder &b, Location loc, Value t, Value j) {
+    return arith::IndexCastOp::create(
+        b, loc, b.getIndexType(),
+        tensor::ExtractOp::create(b, loc, op.getIndices(), ValueRange{t, j}));
+  }
+  Value expertOfPair(OpBuilder &b, Location loc, Value pair) {
+    Value k = indexConstant(b, loc, topK);
+    return expertOf(b, loc, arith::DivUIOp::create(b, loc, pair, k),
+                    arith::RemUIOp::create(b, loc, pair, k));
+  }
+  /// 1 where `condition` holds, else 0 (indices).
+  Value oneIf(OpBuilder &b, Location loc, Value condition) {
+    return arith::SelectOp::create(b, loc, condition, indexConstant(b, loc, 1),
+                                   indexConstant(b, loc, 0));
+  }
+
+  /// counts[e]: the pairs sent to expert e; a thread per expert.
+  Value countPerExpert() {
+    MLIRContext *context = b.getContext();
+    AffineExpr e = getAffineDimExpr(0, context), t = getAffineDimExpr(1, context),
+               j = getAffineDimExpr(2, context);
+    return linalg::GenericOp::create(
+               b, loc, indexTensor(b, loc, experts, Value()).getType(),
+               ValueRange{op.getIndices()},
+               ValueRange{indexTensor(b, loc, experts, Value())},
+               ArrayRef<AffineMap>{AffineMap::get(3, 0, {t, j}, context),
+                                   AffineMap::get(3, 0, {e}, context)},
+               iterators(1, 2),
+               [&](OpBuilder &b, Location loc, ValueRange args) {
+                 Value expert = arith::IndexCastOp::create(
+                     b, loc, b.getIndexType(), args[0]);
+                 Value same = arith::CmpIOp::create(
+                     b, loc, arith::CmpIPredicate::eq, expert,
+                     linalg::IndexOp::create(b, loc, 0));
+                 yieldValue(b, loc,
+                            arith::AddIOp::create(b, loc, args[1],
+                                                  oneIf(b, loc, same)));
+               })
+        .getResult(0);
+  }
+
+  /// offsets[e] = Σ counts[f] over f < e: where expert e's rows start.
+  Value exclusiveOffsets(Value counts) {
+    MLIRContext *context = b.getContext();
+    AffineExpr e = getAffineDimExpr(0, context), f = getAffineDimExpr(1, context);
+    return linalg::GenericOp::create(
+               b, loc, counts.getType(), ValueRange{counts},
+               ValueRange{indexTensor(b, loc, experts, Value())},
+               ArrayRef<AffineMap>{AffineMap::get(2, 0, {f}, context),
+                                   AffineMap::get(2, 0, {e}, context)},
+               iterators(1, 1),
+               [&](OpBuilder &b, Location loc, ValueRange args) {
+                 Value before = arith::CmpIOp::create(
+                     b, loc, arith::CmpIPredicate::ult,
+                     linalg::IndexOp::create(b, loc, 1),
+                     linalg::IndexOp::create(b, loc, 0));
+                 Value count = arith::SelectOp::create(
+                     b, loc, before, args[0], indexConstant(b, loc, 0));
+                 yieldValue(b, loc, arith::AddIOp::create(b, loc, args[1], count));
+               })
+        .getResult(0);
+  }
+
+  /// positions[q]: the sorted row of pair q = t * k + j, its expert's
+  /// offset plus the earlier pairs of that expert (pairs of one expert
+  /// keep token order, as on the CPU).
+  Value sortedPositions(Value offsets, Value pairs) {
+    auto type = RankedTensorType::get({ShapedType::kDynamic}, b.getIndexType());
+    return linalg::GenericOp::create(
+               b, loc, type, ValueRange{},
+               ValueRange{emptyTensor(b, loc, type, pairs)},
+               ArrayRef<AffineMap>{b.getMultiDimIdentityMap(1)}, iterators(1),
+               [&](OpBuilder &b, Location loc, ValueRange) {
+                 Value q = linalg::IndexOp::create(b, loc, 0);
+                 Value e = expertOfPair(b, loc, q);
+                 Value earlier =
+                     scf::ForOp::create(
+                         b, loc, indexConstant(b, loc, 0), q,
+                         indexConstant(b, loc, 1),
+                         ValueRange{indexConstant(b, loc, 0)},
+                         [&](OpBuilder &b, Location loc, Value r,
+                             ValueRange acc) {
+                           Value same = arith::CmpIOp::create(
+                               b, loc, arith::CmpIPredicate::eq,
+                               expertOfPair(b, loc, r), e);
+                           scf::YieldOp::create(
+                               b, loc,
+                               ValueRange{arith::AddIOp::create(
+                                   b, loc, acc[0], oneIf(b, loc, same))});
+                         })
+                         .getResult(0);
+                 Value offset =
+                     tensor::ExtractOp::create(b, loc, offsets, ValueRange{e});
+                 yieldValue(b, loc,
+                            arith::AddIOp::create(b, loc, offset, earlier));
+               })
+        .getResult(0);
+  }
+
+  /// order[p]: the pair in sorted row p (the inverse of `positions`), and
+  /// rowExperts[p]: its expert.
+  std::pair<Value, Value> pairsInSortedOrder(Value positions, Value pairs) {
+    auto type = RankedTensorType::get({ShapedType::kDynamic}, b.getIndexType());
+    AffineMap identity = b.getMultiDimIdentityMap(1);
+    auto inverse = linalg::GenericOp::create(
+        b, loc, TypeRange{type, type}, ValueRange{},
+        ValueRange{emptyTensor(b, loc, type, pairs),
+                   emptyTensor(b, loc, type, pairs)},
+        ArrayRef<AffineMap>{identity, identity}, iterators(1),
+        [&](OpBuilder &b, Location loc, ValueRange) {
+          Value p = linalg::IndexOp::create(b, loc, 0);
+          Value pair =
+              scf::ForOp::create(
+                  b, loc, indexConstant(b, loc, 0), pairs,
+                  indexConstant(b, loc, 1),
+                  ValueRange{indexConstant(b, loc, 0)},
+                  [&](OpBuilder &b, Location loc, Value q, ValueRange found) {
+                    Value here = arith::CmpIOp::create(
+                        b, loc, arith::CmpIPredicate::eq,
+                        tensor::ExtractOp::create(b, loc, positions,
+                                                  ValueRange{q}),
+                        p);
+                    scf::YieldOp::create(
+                        b, loc,
+                        ValueRange{arith::SelectOp::create(b, loc, here, q,
+                                                           found[0])});
+                  })
+                  .getResult(0);
+          linalg::YieldOp::create(
+              b, loc, ValueRange{pair, expertOfPair(b, loc, pair)});
+        });
+    return {inverse.getResult(0), inverse.getResult(1)};
+  }
+
+  /// result[p, n] = Σ_c rows[p, c] · W_e[n, c] for e = rowExperts[p]: the
+  /// weight read in the body through expert e's matrix of the stacked
+  /// parameter (the artifact binds it to e's pointer in the table), times
+  /// its block scale for FP8.
+  Value product(Value rows, Value rowExperts, Value stacked, Value scales) {
+    MLIRContext *context = b.getContext();
+    auto stackedType = cast<RankedTensorType>(stacked.getType());
+    int64_t features = stackedType.getDimSize(1);
+    auto resultType =
+        RankedTensorType::get({ShapedType::kDynamic, features}, b.getF32Type());
+    AffineExpr p = getAffineDimExpr(0, context), n = getAffineDimExpr(1, context),
+               c = getAffineDimExpr(2, context);
+    ArrayRef<int64_t> block;
+    if (scales)
+      block = *op.getBlockSize();
+    Value zeros = filledTensor(b, loc, resultType,
+                               tensor::DimOp::create(b, loc, rows, 0).getResult(),
+                               0.0);
+    return linalg::GenericOp::create(
+               b, loc, resultType, ValueRange{rows, rowExperts},
+               ValueRange{zeros},
+               ArrayRef<AffineMap>{AffineMap::get(3, 0, {p, c}, context),
+                                   AffineMap::get(3, 0, {p}, context),
+                                   AffineMap::get(3, 0, {p, n}, context)},
+               iterators(2, 1),
+               [&](OpBuilder &b, Location loc, ValueRange args) {
+                 Value e = args[1];
+                 Value feature = linalg::IndexOp::create(b, loc, 1);
+                 Value column = linalg::IndexOp::create(b, loc, 2);
+                 Value w = widenToF32(
+                     b, loc,
+                     tensor::ExtractOp::create(
+                         b, loc, expertMatrix(b, loc, stacked, e),
+                         ValueRange{feature, column}));
+                 if (scales) {
+                   Value scale = tensor::ExtractOp::create(
+                       b, loc, expertMatrix(b, loc, scales, e),
+                       ValueRange{arith::DivUIOp::create(
+                                      b, loc, feature,
+                                      indexConstant(b, loc, block[0])),
+                                  arith::DivUIOp::create(
+                                      b, loc, column,
+                                      indexConstant(b, loc, block[1]))});
+                   w = arith::MulFOp::create(b, loc, w, scale);
+                 }
+                 arith::FastMathFlagsAttr fastmath = contract(b);
+                 Value term = arith::MulFOp::create(b, loc, args[0], w, fastmath);
+                 yieldValue(b, loc,
+                            arith::AddFOp::create(b, loc, args[2], term,
+                                                  fastmath));
+               })
+        .getResult(0);
+  }
+
+  /// out[t, h] = accumulator[t, h] + Σ_j w[t, j] · down[positions[t k + j], h]:
+  /// a thread per output element gathers its token's rows, so no two
+  /// threads add into one element.
+  Value combine(Value down, Value positions) {
+    MLIRContext *context = b.getContext();
+    AffineExpr t = getAffineDimExpr(0, context), h = getAffineDimExpr(1, context),
+               j = getAffineDimExpr(2, context);
+    return linalg::GenericOp::create(
+               b, loc, op.getType(), ValueRange{op.getWeights()},
+               ValueRange{accumulator},
+               ArrayRef<AffineMap>{AffineMap::get(3, 0, {t, j}, context),
+                                   AffineMap::get(3, 0, {t, h}, context)},
+               iterators(2, 1),
+               [&](OpBuilder &b, Location loc, ValueRange args) {
+                 Value pair = arith::AddIOp::create(
+                     b, loc,
+                     arith::MulIOp::create(b, loc,
+                                           linalg::IndexOp::create(b, loc, 0),
+                                           indexConstant(b, loc, topK)),
+                     linalg::IndexOp::create(b, loc, 2));
+                 Value row = tensor::ExtractOp::create(b, loc, positions,
+                                                       ValueRange{pair});
+                 Value value = tensor::ExtractOp::create(
+                     b, loc, down,
+                     ValueRange{row, linalg::IndexOp::create(b, loc, 1)});
+                 Value scaled = arith::MulFOp::create(b, loc, value, args[0]);
+                 yieldValue(b, loc,
+                            arith::AddFOp::create(b, loc, args[1], scaled));
+               })
+        .getResult(0);
+  }
+
+  OpBuilder &b;
+  Location loc;
+  ExpertsOp op;
+  Value accumulator;
+  int64_t topK;
+  int64_t experts;
+};
+
+/// Σ_j w[t, j] · SwiGLU(x[t]; expert idx[t, j]) for every token, as written.
+struct MoeExpertsPattern final : OpRewritePattern<ds::MoeExpertsOp> {
+  MoeExpertsPattern(MLIRContext *context, const jikji::LoweringOptions &options)
+      : OpRewritePattern(context), options(options) {}
+  jikji::LoweringOptions options;
+  LogicalResult matchAndRewrite(ds::MoeExpertsOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    OpBuilder &b = rewriter;
+    RankedTensorType type = op.getType();
+    Value input = op.getInput();
+    Value tokens = tensor::DimOp::create(b, loc, input, 0);
+    Value zeros = filledTensor(b, loc, type, tokens, 0.0);
+    // Without the CPU kernels (the GPU), no loop may run outside a linalg
+    // op: the grouped path's kernels, onto zeros.
+    if (!options.cpuKernels) {
+      rewriter.replaceOp(op, GroupedExpertsByElement<ds::MoeExpertsOp>(
+                                 b, loc, op, zeros)
+                                 .build());
+      return success();
+    }
+    int64_t topK = op.getWeights().getType().getDimSize(1);
+
+    auto perToken = scf::ForOp::create(
+        b, loc, indexConstant(b, loc, 0), tokens, indexConstant(b, loc, 1),
+        ValueRange{zeros},
+        [&](OpBuilder &b, Location loc, Value t, ValueRange carried) {
+          Value x = rowOf(b, loc, input, t);
+          auto perChoice = scf::ForOp::create(
+              b, loc, indexConstant(b, loc, 0), indexConstant(b, loc, topK),
+              indexConstant(b, loc, 1),
+              ValueRange{rowOf(b, loc, carried[0], t)},
+              [&](OpBuilder &b, Location loc, Value j, ValueRange acc) {
+                Value id = tensor::ExtractOp::create(b, loc, op.getIndices(),
+                                                     ValueRange{t, j});
+                Value e =
+                    arith::IndexCastOp::create(b, loc, b.getIndexType(), id);
+                Value weight = tensor::ExtractOp::create(
+                    b, loc, op.getWeights(), ValueRange{t, j});
+                // Expert e's weights, and for FP8 its block scales.
+                auto project = [&](Value stacked, unsigned scaleIndex,
+                                   Value vector) {
+                  Value scales;
+                  ArrayRef<int64_t> block;
+                  if (!op.getScales().empty()) {
+                    scales =
+                        expertMatrix(b, loc, op.getScales()[scaleIndex], e);
+                    block = *op.getBlockSize();
+                  }
+                  return weightContraction(
+                      b, loc, vector, expertMatrix(b, loc, stacked, e), scales,
+                      block, /*threaded=*/true, options);
+                };
+                Value gate = project(op.getGate(), 0, x);
+                Value up = project(op.getUp(), 1, x);
+                Value activated = ds::SiluMulOp::create(b, loc, gate, up);
+                Value down = project(op.getDown(), 2, activated);
+                Value sum = addWeighted(b, loc, acc[0], down, weight);
+                scf::YieldOp::create(b, loc, ValueRange{sum});
+              });
+          Value updated =
+              withRow(b, loc, perChoice.getResult(0), carried[0], t);
+          scf::YieldOp::create(b, loc, ValueRange{updated});
+        });
+    rewriter.replaceOp(op, perToken.getResults());
+    return success();
+  }
+};
+
 /// One token's routed experts (a decode step), the threads sharing the
 /// experts: each expert's gate, up, SwiGLU and down run whole on one
 /// thread, into row j of a [k, hidden] buffer, and the weighted sum onto
@@ -691,7 +1222,9 @@ struct GroupedExpertsPattern final : OpRewritePattern<ds::GroupedExpertsOp> {
     // experts' token counts. (A GPU maps the outermost parallel loop to its
     // threads: k of them, each with a whole expert, would leave it idle.)
     if (!options.cpuKernels) {
-      rewriter.replaceOp(op, groupedExperts(b, loc, op, group(b, loc, op)));
+      rewriter.replaceOp(op, GroupedExpertsByElement<ds::GroupedExpertsOp>(
+                                 b, loc, op, op.getAccumulator())
+                                 .build());
       return success();
     }
     Value tokens = tensor::DimOp::create(b, loc, op.getInput(), 0);
@@ -737,7 +1270,6 @@ struct GroupedExpertsPattern final : OpRewritePattern<ds::GroupedExpertsOp> {
   };
   Grouping group(OpBuilder &b, Location loc, ds::GroupedExpertsOp op) const {
     Value input = op.getInput();
-    int64_t hidden = op.getType().getDimSize(1);
     int64_t topK = op.getWeights().getType().getDimSize(1);
     int64_t experts = op.getGate().getType().getDimSize(0);
     Value tokens = tensor::DimOp::create(b, loc, input, 0);
@@ -748,27 +1280,7 @@ struct GroupedExpertsPattern final : OpRewritePattern<ds::GroupedExpertsOp> {
     g.offsets = exclusiveOffsets(b, loc, g.counts, experts);
     g.order = sortPairsByExpert(b, loc, op.getIndices(), tokens, topK,
                                 g.offsets, g.pairs);
-    // The input rows in sorted order: sorted[p] = input[order[p] / k].
-    auto sortedType =
-        RankedTensorType::get({ShapedType::kDynamic, hidden}, b.getF32Type());
-    Value order = g.order;
-    g.sorted =
-        linalg::GenericOp::create(
-            b, loc, sortedType, ValueRange{},
-            ValueRange{emptyTensor(b, loc, sortedType, g.pairs)},
-            ArrayRef<AffineMap>{b.getMultiDimIdentityMap(2)}, iterators(2),
-            [&](OpBuilder &b, Location loc, ValueRange) {
-              Value p = linalg::IndexOp::create(b, loc, 0);
-              Value h = linalg::IndexOp::create(b, loc, 1);
-              Value pair =
-                  tensor::ExtractOp::create(b, loc, order, ValueRange{p});
-              Value t = arith::DivUIOp::create(b, loc, pair,
-                                               indexConstant(b, loc, topK));
-              yieldValue(
-                  b, loc,
-                  tensor::ExtractOp::create(b, loc, input, ValueRange{t, h}));
-            })
-            .getResult(0);
+    g.sorted = sortedRows(b, loc, input, g.order, g.pairs, topK);
     return g;
   }
 
@@ -938,7 +1450,7 @@ struct GroupedExpertsPattern final : OpRewritePattern<ds::GroupedExpertsOp> {
 
 void jikji::populateMoeToLinalgPatterns(RewritePatternSet &patterns,
                                         const LoweringOptions &options) {
-  patterns.add<MoeRouterPattern, FusedRouterPattern>(patterns.getContext());
-  patterns.add<MoeExpertsPattern, GroupedExpertsPattern>(patterns.getContext(),
-                                                         options);
+  patterns.add<FusedRouterPattern>(patterns.getContext());
+  patterns.add<MoeRouterPattern, MoeExpertsPattern, GroupedExpertsPattern>(
+      patterns.getContext(), options);
 }

@@ -16,8 +16,8 @@ checks the launch ABI of docs/runtime-abi.md from the runtime's side:
   are exempt: kernels only read them.
 
 The kernels do not run, so the buffers they would fill stay zero; the host
-code in between (the router's bookkeeping) then works on zeros, which
-exercises its control flow but not its numbers.
+code reads none of them (the router's bookkeeping runs in kernels), so its
+control flow does not depend on them.
 
 Usage: fake-cuda-runtime.py ARTIFACT NUM_TOKENS [START]
 (the cache holds START + NUM_TOKENS positions).
