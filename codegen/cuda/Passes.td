@@ -190,29 +190,28 @@ def PlaceGpuSynchronizationsPass
   let summary = "Wait for the kernels only before host code touches memory";
   let description = [{
     Runs on the host code after outlining. A `gpu.launch_func` returns
-    before its kernel has run, and the kernels of a step run in order on
-    the runtime's one stream, so the host needs to wait for them only
-    before it reads or writes memory itself (as the router's bookkeeping
-    and the expert loop's counts did before they became kernels; today's
-    artifacts need no wait within a step). This pass inserts a call of
-    `jikji_gpu_synchronize()` (which `jikji-lower-gpu-host-calls` makes the
-    runtime's `synchronize`) before each such piece of host work that may
-    follow a launch: before the outermost op that touches memory and
-    launches nothing (one wait for a whole loop of loads), and inside ops
-    that both launch and touch memory, where a loop's body counts its own
-    earlier iterations' launches.
+    before its kernel has run, and a `memref.alloc` (the runtime's `alloc`)
+    before its block is zeroed, which may be a block kernels launched
+    before it was freed still use; all of it runs in order on the
+    runtime's one stream. So the host needs to wait only before it reads or
+    writes such memory itself (as the router's bookkeeping and the expert
+    loop's counts did before they became kernels). This pass inserts a call
+    of `jikji_gpu_synchronize()` (which `jikji-lower-gpu-host-calls` makes
+    the runtime's `synchronize`) before each such piece of host work that
+    may follow a launch or an allocation: before the outermost op that
+    touches that memory and puts nothing on the stream (one wait for a
+    whole loop of loads), and inside ops that do both, where a loop's body
+    counts its own earlier iterations.
 
-    What needs no wait: allocating and freeing; reads of weights and of
-    the runtime's parameter table (`deepseek.param` and
-    `deepseek.param_table` arguments, through views, pointer arithmetic
-    and the per-expert pointer tables), which no kernel writes; and any
-    access to a buffer the function allocated that no launch, and no call
-    of a function that launches, receives (the runtime's `alloc` returns
-    memory no running kernel uses, docs/runtime-abi.md). A function that
-    launches places its own waits (a private one starts as if a launch
-    preceded it, an exported one with the stream idle); a call of one that
-    launches nothing is host work of the caller, judged by the operands it
-    passes. An op whose effects are unknown counts as touching memory.
+    What needs no wait: freeing; reads of weights and of the runtime's
+    parameter table (`deepseek.param` and `deepseek.param_table`
+    arguments, through views, pointer arithmetic and the per-expert
+    pointer tables), which no kernel writes; and the host's stack
+    (`memref.alloca`). A function that puts work on the stream places its
+    own waits (a private one starts as if a launch preceded it, an exported
+    one with the stream idle); a call of one that puts nothing there is
+    host work of the caller, judged by the operands it passes. An op whose
+    effects are unknown counts as touching memory.
   }];
   let dependentDialects = ["::mlir::func::FuncDialect"];
 }

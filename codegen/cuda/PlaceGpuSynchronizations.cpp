@@ -1,10 +1,10 @@
 //===- PlaceGpuSynchronizations.cpp - Wait for kernels where host code must -===//
 //
-// Part of Jikji. A launch returns before its kernel has run; the kernels of
-// a step run in order on one stream. Host code needs to wait for them only
-// before it touches memory a kernel may use: waiting after every launch
-// would leave the GPU idle between kernels and expose every launch's
-// latency.
+// Part of Jikji. A launch returns before its kernel has run, and an
+// allocation before its block is zeroed; both run in order on the runtime's
+// one stream. Host code needs to wait for them only before it touches
+// memory a kernel may use: waiting after every launch would leave the GPU
+// idle between kernels and expose every launch's latency.
 //
 //===----------------------------------------------------------------------===//
 
@@ -66,8 +66,8 @@ public:
 
   void run() {
     for (auto function : module.getOps<func::FuncOp>()) {
-      // A function that launches nothing is host work of its callers, who
-      // wait before calling it where needed.
+      // A function that puts nothing on the stream is host work of its
+      // callers, who wait before calling it where needed.
       if (function.isExternal() || !mayLaunch(function))
         continue;
       // The runtime calls an exported entry point with its stream idle; a
@@ -77,12 +77,13 @@ public:
   }
 
 private:
-  /// Whether running `op` may launch a kernel, itself, inside its regions
-  /// or in a function it calls.
+  /// Whether running `op` may put work on the stream, itself, inside its
+  /// regions or in a function it calls: launch a kernel, or allocate (the
+  /// runtime zeroes the block on the stream).
   bool mayLaunch(Operation *op) {
     bool launches = false;
     op->walk([&](Operation *nested) {
-      if (isa<gpu::LaunchFuncOp>(nested))
+      if (isa<gpu::LaunchFuncOp, memref::AllocOp>(nested))
         launches = true;
       else if (auto call = dyn_cast<func::CallOp>(nested))
         launches |= calleeMayLaunch(call);
@@ -112,8 +113,9 @@ private:
 
   /// Whether a kernel may use the buffer `root` (in the function of `op`,
   /// or, through `call`, the caller's operand for a callee argument): not
-  /// weights, and not a buffer of this function that no launch and no
-  /// launching call receives.
+  /// weights, and not the host's stack. A block from the runtime's `alloc`
+  /// may: it is zeroed on the stream, and may be one that kernels launched
+  /// before it was freed still use.
   bool kernelsMayUse(Value root, func::CallOp call) {
     if (auto argument = dyn_cast<BlockArgument>(root);
         argument && call && argument.getOwner()->isEntryBlock() &&
@@ -122,36 +124,13 @@ private:
                            func::CallOp());
     if (isReadOnlyInStep(root))
       return false;
-    Operation *allocation = root.getDefiningOp();
-    if (!isa_and_nonnull<memref::AllocOp, memref::AllocaOp>(allocation))
-      return true;
-    SmallVector<Value> aliases{root};
-    while (!aliases.empty()) {
-      Value alias = aliases.pop_back_val();
-      for (Operation *user : alias.getUsers()) {
-        if (isa<gpu::LaunchFuncOp>(user))
-          return true;
-        if (auto use = dyn_cast<func::CallOp>(user);
-            use && calleeMayLaunch(use))
-          return true;
-        // Through a loop's or a branch's results it might reach a kernel
-        // that is not followed here.
-        if (isa<RegionBranchOpInterface, RegionBranchTerminatorOpInterface>(
-                user))
-          return true;
-        if (isa<ViewLikeOpInterface, memref::CastOp>(user))
-          llvm::append_range(aliases, user->getResults());
-      }
-    }
-    return false;
+    return !isa_and_nonnull<memref::AllocaOp>(root.getDefiningOp());
   }
 
   /// Whether running `op` (an op of `call`'s callee, with `call`) reads or
   /// writes memory a kernel may use: itself, inside its regions, or in a
-  /// function it calls that launches nothing. A launch's
-  /// effects are the kernel's; allocating and freeing touch no contents
-  /// (the runtime's `alloc` returns memory no running kernel uses, which is
-  /// what lets a buffer no kernel receives go without waits).
+  /// function it calls that puts nothing on the stream. A launch's effects
+  /// are the kernel's; allocating and freeing touch no contents.
   bool touchesKernelMemory(Operation *op, func::CallOp call = {}) {
     bool touches = false;
     op->walk([&](Operation *nested) {
@@ -205,7 +184,7 @@ private:
   /// (`pending`); returns whether kernels may be running at its end.
   bool place(Block &block, bool pending) {
     for (Operation &op : llvm::make_early_inc_range(block)) {
-      if (isa<gpu::LaunchFuncOp>(op)) {
+      if (isa<gpu::LaunchFuncOp, memref::AllocOp>(op)) {
         pending = true;
         continue;
       }

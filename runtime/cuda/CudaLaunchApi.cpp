@@ -121,8 +121,14 @@ std::vector<KernelTime> CudaLaunchApi::kernelTimes() const {
 }
 
 void CudaLaunchApi::fail(std::string message) {
-  if (!error_)
-    error_ = std::move(message);
+  if (error_)
+    return;
+  error_ = std::move(message);
+  // The launches and waits after this are skipped, but the artifact's host
+  // code runs on: let the zeroing already enqueued finish first, so that
+  // what it reads holds zeros (a failing stream fails this too, which
+  // changes nothing).
+  (void)device_->driver().streamSynchronize(device_->stream());
 }
 
 void *CudaLaunchApi::hostStandIn(int64_t bytes) {
@@ -158,9 +164,11 @@ Result<CUdeviceptr> CudaLaunchApi::allocateZeroed(uint64_t bytes) {
     CUdeviceptr pointer = kept->second;
     pool_.erase(kept);
     pooledBytes_ -= capacity;
-    // As a new block: zeroed, and no kernel launched before (the one that
-    // last used it included) still running.
-    Result<bool> zeroed = zeroManaged(*device_, pointer, capacity);
+    // Zeroed on the stream, after the kernels that last used it: the
+    // artifact's host code waits before touching it
+    // (jikji-place-gpu-synchronizations).
+    Result<bool> zeroed =
+        zeroManaged(*device_, pointer, capacity, Zeroing::Enqueued);
     if (!zeroed) {
       (void)driver.memFree(pointer);
       return Error("cannot reuse a buffer of " + std::to_string(capacity) +
@@ -178,8 +186,8 @@ Result<CUdeviceptr> CudaLaunchApi::allocateZeroed(uint64_t bytes) {
         freeBytes < capacity)
       releasePool();
   }
-  Result<CUdeviceptr> pointer =
-      allocateZeroedManaged(*device_, capacity, "a buffer of the artifact");
+  Result<CUdeviceptr> pointer = allocateZeroedManaged(
+      *device_, capacity, "a buffer of the artifact", Zeroing::Enqueued);
   if (!pointer)
     return pointer;
   managed_.emplace(*pointer, capacity);

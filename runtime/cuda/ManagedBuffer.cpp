@@ -12,7 +12,8 @@ using namespace jikji;
 using namespace jikji::runtime::cuda;
 
 Result<CUdeviceptr> jikji::runtime::cuda::allocateZeroedManaged(
-    const CudaDevice &device, uint64_t bytes, const std::string &what) {
+    const CudaDevice &device, uint64_t bytes, const std::string &what,
+    Zeroing zeroing) {
   const CudaDriver &driver = device.driver();
   std::string failure = "cannot allocate " + std::to_string(bytes) +
                         " bytes of managed memory for " + what + ": ";
@@ -33,7 +34,7 @@ Result<CUdeviceptr> jikji::runtime::cuda::allocateZeroedManaged(
   // Zeroed, as the CPU device's buffers are: a cache or a buffer the
   // artifact's host code reads before a kernel filled it (after a failed
   // launch) then holds zeros, not whatever the memory held before.
-  ok = zeroManaged(device, pointer, bytes);
+  ok = zeroManaged(device, pointer, bytes, zeroing);
   if (!ok) {
     (void)driver.memFree(pointer);
     return Error(failure + ok.error());
@@ -43,13 +44,14 @@ Result<CUdeviceptr> jikji::runtime::cuda::allocateZeroedManaged(
 
 Result<bool> jikji::runtime::cuda::zeroManaged(const CudaDevice &device,
                                                CUdeviceptr pointer,
-                                               uint64_t bytes) {
+                                               uint64_t bytes,
+                                               Zeroing zeroing) {
   const CudaDriver &driver = device.driver();
   Result<bool> ok = driver.check(
       driver.memsetD8Async(pointer, 0, static_cast<size_t>(bytes),
                            device.stream()),
       "cuMemsetD8Async");
-  if (ok)
+  if (ok && zeroing == Zeroing::Waited)
     ok = device.synchronize();
   return ok;
 }

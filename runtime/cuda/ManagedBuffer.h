@@ -24,22 +24,32 @@
 
 namespace jikji::runtime::cuda {
 
+/// How a block is zeroed on the device's stream.
+enum class Zeroing {
+  /// The stream is synchronized before returning: the host may touch the
+  /// block at once, and no kernel launched before still runs.
+  Waited,
+  /// The zeroing is only enqueued: kernels launched after it see zeros, and
+  /// the host must synchronize before it touches the block.
+  Enqueued,
+};
+
 /// Allocates `bytes` (>= 1) of managed memory on `device`, zeroed on the
-/// device's stream, which is synchronized before returning. Refuses more
+/// device's stream as `zeroing` says. Refuses more
 /// than the GPU has free (asking the driver to oversubscribe managed memory
 /// can stall the GPU rather than fail), and names the failing call
 /// otherwise: "cannot allocate N bytes of managed memory for <what>:
 /// cuMemAllocManaged failed: CUDA_ERROR_OUT_OF_MEMORY". The device's context
 /// must be current.
-Result<CUdeviceptr> allocateZeroedManaged(const CudaDevice &device,
-                                          uint64_t bytes,
-                                          const std::string &what);
+Result<CUdeviceptr>
+allocateZeroedManaged(const CudaDevice &device, uint64_t bytes,
+                      const std::string &what,
+                      Zeroing zeroing = Zeroing::Waited);
 
-/// Zeroes `bytes` at `pointer` on the device's stream and waits for it (and
-/// so for every kernel launched before): the host may then read the block,
-/// and no kernel still uses it. Names the failing call.
+/// Zeroes `bytes` at `pointer` on the device's stream, as `zeroing` says.
+/// Names the failing call.
 Result<bool> zeroManaged(const CudaDevice &device, CUdeviceptr pointer,
-                         uint64_t bytes);
+                         uint64_t bytes, Zeroing zeroing);
 
 /// An owned block of managed memory. Move-only.
 class ManagedBuffer {

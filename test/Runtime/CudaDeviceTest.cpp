@@ -527,8 +527,8 @@ TEST(CudaDeviceTest, ReportsStepFailures) {
 
     // The first step allocates the staging buffers and keeps its scratch
     // buffer for the next; a step's calls are: the artifact's allocation
-    // (zeroed and synchronized), its launches, a synchronization after
-    // each.
+    // (its zeroing enqueued on the stream), its launches, a synchronization
+    // after each.
     ASSERT_TRUE(sequence->forward(&token, 1).ok());
     int64_t allocationsBetweenSteps = driver.state("allocations");
     std::string prefix = fake.artifactPath() + ": 1 tokens at position 1: ";
@@ -541,8 +541,9 @@ TEST(CudaDeviceTest, ReportsStepFailures) {
                        "CUDA_ERROR_LAUNCH_FAILED");
     EXPECT_EQ(driver.state("allocations"), allocationsBetweenSteps - 1);
 
-    // The first synchronization zeroes the artifact's buffer; the second
-    // follows the kernel.
+    // The artifact's allocation only enqueues its zeroing; the first
+    // synchronization follows the kernel, the second the empty launch
+    // (skipped), which leaves the kernel the last one launched.
     driver.failCall("cuStreamSynchronize", 2, 700);
     EXPECT_EQ(errorOf(sequence->forward(&token, 1)),
               prefix + "cuStreamSynchronize after kernel "

@@ -1,10 +1,10 @@
 // RUN: jikji-opt %s --jikji-place-gpu-synchronizations | FileCheck %s
 
-// Tests where the host waits for the kernels: before host code that reads
-// or writes a buffer a kernel may use after a launch, once before a loop of
-// such accesses, inside a loop that launches, and not for weights, buffers
-// no kernel receives, or host work in an exported function before any
-// launch.
+// Tests where the host waits for the stream: before host code that reads
+// or writes a buffer a kernel may use after a launch or an allocation (the
+// runtime zeroes a new block on the stream), once before a loop of such
+// accesses, inside a loop that launches, and not for weights, the host's
+// stack, or host work in an exported function before any launch.
 
 module attributes {gpu.container_module} {
   gpu.module @jikji_kernels {
@@ -28,7 +28,7 @@ module attributes {gpu.container_module} {
     return %first, %second : f32, f32
   }
 
-  // Host-only buffers and weights need no wait; one wait covers a loop.
+  // The host's stack and weights need no wait; one wait covers a loop.
   // CHECK-LABEL: func.func @loop_after_launch
   // CHECK:         gpu.launch_func
   // CHECK-NEXT:    memref.store %{{.+}}, %[[HOST:.+]][%c0]
@@ -42,7 +42,7 @@ module attributes {gpu.container_module} {
     %c1 = arith.constant 1 : index
     %c4 = arith.constant 4 : index
     %zero = arith.constant 0.0 : f32
-    %host = memref.alloc() : memref<1xf32>
+    %host = memref.alloca() : memref<1xf32>
     gpu.launch_func @jikji_kernels::@fill blocks in (%c1, %c1, %c1) threads in (%c1, %c1, %c1) args(%buffer : memref<4xf32>)
     memref.store %zero, %host[%c0] : memref<1xf32>
     %w = memref.load %weight[%c0] : memref<8xf32>
@@ -51,8 +51,22 @@ module attributes {gpu.container_module} {
       %next = arith.addf %acc, %v : f32
       scf.yield %next : f32
     }
-    memref.dealloc %host : memref<1xf32>
     return %sum : f32
+  }
+
+  // A block from the runtime's allocator is zeroed on the stream, and may
+  // be one that earlier kernels still use: the host waits before touching
+  // it, even with no launch between.
+  // CHECK-LABEL: func.func @fresh_buffer
+  // CHECK:         memref.alloc()
+  // CHECK-NEXT:    call @jikji_gpu_synchronize() : () -> ()
+  // CHECK-NEXT:    memref.store
+  func.func @fresh_buffer(%value: f32) {
+    %c0 = arith.constant 0 : index
+    %fresh = memref.alloc() : memref<1xf32>
+    memref.store %value, %fresh[%c0] : memref<1xf32>
+    memref.dealloc %fresh : memref<1xf32>
+    return
   }
 
   // A loop that launches: its body waits before reading, whatever the
@@ -78,8 +92,8 @@ module attributes {gpu.container_module} {
     return %sum : f32
   }
 
-  // Host work in a function that launches nothing waits at its call, and
-  // only if it touches what a kernel may use.
+  // Host work in a function that puts nothing on the stream waits at its
+  // call, and only if it touches what a kernel may use.
   func.func private @read_first(%values: memref<4xf32>) -> f32 {
     %c0 = arith.constant 0 : index
     %v = memref.load %values[%c0] : memref<4xf32>
@@ -94,11 +108,10 @@ module attributes {gpu.container_module} {
   // CHECK-NEXT:    call @read_first(%arg0)
   func.func @calls(%buffer: memref<4xf32>) -> (f32, f32) {
     %c1 = arith.constant 1 : index
-    %host = memref.alloc() : memref<4xf32>
+    %host = memref.alloca() : memref<4xf32>
     gpu.launch_func @jikji_kernels::@fill blocks in (%c1, %c1, %c1) threads in (%c1, %c1, %c1) args(%buffer : memref<4xf32>)
     %a = call @read_first(%host) : (memref<4xf32>) -> f32
     %b = call @read_first(%buffer) : (memref<4xf32>) -> f32
-    memref.dealloc %host : memref<4xf32>
     return %a, %b : f32, f32
   }
 

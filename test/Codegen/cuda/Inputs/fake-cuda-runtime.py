@@ -11,9 +11,11 @@ checks the launch ABI of docs/runtime-abi.md from the runtime's side:
   called `synchronize`: every buffer (weights, caches, logits, the
   artifact's allocations) has pages of its own, and a launch makes the
   pages of each buffer its arguments point into inaccessible until the
-  next `synchronize`, so host code that reads or writes one too early
-  faults (a crash, so no "status:" line). Weights and the parameter table
-  are exempt: kernels only read them.
+  next `synchronize`, as does an allocation for its new buffer (the
+  runtime zeroes it on the stream, and it may be one that earlier kernels
+  still use), so host code that reads or writes one too early faults (a
+  crash, so no "status:" line). Weights and the parameter table are
+  exempt: kernels only read them.
 
 The kernels do not run, so the buffers they would fill stay zero; the host
 code reads none of them (the router's bookkeeping runs in kernels), so its
@@ -113,6 +115,10 @@ def alloc(context, size):
     address, length = pages(size)
     live[address] = length
     guarded[address] = length
+    # The runtime zeroes the block on the stream, and it may be one that
+    # kernels launched before still use: untouchable until a wait.
+    in_use.add(address)
+    protect(address, PROT_NONE)
     return address
 
 
