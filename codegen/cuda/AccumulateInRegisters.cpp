@@ -51,7 +51,12 @@ SmallVector<Accumulator> findAccumulators(scf::ForOp loop) {
           candidate.getIndices() == store.getIndices() &&
           candidate->isBeforeInBlock(store))
         load = candidate;
-    if (!load)
+    // One store per element: a second one would need an order between
+    // the two new values.
+    bool stored = llvm::any_of(accumulators, [&](Accumulator a) {
+      return a.store.getMemRef() == store.getMemRef();
+    });
+    if (!load || stored)
       return {};
     accumulators.push_back({load, store});
   }

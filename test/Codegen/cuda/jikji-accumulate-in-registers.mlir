@@ -37,8 +37,9 @@ func.func @product(%x: memref<4x8xf32>, %w: memref<6x8xf32>, %y: memref<4x6xf32>
 
 // -----
 
-// Tests that a loop whose stored place changes with the iteration, or
-// that writes something else too, is left as written.
+// Tests that a loop whose stored place changes with the iteration, that
+// writes something else too, or that stores twice to one buffer, is left
+// as written.
 // CHECK-LABEL: func.func @not_accumulators
 // CHECK:         scf.for %[[K:.+]] = {{.+}} {
 // CHECK-NEXT:      memref.load %{{.+}}[%[[K]]]
@@ -47,6 +48,10 @@ func.func @product(%x: memref<4x8xf32>, %w: memref<6x8xf32>, %y: memref<4x6xf32>
 // CHECK-NEXT:      %[[OLD:.+]] = memref.load %[[OUT:.+]][%{{.+}}]
 // CHECK:           memref.store %{{.+}}, %[[OUT]]
 // CHECK-NEXT:      memref.store %{{.+}}, %{{.+}}[%{{.+}}]
+// CHECK:         scf.for %{{.+}} = {{.+}} {
+// CHECK-NEXT:      memref.load %[[OUT]]
+// CHECK:           memref.store %{{.+}}, %[[OUT]]
+// CHECK-NEXT:      memref.store %{{.+}}, %[[OUT]]
 func.func @not_accumulators(%in: memref<8xf32>, %out: memref<8xf32>, %other: memref<8xf32>) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
@@ -63,6 +68,12 @@ func.func @not_accumulators(%in: memref<8xf32>, %out: memref<8xf32>, %other: mem
       %w = arith.addf %v, %one : f32
       memref.store %w, %out[%i] : memref<8xf32>
       memref.store %w, %other[%k] : memref<8xf32>
+    }
+    scf.for %k = %c0 to %c8 step %c1 {
+      %v = memref.load %out[%i] : memref<8xf32>
+      %w = arith.addf %v, %one : f32
+      memref.store %w, %out[%i] : memref<8xf32>
+      memref.store %v, %out[%i] : memref<8xf32>
     }
     scf.reduce
   }
