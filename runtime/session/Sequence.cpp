@@ -82,6 +82,15 @@ Result<bool> Sequence::checkTokens(const int64_t *tokens, int64_t count) const {
   return true;
 }
 
+Result<bool> Sequence::assumeFilled(int64_t length) {
+  if (length < 0 || length > capacity_)
+    return Error("cannot assume " + std::to_string(length) +
+                 " positions filled in a sequence of capacity " +
+                 std::to_string(capacity_));
+  length_ = length;
+  return true;
+}
+
 Result<bool> Sequence::forwardInto(const int64_t *tokens, int64_t count,
                                    float *logits) {
   return forwardInto(tokens, count, logits, count);

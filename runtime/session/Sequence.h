@@ -83,6 +83,14 @@ public:
   /// length() are never read, so the cache need not be cleared.
   void reset() { length_ = 0; }
 
+  /// For timing a step at a long context without computing that context
+  /// (`jikji-run --time-decode`): from now on the sequence holds `length`
+  /// positions (0 <= length <= capacity()) whose cache rows are whatever
+  /// the cache holds (zeros in a new one), so the logits of later steps
+  /// mean nothing. A step's time does not depend on the values it reads.
+  /// Refuses a length out of range.
+  Result<bool> assumeFilled(int64_t length);
+
   /// Checks `count` tokens for forward(): at least one, each an id in
   /// [0, vocab), and room for them (length() + count <= capacity()).
   Result<bool> checkTokens(const int64_t *tokens, int64_t count) const;

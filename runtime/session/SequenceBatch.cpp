@@ -57,6 +57,13 @@ Result<bool> SequenceBatch::reset(int64_t slot) {
   return true;
 }
 
+Result<bool> SequenceBatch::assumeFilled(int64_t slot, int64_t length) {
+  Result<bool> valid = checkSlot(slot, slots());
+  if (!valid)
+    return valid;
+  return sequences_[static_cast<size_t>(slot)].assumeFilled(length);
+}
+
 Result<bool> SequenceBatch::checkTokens(int64_t slot, const int64_t *tokens,
                                         int64_t count) const {
   Result<bool> valid = checkSlot(slot, slots());

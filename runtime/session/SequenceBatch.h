@@ -64,6 +64,10 @@ public:
   /// Empties slot `slot`, as Sequence::reset; refuses a slot out of range.
   Result<bool> reset(int64_t slot);
 
+  /// Sequence::assumeFilled on slot `slot` (for timing at a long context),
+  /// after checking the slot.
+  Result<bool> assumeFilled(int64_t slot, int64_t length);
+
   /// Sequence::checkTokens on slot `slot`, after checking the slot.
   Result<bool> checkTokens(int64_t slot, const int64_t *tokens,
                            int64_t count) const;

@@ -4,11 +4,13 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// Two modes share the loading:
+// Three modes share the loading:
 //
 //   generation:       --prompt-ids 0,3,17 | --batch-file FILE, --max-new-tokens
 //   teacher forcing:  --tokens FILE [--logits-out OUT] [--check-greedy]
 //                     [--max-relative-error E]
+//   timing:           --time-decode B | --time-prefill T [--context L]
+//                     [--steps N] [--warmup W] (TimingMode.h)
 //
 // Every argument is checked before the model runs, so that bad input exits
 // with code 2 and a message, and nothing the user passes can crash the
@@ -17,6 +19,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tools/jikji-run/RunDriver.h"
+#include "tools/jikji-run/TimingMode.h"
 
 #include "runtime/session/Model.h"
 #include "runtime/session/Sequence.h"
@@ -50,6 +53,9 @@ constexpr const char *kUsage = R"(usage:
   jikji-run MODEL.so --weights DIR --batch-file FILE --max-new-tokens N [...]
   jikji-run MODEL.so --weights DIR --tokens FILE [--logits-out OUT]
             [--check-greedy] [--max-relative-error E] [--stats]
+  jikji-run MODEL.so --weights DIR --time-decode B | --time-prefill T
+            [--context L] [--steps N] [--warmup W] [--seed S]
+            [--kernel-times]
   jikji-run --list-devices
 
 Runs a model compiled by jikji-compile with the checkpoint in DIR.
@@ -84,6 +90,19 @@ S others one step each.
   --check-greedy        also decode S tokens greedily from each prompt and
                         compare with 'greedy_tokens' where 'greedy_margins'
                         > 1e-2; exit with 1 on a mismatch
+
+Timing runs one step shape with pseudo-random token ids (--seed) and prints
+its median time to stdout. The context is assumed, not computed: each
+sequence starts with L positions whose cache rows hold zeros (a step's time
+does not depend on them), so the logits mean nothing.
+  --time-decode B       decode steps of B sequences, one token each (one
+                        call per step when the artifact exports
+                        jikji_forward_batch)
+  --time-prefill T      a prefill of T tokens in one sequence, last logits
+  --context L           positions each sequence holds first (default 0)
+  --steps N             timed decode steps or prefill runs (default 16)
+  --warmup W            untimed steps or runs before them (default 2);
+                        --kernel-times counts the timed ones only
 
   --threads N           threads the compiled code may use (1 to 1024,
                         default 1); an artifact compiled without threads
@@ -142,7 +161,10 @@ struct RunOptions {
   std::optional<std::string> logitsOut;
   bool checkGreedy = false;
   std::optional<double> maxRelativeError;
-  // Both.
+  // Timing.
+  TimingPlan timing;
+  bool timingFlagGiven = false;
+  // All.
   ModelOptions model;
   bool stats = false;
   bool kernelTimes = false;
@@ -291,7 +313,12 @@ Status parseCommandLine(int argc, char **argv, RunOptions &options) {
                                               "--logits-out",
                                               "--max-relative-error",
                                               "--threads",
-                                              "--device"};
+                                              "--device",
+                                              "--time-decode",
+                                              "--time-prefill",
+                                              "--context",
+                                              "--steps",
+                                              "--warmup"};
     bool known = false;
     for (const char *name : kValueFlags)
       known = known || flag == name;
@@ -367,6 +394,26 @@ Status parseCommandLine(int argc, char **argv, RunOptions &options) {
       else
         return badInput(flag + ": expected cpu or cuda, found '" + value +
                         "'");
+    } else if (flag == "--time-decode" || flag == "--time-prefill" ||
+               flag == "--context" || flag == "--steps" ||
+               flag == "--warmup") {
+      int64_t count = 0;
+      if (Status bad = parseInteger(value, flag, count))
+        return bad;
+      // The context and the warmup may be empty; the rest may not.
+      int64_t least = flag == "--context" || flag == "--warmup" ? 0 : 1;
+      if (count < least)
+        return badInput(flag + ": expected a number >= " +
+                        std::to_string(least) + ", found " + value);
+      TimingPlan &plan = options.timing;
+      int64_t &field = flag == "--time-decode"    ? plan.decodeBatch
+                       : flag == "--time-prefill" ? plan.prefillTokens
+                       : flag == "--context"      ? plan.context
+                       : flag == "--steps"        ? plan.steps
+                                                  : plan.warmup;
+      field = count;
+      if (flag != "--time-decode" && flag != "--time-prefill")
+        options.timingFlagGiven = true;
     } else if (flag == "--max-relative-error") {
       double tolerance = 0;
       if (Status bad = parseNumber(value, flag, tolerance))
@@ -399,6 +446,24 @@ Status parseCommandLine(int argc, char **argv, RunOptions &options) {
                     "--device=cuda");
 
   bool generation = options.promptIds || options.batchFile;
+  bool timing = options.timing.decodeBatch || options.timing.prefillTokens;
+  if (options.timing.decodeBatch && options.timing.prefillTokens)
+    return badInput("--time-decode and --time-prefill: expected one of them, "
+                    "found both");
+  if (options.timingFlagGiven && !timing)
+    return badInput("--context, --steps and --warmup shape a timing run: "
+                    "they need --time-decode or --time-prefill");
+  if (timing) {
+    if (generation || options.tokensFile || options.maxNewTokens ||
+        options.logitsOut || options.checkGreedy || options.maxRelativeError)
+      return badInput(std::string(options.timing.decodeBatch
+                                      ? "--time-decode"
+                                      : "--time-prefill") +
+                      " runs pseudo-random tokens: it cannot be combined "
+                      "with a prompt, --tokens or their options");
+    options.timing.seed = options.sampling.seed;
+    return std::nullopt;
+  }
   if (options.promptIds && options.batchFile)
     return badInput("--prompt-ids and --batch-file: expected one of them, "
                     "found both");
@@ -406,8 +471,8 @@ Status parseCommandLine(int argc, char **argv, RunOptions &options) {
     return badInput("--tokens (teacher forcing) cannot be combined with "
                     "--prompt-ids or --batch-file (generation)");
   if (!generation && !options.tokensFile)
-    return badInput("nothing to run: expected --prompt-ids, --batch-file or "
-                    "--tokens");
+    return badInput("nothing to run: expected --prompt-ids, --batch-file, "
+                    "--tokens, --time-decode or --time-prefill");
   if (generation) {
     if (!options.maxNewTokens)
       return badInput("missing --max-new-tokens N (the new tokens per "
@@ -923,9 +988,8 @@ Status runTeacherForcing(const RunOptions &options, const Model &model,
 
 /// --kernel-times: the kernels by GPU time, the longest first; the 40
 /// longest by name, the rest summed.
-void printKernelTimes(const cuda::CudaModel &gpu) {
+void printKernelTimes(std::vector<cuda::KernelTime> times) {
   constexpr size_t kListed = 40;
-  std::vector<cuda::KernelTime> times = gpu.kernelTimes();
   double totalMs = 0;
   int64_t launches = 0;
   for (const cuda::KernelTime &time : times) {
@@ -960,6 +1024,51 @@ void printKernelTimes(const cuda::CudaModel &gpu) {
                  restMs, totalMs > 0 ? 100 * restMs / totalMs : 0.0,
                  static_cast<long long>(restLaunches), "",
                  times.size() - kListed);
+}
+
+/// The kernel times of `after` less those already in `before` (a snapshot
+/// of the same model's times), the longest first: what the launches
+/// between the two snapshots took.
+std::vector<cuda::KernelTime>
+kernelTimesSince(const std::vector<cuda::KernelTime> &before,
+                 std::vector<cuda::KernelTime> after) {
+  for (cuda::KernelTime &time : after)
+    for (const cuda::KernelTime &earlier : before)
+      if (earlier.kernel == time.kernel) {
+        time.launches -= earlier.launches;
+        time.milliseconds -= earlier.milliseconds;
+      }
+  after.erase(std::remove_if(after.begin(), after.end(),
+                             [](const cuda::KernelTime &time) {
+                               return time.launches == 0;
+                             }),
+              after.end());
+  std::sort(after.begin(), after.end(),
+            [](const cuda::KernelTime &a, const cuda::KernelTime &b) {
+              if (a.milliseconds != b.milliseconds)
+                return a.milliseconds > b.milliseconds;
+              return a.kernel < b.kernel;
+            });
+  return after;
+}
+
+/// --time-decode / --time-prefill.
+Status runTimingMode(const RunOptions &options, const Model &model,
+                     double loadSeconds,
+                     std::vector<cuda::KernelTime> &warmupKernelTimes) {
+  Result<bool> valid = checkTimingPlan(model, options.timing);
+  if (!valid)
+    return badInput(valid.error());
+  Result<bool> timed = runTiming(model, options.timing, [&] {
+    if (options.kernelTimes)
+      warmupKernelTimes = model.cudaModel()->kernelTimes();
+  });
+  std::fflush(stdout);
+  if (!timed)
+    return failure(timed.error());
+  if (options.stats)
+    printWeightStats(model, loadSeconds);
+  return std::nullopt;
 }
 
 /// --list-devices: the CPU always, then each GPU the CUDA driver sees, or
@@ -1004,7 +1113,8 @@ int jikji::runRunDriver(int argc, char **argv) {
   // The prompts are read first, so that a typo in them is reported before
   // the model loads.
   std::vector<std::vector<int64_t>> prompts;
-  if (!options.tokensFile)
+  bool timing = options.timing.decodeBatch || options.timing.prefillTokens;
+  if (!options.tokensFile && !timing)
     if (Status bad = readPrompts(options, prompts))
       return report(*bad);
 
@@ -1025,11 +1135,15 @@ int jikji::runRunDriver(int argc, char **argv) {
   if (options.kernelTimes)
     model->cudaModel()->timeKernels(true);
 
-  Status result = options.tokensFile
-                      ? runTeacherForcing(options, *model, loadSeconds)
-                      : runGeneration(options, prompts, *model, loadSeconds);
+  std::vector<cuda::KernelTime> untimedKernelTimes;
+  Status result =
+      timing ? runTimingMode(options, *model, loadSeconds, untimedKernelTimes)
+      : options.tokensFile
+          ? runTeacherForcing(options, *model, loadSeconds)
+          : runGeneration(options, prompts, *model, loadSeconds);
   if (options.kernelTimes)
-    printKernelTimes(*model->cudaModel());
+    printKernelTimes(kernelTimesSince(untimedKernelTimes,
+                                      model->cudaModel()->kernelTimes()));
   if (result)
     return report(*result);
   return kRunSucceeded;

@@ -1,0 +1,176 @@
+//===- TimingMode.cpp - jikji-run --time-decode / --time-prefill ----------===//
+//
+// Part of Jikji, a compiler for DeepSeek models.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tools/jikji-run/TimingMode.h"
+
+#include "runtime/session/Sequence.h"
+#include "runtime/session/SequenceBatch.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+using namespace jikji;
+using namespace jikji::runtime;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+/// Token ids in [0, vocab), splitmix64: varied, and the same for a seed.
+class TokenStream {
+public:
+  TokenStream(uint64_t seed, int64_t vocab) : state_(seed), vocab_(vocab) {}
+  int64_t next() {
+    uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    return static_cast<int64_t>(z % static_cast<uint64_t>(vocab_));
+  }
+  void fill(std::vector<int64_t> &tokens) {
+    for (int64_t &token : tokens)
+      token = next();
+  }
+
+private:
+  uint64_t state_;
+  int64_t vocab_;
+};
+
+/// The timed runs' seconds, for the printed line.
+struct Spread {
+  double median = 0, min = 0, max = 0;
+};
+
+Spread spreadOf(std::vector<double> seconds) {
+  std::sort(seconds.begin(), seconds.end());
+  size_t n = seconds.size();
+  double median = n % 2 ? seconds[n / 2]
+                        : (seconds[n / 2 - 1] + seconds[n / 2]) / 2;
+  return {median, seconds.front(), seconds.back()};
+}
+
+/// The positions a sequence needs: the context, then every run's tokens.
+/// Decode runs continue one sequence; prefill runs each start again at the
+/// context, so they need one run's tokens only.
+int64_t capacityOf(const TimingPlan &plan) {
+  if (plan.decodeBatch > 0)
+    return plan.context + plan.warmup + plan.steps;
+  return plan.context + plan.prefillTokens;
+}
+
+Result<bool> timeDecode(const Model &model, const TimingPlan &plan,
+                        const std::function<void()> &afterWarmup) {
+  const int64_t batch = plan.decodeBatch;
+  Result<SequenceBatch> sequences =
+      SequenceBatch::create(model, batch, capacityOf(plan));
+  if (!sequences)
+    return Error(sequences.error());
+  for (int64_t slot = 0; slot < batch; ++slot) {
+    Result<bool> filled = sequences->assumeFilled(slot, plan.context);
+    if (!filled)
+      return filled;
+  }
+  TokenStream stream(plan.seed, model.vocabSize());
+  std::vector<int64_t> tokens(static_cast<size_t>(batch));
+  std::vector<float> logits(static_cast<size_t>(batch * model.vocabSize()));
+  std::vector<double> seconds;
+  for (int64_t step = 0; step < plan.warmup + plan.steps; ++step) {
+    if (step == plan.warmup)
+      afterWarmup();
+    stream.fill(tokens);
+    Clock::time_point start = Clock::now();
+    Result<bool> decoded = sequences->decodeInto(tokens.data(), logits.data());
+    if (!decoded)
+      return Error("decode step " + std::to_string(step) + " (position " +
+                   std::to_string(plan.context + step) +
+                   "): " + decoded.error());
+    if (step >= plan.warmup)
+      seconds.push_back(
+          std::chrono::duration<double>(Clock::now() - start).count());
+  }
+  Spread spread = spreadOf(seconds);
+  std::printf("decode: batch %lld, context %lld, %lld steps after %lld "
+              "untimed: median %.3f ms per step (min %.3f, max %.3f), %.1f "
+              "tokens/s, %s\n",
+              static_cast<long long>(batch),
+              static_cast<long long>(plan.context),
+              static_cast<long long>(plan.steps),
+              static_cast<long long>(plan.warmup), 1e3 * spread.median,
+              1e3 * spread.min, 1e3 * spread.max,
+              static_cast<double>(batch) / spread.median,
+              batch == 1 ? "one call per step"
+              : sequences->decodesInOneCall()
+                  ? "one call per step (jikji_forward_batch)"
+                  : "one call per sequence and step");
+  return true;
+}
+
+Result<bool> timePrefill(const Model &model, const TimingPlan &plan,
+                         const std::function<void()> &afterWarmup) {
+  Result<Sequence> sequence = Sequence::create(model, capacityOf(plan));
+  if (!sequence)
+    return Error(sequence.error());
+  TokenStream stream(plan.seed, model.vocabSize());
+  std::vector<int64_t> tokens(static_cast<size_t>(plan.prefillTokens));
+  // Generation needs the last token's logits only.
+  std::vector<float> logits(static_cast<size_t>(model.vocabSize()));
+  std::vector<double> seconds;
+  for (int64_t run = 0; run < plan.warmup + plan.steps; ++run) {
+    if (run == plan.warmup)
+      afterWarmup();
+    Result<bool> filled = sequence->assumeFilled(plan.context);
+    if (!filled)
+      return filled;
+    stream.fill(tokens);
+    Clock::time_point start = Clock::now();
+    Result<bool> prefilled = sequence->forwardInto(
+        tokens.data(), plan.prefillTokens, logits.data(), /*logitRows=*/1);
+    if (!prefilled)
+      return Error("prefill run " + std::to_string(run) + ": " +
+                   prefilled.error());
+    if (run >= plan.warmup)
+      seconds.push_back(
+          std::chrono::duration<double>(Clock::now() - start).count());
+  }
+  Spread spread = spreadOf(seconds);
+  std::printf("prefill: %lld tokens at context %lld, %lld runs after %lld "
+              "untimed: median %.3f ms (min %.3f, max %.3f), %.1f tokens/s\n",
+              static_cast<long long>(plan.prefillTokens),
+              static_cast<long long>(plan.context),
+              static_cast<long long>(plan.steps),
+              static_cast<long long>(plan.warmup), 1e3 * spread.median,
+              1e3 * spread.min, 1e3 * spread.max,
+              static_cast<double>(plan.prefillTokens) / spread.median);
+  return true;
+}
+
+} // namespace
+
+Result<bool> jikji::runtime::checkTimingPlan(const Model &model,
+                                             const TimingPlan &plan) {
+  Result<bool> fits = model.checkCapacity(capacityOf(plan));
+  if (!fits)
+    return Error("--context " + std::to_string(plan.context) + " with " +
+                 (plan.decodeBatch > 0
+                      ? std::to_string(plan.warmup + plan.steps) +
+                            " decode steps"
+                      : std::to_string(plan.prefillTokens) +
+                            " prefill tokens") +
+                 ": " + fits.error());
+  return true;
+}
+
+Result<bool> jikji::runtime::runTiming(
+    const Model &model, const TimingPlan &plan,
+    const std::function<void()> &afterWarmup) {
+  if (plan.decodeBatch > 0)
+    return timeDecode(model, plan, afterWarmup);
+  return timePrefill(model, plan, afterWarmup);
+}
