@@ -7,7 +7,7 @@ It is the built-in model of utils/run.sh: nothing is downloaded. Python's
 standard library only. The same seed always writes the same bytes.
 
     utils/make-tiny-model.py OUTDIR [--seed N] [--layers L] [--variant V]
-        [--fp8 [--fp8-scales float|ue8m0]]
+        [--fp8 [--fp8-scales float|ue8m0]] [--config-only]
 
 Variants: v3 (the default: sigmoid, noaux_tc, query LoRA), v2-lite (softmax,
 greedy, no query LoRA, YaRN mscale 0.707), v2 (softmax, group_limited_greedy,
@@ -304,6 +304,9 @@ def main():
     parser.add_argument("--fp8", action="store_true",
                         help="store the linears as released V3 does: F8_E4M3 with 128x128 "
                              "block scales (weight_scale_inv)")
+    parser.add_argument("--config-only", action="store_true",
+                        help="write config.json alone, as the same arguments would (to compile "
+                             "a model whose weights are drawn later, elsewhere: utils/gpu-check.sh)")
     parser.add_argument("--fp8-scales", choices=["float", "ue8m0"], default="float",
                         help="with --fp8: any float32 scale (V3, R1) or powers of two "
                              "(V3.1's scale_fmt ue8m0)")
@@ -382,6 +385,9 @@ def main():
     os.makedirs(args.outdir, exist_ok=True)
     with open(os.path.join(args.outdir, "config.json"), "w") as f:
         json.dump(config, f, indent=2)
+    if args.config_only:
+        print("wrote %s/config.json" % args.outdir)
+        return
     text = json.dumps(header, separators=(",", ":")).encode()
     text += b" " * (-len(text) % 8)
     with open(os.path.join(args.outdir, "model.safetensors"), "wb") as f:

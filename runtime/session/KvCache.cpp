@@ -68,6 +68,25 @@ uint64_t KvCache::bytes() const {
   return total;
 }
 
+void KvCache::fillWithNoise(uint64_t seed) {
+  // xorshift64*, whose top 24 bits make a float in [-1, 1) exactly.
+  uint64_t state = seed * 0x9E3779B97F4A7C15ull + 1;
+  auto fill = [&](void *data, uint64_t bytes) {
+    float *values = static_cast<float *>(data);
+    for (uint64_t i = 0, n = bytes / sizeof(float); i < n; ++i) {
+      state ^= state >> 12;
+      state ^= state << 25;
+      state ^= state >> 27;
+      uint64_t bits = (state * 0x2545F4914F6CDD1Dull) >> 40;
+      values[i] = static_cast<float>(bits) * 0x1p-23f - 1.0f;
+    }
+  };
+  for (HostBuffer &buffer : host_)
+    fill(buffer.data(), buffer.size());
+  for (cuda::ManagedBuffer &buffer : device_)
+    fill(buffer.data(), buffer.size());
+}
+
 std::vector<void *> KvCache::slotPointers(int64_t slot) {
   // A model's cache is all on the host or all on the GPU, so the tensors
   // are in one of the two lists, in manifest order like slotBytes_.

@@ -51,6 +51,13 @@ public:
   /// pointer per manifest cache tensor. Slot 0's are the tensors' bases.
   std::vector<void *> slotPointers(int64_t slot);
 
+  /// Overwrites every value of every slot with pseudo-random floats in
+  /// [-1, 1), a function of `seed`: a cache that looks like keys to the
+  /// hardware, for timing at an assumed context (jikji-run --time-decode).
+  /// GPUs run arithmetic on zeros faster than on real data, so timing a
+  /// zeroed cache would flatter the kernels.
+  void fillWithNoise(uint64_t seed);
+
 private:
   std::vector<HostBuffer> host_;
   std::vector<cuda::ManagedBuffer> device_;

@@ -90,6 +90,9 @@ public:
   /// mean nothing. A step's time does not depend on the values it reads.
   /// Refuses a length out of range.
   Result<bool> assumeFilled(int64_t length);
+  /// KvCache::fillWithNoise over this sequence's own cache (none for a
+  /// slot of a SequenceBatch, whose batch fills its cache).
+  void fillCacheWithNoise(uint64_t seed) { cache_.fillWithNoise(seed); }
 
   /// Checks `count` tokens for forward(): at least one, each an id in
   /// [0, vocab), and room for them (length() + count <= capacity()).

@@ -68,6 +68,9 @@ public:
   /// after checking the slot.
   Result<bool> assumeFilled(int64_t slot, int64_t length);
 
+  /// KvCache::fillWithNoise over every slot's cache.
+  void fillCacheWithNoise(uint64_t seed) { cache_.fillWithNoise(seed); }
+
   /// Sequence::checkTokens on slot `slot`, after checking the slot.
   Result<bool> checkTokens(int64_t slot, const int64_t *tokens,
                            int64_t count) const;

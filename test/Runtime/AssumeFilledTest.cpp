@@ -13,6 +13,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "runtime/session/KvCache.h"
 #include "runtime/session/Model.h"
 #include "runtime/session/Sequence.h"
 #include "runtime/session/SequenceBatch.h"
@@ -120,4 +121,35 @@ TEST(AssumeFilledTest, BatchDecodesAtTheAssumedLengths) {
             oneHot(5 + 7));
   EXPECT_EQ(batch->length(0), 3);
   EXPECT_EQ(batch->length(1), 2);
+}
+
+// Tests that a cache filled for timing holds values in [-1, 1) everywhere,
+// varied (no zeros left, not one value repeated), and the same for a seed.
+TEST(AssumeFilledTest, NoiseFillsEveryValue) {
+  FakeModel fake;
+  ASSERT_TRUE(fake.ready());
+  fake.setCacheShape(2, 3);
+  Result<Model> model = Model::load(fake.artifactPath(), fake.weightsDir());
+  ASSERT_TRUE(model.ok()) << model.error();
+  Result<KvCache> first = KvCache::allocate(*model, 5, 2);
+  Result<KvCache> second = KvCache::allocate(*model, 5, 2);
+  ASSERT_TRUE(first.ok() && second.ok());
+  first->fillWithNoise(3);
+  second->fillWithNoise(3);
+  std::vector<void *> a = first->slotPointers(0), b = second->slotPointers(0);
+  ASSERT_EQ(a.size(), b.size());
+  uint64_t floatsPerTensor = first->bytes() / a.size() / sizeof(float);
+  for (size_t tensor = 0; tensor < a.size(); ++tensor) {
+    const float *values = static_cast<const float *>(a[tensor]);
+    const float *again = static_cast<const float *>(b[tensor]);
+    int64_t distinct = 0;
+    for (uint64_t i = 0; i < floatsPerTensor; ++i) {
+      EXPECT_GE(values[i], -1.0f);
+      EXPECT_LT(values[i], 1.0f);
+      EXPECT_NE(values[i], 0.0f) << "value " << i;
+      EXPECT_EQ(values[i], again[i]) << "value " << i;
+      distinct += i > 0 && values[i] != values[i - 1];
+    }
+    EXPECT_GT(distinct, static_cast<int64_t>(floatsPerTensor) / 2);
+  }
 }

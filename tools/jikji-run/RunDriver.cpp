@@ -93,8 +93,8 @@ S others one step each.
 
 Timing runs one step shape with pseudo-random token ids (--seed) and prints
 its median time to stdout. The context is assumed, not computed: each
-sequence starts with L positions whose cache rows hold zeros (a step's time
-does not depend on them), so the logits mean nothing.
+sequence starts with L positions whose cache rows hold pseudo-random values
+(a step's time does not depend on them), so the logits mean nothing.
   --time-decode B       decode steps of B sequences, one token each (one
                         call per step when the artifact exports
                         jikji_forward_batch)

@@ -72,6 +72,7 @@ Result<bool> timeDecode(const Model &model, const TimingPlan &plan,
       SequenceBatch::create(model, batch, capacityOf(plan));
   if (!sequences)
     return Error(sequences.error());
+  sequences->fillCacheWithNoise(plan.seed);
   for (int64_t slot = 0; slot < batch; ++slot) {
     Result<bool> filled = sequences->assumeFilled(slot, plan.context);
     if (!filled)
@@ -117,6 +118,7 @@ Result<bool> timePrefill(const Model &model, const TimingPlan &plan,
   Result<Sequence> sequence = Sequence::create(model, capacityOf(plan));
   if (!sequence)
     return Error(sequence.error());
+  sequence->fillCacheWithNoise(plan.seed);
   TokenStream stream(plan.seed, model.vocabSize());
   std::vector<int64_t> tokens(static_cast<size_t>(plan.prefillTokens));
   // Generation needs the last token's logits only.

@@ -10,13 +10,15 @@
 // (utils/gpu-check.sh) measures the kernels at DeepSeek-V3's shapes (128
 // heads, 4,096-row caches, batch 64 and 132), and it works on the CPU too.
 //
-// The context is not computed: the sequences start at length L with cache
-// rows [0, L) as allocated, zeros (Sequence::assumeFilled). A step's time
-// does not depend on the values in the cache (no kernel skips work by
-// value), and filling 4,096 positions of 132 sequences would cost far more
-// than the steps measured. The token ids are pseudo-random, so that the
-// routed experts' rows spread as with varied text. The logits mean nothing
-// and are not checked beyond the runtime's own NaN check.
+// The context is not computed: the sequences start at length L
+// (Sequence::assumeFilled) over a cache of pseudo-random values in [-1, 1)
+// (KvCache::fillWithNoise; zeros would flatter a GPU, which computes on
+// zeros faster). No kernel skips work by value, so a step costs what it
+// would after a real prompt, and computing 4,096 positions of 132
+// sequences first would cost far more than the steps measured. The token
+// ids are pseudo-random, so that the routed experts' rows spread as with
+// varied text. The logits mean nothing and are not checked beyond the
+// runtime's own NaN check.
 //
 //===----------------------------------------------------------------------===//
 
