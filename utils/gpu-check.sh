@@ -8,12 +8,37 @@
 #       or MLIR library) and the reference cases, and builds the timing
 #       program utils/gpu-bench.cu with /usr/local/cuda's nvcc, into DIR
 #       (about 50 MB; the device tool carries at most 64 MiB).
+#       It also writes the configs of the kernel benchmarks' models (below)
+#       and compiles them with --gpu-tensor-cores.
 #   utils/gpu-check.sh run DIR    there, from the repository root: runs the
 #       reference cases on the GPU (teacher-forced logits against the
-#       reference, greedy tokens) and the timing program (copy bandwidth,
-#       cuBLAS BF16 product), and prints one table, in well under 5 minutes;
-#       each case's log (DIR/logs/CASE.err) holds its kernels by GPU time
-#       (jikji-run --kernel-times).
+#       reference, greedy tokens), the timing program (copy bandwidth,
+#       cuBLAS BF16 product) and the kernel benchmarks, and prints the
+#       tables, within 5 minutes; each run's log (DIR/logs/NAME.err) holds
+#       its kernels by GPU time (jikji-run --kernel-times).
+#
+# The kernel benchmarks (issue #7, item 5) time Jikji's generated kernels at
+# DeepSeek-V3's shapes. Their models come from utils/make-tiny-model.py:
+# the configs here (--config-only), the weights drawn there (--fast-random,
+# a few GB that would not fit the carried folder), with the same arguments.
+# jikji-run --time-decode / --time-prefill times one step shape (medians),
+# and each figure is the difference of two runs that differ only in the
+# work measured, so that everything else a step does cancels:
+#   - latent-attention decode: 128 heads, latent 512 + rope 64, batch 64
+#     and 132, a cache of 4,096 rows against one of 256 (the context is
+#     assumed, jikji-run fills the cache with pseudo-random values): the
+#     3,840 extra rows' bytes and FLOPs over the extra time;
+#   - BF16 matrix product at 4096^3: a prefill of 4,096 tokens through 2
+#     dense layers (hidden 4,096, intermediate 4,096, attention of 2 small
+#     heads) against 1: one layer's gate, up and down products are three
+#     4096^3 products (99% of the layer's FLOPs);
+#   - grouped expert products: V3's expert shape (7,168 x 2,048, top-8 and
+#     one shared expert) with 16 routed experts, 2 MoE layers against 1, at
+#     a prefill of 256 tokens (128 rows per expert, what V3's 256 experts
+#     get from a 4,096-token prefill) and at decode batch 8 (4 rows per
+#     expert, as V3 at batch 132). The 1-layer model reads the 2-layer
+#     model's weights file (its config.json names 1 layer; the runtime reads
+#     the tensors it needs).
 #       The table is also written to DIR/gpu-check.md and, where the device
 #       tool set $OUT, to $OUT/gpu-check.md.
 #
@@ -37,6 +62,36 @@ dir=$2
 cases="tiny-v3 tiny-v2-lite tiny-v3-fp8"
 variants="f32 tc"
 tolerance() { [ "$1" = tc ] && echo 2e-2 || echo 1e-4; }
+
+# The kernel benchmarks' models: make-tiny-model.py arguments. NAME-1 is
+# NAME with one layer, over NAME's weights.
+yarn='"max_position_embeddings": 163840, "rope_scaling": {"type": "yarn", "factor": 40, "original_max_position_embeddings": 4096, "beta_fast": 32, "beta_slow": 1, "mscale": 1.0, "mscale_all_dim": 1.0}'
+v3_attention='"num_attention_heads": 128, "num_key_value_heads": 128, "q_lora_rank": 1536, "kv_lora_rank": 512, "qk_nope_head_dim": 128, "qk_rope_head_dim": 64, "v_head_dim": 128'
+small_attention='"num_attention_heads": 2, "num_key_value_heads": 2'
+kernel_models="kb-attention kb-product kb-product-1 kb-experts kb-experts-1"
+model_arguments() {
+  local layers=2
+  case $1 in *-1) layers=1 ;; esac
+  case $1 in
+    kb-attention)
+      echo "--layers 1 --override {\"hidden_size\": 7168, $v3_attention, \"intermediate_size\": 128, \"first_k_dense_replace\": 1, \"vocab_size\": 256, $yarn}" ;;
+    kb-product*)
+      echo "--layers $layers --override {\"hidden_size\": 4096, $small_attention, \"intermediate_size\": 4096, \"first_k_dense_replace\": $layers, \"vocab_size\": 256, $yarn}" ;;
+    kb-experts*)
+      echo "--layers $layers --override {\"hidden_size\": 7168, $small_attention, \"n_routed_experts\": 16, \"num_experts_per_tok\": 8, \"n_group\": 8, \"topk_group\": 4, \"n_shared_experts\": 1, \"moe_intermediate_size\": 2048, \"first_k_dense_replace\": 0, \"vocab_size\": 256, $yarn}" ;;
+  esac
+}
+# Runs make-tiny-model.py for model $1 into $2 with more arguments $3...
+# (the override is one argument, JSON with spaces).
+make_model() {
+  local name=$1 out=$2
+  shift 2
+  local arguments override
+  arguments=$(model_arguments "$name")
+  override=${arguments#*--override }
+  python3 "$root/utils/make-tiny-model.py" "$out" ${arguments%% --override*} \
+    --override "$override" "$@"
+}
 
 pack() {
   local build=${JIKJI_BUILD_DIR:-$root/build}
@@ -73,6 +128,14 @@ pack() {
         $flags -o "$dir/artifacts/$case-$variant.so" 2>"$dir/compile-$case-$variant.log"
     done
   done
+  mkdir -p "$dir/kernel-models"
+  for model in $kernel_models; do
+    make_model "$model" "$dir/kernel-models/$model" --config-only >/dev/null
+    echo "gpu-check: jikji-compile $model --target=cuda --gpu-arch=sm_90 --gpu-tensor-cores"
+    "$build/bin/jikji-compile" "$dir/kernel-models/$model/config.json" \
+      --target=cuda --gpu-arch=sm_90 --gpu-tensor-cores \
+      -o "$dir/artifacts/$model.so" 2>"$dir/compile-$model.log"
+  done
   echo "gpu-check: nvcc utils/gpu-bench.cu"
   # libcuda comes from the GPU machine's driver (the stub only links);
   # cuBLAS is opened at run time, so its 500 MB need not travel.
@@ -89,6 +152,85 @@ pack() {
     echo "gpu-check: $dir is over 56 MiB; with the working tree it would not fit the device tool's 64 MiB" >&2
     exit 1
   fi
+}
+
+# The median milliseconds of one jikji-run timing run (log NAME, model
+# MODEL, then jikji-run's timing flags), or nothing when it failed.
+time_step() {
+  local name=$1 model=$2
+  shift 2
+  timeout 120 "$dir/bin/jikji-run" "$dir/artifacts/$model.so" --device=cuda \
+    --weights "$dir/kernel-models/$model" "$@" --kernel-times \
+    >"$log/$name.out" 2>"$log/$name.err" || return 0
+  sed -n 's/^.*: median \([0-9.]*\) ms.*$/\1/p' "$log/$name.out"
+}
+
+# awk over named numbers: `calc 'expression' a=1 b=2`, "-" when a number
+# is missing (a run failed).
+calc() {
+  local expression=$1 assignment
+  shift
+  local variables=()
+  for assignment in "$@"; do
+    case ${assignment#*=} in "" | -) echo "-"; return ;; esac
+    variables+=(-v "$assignment")
+  done
+  awk "${variables[@]}" "BEGIN { $expression }" </dev/null
+}
+
+# The kernel benchmarks' table (see the top of this file); $1 the copy
+# bandwidth in GB/s, $2 cuBLAS's TFLOP/s (either may be empty).
+kernel_benchmarks() {
+  local copy=$1 gemm=$2 status=0
+  local drawn=$SECONDS
+  for model in kb-attention kb-product kb-experts; do
+    make_model "$model" "$dir/kernel-models/$model" --fast-random \
+      >>"$log/weights.log" 2>&1 || { echo "gpu-check: drawing $model failed" >&2; status=1; }
+  done
+  for model in kb-product kb-experts; do
+    ln -sf "../$model/model.safetensors" "$dir/kernel-models/$model-1/model.safetensors"
+  done
+  echo
+  echo "Kernel benchmarks at V3 shapes (BF16 operands on tensor cores; weights drawn in $((SECONDS - drawn)) s): each figure is the difference of the two runs' median steps."
+  echo
+  echo "| kernel benchmark | runs compared (median step) | measured | target |"
+  echo "| --- | --- | --- | --- |"
+  local batch long short rows=3840
+  for batch in 64 132; do
+    long=$(time_step "attention-b$batch-4096" kb-attention --time-decode "$batch" --context 4096 --steps 8 --warmup 2)
+    short=$(time_step "attention-b$batch-256" kb-attention --time-decode "$batch" --context 256 --steps 8 --warmup 2)
+    local gbps tflops share
+    gbps=$(calc 'printf "%.0f", b * r * 576 * 4 / ((l - s) / 1e3) / 1e9' b="$batch" r=$rows l="$long" s="$short")
+    tflops=$(calc 'printf "%.1f", b * 128 * r * 2 * 1088 / ((l - s) / 1e3) / 1e12' b="$batch" r=$rows l="$long" s="$short")
+    share=$(calc 'printf "%.0f%%", 100 * g / c' g="$gbps" c="$copy")
+    [ "$gbps" = - ] && status=1
+    # How the steps ran: one jikji_forward_batch, or one call per sequence.
+    local calls
+    calls=$(sed -n 's/^decode: .* tokens\/s, //p' "$log/attention-b$batch-4096.out")
+    echo "| latent-attention decode, batch $batch, 128 heads, latent 512 + rope 64 | cache 4,096 rows: ${long:-FAILED} ms; 256 rows: ${short:-FAILED} ms; ${calls:-?} | $gbps GB/s of cache read ($share of copy), $tflops TFLOP/s | >= 70% of copy bandwidth when memory-bound |"
+  done
+  local two one
+  two=$(time_step product-2 kb-product --time-prefill 4096 --steps 3 --warmup 1)
+  one=$(time_step product-1 kb-product-1 --time-prefill 4096 --steps 3 --warmup 1)
+  tflops=$(calc 'printf "%.1f", 3 * 2 * 4096 ^ 3 / ((t - o) / 1e3) / 1e12' t="$two" o="$one")
+  share=$(calc 'printf "%.0f%%", 100 * f / g' f="$tflops" g="$gemm")
+  [ "$tflops" = - ] && status=1
+  echo "| BF16 matrix product 4096^3 (a dense layer's gate, up, down at 4,096 tokens) | 2 layers: ${two:-FAILED} ms; 1 layer: ${one:-FAILED} ms | $tflops TFLOP/s ($share of cuBLAS) | >= 60% of cuBLAS |"
+  two=$(time_step experts-prefill-2 kb-experts --time-prefill 256 --steps 5 --warmup 2)
+  one=$(time_step experts-prefill-1 kb-experts-1 --time-prefill 256 --steps 5 --warmup 2)
+  tflops=$(calc 'printf "%.1f", 256 * 9 * 3 * 2 * 7168 * 2048 / ((t - o) / 1e3) / 1e12' t="$two" o="$one")
+  share=$(calc 'printf "%.0f%%", 100 * f / g' f="$tflops" g="$gemm")
+  [ "$tflops" = - ] && status=1
+  echo "| grouped expert products, prefill of 256 tokens (128 rows per expert; 8 routed + 1 shared of 7,168 x 2,048) | 2 MoE layers: ${two:-FAILED} ms; 1: ${one:-FAILED} ms | $tflops TFLOP/s ($share of cuBLAS) | - |"
+  two=$(time_step experts-decode-2 kb-experts --time-decode 8 --steps 8 --warmup 2)
+  one=$(time_step experts-decode-1 kb-experts-1 --time-decode 8 --steps 8 --warmup 2)
+  # At 64 picks of 16 experts nearly every expert is read, once: the bytes
+  # of all 17, an upper bound.
+  gbps=$(calc 'printf "%.0f", 17 * 3 * 7168 * 2048 * 2 / ((t - o) / 1e3) / 1e9' t="$two" o="$one")
+  share=$(calc 'printf "%.0f%%", 100 * g / c' g="$gbps" c="$copy")
+  [ "$gbps" = - ] && status=1
+  echo "| grouped expert products, decode batch 8 (4 rows per expert) | 2 MoE layers: ${two:-FAILED} ms; 1: ${one:-FAILED} ms | at most $gbps GB/s of expert weights ($share of copy) | - |"
+  return $status
 }
 
 run() {
@@ -157,10 +299,11 @@ run() {
       echo "| cuBLAS BF16 product 4096^3 | not measured: $(sed -n 's/^cublas_unavailable: //p' "$log/gpu-bench.out" | cut -c1-160) |"
     fi
     [ $bench_status -eq 0 ] || echo "| gpu-bench | FAILED (exit $bench_status): $(grep -m1 error "$log/gpu-bench.out" || true) |"
-    echo
-    echo "Took $((SECONDS - start)) s. Logs: $log/."
   } >>"$table"
   [ $bench_status -eq 0 ] || failed=1
+  kernel_benchmarks "$copy" "$gemm" >>"$table" || failed=1
+  echo >>"$table"
+  echo "Took $((SECONDS - start)) s. Logs: $log/." >>"$table"
   cat "$table"
   if [ -n "${OUT:-}" ] && [ -d "$OUT" ]; then
     cp "$table" "$OUT/gpu-check.md"
