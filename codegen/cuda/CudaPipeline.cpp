@@ -81,6 +81,9 @@ void jikji::addCudaGpuPasses(OpPassManager &pm, const CudaOptions &options) {
   pm.addPass(createMergeGpuModulesPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  // The deallocation bookkeeping's arrays on the host's stack, where
+  // filling them needs no wait.
+  pm.addPass(createHostArraysOnStackPass());
   // Launches return at once; the host waits for the kernels only where it
   // touches memory itself.
   pm.addPass(createPlaceGpuSynchronizationsPass());

@@ -160,6 +160,27 @@ def LowerGpuHostCallsPass
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
+def HostArraysOnStackPass
+    : Pass<"jikji-host-arrays-on-stack", "mlir::ModuleOp"> {
+  let summary = "Put small arrays only the host uses on its stack";
+  let description = [{
+    Runs on the host code after outlining, before
+    `jikji-place-gpu-synchronizations`. On the CUDA target a `memref.alloc`
+    is the runtime's `alloc`: managed memory zeroed on the stream, which
+    the host may touch only after a wait. Bufferization's deallocation
+    bookkeeping allocates small arrays that only the host reads (the
+    pointers and flags `dealloc_helper` compares), and filling them made
+    the host wait for the GPU twice a step. This pass turns such an
+    allocation into a `memref.alloca` and drops its deallocation, when it
+    is in a function's entry block (not in a loop, whose iterations would
+    each grow the stack), has a static shape of at most 4 KiB in the
+    default memory space, and every use, through casts, is a load, a store,
+    a `dim`, pointer extraction, its deallocation, or a call of a function
+    that neither launches, allocates nor calls anything. An array a kernel
+    or an unknown callee may see, or one that escapes, stays as it is.
+  }];
+}
+
 def EmulateGpuLaunchesPass
     : Pass<"jikji-emulate-gpu-launches", "mlir::func::FuncOp"> {
   let summary = "Run each gpu.launch as loops on the host, for testing";
