@@ -162,40 +162,12 @@ public:
   /// The `j`-th expert of token `t`: the best-scoring expert in a kept group
   /// not already among `indices[t, 0..j)`, ties to the lower index.
   Value pickExpert(Value t, Value j, Value kept, Value indices) {
-    Value lowest = f32Constant(b, loc, kMinusInfinity);
-    Value none = arith::ConstantIntOp::create(b, loc, b.getI64Type(), -1);
-    auto loop = scf::ForOp::create(
-        b, loc, indexConstant(b, loc, 0), indexConstant(b, loc, experts),
-        indexConstant(b, loc, 1), ValueRange{lowest, none},
-        [&](OpBuilder &b, Location loc, Value e, ValueRange carried) {
-          Value value = choice(b, loc, t, e);
-          Value e64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), e);
-          Value group = arith::DivUIOp::create(
-              b, loc, e64,
-              arith::ConstantIntOp::create(b, loc, b.getI64Type(), groupSize));
-          Value inKeptGroup = arith::CmpIOp::create(
-              b, loc, arith::CmpIPredicate::ne, bitOf(kept, group),
-              arith::ConstantIntOp::create(b, loc, b.getI64Type(), 0));
-          Value taken = alreadyChosen(b, loc, t, j, e64, indices);
-          Value better = arith::OrIOp::create(
-              b, loc,
-              arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, value,
-                                    carried[0]),
-              arith::CmpIOp::create(
-                  b, loc, arith::CmpIPredicate::slt, carried[1],
-                  arith::ConstantIntOp::create(b, loc, b.getI64Type(), 0)));
-          Value take = arith::AndIOp::create(
-              b, loc, arith::AndIOp::create(b, loc, inKeptGroup, better),
-              arith::XOrIOp::create(
-                  b, loc, taken,
-                  arith::ConstantIntOp::create(b, loc, b.getI1Type(), 1)));
-          scf::YieldOp::create(
-              b, loc,
-              ValueRange{
-                  arith::SelectOp::create(b, loc, take, value, carried[0]),
-                  arith::SelectOp::create(b, loc, take, e64, carried[1])});
-        });
-    return loop.getResult(1);
+    auto notTaken = [&](OpBuilder &b, Location loc, Value, Value e64) {
+      return arith::XOrIOp::create(
+          b, loc, alreadyChosen(b, loc, t, j, e64, indices),
+          arith::ConstantIntOp::create(b, loc, b.getI1Type(), 1));
+    };
+    return bestExpert(t, kept, notTaken).second;
   }
 
   /// The expert after (`previous`, `previousExpert`) in the order in
@@ -205,32 +177,53 @@ public:
   /// without the picks so far, so that a kernel needs no memory for them.
   std::pair<Value, Value> pickAfter(Value t, Value kept, Value previous,
                                     Value previousExpert) {
+    Value first = arith::CmpIOp::create(
+        b, loc, arith::CmpIPredicate::slt, previousExpert,
+        arith::ConstantIntOp::create(b, loc, b.getI64Type(), 0));
+    auto comesAfter = [&](OpBuilder &b, Location loc, Value value,
+                          Value e64) {
+      Value after = arith::OrIOp::create(
+          b, loc,
+          arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, value,
+                                previous),
+          arith::AndIOp::create(
+              b, loc,
+              arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, value,
+                                    previous),
+              arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, e64,
+                                    previousExpert)));
+      return arith::OrIOp::create(b, loc, first, after);
+    };
+    return bestExpert(t, kept, comesAfter);
+  }
+
+private:
+  /// Whether expert `e64` (i64), of choice value `value`, may be picked
+  /// besides being in a kept group (an i1).
+  using EligibleFn =
+      llvm::function_ref<Value(OpBuilder &, Location, Value value, Value e64)>;
+
+  /// The best-scoring expert of token `t` in a kept group that `eligible`
+  /// admits, ties to the lower index, and its choice value: (-inf, -1)
+  /// when there is none. A loop over the experts, so that a kernel needs
+  /// no memory for the scores.
+  std::pair<Value, Value> bestExpert(Value t, Value kept,
+                                     EligibleFn eligible) {
     Value lowest = f32Constant(b, loc, kMinusInfinity);
     Value none = arith::ConstantIntOp::create(b, loc, b.getI64Type(), -1);
-    Value zero = arith::ConstantIntOp::create(b, loc, b.getI64Type(), 0);
-    Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
-                                        previousExpert, zero);
     auto loop = scf::ForOp::create(
         b, loc, indexConstant(b, loc, 0), indexConstant(b, loc, experts),
         indexConstant(b, loc, 1), ValueRange{lowest, none},
         [&](OpBuilder &b, Location loc, Value e, ValueRange carried) {
           Value value = choice(b, loc, t, e);
           Value e64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), e);
+          Value zero = arith::ConstantIntOp::create(b, loc, b.getI64Type(), 0);
           Value group = arith::DivUIOp::create(
               b, loc, e64,
               arith::ConstantIntOp::create(b, loc, b.getI64Type(), groupSize));
           Value inKeptGroup = arith::CmpIOp::create(
               b, loc, arith::CmpIPredicate::ne, bitOf(kept, group), zero);
-          Value after = arith::OrIOp::create(
-              b, loc,
-              arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, value,
-                                    previous),
-              arith::AndIOp::create(
-                  b, loc,
-                  arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ,
-                                        value, previous),
-                  arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, e64,
-                                        previousExpert)));
+          Value admitted = eligible(b, loc, value, e64);
           Value better = arith::OrIOp::create(
               b, loc,
               arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, value,
@@ -239,7 +232,7 @@ public:
                                     carried[1], zero));
           Value take = arith::AndIOp::create(
               b, loc, arith::AndIOp::create(b, loc, inKeptGroup, better),
-              arith::OrIOp::create(b, loc, first, after));
+              admitted);
           scf::YieldOp::create(
               b, loc,
               ValueRange{
@@ -249,7 +242,6 @@ public:
     return {loop.getResult(0), loop.getResult(1)};
   }
 
-private:
   Value bitOf(Value mask, Value index) {
     Value one = arith::ConstantIntOp::create(b, loc, b.getI64Type(), 1);
     return arith::AndIOp::create(
