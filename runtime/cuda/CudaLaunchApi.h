@@ -96,8 +96,9 @@ public:
 
   /// Starts a step: forgets the previous step's error.
   void beginStep() { error_.reset(); }
-  /// Ends a step: frees every buffer the artifact allocated and did not
-  /// free, and returns the step's first failure, if any.
+  /// Ends a step: waits for its kernels (a fault is reported after the
+  /// last kernel launched), frees every buffer the artifact allocated and
+  /// did not free, and returns the step's first failure, if any.
   Result<bool> endStep();
 
   const LaunchCounts &counts() const { return counts_; }
