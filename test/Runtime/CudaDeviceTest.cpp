@@ -609,8 +609,46 @@ TEST(CudaDeviceTest, CApiRunsOnCuda) {
             JIKJI_OK)
       << jikji_last_error();
   EXPECT_EQ(logits[5], 1.0f);
+
+  // A batch: two prefills, then one jikji_forward_batch call for both.
+  jikji_batch *batch = nullptr;
+  ASSERT_EQ(jikji_batch_create(model, 2, 4, &batch), JIKJI_OK)
+      << jikji_last_error();
+  int64_t prompt[] = {1, 2};
+  ASSERT_EQ(jikji_batch_prefill(batch, 0, prompt, 2, logits.data()), JIKJI_OK)
+      << jikji_last_error();
+  ASSERT_EQ(jikji_batch_prefill(batch, 1, tokens, 1, logits.data()), JIKJI_OK)
+      << jikji_last_error();
+  int64_t batchCalls = fake.batchCalls();
+  int64_t next[] = {3, 6};
+  std::vector<float> rows(2 * kFakeVocab);
+  ASSERT_EQ(jikji_batch_decode(batch, next, nullptr, rows.data()), JIKJI_OK)
+      << jikji_last_error();
+  EXPECT_EQ(fake.batchCalls(), batchCalls + 1);
+  // 1+2+3 = 6; 5+6 = 11, 3 mod 8.
+  EXPECT_EQ(rows[6], 1.0f);
+  EXPECT_EQ(rows[kFakeVocab + 3], 1.0f);
+  EXPECT_EQ(jikji_batch_length(batch, 0), 3);
+  EXPECT_EQ(jikji_batch_length(batch, 1), 2);
+
+  // A failing launch is JIKJI_EXECUTION_FAILED with the call named, and
+  // changes no slot.
+  driver.failCall("cuLaunchKernel", 1, 719);
+  EXPECT_EQ(jikji_batch_decode(batch, next, nullptr, rows.data()),
+            JIKJI_EXECUTION_FAILED);
+  EXPECT_NE(std::string(jikji_last_error())
+                .find(": a decode step of 2 slots at positions 3, 2: "
+                      "cuLaunchKernel(fake_check_managed_9) failed: "
+                      "CUDA_ERROR_LAUNCH_FAILED"),
+            std::string::npos)
+      << jikji_last_error();
+  driver.clearFailure();
+  EXPECT_EQ(jikji_batch_length(batch, 0), 3);
+  EXPECT_EQ(jikji_batch_length(batch, 1), 2);
+
   jikji_model_free(model);
   jikji_sequence_free(sequence);
+  jikji_batch_free(batch);
   driver.expectNothingLive();
 }
 
