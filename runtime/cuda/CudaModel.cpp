@@ -92,7 +92,7 @@ CudaModel::create(const Artifact &artifact,
 }
 
 Result<bool> CudaModel::reserve(ManagedBuffer &buffer, uint64_t bytes,
-                                const std::string &what) {
+                                const char *what) {
   if (buffer.data() && buffer.size() >= bytes)
     return true;
   // The old buffer goes first, so that the two never need room together.
@@ -102,6 +102,37 @@ Result<bool> CudaModel::reserve(ManagedBuffer &buffer, uint64_t bytes,
     return Error(grown.error());
   buffer = std::move(*grown);
   return true;
+}
+
+Result<bool> CudaModel::stage(ManagedBuffer &buffer, const int64_t *values,
+                              int64_t count, const char *what) {
+  uint64_t bytes = static_cast<uint64_t>(count) * sizeof(int64_t);
+  Result<bool> ok = reserve(buffer, bytes, what);
+  if (!ok)
+    return ok;
+  // The previous step ended with a synchronization, so no kernel still
+  // reads the buffer.
+  std::memcpy(buffer.data(), values, static_cast<size_t>(bytes));
+  return true;
+}
+
+template <typename Call>
+Result<int32_t> CudaModel::runStep(const Call &call, float *logits,
+                                   uint64_t logitBytes) {
+  bind_(api_->table());
+  api_->beginStep();
+  auto *params = static_cast<const void *const *>(parameterTable_.data());
+  int32_t status = call(params, static_cast<float *>(stagedLogits_.data()));
+  Result<bool> step = api_->endStep();
+  if (!step)
+    return Error(step.error());
+  // The artifact synchronizes only where its host code needs it; this one
+  // makes the logits' last writes visible whatever it did.
+  Result<bool> ok = device_->synchronize();
+  if (!ok)
+    return Error(ok.error());
+  std::memcpy(logits, stagedLogits_.data(), static_cast<size_t>(logitBytes));
+  return status;
 }
 
 Result<int32_t> CudaModel::forward(ForwardFunction forward,
@@ -114,34 +145,52 @@ Result<int32_t> CudaModel::forward(ForwardFunction forward,
   Result<bool> ok = device_->makeCurrent();
   if (!ok)
     return Error(ok.error());
-  uint64_t tokenBytes = static_cast<uint64_t>(count) * sizeof(int64_t);
   uint64_t logitBytes = static_cast<uint64_t>(logitRows) *
                         static_cast<uint64_t>(vocab) * sizeof(float);
-  ok = reserve(stagedTokens_, tokenBytes, "the tokens of a step");
+  ok = stage(stagedTokens_, tokens, count, "the tokens of a step");
   if (ok)
     ok = reserve(stagedLogits_, logitBytes, "the logits of a step");
   if (!ok)
     return Error(ok.error());
-  std::memcpy(stagedTokens_.data(), tokens, static_cast<size_t>(tokenBytes));
-
-  bind_(api_->table());
-  api_->beginStep();
-  auto *params = static_cast<const void *const *>(parameterTable_.data());
   auto *stagedTokens = static_cast<const int64_t *>(stagedTokens_.data());
-  auto *stagedLogits = static_cast<float *>(stagedLogits_.data());
-  int32_t status = logitRows == count
-                       ? forward(params, stagedTokens, count, start, caches,
-                                 capacity, stagedLogits)
-                       : forwardLast(params, stagedTokens, count, start, caches,
-                                     capacity, stagedLogits, logitRows);
-  Result<bool> step = api_->endStep();
-  if (!step)
-    return Error(step.error());
-  // The artifact synchronizes after every launch; this one makes the
-  // logits' last writes visible whatever it did.
-  ok = device_->synchronize();
+  return runStep(
+      [&](const void *const *params, float *stagedLogits) {
+        return logitRows == count
+                   ? forward(params, stagedTokens, count, start, caches,
+                             capacity, stagedLogits)
+                   : forwardLast(params, stagedTokens, count, start, caches,
+                                 capacity, stagedLogits, logitRows);
+      },
+      logits, logitBytes);
+}
+
+Result<int32_t> CudaModel::forwardBatch(ForwardBatchFunction forwardBatch,
+                                        const int64_t *tokens,
+                                        const int64_t *positions, int64_t batch,
+                                        void *const *caches, int64_t capacity,
+                                        float *logits, int64_t vocab) {
+  std::lock_guard<std::mutex> lock(stepMutex());
+  Result<bool> ok = device_->makeCurrent();
   if (!ok)
     return Error(ok.error());
-  std::memcpy(logits, stagedLogits_.data(), static_cast<size_t>(logitBytes));
-  return status;
+  uint64_t logitBytes = static_cast<uint64_t>(batch) *
+                        static_cast<uint64_t>(vocab) * sizeof(float);
+  // The kernels read the tokens (the embedding) and the positions (the
+  // rotary embedding, the cache rows), so both live where they can.
+  ok = stage(stagedTokens_, tokens, batch, "the tokens of a step");
+  if (ok)
+    ok = stage(stagedPositions_, positions, batch,
+               "the positions of a decode step");
+  if (ok)
+    ok = reserve(stagedLogits_, logitBytes, "the logits of a step");
+  if (!ok)
+    return Error(ok.error());
+  auto *stagedTokens = static_cast<const int64_t *>(stagedTokens_.data());
+  auto *stagedPositions = static_cast<const int64_t *>(stagedPositions_.data());
+  return runStep(
+      [&](const void *const *params, float *stagedLogits) {
+        return forwardBatch(params, stagedTokens, stagedPositions, batch,
+                            caches, capacity, stagedLogits);
+      },
+      logits, logitBytes);
 }

@@ -9,8 +9,10 @@
 // memory (the artifact's host code and kernels both read them; a mapped
 // safetensors file is not readable by the GPU), the parameter table in
 // managed memory too, and the functions the artifact calls. A forward step
-// stages the tokens into managed memory, binds this model's functions,
-// runs the artifact's jikji_forward and copies the logits back.
+// stages the tokens (and a batched decode step the positions) into managed
+// memory, binds this model's functions, runs the artifact's jikji_forward
+// or jikji_forward_batch and copies the logits back. The staging buffers
+// are kept from step to step and grow only when a step needs more.
 //
 //===----------------------------------------------------------------------===//
 
@@ -71,11 +73,33 @@ public:
                           void *const *caches, int64_t capacity, float *logits,
                           int64_t logitRows, int64_t vocab);
 
+  /// Runs the artifact's jikji_forward_batch, `forwardBatch`: sequence b
+  /// of `batch` feeds tokens[b] at positions[b] over slot b of `caches`
+  /// (managed memory, from this device: `batch` slots of `capacity`
+  /// positions back to back, docs/runtime-abi.md) and gets row b of the
+  /// logits, batch x vocab, copied to `logits` (host memory) once the step
+  /// has synchronized. Returns the entry point's status, or the step's first
+  /// failing driver call; runs one at a time with forward().
+  Result<int32_t> forwardBatch(ForwardBatchFunction forwardBatch,
+                               const int64_t *tokens, const int64_t *positions,
+                               int64_t batch, void *const *caches,
+                               int64_t capacity, float *logits, int64_t vocab);
+
 private:
   CudaModel() = default;
   /// Makes `buffer` hold at least `bytes`, reallocating when it is smaller.
-  Result<bool> reserve(ManagedBuffer &buffer, uint64_t bytes,
-                       const std::string &what);
+  Result<bool> reserve(ManagedBuffer &buffer, uint64_t bytes, const char *what);
+  /// Copies `count` values to `buffer` (managed memory), reserving it
+  /// first.
+  Result<bool> stage(ManagedBuffer &buffer, const int64_t *values,
+                     int64_t count, const char *what);
+  /// One step: binds this model's functions, runs `call` (which gets the
+  /// uploaded parameter table and the staged logits) between the launch
+  /// table's beginStep and endStep, synchronizes and copies `logitBytes`
+  /// of staged logits to `logits`. The step mutex must be held, the
+  /// device current and stagedLogits_ reserved.
+  template <typename Call>
+  Result<int32_t> runStep(const Call &call, float *logits, uint64_t logitBytes);
 
   std::shared_ptr<CudaDevice> device_;
   std::unique_ptr<CudaModule> module_;
@@ -85,8 +109,10 @@ private:
   ManagedBuffer weights_;
   /// The entry point's `params`: addresses into weights_.
   ManagedBuffer parameterTable_;
-  /// Each step's tokens and logits, grown as needed.
+  /// Each step's tokens, positions (batched steps) and logits, grown as
+  /// needed and kept.
   ManagedBuffer stagedTokens_;
+  ManagedBuffer stagedPositions_;
   ManagedBuffer stagedLogits_;
 };
 

@@ -224,6 +224,17 @@ Result<int32_t> Model::runForward(const int64_t *tokens, int64_t count,
                      logits, logitRows);
 }
 
+Result<int32_t> Model::runForwardBatch(const int64_t *tokens,
+                                       const int64_t *positions, int64_t batch,
+                                       void *const *caches, int64_t capacity,
+                                       float *logits) const {
+  if (cuda_)
+    return cuda_->forwardBatch(artifact_.forwardBatch(), tokens, positions,
+                               batch, caches, capacity, logits, vocabSize());
+  return artifact_.forwardBatch()(parameterTable(), tokens, positions, batch,
+                                  caches, capacity, logits);
+}
+
 Result<bool> Model::checkCapacity(int64_t capacity) const {
   if (capacity < 1 || capacity > maxPositions())
     return Error("sequence capacity " + std::to_string(capacity) +

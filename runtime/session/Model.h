@@ -158,25 +158,22 @@ public:
                              int64_t logitRows) const;
 
   /// True when a decode step of several sequences runs in one call: the
-  /// artifact exports jikji_forward_batch and the model runs on the CPU
-  /// (the CUDA device does not stage a batched step; its artifacts do not
-  /// export one yet).
-  bool hasBatchedDecode() const {
-    return !cuda_ && artifact_.forwardBatch() != nullptr;
-  }
+  /// artifact exports jikji_forward_batch. On the CPU the call gets the
+  /// caller's buffers; on the GPU runForwardBatch stages them as
+  /// runForward does.
+  bool hasBatchedDecode() const { return artifact_.forwardBatch() != nullptr; }
 
-  /// Runs jikji_forward_batch (hasBatchedDecode() must hold): sequence b of
-  /// `batch` feeds tokens[b] at positions[b] over cache slot b of `caches`
-  /// (each slot `capacity` positions, the slots back to back) and gets row
-  /// b of `logits`, batch x vocab. The caller has checked every token and
-  /// position (0 <= positions[b] < capacity). Returns the entry point's
-  /// status.
-  int32_t runForwardBatch(const int64_t *tokens, const int64_t *positions,
-                          int64_t batch, void *const *caches, int64_t capacity,
-                          float *logits) const {
-    return artifact_.forwardBatch()(parameterTable(), tokens, positions, batch,
-                                    caches, capacity, logits);
-  }
+  /// Runs jikji_forward_batch (hasBatchedDecode() must hold) on the model's
+  /// device: sequence b of `batch` feeds tokens[b] at positions[b] over
+  /// cache slot b of `caches` (allocated for this model's device, each slot
+  /// `capacity` positions, the slots back to back) and gets row b of
+  /// `logits` (host memory), batch x vocab. The caller has checked every
+  /// token and position (0 <= positions[b] < capacity). Returns the entry
+  /// point's status, or on the GPU the step's first failing driver call.
+  Result<int32_t> runForwardBatch(const int64_t *tokens,
+                                  const int64_t *positions, int64_t batch,
+                                  void *const *caches, int64_t capacity,
+                                  float *logits) const;
 
   /// Checks that this runtime can run `manifest`'s artifact (at `path`, for
   /// the message) on `device`: target "cpu" on Device::Cpu, "cuda" on

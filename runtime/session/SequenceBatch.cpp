@@ -171,18 +171,26 @@ Result<bool> SequenceBatch::decodeInOneCall(const int64_t *tokens,
     stepTokens_[index] = feeds[index] ? tokens[slot] : 0;
     stepPositions_[index] = length(slot);
   }
-  int32_t status =
+  Result<int32_t> ran =
       model_->runForwardBatch(stepTokens_.data(), stepPositions_.data(),
                               slots(), basePointers_.data(), capacity_, logits);
   const std::string &path = model_->artifact().path();
-  if (status != 0) {
+  // The message says which step failed: "a decode step of 3 slots at
+  // positions 4, 2, 7".
+  auto step = [&] {
     std::string positions;
     for (int64_t slot = 0; slot < slots(); ++slot)
       positions += (slot ? ", " : "") + std::to_string(length(slot));
+    return "a decode step of " + std::to_string(slots()) +
+           " slots at positions " + positions;
+  };
+  // A driver call that failed on the GPU: as for jikji_forward, no slot's
+  // length moves, so the rows the step wrote are never read.
+  if (!ran)
+    return Error(path + ": " + step() + ": " + ran.error());
+  if (*ran != 0)
     return Error(path + ": " + kForwardBatchSymbol + " returned status " +
-                 std::to_string(status) + " for a decode step of " +
-                 std::to_string(slots()) + " slots at positions " + positions);
-  }
+                 std::to_string(*ran) + " for " + step());
   const int64_t vocab = model_->vocabSize();
   for (int64_t slot = 0; slot < slots(); ++slot) {
     if (!feeds[static_cast<size_t>(slot)])

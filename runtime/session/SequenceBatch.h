@@ -13,8 +13,11 @@
 // reads the weights once per step instead of B times, which is what makes
 // batching pay on a machine limited by memory bandwidth.
 //
-// Without the batched entry point (older artifacts, the CUDA device) the
-// same step runs one call per slot, with the same results.
+// On the CUDA device the cache is managed memory, as a Sequence's is, and
+// the batched call's tokens, positions and logits are staged through
+// managed buffers the model keeps (cuda::CudaModel::forwardBatch). Without
+// the batched entry point (older artifacts, on either device) the same
+// step runs one call per slot, with the same results.
 //
 //===----------------------------------------------------------------------===//
 
@@ -107,8 +110,9 @@ public:
   /// idle slot is full and has no free row to ride along in.)
   ///
   /// On failure (checkDecode, weights cut since loading, the artifact's
-  /// status, a NaN or infinite logit in a feeding slot's row) no slot's
-  /// length changes, so whatever the call wrote is never read.
+  /// status, on the GPU a failing driver call, named, a NaN or infinite
+  /// logit in a feeding slot's row) no slot's length changes, so whatever
+  /// the call wrote is never read, and the next step may run.
   Result<bool> decodeInto(const int64_t *tokens, float *logits,
                           const std::vector<bool> &feeds);
 

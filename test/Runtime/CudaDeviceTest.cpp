@@ -18,6 +18,7 @@
 #include "runtime/cuda/CudaDevice.h"
 #include "runtime/session/Model.h"
 #include "runtime/session/Sequence.h"
+#include "runtime/session/SequenceBatch.h"
 #include "runtime/session/Session.h"
 
 #include "test/Runtime/FakeModel.h"
@@ -89,14 +90,15 @@ private:
   int64_t (*state_)(const char *) = nullptr;
 };
 
-/// The fake artifact built as a CUDA artifact, with target "cuda".
+/// The fake artifact built as a CUDA artifact, with target "cuda": by
+/// default the build with jikji_forward_batch, or the one at
+/// `artifactPath`.
 class FakeCudaModel : public FakeModel {
 public:
-  FakeCudaModel() : FakeModel(JIKJI_FAKE_CUDA_ARTIFACT) {
-    Manifest cuda = manifest();
-    cuda.target = "cuda";
-    setManifest(cuda);
-    handle_ = ::dlopen(JIKJI_FAKE_CUDA_ARTIFACT, RTLD_NOW | RTLD_LOCAL);
+  explicit FakeCudaModel(const char *artifactPath = JIKJI_FAKE_CUDA_ARTIFACT)
+      : FakeModel(artifactPath) {
+    setCudaTarget();
+    handle_ = ::dlopen(artifactPath, RTLD_NOW | RTLD_LOCAL);
     setArch(nullptr);
     setMisuse(0);
   }
@@ -106,6 +108,12 @@ public:
     setArch(nullptr);
     setMisuse(0);
     ::dlclose(handle_);
+  }
+
+  /// FakeModel::setCacheShape, keeping the target "cuda".
+  void setCacheShape(int64_t layers, int64_t values) {
+    FakeModel::setCacheShape(layers, values);
+    setCudaTarget();
   }
 
   /// See jikji_test_set_cuda_arch and jikji_test_set_cuda_misuse in
@@ -122,6 +130,12 @@ public:
   }
 
 private:
+  void setCudaTarget() {
+    Manifest cuda = manifest();
+    cuda.target = "cuda";
+    setManifest(cuda);
+  }
+
   void *handle_ = nullptr;
 };
 
@@ -328,33 +342,247 @@ TEST(CudaDeviceTest, TimesKernels) {
   driver.expectNothingLive();
 }
 
-// Tests that a batch generates on the CUDA device one call per prompt and
-// step, with the CPU's tokens: the device does not use the artifact's
-// jikji_forward_batch (the fake exports one), whose params and caches
-// would be the host's.
-TEST(CudaDeviceTest, DecodesBatchesOneSequencePerCall) {
+// Tests that a batch generates on the CUDA device the tokens each prompt
+// gets alone: with an artifact that exports jikji_forward_batch, one call
+// per step of both prompts; with one that does not (a compiler that did not
+// export it), one call per prompt and step.
+TEST(CudaDeviceTest, GeneratesBatches) {
+  for (bool batched : {true, false}) {
+    SCOPED_TRACE(batched ? "batched" : "no batch symbol");
+    FakeDriver driver;
+    ASSERT_TRUE(driver.ready());
+    FakeCudaModel fake(batched ? JIKJI_FAKE_CUDA_ARTIFACT
+                               : JIKJI_FAKE_CUDA_ARTIFACT_NO_BATCH);
+    ASSERT_TRUE(fake.ready());
+    int64_t batchCalls = fake.batchCalls();
+    EXPECT_EQ(batchCalls >= 0, batched);
+    {
+      Result<Model> model = loadOnCuda(fake);
+      ASSERT_TRUE(model.ok()) << model.error();
+      EXPECT_EQ(model->hasBatchedDecode(), batched);
+      Session session(*model);
+      Result<BatchGeneration> batch =
+          session.generateBatch({{1, 2}, {5}}, 3, SamplingOptions(), kFakeEos);
+      ASSERT_TRUE(batch.ok()) << batch.error();
+      // 1+2 = 3, 6, 12 mod 8 = 4 (the end); 5, 10 mod 8 = 2, 12 mod 8 = 4.
+      EXPECT_EQ(batch->sequences[0].tokens, (std::vector<int64_t>{3, 6, 4}));
+      EXPECT_EQ(batch->sequences[1].tokens, (std::vector<int64_t>{5, 2, 4}));
+      EXPECT_EQ(batch->decodedInOneCall, batched);
+      // Two prefills, then two steps of both prompts: one real launch per
+      // call.
+      EXPECT_EQ(model->cudaModel()->launchCounts().launches, batched ? 4 : 6);
+    }
+    if (batched) {
+      EXPECT_EQ(fake.batchCalls(), batchCalls + 2);
+    }
+    driver.expectNothingLive();
+  }
+}
+
+/// The fake's logits after a cache holding `tokens`: one-hot at their sum
+/// mod the vocabulary.
+static std::vector<float> expectedLogits(const std::vector<int64_t> &tokens) {
+  int64_t sum = 0;
+  for (int64_t token : tokens)
+    sum += token;
+  std::vector<float> logits(kFakeVocab, 0.0f);
+  logits[static_cast<size_t>(sum % kFakeVocab)] = 1.0f;
+  return logits;
+}
+
+/// Row `row` of `logits` (rows of kFakeVocab).
+static std::vector<float> rowOf(const std::vector<float> &logits, int64_t row) {
+  return std::vector<float>(logits.begin() + row * kFakeVocab,
+                            logits.begin() + (row + 1) * kFakeVocab);
+}
+
+// Tests a SequenceBatch on the CUDA device with jikji_forward_batch: its
+// cache is one managed allocation per tensor, slot after slot (the fake's
+// batched kernel, fake_check_managed_9, refuses a last slot, token,
+// position or logits row outside managed memory); each slot prefills with
+// jikji_forward on its own part; every step of two or more slots feeding is
+// one jikji_forward_batch call with one launch, giving each slot the
+// logits a sequence of its own gets on the same device, idle slots keeping
+// their length; and after the first batched step no step allocates from
+// the driver (the staging buffers and the artifact's scratch are reused).
+TEST(CudaDeviceTest, DecodesBatchInOneCall) {
   FakeDriver driver;
   ASSERT_TRUE(driver.ready());
   FakeCudaModel fake;
   ASSERT_TRUE(fake.ready());
-  int64_t batchCalls = fake.batchCalls();
-  ASSERT_GE(batchCalls, 0);
+  // 2 layers and 3 values per position: a slot laid out without its layers
+  // would overlap its neighbour, which the fake detects.
+  fake.setCacheShape(2, 3);
   {
     Result<Model> model = loadOnCuda(fake);
     ASSERT_TRUE(model.ok()) << model.error();
-    EXPECT_FALSE(model->hasBatchedDecode());
-    Session session(*model);
-    Result<BatchGeneration> batch =
-        session.generateBatch({{1, 2}, {5}}, 3, SamplingOptions(), kFakeEos);
+    ASSERT_TRUE(model->hasBatchedDecode());
+    const cuda::LaunchCounts &counts = model->cudaModel()->launchCounts();
+
+    const int64_t slots = 3, capacity = 8;
+    int64_t liveBefore = driver.state("allocations");
+    Result<SequenceBatch> batch =
+        SequenceBatch::create(*model, slots, capacity);
     ASSERT_TRUE(batch.ok()) << batch.error();
-    // 1+2 = 3, 6, 12 mod 8 = 4 (the end); 5, 10 mod 8 = 2, 12 mod 8 = 4.
-    EXPECT_EQ(batch->sequences[0].tokens, (std::vector<int64_t>{3, 6, 4}));
-    EXPECT_EQ(batch->sequences[1].tokens, (std::vector<int64_t>{5, 2, 4}));
-    EXPECT_FALSE(batch->decodedInOneCall);
-    // Two prefills and two steps of two prompts, one real launch each.
-    EXPECT_EQ(model->cudaModel()->launchCounts().launches, 6);
+    EXPECT_TRUE(batch->decodesInOneCall());
+    // One block per cache tensor for every slot.
+    EXPECT_EQ(driver.state("allocations") - liveBefore, 2);
+    EXPECT_EQ(batch->cacheBytes(), 3u * capacity * 2u * 2u * 3u * 4u);
+
+    std::vector<std::vector<int64_t>> fed = {{1, 2, 3}, {5}, {7, 7}};
+    std::vector<Sequence> alone;
+    std::vector<float> logits(slots * kFakeVocab, -1.0f);
+    for (int64_t slot = 0; slot < slots; ++slot) {
+      std::vector<int64_t> &prompt = fed[static_cast<size_t>(slot)];
+      int64_t length = static_cast<int64_t>(prompt.size());
+      Result<bool> prefilled = batch->forwardInto(
+          slot, prompt.data(), length, logits.data() + slot * kFakeVocab, 1);
+      ASSERT_TRUE(prefilled.ok()) << prefilled.error();
+      EXPECT_EQ(rowOf(logits, slot), expectedLogits(prompt));
+      Result<Sequence> sequence = Sequence::create(*model, capacity);
+      ASSERT_TRUE(sequence.ok()) << sequence.error();
+      ASSERT_TRUE(sequence->forward(prompt.data(), length).ok());
+      alone.push_back(std::move(*sequence));
+    }
+
+    std::vector<std::vector<int64_t>> steps = {
+        {4, 1, 6}, {2, 2, 2}, {7, 0, 5}, {3, 3, 3}};
+    int64_t allocationsMade = 0;
+    for (size_t step = 0; step < steps.size(); ++step) {
+      const std::vector<int64_t> &tokens = steps[step];
+      // The last step leaves slot 1 out: it rides along at its next free
+      // row, which it keeps free.
+      std::vector<bool> feeds = {true, step + 1 != steps.size(), true};
+      int64_t batchCalls = fake.batchCalls();
+      int64_t forwardCalls = fake.forwardCalls();
+      int64_t launches = counts.launches;
+      Result<bool> decoded =
+          batch->decodeInto(tokens.data(), logits.data(), feeds);
+      ASSERT_TRUE(decoded.ok()) << decoded.error();
+      EXPECT_EQ(fake.batchCalls(), batchCalls + 1) << "step " << step;
+      EXPECT_EQ(fake.forwardCalls(), forwardCalls) << "step " << step;
+      EXPECT_EQ(counts.launches, launches + 1) << "step " << step;
+      // The first batched step stages the positions, new; the later ones
+      // reuse every buffer.
+      if (step == 0)
+        allocationsMade = driver.state("allocations_made");
+      else
+        EXPECT_EQ(driver.state("allocations_made"), allocationsMade)
+            << "step " << step;
+      for (int64_t slot = 0; slot < slots; ++slot) {
+        size_t index = static_cast<size_t>(slot);
+        if (!feeds[index]) {
+          EXPECT_EQ(batch->length(slot), alone[index].length());
+          continue;
+        }
+        fed[index].push_back(tokens[index]);
+        EXPECT_EQ(rowOf(logits, slot), expectedLogits(fed[index]))
+            << "step " << step << ", slot " << slot;
+        Result<std::vector<float>> own =
+            alone[index].forward(&tokens[index], 1);
+        ASSERT_TRUE(own.ok()) << own.error();
+        EXPECT_EQ(rowOf(logits, slot), *own)
+            << "step " << step << ", slot " << slot;
+        EXPECT_EQ(batch->length(slot), alone[index].length());
+      }
+    }
+    // Slot 1 goes on from the row it sat out in.
+    int64_t token = 6;
+    fed[1].push_back(token);
+    Result<bool> alone1 = batch->forwardInto(1, &token, 1, logits.data(), 1);
+    ASSERT_TRUE(alone1.ok()) << alone1.error();
+    EXPECT_EQ(rowOf(logits, 0), expectedLogits(fed[1]));
+    // The artifact's buffers came from the driver only in the first
+    // prefill, which holds two at once (its logits of every row and its
+    // scratch); every later step took them back from the pool.
+    EXPECT_EQ(counts.allocations - counts.reused, 2);
+    EXPECT_EQ(driver.state("bad_frees"), 0);
   }
-  EXPECT_EQ(fake.batchCalls(), batchCalls);
+  driver.expectNothingLive();
+}
+
+// Tests failures inside a batched step on the CUDA device: a staging
+// buffer the GPU has no room for, a failing launch, a fault that shows at
+// the artifact's wait, and one at the step's closing synchronization are
+// each the step's message, naming the driver call, with the step's slots
+// and positions; no slot's length moves, nothing leaks, the next step runs
+// again and gives the right logits, and the batch tears down cleanly.
+TEST(CudaDeviceTest, ReportsBatchedStepFailures) {
+  FakeDriver driver;
+  ASSERT_TRUE(driver.ready());
+  FakeCudaModel fake;
+  ASSERT_TRUE(fake.ready());
+  {
+    Result<Model> model = loadOnCuda(fake);
+    ASSERT_TRUE(model.ok()) << model.error();
+    Result<SequenceBatch> batch = SequenceBatch::create(*model, 2, 8);
+    ASSERT_TRUE(batch.ok()) << batch.error();
+    std::vector<float> logits(2 * kFakeVocab);
+    std::vector<int64_t> prompt = {1, 2};
+    ASSERT_TRUE(batch->forwardInto(0, prompt.data(), 1, logits.data(), 1).ok());
+    ASSERT_TRUE(batch->forwardInto(1, prompt.data(), 2, logits.data(), 1).ok());
+    std::vector<int64_t> tokens = {3, 4};
+    std::string prefix =
+        fake.artifactPath() + ": a decode step of 2 slots at positions 1, 2: ";
+    int64_t batchCalls = fake.batchCalls();
+    auto expectUnchanged = [&] {
+      EXPECT_EQ(batch->length(0), 1);
+      EXPECT_EQ(batch->length(1), 2);
+      EXPECT_EQ(driver.state("bad_frees"), 0);
+    };
+
+    // The prefills staged 2 tokens and 1 row of logits; the first batched
+    // step needs a positions buffer, which is refused. The artifact does
+    // not run.
+    driver.failCall("cuMemAllocManaged", 1, 2);
+    EXPECT_EQ(errorOf(batch->decodeInto(tokens.data(), logits.data())),
+              prefix + "cannot allocate 16 bytes of managed memory for the "
+                       "positions of a decode step: cuMemAllocManaged "
+                       "failed: CUDA_ERROR_OUT_OF_MEMORY");
+    EXPECT_EQ(fake.batchCalls(), batchCalls);
+    expectUnchanged();
+
+    driver.failCall("cuLaunchKernel", 1, 719);
+    EXPECT_EQ(errorOf(batch->decodeInto(tokens.data(), logits.data())),
+              prefix + "cuLaunchKernel(fake_check_managed_9) failed: "
+                       "CUDA_ERROR_LAUNCH_FAILED");
+    EXPECT_EQ(fake.batchCalls(), batchCalls + 1);
+    expectUnchanged();
+    int64_t liveBetweenSteps = driver.state("allocations");
+
+    // The step's waits: the artifact's first (after its kernel), then the
+    // runtime's own before it copies the logits back (the artifact's
+    // allocation and its second wait come between).
+    driver.failCall("cuStreamSynchronize", 1, 700);
+    EXPECT_EQ(errorOf(batch->decodeInto(tokens.data(), logits.data())),
+              prefix + "cuStreamSynchronize after kernel "
+                       "fake_check_managed_9 failed: "
+                       "CUDA_ERROR_ILLEGAL_ADDRESS");
+    expectUnchanged();
+    EXPECT_EQ(driver.state("allocations"), liveBetweenSteps);
+    driver.failCall("cuStreamSynchronize", 3, 700);
+    EXPECT_EQ(errorOf(batch->decodeInto(tokens.data(), logits.data())),
+              prefix + "cuStreamSynchronize failed: "
+                       "CUDA_ERROR_ILLEGAL_ADDRESS");
+    expectUnchanged();
+    driver.clearFailure();
+
+    // The artifact's own status, as on the CPU.
+    fake.setFailures(7, -1);
+    EXPECT_EQ(errorOf(batch->decodeInto(tokens.data(), logits.data())),
+              fake.artifactPath() +
+                  ": jikji_forward_batch returned status 7 for a decode "
+                  "step of 2 slots at positions 1, 2");
+    expectUnchanged();
+    fake.setFailures(0, -1);
+
+    Result<bool> decoded = batch->decodeInto(tokens.data(), logits.data());
+    ASSERT_TRUE(decoded.ok()) << decoded.error();
+    EXPECT_EQ(rowOf(logits, 0), expectedLogits({1, 3}));
+    EXPECT_EQ(rowOf(logits, 1), expectedLogits({1, 2, 4}));
+    EXPECT_EQ(batch->length(0), 2);
+    EXPECT_EQ(batch->length(1), 3);
+  }
   driver.expectNothingLive();
 }
 
@@ -381,8 +609,46 @@ TEST(CudaDeviceTest, CApiRunsOnCuda) {
             JIKJI_OK)
       << jikji_last_error();
   EXPECT_EQ(logits[5], 1.0f);
+
+  // A batch: two prefills, then one jikji_forward_batch call for both.
+  jikji_batch *batch = nullptr;
+  ASSERT_EQ(jikji_batch_create(model, 2, 4, &batch), JIKJI_OK)
+      << jikji_last_error();
+  int64_t prompt[] = {1, 2};
+  ASSERT_EQ(jikji_batch_prefill(batch, 0, prompt, 2, logits.data()), JIKJI_OK)
+      << jikji_last_error();
+  ASSERT_EQ(jikji_batch_prefill(batch, 1, tokens, 1, logits.data()), JIKJI_OK)
+      << jikji_last_error();
+  int64_t batchCalls = fake.batchCalls();
+  int64_t next[] = {3, 6};
+  std::vector<float> rows(2 * kFakeVocab);
+  ASSERT_EQ(jikji_batch_decode(batch, next, nullptr, rows.data()), JIKJI_OK)
+      << jikji_last_error();
+  EXPECT_EQ(fake.batchCalls(), batchCalls + 1);
+  // 1+2+3 = 6; 5+6 = 11, 3 mod 8.
+  EXPECT_EQ(rows[6], 1.0f);
+  EXPECT_EQ(rows[kFakeVocab + 3], 1.0f);
+  EXPECT_EQ(jikji_batch_length(batch, 0), 3);
+  EXPECT_EQ(jikji_batch_length(batch, 1), 2);
+
+  // A failing launch is JIKJI_EXECUTION_FAILED with the call named, and
+  // changes no slot.
+  driver.failCall("cuLaunchKernel", 1, 719);
+  EXPECT_EQ(jikji_batch_decode(batch, next, nullptr, rows.data()),
+            JIKJI_EXECUTION_FAILED);
+  EXPECT_NE(std::string(jikji_last_error())
+                .find(": a decode step of 2 slots at positions 3, 2: "
+                      "cuLaunchKernel(fake_check_managed_9) failed: "
+                      "CUDA_ERROR_LAUNCH_FAILED"),
+            std::string::npos)
+      << jikji_last_error();
+  driver.clearFailure();
+  EXPECT_EQ(jikji_batch_length(batch, 0), 3);
+  EXPECT_EQ(jikji_batch_length(batch, 1), 2);
+
   jikji_model_free(model);
   jikji_sequence_free(sequence);
+  jikji_batch_free(batch);
   driver.expectNothingLive();
 }
 

@@ -29,14 +29,18 @@
 |* fake_check_managed_6 on every pointer it was given (the fake driver,       *|
 |* FakeCudaDriver.c, refuses any that is not managed memory) and an empty     *|
 |* kernel (grid 0, which the runtime must skip), writes the buffer from the   *|
-|* host and frees it.                                                         *|
+|* host and frees it. Its jikji_forward_batch does the same with              *|
+|* fake_check_managed_9, given the last element of every array the batch      *|
+|* spans (the tokens, the positions, each cache's last slot, the logits'      *|
+|* last row), so that a batch's buffers must be managed memory end to end.    *|
 |*                                                                            *|
 |* Built with JIKJI_FAKE_NO_MANIFEST it exports no jikji_manifest: a shared   *|
 |* library that is not an artifact. Built with JIKJI_FAKE_NO_THREADS it       *|
 |* exports none of jikji_set_num_threads, jikji_forward_last_logits and       *|
 |* jikji_forward_batch: an artifact of an older compiler, which runs on one   *|
-|* thread. Built with JIKJI_FAKE_NO_BATCH it exports all but                  *|
-|* jikji_forward_batch.                                                       *|
+|* thread. Built with JIKJI_FAKE_NO_BATCH (also together with                 *|
+|* JIKJI_FAKE_CUDA: a CUDA artifact of a compiler that did not export it) it  *|
+|* exports all but jikji_forward_batch.                                       *|
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
@@ -122,14 +126,18 @@ static const char cudaArch[] = "sm_90";
 static const char cudaPtx[] =
     "//\n.version 8.0\n.target sm_90\n.address_size 64\n"
     ".visible .entry fake_check_managed_6(\n.param .u64 a\n)\n{\nret;\n}\n"
+    ".visible .entry fake_check_managed_9(\n.param .u64 a\n)\n{\nret;\n}\n"
     ".visible .entry fake_empty(\n)\n{\nret;\n}\n";
-/* An ELF header whose section header table (none) starts at byte 96, so
- * the image is 96 bytes: the header, then the kernel names. */
-static const unsigned char cudaCubin[96] = {
-    0x7f, 'E', 'L', 'F', 2, 1, 1, 0, [0x28] = 96, [0x3A] = 64,
+/* An ELF header whose section header table (none) starts at byte 128, so
+ * the image is 128 bytes: the header, then the kernel names. */
+/* clang-format off */
+static const unsigned char cudaCubin[128] = {
+    0x7f, 'E', 'L', 'F', 2, 1, 1, 0, [0x28] = 128, [0x3A] = 64,
     [64] = 'f', 'a', 'k', 'e', '_', 'c', 'h', 'e', 'c', 'k', '_', 'm', 'a',
     'n', 'a', 'g', 'e', 'd', '_', '6', 0, 'f', 'a', 'k', 'e', '_', 'e', 'm',
-    'p', 't', 'y', 0};
+    'p', 't', 'y', 0, 'f', 'a', 'k', 'e', '_', 'c', 'h', 'e', 'c', 'k', '_',
+    'm', 'a', 'n', 'a', 'g', 'e', 'd', '_', '9', 0};
+/* clang-format on */
 
 /* What jikji_cuda_arch returns; a test may replace it (testArch). */
 static const char *testArch = 0;
@@ -160,28 +168,31 @@ const void *jikji_cuda_cubin(uint64_t *size) {
   return cudaCubin;
 }
 
-/* What a compiled step does through the runtime's functions. */
-static int32_t runFakeKernels(const void *const *params, const int64_t *tokens,
-                              int64_t num_tokens, void *const *caches,
-                              float *logits) {
-  void *context, *scratch, *cache0, *cache1, *arguments[6];
+/* What a compiled step does through the runtime's functions: allocates a
+ * scratch buffer of `work` x 8 bytes, launches `kernel`
+ * (fake_check_managed_N) on grid `work` with the N - 1 `pointers` and the
+ * scratch as its arguments, then an empty kernel, and writes the scratch
+ * from the host. */
+static int32_t runFakeKernels(const char *kernel, const void *const *pointers,
+                              int count, int64_t work) {
+  void *context, *scratch, *arguments[9];
+  const void *values[9];
+  int i;
   if (!cudaApi)
     return 97;
+  if (count > 8)
+    return 94;
   context = cudaApi->context;
-  scratch = cudaApi->alloc(context, cudaMisuse == 2 ? 0 : num_tokens * 8);
+  scratch = cudaApi->alloc(context, cudaMisuse == 2 ? 0 : work * 8);
   if (!scratch)
     return 96;
-  cache0 = caches[0];
-  cache1 = caches[1];
-  arguments[0] = (void *)&params;
-  arguments[1] = (void *)&tokens;
-  arguments[2] = &cache0;
-  arguments[3] = &cache1;
-  arguments[4] = &logits;
-  arguments[5] = &scratch;
-  cudaApi->launch(context, "fake_check_managed_6", num_tokens, 1, 1,
-                  cudaMisuse == 1 ? -1 : 32, 1, 1,
-                  0, arguments, 6);
+  for (i = 0; i < count; ++i)
+    values[i] = pointers[i];
+  values[count] = scratch;
+  for (i = 0; i <= count; ++i)
+    arguments[i] = (void *)&values[i];
+  cudaApi->launch(context, kernel, work, 1, 1, cudaMisuse == 1 ? -1 : 32, 1, 1,
+                  0, arguments, count + 1);
   cudaApi->synchronize(context);
   cudaApi->launch(context, "fake_empty", 0, 1, 1, 32, 1, 1, 0, 0, 0);
   cudaApi->synchronize(context);
@@ -189,11 +200,11 @@ static int32_t runFakeKernels(const void *const *params, const int64_t *tokens,
    * they come zeroed, also when the runtime reuses one an earlier step
    * left dirty. */
   if (cudaMisuse != 2) {
-    size_t i;
-    for (i = 0; i < (size_t)num_tokens * 8; ++i)
-      if (((const unsigned char *)scratch)[i] != 0)
+    size_t j;
+    for (j = 0; j < (size_t)work * 8; ++j)
+      if (((const unsigned char *)scratch)[j] != 0)
         return 95;
-    memset(scratch, 0x5A, (size_t)num_tokens * 8);
+    memset(scratch, 0x5A, (size_t)work * 8);
   }
   cudaApi->free(context, scratch);
   if (cudaMisuse == 3)
@@ -259,7 +270,14 @@ int32_t jikji_forward(const void *const *params, const int64_t *tokens,
     return 99;
 #ifdef JIKJI_FAKE_CUDA
   {
-    int32_t status = runFakeKernels(params, tokens, num_tokens, caches, logits);
+    const void *pointers[5];
+    int32_t status;
+    pointers[0] = params;
+    pointers[1] = tokens;
+    pointers[2] = caches[0];
+    pointers[3] = caches[1];
+    pointers[4] = logits;
+    status = runFakeKernels("fake_check_managed_6", pointers, 5, num_tokens);
     if (status)
       return status;
   }
@@ -292,6 +310,25 @@ int32_t jikji_forward_batch(const void *const *params, const int64_t *tokens,
   for (b = 0; b < batch; ++b)
     if (positions[b] < 0 || positions[b] >= cache_capacity)
       return 99;
+#ifdef JIKJI_FAKE_CUDA
+  {
+    /* The first and last element of each array, so that every slot of the
+     * caches and every row of the logits is managed memory. */
+    const void *pointers[8];
+    int32_t status;
+    pointers[0] = params;
+    pointers[1] = tokens + batch - 1;
+    pointers[2] = positions + batch - 1;
+    pointers[3] = caches[0];
+    pointers[4] = (float *)caches[0] + batch * slotFloats - 1;
+    pointers[5] = caches[1];
+    pointers[6] = (float *)caches[1] + batch * slotFloats - 1;
+    pointers[7] = logits + batch * vocabSize - 1;
+    status = runFakeKernels("fake_check_managed_9", pointers, 8, batch);
+    if (status)
+      return status;
+  }
+#endif
   /* Every row first, then every read, as one step of a compiled batch. */
   for (b = 0; b < batch; ++b)
     writeRow((float *)caches[0] + b * slotFloats,

@@ -94,6 +94,8 @@ static struct Allocation *allocations;
 static size_t allocationCount, allocationCapacity;
 static int64_t contexts, streams, modules, launches, badFrees, imageIsCubin;
 static int64_t events;
+/* Every cuMemAllocManaged that succeeded, freed or not. */
+static int64_t allocationsMade;
 static struct Function *functions[1024];
 static size_t functionCount;
 static __thread void *currentContext;
@@ -550,6 +552,7 @@ CUresult cuMemAllocManaged(CUdeviceptr *pointer, size_t bytes, unsigned flags) {
   allocations[allocationCount].data = data;
   allocations[allocationCount].size = bytes;
   ++allocationCount;
+  ++allocationsMade;
   *pointer = (CUdeviceptr)(uintptr_t)data;
   return SUCCESS;
 }
@@ -582,10 +585,13 @@ CUresult cuMemsetD8Async(CUdeviceptr pointer, unsigned char value, size_t count,
   return SUCCESS;
 }
 
-/* The counters, by name, for tests: -1 for an unknown name. */
+/* The counters, by name, for tests: -1 for an unknown name. "allocations"
+ * counts the live ones, "allocations_made" every one since loading. */
 int64_t jikji_fake_cuda_state(const char *name) {
   if (strcmp(name, "allocations") == 0)
     return (int64_t)allocationCount;
+  if (strcmp(name, "allocations_made") == 0)
+    return allocationsMade;
   if (strcmp(name, "contexts") == 0)
     return contexts;
   if (strcmp(name, "streams") == 0)
