@@ -551,8 +551,9 @@ TEST(CudaDeviceTest, ReportsBatchedStepFailures) {
     int64_t liveBetweenSteps = driver.state("allocations");
 
     // The step's waits: the artifact's first (after its kernel), then the
-    // runtime's own before it copies the logits back (the artifact's
-    // allocation and its second wait come between).
+    // runtime's own at the step's end, before it copies the logits back
+    // (the artifact's allocation and its second wait come between); both
+    // name the last kernel launched.
     driver.failCall("cuStreamSynchronize", 1, 700);
     EXPECT_EQ(errorOf(batch->decodeInto(tokens.data(), logits.data())),
               prefix + "cuStreamSynchronize after kernel "
@@ -562,7 +563,8 @@ TEST(CudaDeviceTest, ReportsBatchedStepFailures) {
     EXPECT_EQ(driver.state("allocations"), liveBetweenSteps);
     driver.failCall("cuStreamSynchronize", 3, 700);
     EXPECT_EQ(errorOf(batch->decodeInto(tokens.data(), logits.data())),
-              prefix + "cuStreamSynchronize failed: "
+              prefix + "cuStreamSynchronize after kernel "
+                       "fake_check_managed_9 failed: "
                        "CUDA_ERROR_ILLEGAL_ADDRESS");
     expectUnchanged();
     driver.clearFailure();

@@ -627,9 +627,6 @@ const char *describeDecodeCalls(const Model &model,
            "(jikji_forward_batch)";
   if (model.hasBatchedDecode())
     return "one call each (no step had two sequences still generating)";
-  if (model.artifact().forwardBatch())
-    return "one call per sequence (the CUDA device runs no "
-           "jikji_forward_batch)";
   return "one call per sequence (the artifact exports no "
          "jikji_forward_batch)";
 }
