@@ -74,8 +74,16 @@ void jikji::addCudaLaunchPasses(OpPassManager &pm,
   pm.addNestedPass<func::FuncOp>(createGpuLaunchSinkIndexComputationsPass());
 }
 
+void jikji::addCudaLinalgPasses(OpPassManager &pm) {
+  // Each op's name rides on its location through the lowering, to name
+  // the kernels made from it.
+  pm.addPass(createMarkOpLocationsPass());
+  addPortableLinalgPasses(pm);
+}
+
 void jikji::addCudaGpuPasses(OpPassManager &pm, const CudaOptions &options) {
   addCudaLaunchPasses(pm, options);
+  pm.addPass(createNameKernelsPass());
   pm.addPass(createGpuKernelOutliningPass());
   // One image for the artifact, loaded once by the runtime.
   pm.addPass(createMergeGpuModulesPass());
@@ -139,7 +147,7 @@ void jikji::addCudaBinaryPasses(OpPassManager &pm) {
 void jikji::buildLowerToCudaPipeline(OpPassManager &pm,
                                      const CudaOptions &options,
                                      CudaPhase phase) {
-  addPortableLinalgPasses(pm);
+  addCudaLinalgPasses(pm);
   addCpuBufferizePasses(pm);
   addCudaGpuPasses(pm, options);
   if (phase == CudaPhase::Gpu)

@@ -38,6 +38,10 @@ struct CudaOptions {
 /// Whether `gpuArch` is one the pipeline supports.
 bool isSupportedGpuArch(llvm::StringRef gpuArch);
 
+/// DeepSeek ops -> linalg on tensors for the GPU: the portable lowering,
+/// with each op's name marked on its location (jikji-mark-op-locations) so
+/// that the kernels made from it are named after it.
+void addCudaLinalgPasses(mlir::OpPassManager &pm);
 /// bufferized memrefs -> gpu.launch ops in the host functions, before
 /// outlining: the kernels as the GPU will run them.
 void addCudaLaunchPasses(mlir::OpPassManager &pm, const CudaOptions &options);

@@ -160,6 +160,34 @@ def LowerGpuHostCallsPass
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
+def MarkOpLocationsPass
+    : Pass<"jikji-mark-op-locations", "mlir::ModuleOp"> {
+  let summary = "Mark each DeepSeek op's location with the op's name";
+  let description = [{
+    Wraps the location of every op of the DeepSeek dialect in a `NameLoc`
+    of its op name (`loc("deepseek.latent_attention"(...))`), unless it is
+    marked already. The lowering to linalg builds every op from the DeepSeek
+    op's location and later steps keep it, so the loop nests, and then the
+    launches, made from an op still say which op they compute:
+    `jikji-name-kernels` names the kernels after it. Runs before the CUDA
+    pipeline lowers the DeepSeek ops.
+  }];
+}
+
+def NameKernelsPass : Pass<"jikji-name-kernels", "mlir::ModuleOp"> {
+  let summary = "Name each kernel after the DeepSeek op it computes";
+  let description = [{
+    Gives every `gpu.launch` whose location carries a mark of
+    `jikji-mark-op-locations`, and that has no kernel name yet, the name
+    `<function>_<op>`: `moe_layer_latent_attention`, then
+    `moe_layer_latent_attention_1` and so on, never a name the module
+    already uses. `gpu-kernel-outlining` takes it for the kernel, so a
+    profile or `jikji-run --kernel-times` shows what each kernel computes
+    rather than `moe_layer_kernel_93`. A launch without a mark keeps
+    outlining's default name. Runs just before outlining.
+  }];
+}
+
 def HostArraysOnStackPass
     : Pass<"jikji-host-arrays-on-stack", "mlir::ModuleOp"> {
   let summary = "Put small arrays only the host uses on its stack";

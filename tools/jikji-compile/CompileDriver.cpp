@@ -497,7 +497,7 @@ int jikji::runCompileDriver(int argc, char **argv, DialectRegistry &registry) {
   progress(timer, "imported");
   auto addLinalgPasses = [&](OpPassManager &pm) {
     if (cuda)
-      addPortableLinalgPasses(pm);
+      addCudaLinalgPasses(pm);
     else
       addCpuLinalgPasses(pm, cpuOptions);
   };
