@@ -8,7 +8,8 @@
 //    softmax; when few tokens ask, the cache length is also split into parts
 //    whose partial results a last step combines (flash-decoding), so that
 //    the parts can run side by side. The portable (GPU) lowering takes
-//    LatentFlashDecoding.cpp's form instead for few tokens;
+//    LatentFlashDecoding.cpp's form instead for few tokens, and for a
+//    batched decode step, whose slots it puts in the kernels' grids;
 //  - expanded: keys and values expanded per head from every cache row, then
 //    attention as written: cheaper for long prefills.
 //

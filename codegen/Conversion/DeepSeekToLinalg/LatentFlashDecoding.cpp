@@ -37,6 +37,12 @@
 // and one weight (a broadcast). The exponentials are one per score
 // (step 3), not one per score and channel.
 //
+// A batched decode step (one token per slot, each at positions[t] of its
+// own slot of the caches) is the same five ops with t the slot: every
+// kernel's grid covers the slots, and each thread reads its slot's
+// position, so the host reads nothing. The rows are the capacity's, the
+// same for every slot; a slot's splits past its position are empty.
+//
 //===----------------------------------------------------------------------===//
 
 #include "codegen/Conversion/DeepSeekToLinalg/AttentionBuilders.h"
