@@ -12,6 +12,7 @@
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/LoopLikeInterface.h"
 #include "llvm/Support/MathExtras.h"
 
 #define DEBUG_TYPE "jikji-map-parallel-loops-to-gpu"
@@ -111,13 +112,33 @@ struct MapParallelLoopsToGpuPass final
           << std::to_string(threadsPerBlock);
       return signalPassFailure();
     }
+    IRRewriter rewriter(&getContext());
+    // Element-wise foralls (no loop inside, so no kernel inside either)
+    // are parallel loops like the linalg ops'.
+    SmallVector<scf::ForallOp> elementwise;
+    getOperation().walk([&](scf::ForallOp forall) {
+      bool holdsLoops = forall.getBody()
+                            ->walk([](LoopLikeOpInterface) {
+                              return WalkResult::interrupt();
+                            })
+                            .wasInterrupted();
+      if (!holdsLoops && !forall->getParentOfType<scf::ParallelOp>() &&
+          !forall->getParentOfType<gpu::LaunchOp>())
+        elementwise.push_back(forall);
+    });
+    for (scf::ForallOp forall : elementwise) {
+      rewriter.setInsertionPoint(forall);
+      if (failed(scf::forallToParallelLoop(rewriter, forall))) {
+        forall.emitOpError("could not become a parallel loop");
+        return signalPassFailure();
+      }
+    }
     SmallVector<scf::ParallelOp> outermost;
     getOperation().walk([&](scf::ParallelOp loop) {
       if (!loop->getParentOfType<scf::ParallelOp>() &&
           !loop->getParentOfType<gpu::LaunchOp>())
         outermost.push_back(loop);
     });
-    IRRewriter rewriter(&getContext());
     for (scf::ParallelOp loop : outermost) {
       if (!loop.getInitVals().empty()) {
         loop.emitOpError("has reductions, which the GPU mapping does not "

@@ -26,6 +26,12 @@ def MapParallelLoopsToGpuPass
     grid computed at run time. Collapsing to one dimension keeps the grid
     within `x`'s 2^31 - 1 limit whatever the sizes (`y` and `z` stop at
     65,535 blocks and 64 threads).
+
+    An `scf.forall` with no loop nested in it (a batched decode step's
+    cache write: one element per iteration, each at its slot's position)
+    is such a parallel loop too, and becomes one first. A forall that holds
+    loops (a slot loop around whole kernels) is left alone and runs on the
+    host.
   }];
   let options = [
     Option<"threadsPerBlock", "threads-per-block", "int64_t", "256",

@@ -149,8 +149,8 @@ struct CompileOptions {
   cl::opt<bool> batchedDecode{
       "batched-decode",
       cl::desc("Also export jikji_forward_batch, one decode step for a batch "
-               "of sequences that reads the weights once (default: on for "
-               "--target=cpu; not yet available for --target=cuda)"),
+               "of sequences that reads the weights once (default: on; "
+               "--batched-decode=false leaves it out)"),
       cl::cat(compileCategory())};
   cl::opt<bool> noFusion{"no-fusion",
                          cl::desc("Run no graph fusion: compile the graph as "
@@ -307,9 +307,7 @@ int jikji::runCompileDriver(int argc, char **argv, DialectRegistry &registry) {
                 "use --emit=nvvm");
   bool batchedDecode = options.batchedDecode.getNumOccurrences()
                            ? options.batchedDecode.getValue()
-                           : options.target == Target::Cpu;
-  if (batchedDecode && cuda)
-    return fail("--batched-decode is not yet available for --target=cuda");
+                           : options.target != Target::None;
   if (emit == EmitPhase::Artifact && options.output == "-")
     return fail("an artifact is a shared library: name it with -o FILE");
   // --cpu: checked before the compile rather than after minutes of it.

@@ -23,6 +23,14 @@ mlir::Value concatHeads(mlir::OpBuilder &b, mlir::Location loc,
 mlir::Value writeRows(mlir::OpBuilder &b, mlir::Location loc, mlir::Value rows,
                       mlir::Value cache, mlir::Value start, mlir::Value tokens);
 
+/// Row positions[t] of slot t of `cache` [slots, C, n] becomes row t of
+/// `rows` [slots, n], for every slot: a batched decode step's cache write.
+/// One element per iteration of an scf.forall over (slot, column), which
+/// the GPU pipeline runs as one kernel (MapParallelLoopsToGpu.cpp).
+mlir::Value writeSlotRows(mlir::OpBuilder &b, mlir::Location loc,
+                          mlir::Value rows, mlir::Value cache,
+                          mlir::Value positions);
+
 /// Rows [begin, begin + count) of `cache`.
 mlir::Value readRows(mlir::OpBuilder &b, mlir::Location loc, mlir::Value cache,
                      mlir::OpFoldResult begin, mlir::OpFoldResult count);
@@ -85,6 +93,17 @@ mlir::Value latentFlashDecoding(mlir::OpBuilder &b, mlir::Location loc,
                                 mlir::Value latentCache, mlir::Value ropeCache,
                                 mlir::Value start, mlir::Value tokens,
                                 mlir::Value length, double scale);
+
+/// The same for a batched decode step: query t is the one new token of
+/// slot t, at positions[t], over rows [0, positions[t]] of slot t of
+/// `latentCache` [slots, C, rank] and `ropeCache` [slots, C, dr]. The
+/// kernels' grids cover the slots and each thread reads its slot's
+/// position; the splits follow from the slot count and the capacity C
+/// (docs/dialect/rationale.md).
+mlir::Value batchedLatentFlashDecoding(
+    mlir::OpBuilder &b, mlir::Location loc, mlir::Value latentQuery,
+    mlir::Value ropeQuery, mlir::Value latentCache, mlir::Value ropeCache,
+    mlir::Value positions, mlir::Value slots, double scale);
 
 } // namespace jikji::lowering
 

@@ -81,6 +81,35 @@ Value lowering::writeRows(OpBuilder &b, Location loc, Value rows, Value cache,
                                        strides);
 }
 
+Value lowering::writeSlotRows(OpBuilder &b, Location loc, Value rows,
+                              Value cache, Value positions) {
+  auto rowsType = cast<RankedTensorType>(rows.getType());
+  auto elementType = RankedTensorType::get({}, rowsType.getElementType());
+  Value slots = tensor::DimOp::create(b, loc, rows, 0);
+  auto forall = scf::ForallOp::create(
+      b, loc,
+      ArrayRef<OpFoldResult>{slots, b.getIndexAttr(rowsType.getDimSize(1))},
+      ValueRange{cache}, std::nullopt,
+      [&](OpBuilder &b, Location loc, ValueRange arguments) {
+        Value slot = arguments[0], column = arguments[1];
+        Value position = arith::IndexCastOp::create(
+            b, loc, b.getIndexType(),
+            tensor::ExtractOp::create(b, loc, positions, ValueRange{slot}));
+        Value element = tensor::ExtractSliceOp::create(
+            b, loc, elementType, rows, ArrayRef<OpFoldResult>{slot, column},
+            ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)},
+            ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+        // The body builder owns the terminator, which writes the element.
+        auto writes = scf::InParallelOp::create(b, loc);
+        b.setInsertionPointToStart(writes.getBody());
+        SmallVector<OpFoldResult> ones(3, b.getIndexAttr(1));
+        tensor::ParallelInsertSliceOp::create(
+            b, loc, element, arguments[2],
+            ArrayRef<OpFoldResult>{slot, position, column}, ones, ones);
+      });
+  return forall.getResult(0);
+}
+
 Value lowering::readRows(OpBuilder &b, Location loc, Value cache,
                          OpFoldResult begin, OpFoldResult count) {
   auto type = cast<RankedTensorType>(cache.getType());

@@ -32,7 +32,7 @@ void jikji::populateDeepSeekToLinalgPatterns(RewritePatternSet &patterns,
   populateLinearToLinalgPatterns(patterns, options);
   populateAttentionToLinalgPatterns(patterns, options);
   populateLatentAttentionToLinalgPatterns(patterns, options);
-  populateSlotLoopPatterns(patterns);
+  populateSlotLoopPatterns(patterns, options);
   populateMoeToLinalgPatterns(patterns, options);
 }
 

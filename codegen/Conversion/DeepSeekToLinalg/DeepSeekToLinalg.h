@@ -41,7 +41,10 @@ void populateLatentAttentionToLinalgPatterns(
     mlir::RewritePatternSet &patterns, const LoweringOptions &options = {});
 /// mla_attention and latent_attention of a batched decode step (with
 /// `positions`): one attention per slot, in a parallel loop over the slots.
-void populateSlotLoopPatterns(mlir::RewritePatternSet &patterns);
+/// Without `cpuKernels`, latent_attention is left to its own pattern,
+/// which lowers the batched step whole.
+void populateSlotLoopPatterns(mlir::RewritePatternSet &patterns,
+                              const LoweringOptions &options = {});
 /// moe_router and moe_experts.
 void populateMoeToLinalgPatterns(mlir::RewritePatternSet &patterns,
                                  const LoweringOptions &options = {});

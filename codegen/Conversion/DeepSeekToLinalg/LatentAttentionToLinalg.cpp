@@ -8,7 +8,8 @@
 //    softmax; when few tokens ask, the cache length is also split into parts
 //    whose partial results a last step combines (flash-decoding), so that
 //    the parts can run side by side. The portable (GPU) lowering takes
-//    LatentFlashDecoding.cpp's form instead for few tokens;
+//    LatentFlashDecoding.cpp's form instead for few tokens, and for a
+//    batched decode step, whose slots it puts in the kernels' grids;
 //  - expanded: keys and values expanded per head from every cache row, then
 //    attention as written: cheaper for long prefills.
 //
@@ -411,8 +412,11 @@ struct LatentAttentionPattern final : OpRewritePattern<ds::LatentAttentionOp> {
   jikji::LoweringOptions options;
   LogicalResult matchAndRewrite(ds::LatentAttentionOp op,
                                 PatternRewriter &rewriter) const override {
-    // A batched step becomes one of these per slot first (SlotLoops.cpp).
-    if (op.getPositions())
+    // A batched step: on the CPU one of these per slot first
+    // (SlotLoops.cpp); in the portable (GPU) form kernels over every slot
+    // at once, below.
+    Value positions = op.getPositions();
+    if (positions && options.cpuKernels)
       return rewriter.notifyMatchFailure(op, "batched decode step");
     Location loc = op.getLoc();
     MLIRContext *context = rewriter.getContext();
@@ -428,11 +432,19 @@ struct LatentAttentionPattern final : OpRewritePattern<ds::LatentAttentionOp> {
     int64_t rowsPerHead = nopeDim + valueDim;
     double scale = op.getScale().convertToDouble();
 
-    Value latentCache =
-        writeRows(b, loc, op.getLatent(), op.getLatentCache(), start, tokens);
-    Value ropeCache =
-        writeRows(b, loc, op.getKeyRope(), op.getRopeCache(), start, tokens);
-    Value length = arith::AddIOp::create(b, loc, start, tokens);
+    Value latentCache, ropeCache, length;
+    if (positions) {
+      latentCache =
+          writeSlotRows(b, loc, op.getLatent(), op.getLatentCache(), positions);
+      ropeCache =
+          writeSlotRows(b, loc, op.getKeyRope(), op.getRopeCache(), positions);
+    } else {
+      latentCache =
+          writeRows(b, loc, op.getLatent(), op.getLatentCache(), start, tokens);
+      ropeCache =
+          writeRows(b, loc, op.getKeyRope(), op.getRopeCache(), start, tokens);
+      length = arith::AddIOp::create(b, loc, start, tokens);
+    }
 
     AffineExpr d0 = getAffineDimExpr(0, context),
                d1 = getAffineDimExpr(1, context),
@@ -547,7 +559,13 @@ struct LatentAttentionPattern final : OpRewritePattern<ds::LatentAttentionOp> {
       // split over the cache length, where the blocked form's host loop
       // runs a dozen kernels per block of rows (LatentFlashDecoding.cpp).
       Value weightedLatent;
-      if (options.cpuKernels) {
+      if (positions) {
+        // One query per slot, each over its own slot's rows: the same five
+        // kernels with the slots in their grids.
+        weightedLatent = batchedLatentFlashDecoding(
+            b, loc, latentQuery, op.getQueryRope(), latentCache, ropeCache,
+            positions, tokens, scale);
+      } else if (options.cpuKernels) {
         weightedLatent = blocked();
       } else {
         Value fewTokens = arith::CmpIOp::create(
@@ -613,6 +631,12 @@ struct LatentAttentionPattern final : OpRewritePattern<ds::LatentAttentionOp> {
           HeadVectors{split.getResult(0), ropeKeys}, split.getResult(1), start,
           tokens, length, scale, op.getOutput().getType(), options.cpuKernels);
     };
+    // A batched step is one token per sequence, where the absorbed form
+    // always costs less (by the counts below at T = 1).
+    if (positions) {
+      rewriter.replaceOp(op, {absorbed(b, loc), latentCache, ropeCache});
+      return success();
+    }
     auto cost = [&](Value a, int64_t factor, Value c) {
       Value product = arith::MulIOp::create(b, loc, a, c);
       return arith::MulIOp::create(

@@ -37,6 +37,12 @@
 // and one weight (a broadcast). The exponentials are one per score
 // (step 3), not one per score and channel.
 //
+// A batched decode step (one token per slot, each at positions[t] of its
+// own slot of the caches) is the same five ops with t the slot: every
+// kernel's grid covers the slots, and each thread reads its slot's
+// position, so the host reads nothing. The rows are the capacity's, the
+// same for every slot; a slot's splits past its position are empty.
+//
 //===----------------------------------------------------------------------===//
 
 #include "codegen/Conversion/DeepSeekToLinalg/AttentionBuilders.h"
@@ -69,15 +75,20 @@ constexpr float kMinusInfinity = -std::numeric_limits<float>::infinity();
 
 /// The five steps above for one call: `latentQuery` [T, heads, rank] and
 /// `ropeQuery` [T, heads, dr] over rows [0, length) of `latentCache`
-/// [C, rank] and `ropeCache` [C, dr], token t seeing rows up to start + t.
+/// [C, rank] and `ropeCache` [C, dr], token t seeing rows up to start + t;
+/// or, for a batched decode step (`positions` given), over rows
+/// [0, capacity) of slot t of `latentCache` [T, C, rank] and `ropeCache`
+/// [T, C, dr], token t seeing rows up to positions[t]. Every kernel's grid
+/// then covers the slots; what a slot sees is read on the device.
 class LatentFlashDecoding {
 public:
   LatentFlashDecoding(OpBuilder &b, Location loc, Value latentQuery,
                       Value ropeQuery, Value latentCache, Value ropeCache,
-                      Value start, Value tokens, Value length, double scale)
+                      Value start, Value positions, Value tokens, Value length,
+                      double scale)
       : b(b), loc(loc), latentQuery(latentQuery), ropeQuery(ropeQuery),
         latentCache(latentCache), ropeCache(ropeCache), start(start),
-        tokens(tokens), length(length), scale(scale) {
+        positions(positions), tokens(tokens), length(length), scale(scale) {
     auto queryType = cast<RankedTensorType>(latentQuery.getType());
     heads = queryType.getDimSize(1);
     rank = queryType.getDimSize(2);
@@ -128,15 +139,30 @@ private:
                     ValueRange where) {
     return widenToF32(b, loc, tensor::ExtractOp::create(b, loc, tensor, where));
   }
+  /// The last row token `t` sees: start + t, or positions[t] in a batched
+  /// step (read by the thread, so the host never reads the positions).
+  Value lastVisible(OpBuilder &b, Location loc, Value t) {
+    if (!positions)
+      return arith::AddIOp::create(b, loc, start, t);
+    return arith::IndexCastOp::create(
+        b, loc, b.getIndexType(),
+        tensor::ExtractOp::create(b, loc, positions, ValueRange{t}));
+  }
+  /// Element (j, k) of token t's cache: its slot's in a batched step.
+  Value cacheElement(OpBuilder &b, Location loc, Value cache, Value t, Value j,
+                     Value k) {
+    if (!positions)
+      return read(b, loc, cache, ValueRange{j, k});
+    return read(b, loc, cache, ValueRange{t, j, k});
+  }
   /// The rows of split `split` that token `t` sees: [split·rows,
-  /// min((split + 1)·rows, start + t + 1)), empty when the first lies past
-  /// the second.
-  static std::pair<Value, Value> splitRange(OpBuilder &b, Location loc,
-                                            Value split, Value rows, Value t,
-                                            Value start) {
+  /// min((split + 1)·rows, last visible + 1)), empty when the first lies
+  /// past the second.
+  std::pair<Value, Value> splitRange(OpBuilder &b, Location loc, Value split,
+                                     Value rows, Value t) {
     Value begin = mul(b, split, rows);
     Value seen =
-        arith::AddIOp::create(b, loc, arith::AddIOp::create(b, loc, start, t),
+        arith::AddIOp::create(b, loc, lastVisible(b, loc, t),
                               arith::ConstantIndexOp::create(b, loc, 1));
     Value end = arith::MinUIOp::create(
         b, loc, arith::AddIOp::create(b, loc, begin, rows), seen);
@@ -177,7 +203,9 @@ private:
   }
 
   /// Step 1, [T, length, heads]: heads innermost, so the threads of a warp
-  /// read one cache row together.
+  /// read one cache row together. In a batched step the rows are the
+  /// capacity's, and a thread past its slot's position skips its dot
+  /// products (steps 2 to 4 never read its score as more than a 0 weight).
   Value scoresOf() {
     auto type = RankedTensorType::get(
         {ShapedType::kDynamic, ShapedType::kDynamic, heads}, b.getF32Type());
@@ -192,14 +220,29 @@ private:
                         ValueRange carried) -> SmallVector<Value> {
                       return {multiplyAdd(
                           b, loc, read(b, loc, query, ValueRange{t, h, k}),
-                          read(b, loc, cache, ValueRange{j, k}), carried[0])};
+                          cacheElement(b, loc, cache, t, j, k), carried[0])};
                     })
             .getResult(0);
       };
-      Value score = dot(latentQuery, latentCache, rank, f32(b, loc, 0.0));
-      score = dot(ropeQuery, ropeCache, ropeDim, score);
-      return SmallVector<Value>{
-          arith::MulFOp::create(b, loc, score, f32(b, loc, scale))};
+      auto scaledScore = [&]() -> Value {
+        Value score = dot(latentQuery, latentCache, rank, f32(b, loc, 0.0));
+        score = dot(ropeQuery, ropeCache, ropeDim, score);
+        return arith::MulFOp::create(b, loc, score, f32(b, loc, scale));
+      };
+      if (!positions)
+        return SmallVector<Value>{scaledScore()};
+      Value visible = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule,
+                                            j, lastVisible(b, loc, t));
+      return SmallVector<Value>(
+          scf::IfOp::create(
+              b, loc, visible,
+              [&](OpBuilder &b, Location loc) {
+                scf::YieldOp::create(b, loc, scaledScore());
+              },
+              [&](OpBuilder &b, Location loc) {
+                scf::YieldOp::create(b, loc, f32(b, loc, 0.0));
+              })
+              .getResults());
     })[0];
   }
 
@@ -216,7 +259,7 @@ private:
         perElement({maxima, sums}, [&](OpBuilder &b, Location loc,
                                        ValueRange at, ValueRange) {
           Value t = at[0], s = at[1], h = at[2];
-          auto [begin, end] = splitRange(b, loc, s, rows, t, start);
+          auto [begin, end] = splitRange(b, loc, s, rows, t);
           auto pass =
               loop(b, loc, begin, end,
                    ValueRange{f32(b, loc, kMinusInfinity), f32(b, loc, 0.0)},
@@ -248,9 +291,8 @@ private:
       Value split = arith::DivUIOp::create(b, loc, j, rows);
       Value largest =
           tensor::ExtractOp::create(b, loc, maxima, ValueRange{t, split, h});
-      Value visible =
-          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule, j,
-                                arith::AddIOp::create(b, loc, start, t));
+      Value visible = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule,
+                                            j, lastVisible(b, loc, t));
       Value weight = math::ExpOp::create(
           b, loc, arith::SubFOp::create(b, loc, current[0], largest));
       return SmallVector<Value>{
@@ -268,16 +310,16 @@ private:
     return perElement(empty, [&](OpBuilder &b, Location loc, ValueRange at,
                                  ValueRange) {
       Value t = at[0], s = at[1], h = at[2], c = at[3];
-      auto [begin, end] = splitRange(b, loc, s, rows, t, start);
+      auto [begin, end] = splitRange(b, loc, s, rows, t);
       return SmallVector<Value>(
           loop(b, loc, begin, end, ValueRange{f32(b, loc, 0.0)},
                [&](OpBuilder &b, Location loc, Value j,
                    ValueRange carried) -> SmallVector<Value> {
                  Value weight = tensor::ExtractOp::create(b, loc, weights,
                                                           ValueRange{t, j, h});
-                 return {multiplyAdd(
-                     b, loc, weight,
-                     read(b, loc, latentCache, ValueRange{j, c}), carried[0])};
+                 return {multiplyAdd(b, loc, weight,
+                                     cacheElement(b, loc, latentCache, t, j, c),
+                                     carried[0])};
                })
               .getResults());
     })[0];
@@ -332,7 +374,7 @@ private:
   OpBuilder &b;
   Location loc;
   Value latentQuery, ropeQuery, latentCache, ropeCache;
-  Value start, tokens, length;
+  Value start, positions, tokens, length;
   double scale;
   int64_t heads = 0, rank = 0, ropeDim = 0;
 };
@@ -345,6 +387,19 @@ Value lowering::latentFlashDecoding(OpBuilder &b, Location loc,
                                     Value start, Value tokens, Value length,
                                     double scale) {
   return LatentFlashDecoding(b, loc, latentQuery, ropeQuery, latentCache,
-                             ropeCache, start, tokens, length, scale)
+                             ropeCache, start, /*positions=*/Value(), tokens,
+                             length, scale)
+      .build();
+}
+
+Value lowering::batchedLatentFlashDecoding(OpBuilder &b, Location loc,
+                                           Value latentQuery, Value ropeQuery,
+                                           Value latentCache, Value ropeCache,
+                                           Value positions, Value slots,
+                                           double scale) {
+  Value capacity = tensor::DimOp::create(b, loc, latentCache, 1);
+  return LatentFlashDecoding(b, loc, latentQuery, ropeQuery, latentCache,
+                             ropeCache, /*start=*/Value(), positions, slots,
+                             capacity, scale)
       .build();
 }

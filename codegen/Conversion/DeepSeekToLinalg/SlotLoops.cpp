@@ -201,7 +201,11 @@ private:
 
 } // namespace
 
-void jikji::populateSlotLoopPatterns(RewritePatternSet &patterns) {
-  patterns.add<SlotLoopPattern<ds::MlaAttentionOp>,
-               SlotLoopPattern<ds::LatentAttentionOp>>(patterns.getContext());
+void jikji::populateSlotLoopPatterns(RewritePatternSet &patterns,
+                                     const LoweringOptions &options) {
+  patterns.add<SlotLoopPattern<ds::MlaAttentionOp>>(patterns.getContext());
+  // The portable (GPU) form lowers the batched latent attention whole,
+  // with the slots in its kernels' grids (LatentAttentionToLinalg.cpp).
+  if (options.cpuKernels)
+    patterns.add<SlotLoopPattern<ds::LatentAttentionOp>>(patterns.getContext());
 }

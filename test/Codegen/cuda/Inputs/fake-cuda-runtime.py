@@ -22,7 +22,11 @@ code reads none of them (the router's bookkeeping runs in kernels), so its
 control flow does not depend on them.
 
 Usage: fake-cuda-runtime.py ARTIFACT NUM_TOKENS [START]
-(the cache holds START + NUM_TOKENS positions).
+(the cache holds START + NUM_TOKENS positions), or
+fake-cuda-runtime.py ARTIFACT --batch B START: one jikji_forward_batch
+step of B slots of START + B positions each, slot b at position START + b.
+The positions live in a buffer of their own, which kernels read: host code
+that reads one without waiting faults too.
 """
 import ctypes
 import faulthandler
@@ -35,8 +39,10 @@ import sys
 # A host access to a buffer a kernel may still use faults: say where.
 faulthandler.enable()
 artifact = ctypes.CDLL(os.path.abspath(sys.argv[1]))
-num_tokens = int(sys.argv[2])
-start = int(sys.argv[3]) if len(sys.argv) > 3 else 0
+batched = sys.argv[2] == "--batch"
+arguments = sys.argv[3:] if batched else sys.argv[2:]
+num_tokens = int(arguments[0])
+start = int(arguments[1]) if len(arguments) > 1 else 0
 artifact.jikji_manifest.restype = ctypes.c_char_p
 manifest = json.loads(artifact.jikji_manifest())
 
@@ -190,18 +196,30 @@ for parameter in manifest["parameters"]:
     pointers += [zeros(size, kernels_write=False) for _ in range(max(experts, 1))]
 table = (ctypes.c_void_p * len(pointers))(*pointers)
 capacity = start + num_tokens
+slots = num_tokens if batched else 1
 cache = manifest["kv_cache"]
 caches = (ctypes.c_void_p * len(cache["tensors"]))(*[
-    zeros(4 * cache["layers"] * capacity * math.prod(t["per_token_shape"]))
+    zeros(4 * slots * cache["layers"] * capacity * math.prod(t["per_token_shape"]))
     for t in cache["tensors"]])
 tokens = (ctypes.c_int64 * num_tokens)(*range(num_tokens))
 logits = zeros(4 * num_tokens * manifest["vocab_size"])
 
-artifact.jikji_forward.restype = ctypes.c_int32
-artifact.jikji_forward.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64,
-                                   ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64,
-                                   ctypes.c_void_p]
-status = artifact.jikji_forward(table, tokens, num_tokens, start, caches, capacity, logits)
+if batched:
+    positions = zeros(8 * num_tokens)
+    (ctypes.c_int64 * num_tokens).from_address(positions)[:] = [
+        start + b for b in range(num_tokens)]
+    artifact.jikji_forward_batch.restype = ctypes.c_int32
+    artifact.jikji_forward_batch.argtypes = [
+        ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64,
+        ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p]
+    status = artifact.jikji_forward_batch(table, tokens, positions, num_tokens,
+                                          caches, capacity, logits)
+else:
+    artifact.jikji_forward.restype = ctypes.c_int32
+    artifact.jikji_forward.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64,
+                                       ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64,
+                                       ctypes.c_void_p]
+    status = artifact.jikji_forward(table, tokens, num_tokens, start, caches, capacity, logits)
 
 # The runtime synchronizes after the step; the caches and logits may be
 # read now.
