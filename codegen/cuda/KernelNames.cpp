@@ -19,7 +19,10 @@
 
 #include "dialects/DeepSeek/IR/DeepSeekDialect.h"
 
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
+
+#include <algorithm>
 
 namespace jikji {
 #define GEN_PASS_DEF_MARKOPLOCATIONSPASS
@@ -80,7 +83,12 @@ struct NameKernelsPass : jikji::impl::NameKernelsPassBase<NameKernelsPass> {
       auto function = launch->getParentOfType<FunctionOpInterface>();
       if (op.empty() || !function || launch.getFunction())
         return;
+      // A step of an op ("latent_attention.scores") joins with '_': PTX
+      // names take letters, digits and '_' (and '$', '%').
       std::string base = (function.getName() + "_" + op).str();
+      std::replace_if(
+          base.begin(), base.end(),
+          [](char c) { return !llvm::isAlnum(c) && c != '_'; }, '_');
       std::string name = base;
       for (int suffix = 1; taken.contains(name); ++suffix)
         name = base + "_" + std::to_string(suffix);

@@ -108,11 +108,26 @@ public:
                                index(kMaxSplits)));
     Value rows = ceilDiv(b, length, splits);
 
+    // Each step's ops carry the step's name on their location, so that its
+    // kernel is named after it (jikji-name-kernels:
+    // `moe_layer_latent_attention_scores`).
+    Location opLoc = loc;
+    auto step = [&](StringRef name) {
+      loc = NameLoc::get(
+          b.getStringAttr("deepseek.latent_attention." + name), opLoc);
+    };
+    step("scores");
     Value scores = scoresOf();
+    step("split_softmax");
     auto [maxima, sums] = splitSoftmax(scores, splits, rows);
+    step("weights");
     Value weights = weightsOf(scores, maxima, rows);
+    step("split_rows");
     Value partial = splitWeightedRows(weights, splits, rows);
-    return combine(maxima, sums, partial, splits);
+    step("combine");
+    Value result = combine(maxima, sums, partial, splits);
+    loc = opLoc;
+    return result;
   }
 
 private:

@@ -5,7 +5,9 @@
 // (jikji-mark-op-locations) gets the kernel name <function>_<op>, then
 // _1, _2 for the next of the same op, never a symbol the module has
 // (moe_layer_linear_1 is taken below); through fused and call-site
-// locations; and that a launch without a mark keeps outlining's default.
+// locations; a step of an op (`latent_attention.scores`, marked by its
+// lowering) joined with '_', as PTX names need; and that a launch without
+// a mark keeps outlining's default.
 
 // CHECK-LABEL: func.func @moe_layer
 // CHECK:         gpu.launch {{.*}} function(@moe_layer_rms_norm)
@@ -13,6 +15,7 @@
 // CHECK:         gpu.launch {{.*}} function(@moe_layer_linear)
 // CHECK:         gpu.launch {{.*}} function(@moe_layer_linear_2)
 // CHECK:         gpu.launch {{.*}} function(@moe_layer_grouped_experts)
+// CHECK:         gpu.launch {{.*}} function(@moe_layer_latent_attention_scores)
 // CHECK:         gpu.launch
 // CHECK-NOT:       function(
 // CHECK:         gpu.launch {{.*}} function(@already_named)
@@ -40,6 +43,9 @@ module {
     gpu.launch blocks(%bx, %by, %bz) in (%gx = %n, %gy = %c1, %gz = %c1) threads(%tx, %ty, %tz) in (%sx = %c1, %sy = %c1, %sz = %c1) {
       gpu.terminator
     } loc(callsite("deepseek.grouped_experts"("model.py":5:1) at "caller.py":1:1))
+    gpu.launch blocks(%bx, %by, %bz) in (%gx = %n, %gy = %c1, %gz = %c1) threads(%tx, %ty, %tz) in (%sx = %c1, %sy = %c1, %sz = %c1) {
+      gpu.terminator
+    } loc("deepseek.latent_attention.scores"("deepseek.latent_attention"("model.py":5:2)))
     gpu.launch blocks(%bx, %by, %bz) in (%gx = %n, %gy = %c1, %gz = %c1) threads(%tx, %ty, %tz) in (%sx = %c1, %sy = %c1, %sz = %c1) {
       gpu.terminator
     } loc("deepseek_v3"("model.py":6:1))
