@@ -165,6 +165,15 @@ if [ "$with_compiler" = ON ]; then
         "$build/bin/jikji-run" "$work/tiny-v3.cuda.so" --device=cuda --weights "$reference" \
         --prompt-ids 1,2,3 --max-new-tokens 4 --stats; then
       grep 'launches' "$work/cuda-run.log" | sed 's/^/  /'
+      # Two prompts of different lengths decode together: the artifact's
+      # jikji_forward_batch on the CUDA device.
+      printf '1,2,3\n4\n' >"$work/cuda-batch.txt"
+      if JIKJI_CUDA_DRIVER=$fake_driver run_logged "jikji-run --device=cuda --batch-file" \
+        "$work/cuda-batch.log" \
+        "$build/bin/jikji-run" "$work/tiny-v3.cuda.so" --device=cuda --weights "$reference" \
+        --batch-file "$work/cuda-batch.txt" --max-new-tokens 4 --stats; then
+        grep 'decode: .* steps' "$work/cuda-batch.log" | sed 's/^/  /'
+      fi
       log="$work/cuda-launch-failure.log"
       if JIKJI_CUDA_DRIVER=$fake_driver JIKJI_FAKE_CUDA_FAIL=cuLaunchKernel:3:719 \
         "$build/bin/jikji-run" "$work/tiny-v3.cuda.so" --device=cuda --weights "$reference" \
