@@ -73,10 +73,15 @@ struct MarkOpLocationsPass
 struct NameKernelsPass : jikji::impl::NameKernelsPassBase<NameKernelsPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    // Names already taken: every symbol, and the names given so far.
+    // Names already taken: every symbol, every name a launch carries
+    // already, and the names given so far.
     llvm::StringSet<> taken;
     module.walk([&](SymbolOpInterface symbol) {
       taken.insert(symbol.getName());
+    });
+    module.walk([&](gpu::LaunchOp launch) {
+      if (std::optional<StringRef> given = launch.getFunction())
+        taken.insert(*given);
     });
     module.walk([&](gpu::LaunchOp launch) {
       StringRef op = markedOp(launch.getLoc());

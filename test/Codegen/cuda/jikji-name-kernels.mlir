@@ -6,8 +6,9 @@
 // _1, _2 for the next of the same op, never a symbol the module has
 // (moe_layer_linear_1 is taken below); through fused and call-site
 // locations; a step of an op (`latent_attention.scores`, marked by its
-// lowering) joined with '_', as PTX names need; and that a launch without
-// a mark keeps outlining's default.
+// lowering) joined with '_', as PTX names need; that a launch named
+// already keeps its name, which no other launch then gets; and that a
+// launch without a mark keeps outlining's default.
 
 // CHECK-LABEL: func.func @moe_layer
 // CHECK:         gpu.launch {{.*}} function(@moe_layer_rms_norm)
@@ -18,7 +19,8 @@
 // CHECK:         gpu.launch {{.*}} function(@moe_layer_latent_attention_scores)
 // CHECK:         gpu.launch
 // CHECK-NOT:       function(
-// CHECK:         gpu.launch {{.*}} function(@already_named)
+// CHECK:         gpu.launch {{.*}} function(@moe_layer_add)
+// CHECK:         gpu.launch {{.*}} function(@moe_layer_add_1)
 
 // OUTLINED: gpu.launch_func @moe_layer_rms_norm::@moe_layer_rms_norm
 // OUTLINED: gpu.launch_func @moe_layer_rms_norm_1::@moe_layer_rms_norm_1
@@ -49,9 +51,12 @@ module {
     gpu.launch blocks(%bx, %by, %bz) in (%gx = %n, %gy = %c1, %gz = %c1) threads(%tx, %ty, %tz) in (%sx = %c1, %sy = %c1, %sz = %c1) {
       gpu.terminator
     } loc("deepseek_v3"("model.py":6:1))
-    gpu.launch blocks(%bx, %by, %bz) in (%gx = %n, %gy = %c1, %gz = %c1) threads(%tx, %ty, %tz) in (%sx = %c1, %sy = %c1, %sz = %c1) function(@already_named) {
+    gpu.launch blocks(%bx, %by, %bz) in (%gx = %n, %gy = %c1, %gz = %c1) threads(%tx, %ty, %tz) in (%sx = %c1, %sy = %c1, %sz = %c1) function(@moe_layer_add) {
       gpu.terminator
     } loc("deepseek.add"("model.py":7:1))
+    gpu.launch blocks(%bx, %by, %bz) in (%gx = %n, %gy = %c1, %gz = %c1) threads(%tx, %ty, %tz) in (%sx = %c1, %sy = %c1, %sz = %c1) {
+      gpu.terminator
+    } loc("deepseek.add"("model.py":8:1))
     return
   }
 }
