@@ -180,6 +180,16 @@ time_step() {
   sed -n 's/^.*: median \([0-9.]*\) ms.*$/\1/p' "$log/$name.out"
 }
 
+# Sets `two` and `one`: the median steps of MODEL (2 layers) and MODEL-1
+# (1 layer, over MODEL's weights) under the same jikji-run timing flags,
+# logged as NAME-2 and NAME-1.
+time_layers() {
+  local name=$1 model=$2
+  shift 2
+  two=$(time_step "$name-2" "$model" "$@")
+  one=$(time_step "$name-1" "$model-1" "$@")
+}
+
 # awk over named numbers: `calc 'expression' a=1 b=2`, "-" when a number
 # is missing (a run failed).
 calc() {
@@ -231,20 +241,17 @@ kernel_benchmarks() {
     echo "| latent-attention decode, batch $batch, 128 heads, latent 512 + rope 64 | cache 4,096 rows: ${long:-FAILED} ms; 256 rows: ${short:-FAILED} ms; ${calls:-?} | $gbps GB/s of cache read ($share of copy), $tflops TFLOP/s; its kernels alone: ${kernels:--} ms per step, $kernel_gbps GB/s | >= 70% of copy bandwidth when memory-bound |"
   done
   local two one
-  two=$(time_step product-2 kb-product --time-prefill 4096 --steps 3 --warmup 1)
-  one=$(time_step product-1 kb-product-1 --time-prefill 4096 --steps 3 --warmup 1)
+  time_layers product kb-product --time-prefill 4096 --steps 3 --warmup 1
   tflops=$(calc 'printf "%.1f", 3 * 2 * 4096 ^ 3 / ((t - o) / 1e3) / 1e12' t="$two" o="$one")
   share=$(calc 'printf "%.0f%%", 100 * f / g' f="$tflops" g="$gemm")
   [ "$tflops" = - ] && status=1
   echo "| BF16 matrix product 4096^3 (a dense layer's gate, up, down at 4,096 tokens) | 2 layers: ${two:-FAILED} ms; 1 layer: ${one:-FAILED} ms | $tflops TFLOP/s ($share of cuBLAS) | >= 60% of cuBLAS |"
-  two=$(time_step experts-prefill-2 kb-experts --time-prefill 256 --steps 5 --warmup 2)
-  one=$(time_step experts-prefill-1 kb-experts-1 --time-prefill 256 --steps 5 --warmup 2)
+  time_layers experts-prefill kb-experts --time-prefill 256 --steps 5 --warmup 2
   tflops=$(calc 'printf "%.1f", 256 * 9 * 3 * 2 * 7168 * 2048 / ((t - o) / 1e3) / 1e12' t="$two" o="$one")
   share=$(calc 'printf "%.0f%%", 100 * f / g' f="$tflops" g="$gemm")
   [ "$tflops" = - ] && status=1
   echo "| grouped expert products, prefill of 256 tokens (128 rows per expert; 8 routed + 1 shared of 7,168 x 2,048) | 2 MoE layers: ${two:-FAILED} ms; 1: ${one:-FAILED} ms | $tflops TFLOP/s ($share of cuBLAS) | - |"
-  two=$(time_step experts-decode-2 kb-experts --time-decode 8 --steps 8 --warmup 2)
-  one=$(time_step experts-decode-1 kb-experts-1 --time-decode 8 --steps 8 --warmup 2)
+  time_layers experts-decode kb-experts --time-decode 8 --steps 8 --warmup 2
   # At 64 picks of 16 experts nearly every expert is read, once: the bytes
   # of all 17, an upper bound.
   gbps=$(calc 'printf "%.0f", 17 * 3 * 7168 * 2048 * 2 / ((t - o) / 1e3) / 1e9' t="$two" o="$one")

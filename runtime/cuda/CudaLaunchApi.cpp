@@ -106,17 +106,21 @@ void CudaLaunchApi::collectTimes(bool finished) {
   timedLaunches_.clear();
 }
 
-std::vector<KernelTime> CudaLaunchApi::kernelTimes() const {
-  std::vector<KernelTime> times;
-  times.reserve(kernelTimes_.size());
-  for (const auto &[kernel, time] : kernelTimes_)
-    times.push_back(time);
+void jikji::runtime::cuda::sortByTime(std::vector<KernelTime> &times) {
   std::sort(times.begin(), times.end(),
             [](const KernelTime &a, const KernelTime &b) {
               if (a.milliseconds != b.milliseconds)
                 return a.milliseconds > b.milliseconds;
               return a.kernel < b.kernel;
             });
+}
+
+std::vector<KernelTime> CudaLaunchApi::kernelTimes() const {
+  std::vector<KernelTime> times;
+  times.reserve(kernelTimes_.size());
+  for (const auto &[kernel, time] : kernelTimes_)
+    times.push_back(time);
+  sortByTime(times);
   return times;
 }
 

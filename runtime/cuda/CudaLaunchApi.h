@@ -71,6 +71,9 @@ struct KernelTime {
   double milliseconds = 0;
 };
 
+/// Orders `times` the longest first, ties by name: how they are listed.
+void sortByTime(std::vector<KernelTime> &times);
+
 /// The capacity a buffer of `bytes` is allocated and kept with: `bytes`
 /// rounded up to a multiple of 256 bytes or of a quarter of the power of
 /// two below it, whichever is larger, so that sizes that grow step by

@@ -8,6 +8,7 @@
 
 #include "runtime/session/Sequence.h"
 #include "runtime/session/SequenceBatch.h"
+#include "runtime/support/TokenStream.h"
 
 #include <algorithm>
 #include <chrono>
@@ -20,22 +21,6 @@ using namespace jikji::runtime;
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-/// Deterministic token ids in [0, vocab): the same for every run of a
-/// phase, different for each sequence and step.
-class TokenStream {
-public:
-  TokenStream(uint64_t seed, int64_t vocab)
-      : state_(seed * 0x9E3779B97F4A7C15ull + 1), vocab_(vocab) {}
-  int64_t next() {
-    state_ = state_ * 6364136223846793005ull + 1442695040888963407ull;
-    return static_cast<int64_t>((state_ >> 33) % static_cast<uint64_t>(vocab_));
-  }
-
-private:
-  uint64_t state_;
-  int64_t vocab_;
-};
 
 /// The index of the median of `values` (the lower middle for an even
 /// count), so that a run's time and its work stay together.

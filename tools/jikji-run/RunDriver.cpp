@@ -1040,12 +1040,7 @@ kernelTimesSince(const std::vector<cuda::KernelTime> &before,
                                return time.launches == 0;
                              }),
               after.end());
-  std::sort(after.begin(), after.end(),
-            [](const cuda::KernelTime &a, const cuda::KernelTime &b) {
-              if (a.milliseconds != b.milliseconds)
-                return a.milliseconds > b.milliseconds;
-              return a.kernel < b.kernel;
-            });
+  cuda::sortByTime(after);
   return after;
 }
 

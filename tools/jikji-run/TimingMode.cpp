@@ -8,6 +8,7 @@
 
 #include "runtime/session/Sequence.h"
 #include "runtime/session/SequenceBatch.h"
+#include "runtime/support/TokenStream.h"
 
 #include <algorithm>
 #include <chrono>
@@ -22,27 +23,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-/// Token ids in [0, vocab), splitmix64: varied, and the same for a seed.
-class TokenStream {
-public:
-  TokenStream(uint64_t seed, int64_t vocab) : state_(seed), vocab_(vocab) {}
-  int64_t next() {
-    uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    return static_cast<int64_t>(z % static_cast<uint64_t>(vocab_));
-  }
-  void fill(std::vector<int64_t> &tokens) {
-    for (int64_t &token : tokens)
-      token = next();
-  }
-
-private:
-  uint64_t state_;
-  int64_t vocab_;
-};
-
 /// The timed runs' seconds, for the printed line.
 struct Spread {
   double median = 0, min = 0, max = 0;
@@ -54,6 +34,31 @@ Spread spreadOf(std::vector<double> seconds) {
   double median = n % 2 ? seconds[n / 2]
                         : (seconds[n / 2 - 1] + seconds[n / 2]) / 2;
   return {median, seconds.front(), seconds.back()};
+}
+
+/// Runs `runOnce` plan.warmup times untimed, calls `afterWarmup`, then
+/// plan.steps times timed, each run after an untimed `prepare`; the timed
+/// runs' seconds, or the first failure (with `runOnce`'s message).
+Result<std::vector<double>>
+timeRuns(const TimingPlan &plan, const std::function<void()> &afterWarmup,
+         const std::function<Result<bool>()> &prepare,
+         const std::function<Result<bool>(int64_t run)> &runOnce) {
+  std::vector<double> seconds;
+  for (int64_t run = 0; run < plan.warmup + plan.steps; ++run) {
+    if (run == plan.warmup)
+      afterWarmup();
+    Result<bool> ready = prepare();
+    if (!ready)
+      return Error(ready.error());
+    Clock::time_point start = Clock::now();
+    Result<bool> done = runOnce(run);
+    if (!done)
+      return Error(done.error());
+    if (run >= plan.warmup)
+      seconds.push_back(
+          std::chrono::duration<double>(Clock::now() - start).count());
+  }
+  return seconds;
 }
 
 /// The positions a sequence needs: the context, then every run's tokens.
@@ -81,22 +86,24 @@ Result<bool> timeDecode(const Model &model, const TimingPlan &plan,
   TokenStream stream(plan.seed, model.vocabSize());
   std::vector<int64_t> tokens(static_cast<size_t>(batch));
   std::vector<float> logits(static_cast<size_t>(batch * model.vocabSize()));
-  std::vector<double> seconds;
-  for (int64_t step = 0; step < plan.warmup + plan.steps; ++step) {
-    if (step == plan.warmup)
-      afterWarmup();
-    stream.fill(tokens);
-    Clock::time_point start = Clock::now();
-    Result<bool> decoded = sequences->decodeInto(tokens.data(), logits.data());
-    if (!decoded)
-      return Error("decode step " + std::to_string(step) + " (position " +
-                   std::to_string(plan.context + step) +
-                   "): " + decoded.error());
-    if (step >= plan.warmup)
-      seconds.push_back(
-          std::chrono::duration<double>(Clock::now() - start).count());
-  }
-  Spread spread = spreadOf(seconds);
+  auto drawTokens = [&]() -> Result<bool> {
+    for (int64_t &token : tokens)
+      token = stream.next();
+    return true;
+  };
+  Result<std::vector<double>> seconds = timeRuns(
+      plan, afterWarmup, drawTokens, [&](int64_t step) -> Result<bool> {
+        Result<bool> decoded =
+            sequences->decodeInto(tokens.data(), logits.data());
+        if (!decoded)
+          return Error("decode step " + std::to_string(step) + " (position " +
+                       std::to_string(plan.context + step) +
+                       "): " + decoded.error());
+        return true;
+      });
+  if (!seconds)
+    return Error(seconds.error());
+  Spread spread = spreadOf(*seconds);
   std::printf("decode: batch %lld, context %lld, %lld steps after %lld "
               "untimed: median %.3f ms per step (min %.3f, max %.3f), %.1f "
               "tokens/s, %s\n",
@@ -123,25 +130,25 @@ Result<bool> timePrefill(const Model &model, const TimingPlan &plan,
   std::vector<int64_t> tokens(static_cast<size_t>(plan.prefillTokens));
   // Generation needs the last token's logits only.
   std::vector<float> logits(static_cast<size_t>(model.vocabSize()));
-  std::vector<double> seconds;
-  for (int64_t run = 0; run < plan.warmup + plan.steps; ++run) {
-    if (run == plan.warmup)
-      afterWarmup();
-    Result<bool> filled = sequence->assumeFilled(plan.context);
-    if (!filled)
-      return filled;
-    stream.fill(tokens);
-    Clock::time_point start = Clock::now();
-    Result<bool> prefilled = sequence->forwardInto(
-        tokens.data(), plan.prefillTokens, logits.data(), /*logitRows=*/1);
-    if (!prefilled)
-      return Error("prefill run " + std::to_string(run) + ": " +
-                   prefilled.error());
-    if (run >= plan.warmup)
-      seconds.push_back(
-          std::chrono::duration<double>(Clock::now() - start).count());
-  }
-  Spread spread = spreadOf(seconds);
+  // Each run starts again at the context, with tokens of its own.
+  auto restart = [&]() -> Result<bool> {
+    for (int64_t &token : tokens)
+      token = stream.next();
+    return sequence->assumeFilled(plan.context);
+  };
+  Result<std::vector<double>> seconds = timeRuns(
+      plan, afterWarmup, restart, [&](int64_t run) -> Result<bool> {
+        Result<bool> prefilled = sequence->forwardInto(
+            tokens.data(), plan.prefillTokens, logits.data(),
+            /*logitRows=*/1);
+        if (!prefilled)
+          return Error("prefill run " + std::to_string(run) + ": " +
+                       prefilled.error());
+        return true;
+      });
+  if (!seconds)
+    return Error(seconds.error());
+  Spread spread = spreadOf(*seconds);
   std::printf("prefill: %lld tokens at context %lld, %lld runs after %lld "
               "untimed: median %.3f ms (min %.3f, max %.3f), %.1f tokens/s\n",
               static_cast<long long>(plan.prefillTokens),
