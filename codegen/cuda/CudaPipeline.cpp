@@ -97,8 +97,9 @@ void jikji::addCudaGpuPasses(OpPassManager &pm, const CudaOptions &options) {
   pm.addPass(createPlaceGpuSynchronizationsPass());
 }
 
-void jikji::addCudaEmulationPasses(OpPassManager &pm) {
-  addCudaLaunchPasses(pm, CudaOptions());
+void jikji::addCudaEmulationPasses(OpPassManager &pm,
+                                   const CudaOptions &options) {
+  addCudaLaunchPasses(pm, options);
   pm.addNestedPass<func::FuncOp>(createEmulateGpuLaunchesPass());
   pm.addPass(createCanonicalizerPass());
   // The host code, kernels included, as the CPU pipeline compiles it; its

@@ -50,9 +50,10 @@ void addCudaLaunchPasses(mlir::OpPassManager &pm, const CudaOptions &options);
 void addCudaGpuPasses(mlir::OpPassManager &pm, const CudaOptions &options);
 /// bufferized memrefs -> the LLVM dialect for the CPU, with every launch
 /// of addCudaLaunchPasses run as loops on the host
-/// (jikji-emulate-gpu-launches): the GPU mapping, checkable without a GPU.
-/// Tensor cores cannot be emulated.
-void addCudaEmulationPasses(mlir::OpPassManager &pm);
+/// (jikji-emulate-gpu-launches): the GPU mapping, checkable without a GPU,
+/// the tensor-core kernels of `options` included.
+void addCudaEmulationPasses(mlir::OpPassManager &pm,
+                            const CudaOptions &options);
 /// -> NVVM kernels and LLVM host code (CudaPhase::Nvvm).
 void addCudaNvvmPasses(mlir::OpPassManager &pm, const CudaOptions &options);
 /// -> PTX inside a gpu.binary (CudaPhase::Binary).

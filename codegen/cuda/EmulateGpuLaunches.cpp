@@ -2,10 +2,13 @@
 //
 // Part of Jikji. No GPU is needed to check what the CUDA pipeline's kernels
 // compute: each launch becomes loops over its blocks and threads, which the
-// CPU pipeline then compiles like any host loop.
+// CPU pipeline then compiles like any host loop. Threads that never meet
+// run one after another; those of a kernel with barriers, tensor-core
+// instructions or workgroup memory run in lockstep (LockstepEmulation.h).
 //
 //===----------------------------------------------------------------------===//
 
+#include "codegen/cuda/LockstepEmulation.h"
 #include "codegen/cuda/Passes.h"
 
 #include "mlir/IR/IRMapping.h"
@@ -22,45 +25,74 @@ namespace jikji {
 using namespace mlir;
 
 namespace {
-/// Why `launch` cannot run its threads one after another; nothing when it
-/// can.
-std::optional<std::string> whyNotSequential(gpu::LaunchOp launch) {
+/// Why `launch` cannot be emulated at all; nothing when it can.
+std::optional<std::string> whyNotEmulated(gpu::LaunchOp launch) {
   if (launch.getAsyncToken() || !launch.getAsyncDependencies().empty())
     return std::string("an asynchronous launch");
   if (launch.hasClusterSize())
     return std::string("a launch with a cluster");
-  if (!launch.getWorkgroupAttributions().empty() ||
-      !launch.getPrivateAttributions().empty() ||
-      launch.getDynamicSharedMemorySize())
-    return std::string("a launch with workgroup or private memory");
   if (!launch.getBody().hasOneBlock())
     return std::string("a launch whose body has several blocks");
-  std::string reason;
-  launch.getBody().walk([&](Operation *op) {
-    // Threads that exchange values or wait for each other need to run
-    // together; so do the warp-wide tensor-core instructions.
-    bool waits = isa<gpu::BarrierOp, gpu::ShuffleOp, gpu::SubgroupReduceOp,
-                     gpu::AllReduceOp>(op) ||
-                 isa<NVVM::NVVMDialect>(op->getDialect());
-    if (!waits)
-      return WalkResult::advance();
-    reason = "'" + op->getName().getStringRef().str() +
-             "', which needs the threads to run together";
-    return WalkResult::interrupt();
-  });
-  if (!reason.empty())
-    return reason;
   return std::nullopt;
 }
 
+/// Whether `launch`'s threads meet (barriers, warp-wide instructions) or
+/// share memory, so that they must run in lockstep rather than in turn.
+bool needsLockstep(gpu::LaunchOp launch) {
+  if (!launch.getWorkgroupAttributions().empty() ||
+      !launch.getPrivateAttributions().empty() ||
+      launch.getDynamicSharedMemorySize())
+    return true;
+  return launch.getBody()
+      .walk([](Operation *op) {
+        return jikji::cuda::isMeetingPoint(op) ? WalkResult::interrupt()
+                                               : WalkResult::advance();
+      })
+      .wasInterrupted();
+}
+
 /// The value of the emulated dimension `dimension` among `x`, `y`, `z`.
-Value select(gpu::Dimension dimension, ArrayRef<Value> xyz) {
-  return xyz[static_cast<unsigned>(dimension)];
+Value select(gpu::Dimension dimension, const gpu::KernelDim3 &xyz) {
+  switch (dimension) {
+  case gpu::Dimension::x:
+    return xyz.x;
+  case gpu::Dimension::y:
+    return xyz.y;
+  case gpu::Dimension::z:
+    return xyz.z;
+  }
+  llvm_unreachable("a dimension other than x, y, z");
+}
+
+/// Replaces the id and size ops a kernel may use by the launch's block
+/// arguments, which the emulation maps.
+void useLaunchArguments(gpu::LaunchOp launch) {
+  launch.getBody().walk([&](Operation *op) {
+    Value replacement;
+    if (auto id = dyn_cast<gpu::ThreadIdOp>(op))
+      replacement = select(id.getDimension(), launch.getThreadIds());
+    else if (auto id = dyn_cast<gpu::BlockIdOp>(op))
+      replacement = select(id.getDimension(), launch.getBlockIds());
+    else if (auto size = dyn_cast<gpu::BlockDimOp>(op))
+      replacement = select(size.getDimension(), launch.getBlockSize());
+    else if (auto size = dyn_cast<gpu::GridDimOp>(op))
+      replacement = select(size.getDimension(), launch.getGridSize());
+    if (!replacement)
+      return;
+    op->getResult(0).replaceAllUsesWith(replacement);
+    op->erase();
+  });
 }
 
 LogicalResult emulate(gpu::LaunchOp launch) {
-  if (std::optional<std::string> reason = whyNotSequential(launch))
+  std::optional<std::string> reason = whyNotEmulated(launch);
+  bool lockstep = needsLockstep(launch);
+  if (!reason && lockstep)
+    reason = jikji::cuda::whyNotLockstep(launch);
+  if (reason)
     return launch.emitOpError("cannot be emulated on the host: ") << *reason;
+  useLaunchArguments(launch);
+
   Location loc = launch.getLoc();
   OpBuilder b(launch);
   Value zero = arith::ConstantIndexOp::create(b, loc, 0);
@@ -71,53 +103,35 @@ LogicalResult emulate(gpu::LaunchOp launch) {
   SmallVector<Value, 3> block = {blockSize.x, blockSize.y, blockSize.z};
   // z outermost: block ids, then thread ids, each in z, y, x order.
   SmallVector<Value, 3> blockIds(3), threadIds(3);
-  scf::ForOp outermost;
   auto nest = [&](ArrayRef<Value> bounds, MutableArrayRef<Value> ids) {
     for (int dim = 2; dim >= 0; --dim) {
       auto loop = scf::ForOp::create(b, loc, zero, bounds[dim], one);
-      if (!outermost)
-        outermost = loop;
       ids[dim] = loop.getInductionVar();
       b.setInsertionPoint(loop.getBody()->getTerminator());
     }
   };
   nest(grid, blockIds);
+  if (lockstep) {
+    if (failed(jikji::cuda::emitBlockInLockstep(b, launch, blockIds, grid)))
+      return failure();
+    launch.erase();
+    return success();
+  }
   nest(block, threadIds);
 
   IRMapping mapping;
-  gpu::KernelDim3 blockArgs = launch.getBlockIds();
-  gpu::KernelDim3 threadArgs = launch.getThreadIds();
-  gpu::KernelDim3 gridArgs = launch.getGridSize();
-  gpu::KernelDim3 blockSizeArgs = launch.getBlockSize();
   auto map = [&](gpu::KernelDim3 from, ArrayRef<Value> to) {
     mapping.map(from.x, to[0]);
     mapping.map(from.y, to[1]);
     mapping.map(from.z, to[2]);
   };
-  map(blockArgs, blockIds);
-  map(threadArgs, threadIds);
-  map(gridArgs, grid);
-  map(blockSizeArgs, block);
+  map(launch.getBlockIds(), blockIds);
+  map(launch.getThreadIds(), threadIds);
+  map(launch.getGridSize(), grid);
+  map(launch.getBlockSize(), block);
   for (Operation &op : launch.getBody().front().without_terminator())
     b.clone(op, mapping);
   launch.erase();
-
-  // The id and size ops a kernel may use instead of the block arguments.
-  outermost->walk([&](Operation *op) {
-    Value replacement;
-    if (auto id = dyn_cast<gpu::ThreadIdOp>(op))
-      replacement = select(id.getDimension(), threadIds);
-    else if (auto id = dyn_cast<gpu::BlockIdOp>(op))
-      replacement = select(id.getDimension(), blockIds);
-    else if (auto size = dyn_cast<gpu::BlockDimOp>(op))
-      replacement = select(size.getDimension(), block);
-    else if (auto size = dyn_cast<gpu::GridDimOp>(op))
-      replacement = select(size.getDimension(), grid);
-    if (!replacement)
-      return;
-    op->getResult(0).replaceAllUsesWith(replacement);
-    op->erase();
-  });
   return success();
 }
 

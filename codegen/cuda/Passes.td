@@ -228,11 +228,18 @@ def EmulateGpuLaunchesPass
     where no GPU is (`jikji-compile --target=cuda --emulate-gpu-on-cpu`).
 
     Running threads in sequence is only faithful for kernels whose threads
-    do not wait for each other. The pass therefore rejects, naming the op,
-    a launch with a barrier, a shuffle or any NVVM op (the tensor-core
-    kernels), workgroup or private memory, a cluster, or an async token.
-    It says nothing of races: two threads writing one element would pass
-    here and not on a GPU.
+    never meet. A launch with barriers, workgroup memory or mma.sync
+    m16n8k16 (bf16, the tensor-core kernels) runs in lockstep instead
+    (LockstepEmulation.h): the body is cut at each meeting point, the ops
+    between two run as a loop over the block's threads, values crossing a
+    cut are kept in per-thread arrays, a loop around a meeting point runs
+    once for the block, and mma.sync is computed per warp from its lanes'
+    fragments. The pass rejects, naming the op, a shuffle or any other NVVM
+    op, a barrier inside anything but such a loop, a loop around one whose
+    bounds differ between threads, a block size that is not a constant,
+    private memory, a cluster, or an async token. It says nothing of
+    races: two threads writing one element would pass here and not on a
+    GPU.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

@@ -135,9 +135,9 @@ struct CompileOptions {
       "emulate-gpu-on-cpu",
       cl::desc("With --target=cuda: write a CPU artifact in which every "
                "kernel the CUDA pipeline maps runs as loops over its blocks "
-               "and threads, one thread after another, to check the GPU "
-               "mapping against a reference where no GPU is (slow; not with "
-               "--gpu-tensor-cores)"),
+               "and threads, to check the GPU mapping against a reference "
+               "where no GPU is (slow; threads that meet, as in the "
+               "--gpu-tensor-cores kernels, run in lockstep)"),
       cl::cat(compileCategory())};
   cl::opt<bool> cpuBf16Dot{
       "cpu-bf16-dot",
@@ -287,9 +287,6 @@ int jikji::runCompileDriver(int argc, char **argv, DialectRegistry &registry) {
   bool emulate = options.emulateGpuOnCpu;
   if (emulate && !cuda)
     return fail("--emulate-gpu-on-cpu applies to --target=cuda only");
-  if (emulate && options.gpuTensorCores)
-    return fail("--emulate-gpu-on-cpu cannot run tensor-core kernels (their "
-                "warps' threads work together); drop --gpu-tensor-cores");
   if (options.cpuBf16Dot && options.target != Target::Cpu)
     return fail("--cpu-bf16-dot applies to --target=cpu only");
   if (cuda && !isSupportedGpuArch(options.gpuArch))
@@ -518,7 +515,12 @@ int jikji::runCompileDriver(int argc, char **argv, DialectRegistry &registry) {
   if (cuda && !emulate)
     return finishCuda();
   if (emulate) {
-    if (failed(runPasses(addCudaEmulationPasses, "GPU kernels on the CPU")))
+    CudaOptions cudaOptions;
+    cudaOptions.tensorCores = options.gpuTensorCores;
+    auto addEmulationPasses = [&](OpPassManager &pm) {
+      addCudaEmulationPasses(pm, cudaOptions);
+    };
+    if (failed(runPasses(addEmulationPasses, "GPU kernels on the CPU")))
       return fail("mapping loops to GPU kernels and emulating them failed");
   } else if (failed(runPasses(addCpuLlvmPasses, "LLVM dialect"))) {
     return fail("lowering to the LLVM dialect failed");
