@@ -32,7 +32,8 @@
 #   - BF16 matrix product at 4096^3: a prefill of 4,096 tokens through 2
 #     dense layers (hidden 4,096, intermediate 4,096, attention of 2 small
 #     heads) against 1: one layer's gate, up and down products are three
-#     4096^3 products (99% of the layer's FLOPs);
+#     4096^3 products (99% of the layer's FLOPs); with the tiled kernel,
+#     then with the warp kernel only (--gpu-tiled-products=false);
 #   - grouped expert products: V3's expert shape (7,168 x 2,048, top-8 and
 #     one shared expert) with 16 routed experts, 2 MoE layers against 1, at
 #     a prefill of 256 tokens (128 rows per expert, what V3's 256 experts
@@ -136,6 +137,14 @@ pack() {
       --target=cuda --gpu-arch=sm_90 --gpu-tensor-cores \
       -o "$dir/artifacts/$model.so" 2>"$dir/compile-$model.log"
   done
+  # The product benchmark once more with the warp kernel only, to set the
+  # tiled kernel against it.
+  for model in kb-product kb-product-1; do
+    echo "gpu-check: jikji-compile $model --target=cuda --gpu-arch=sm_90 --gpu-tensor-cores --gpu-tiled-products=false"
+    "$build/bin/jikji-compile" "$dir/kernel-models/$model/config.json" \
+      --target=cuda --gpu-arch=sm_90 --gpu-tensor-cores --gpu-tiled-products=false \
+      -o "$dir/artifacts/$model-warp.so" 2>"$dir/compile-$model-warp.log"
+  done
   # The artifacts are mostly PTX text and cubins: compressed they take a
   # sixth of the room (20 MB to 3.5 MB with batched decode), which the
   # carried folder's 64 MiB needs; `run` unpacks them.
@@ -170,11 +179,13 @@ configs() {
 }
 
 # The median milliseconds of one jikji-run timing run (log NAME, model
-# MODEL, then jikji-run's timing flags), or nothing when it failed.
+# MODEL, then jikji-run's timing flags), or nothing when it failed. The
+# artifact is MODEL's, or MODEL$artifact_suffix's where that is set.
+artifact_suffix=
 time_step() {
   local name=$1 model=$2
   shift 2
-  timeout 120 "$dir/bin/jikji-run" "$dir/artifacts/$model.so" --device=cuda \
+  timeout 120 "$dir/bin/jikji-run" "$dir/artifacts/$model$artifact_suffix.so" --device=cuda \
     --weights "$dir/kernel-models/$model" "$@" --kernel-times \
     >"$log/$name.out" 2>"$log/$name.err" || return 0
   sed -n 's/^.*: median \([0-9.]*\) ms.*$/\1/p' "$log/$name.out"
@@ -245,7 +256,12 @@ kernel_benchmarks() {
   tflops=$(calc 'printf "%.1f", 3 * 2 * 4096 ^ 3 / ((t - o) / 1e3) / 1e12' t="$two" o="$one")
   share=$(calc 'printf "%.0f%%", 100 * f / g' f="$tflops" g="$gemm")
   [ "$tflops" = - ] && status=1
-  echo "| BF16 matrix product 4096^3 (a dense layer's gate, up, down at 4,096 tokens) | 2 layers: ${two:-FAILED} ms; 1 layer: ${one:-FAILED} ms | $tflops TFLOP/s ($share of cuBLAS) | >= 60% of cuBLAS |"
+  echo "| BF16 matrix product 4096^3 (a dense layer's gate, up, down at 4,096 tokens; tiled kernel) | 2 layers: ${two:-FAILED} ms; 1 layer: ${one:-FAILED} ms | $tflops TFLOP/s ($share of cuBLAS) | >= 60% of cuBLAS |"
+  artifact_suffix=-warp time_layers product-warp kb-product --time-prefill 4096 --steps 3 --warmup 1
+  tflops=$(calc 'printf "%.1f", 3 * 2 * 4096 ^ 3 / ((t - o) / 1e3) / 1e12' t="$two" o="$one")
+  share=$(calc 'printf "%.0f%%", 100 * f / g' f="$tflops" g="$gemm")
+  [ "$tflops" = - ] && status=1
+  echo "| the same with the warp kernel (--gpu-tiled-products=false) | 2 layers: ${two:-FAILED} ms; 1 layer: ${one:-FAILED} ms | $tflops TFLOP/s ($share of cuBLAS) | - |"
   time_layers experts-prefill kb-experts --time-prefill 256 --steps 5 --warmup 2
   tflops=$(calc 'printf "%.1f", 256 * 9 * 3 * 2 * 7168 * 2048 / ((t - o) / 1e3) / 1e12' t="$two" o="$one")
   share=$(calc 'printf "%.0f%%", 100 * f / g' f="$tflops" g="$gemm")

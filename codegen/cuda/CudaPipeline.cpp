@@ -51,8 +51,11 @@ void jikji::addCudaLaunchPasses(OpPassManager &pm,
   pm.addNestedPass<func::FuncOp>(createConvertMemRefCopyToLinalgPass());
   // Weight products as tensor-core kernels, before the generic mapping
   // takes every linalg op.
-  if (options.tensorCores)
-    pm.addNestedPass<func::FuncOp>(createLowerProductsToMmaPass());
+  if (options.tensorCores) {
+    LowerProductsToMmaPassOptions mma;
+    mma.tiles = options.tiledProducts;
+    pm.addNestedPass<func::FuncOp>(createLowerProductsToMmaPass(mma));
+  }
   // Each linalg op becomes an scf.parallel over its parallel dimensions
   // with its reductions as scf.for inside: the unit a kernel is made of.
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());

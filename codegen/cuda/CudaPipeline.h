@@ -33,6 +33,9 @@ struct CudaOptions {
   /// Run the weight products on tensor cores (mma.sync with bf16 operands:
   /// the activations are rounded to bf16, so the numbers change).
   bool tensorCores = false;
+  /// With tensor cores: steps of 64 rows or more run the products that fit
+  /// in 64 x 64 tiles through workgroup memory (MmaTiledKernel.cpp).
+  bool tiledProducts = true;
 };
 
 /// Whether `gpuArch` is one the pipeline supports.

@@ -2,9 +2,10 @@
 //
 // Part of Jikji. Upstream routes to mma.sync do not take bf16 in MLIR 22
 // (../shared/MLIR22-NOTES.md), so the product kernel is Jikji's own
-// (MmaKernel.cpp); this pass finds the products it takes, pairs SwiGLU's
-// gate and up products, and finds the elementwise op each kernel can
-// finish with (MmaProducts.h).
+// (MmaKernel.cpp, and MmaTiledKernel.cpp for steps of many rows); this
+// pass finds the products they take, pairs SwiGLU's gate and up products,
+// finds the elementwise op each kernel can finish with (MmaProducts.h), and
+// chooses between the two kernels by the step's row count at run time.
 //
 //===----------------------------------------------------------------------===//
 
@@ -30,6 +31,26 @@ struct MmaKernelWork {
   MmaEpilogue epilogue;
 };
 
+/// The kernel of `products` at `b`: the tiled one where it is wanted, fits
+/// and the step has the rows to fill its tiles, the warp one otherwise.
+void buildKernel(OpBuilder &b, Location loc, ArrayRef<MmaProduct> products,
+                 const MmaEpilogue &epilogue, bool tiles) {
+  if (!tiles || !fitsMmaTiles(products.front())) {
+    buildMmaWarpKernel(b, loc, products, epilogue);
+    return;
+  }
+  Value rows = memref::DimOp::create(b, loc, products.front().input, 0);
+  Value many = arith::CmpIOp::create(
+      b, loc, arith::CmpIPredicate::uge, rows,
+      arith::ConstantIndexOp::create(b, loc, kMmaTiledMinRows));
+  auto choice = scf::IfOp::create(b, loc, many, /*withElse=*/true);
+  b.setInsertionPointToStart(choice.thenBlock());
+  buildMmaTiledKernel(b, loc, products, epilogue);
+  b.setInsertionPointToStart(choice.elseBlock());
+  buildMmaWarpKernel(b, loc, products, epilogue);
+  b.setInsertionPointAfter(choice);
+}
+
 /// The op after `op`, past allocations.
 Operation *nextPastAllocations(Operation *op) {
   Operation *next = op->getNextNode();
@@ -40,6 +61,8 @@ Operation *nextPastAllocations(Operation *op) {
 
 struct LowerProductsToMmaPass final
     : jikji::impl::LowerProductsToMmaPassBase<LowerProductsToMmaPass> {
+  using LowerProductsToMmaPassBase::LowerProductsToMmaPassBase;
+
   void runOnOperation() override {
     SmallVector<std::pair<linalg::GenericOp, MmaProduct>> found;
     getOperation().walk([&](linalg::GenericOp op) {
@@ -79,8 +102,8 @@ struct LowerProductsToMmaPass final
                           ? kernel.epilogue.consumer.getOperation()
                           : kernel.ops.back().getOperation();
       OpBuilder b(at);
-      buildMmaKernel(b, kernel.ops.front().getLoc(), kernel.products,
-                     kernel.epilogue);
+      buildKernel(b, kernel.ops.front().getLoc(), kernel.products,
+                  kernel.epilogue, tiles);
       if (kernel.epilogue.consumer)
         kernel.epilogue.consumer->erase();
       for (linalg::GenericOp op : kernel.ops)

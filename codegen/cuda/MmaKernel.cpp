@@ -9,7 +9,6 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "codegen/cuda/Float8ToBf16.h"
 #include "codegen/cuda/MmaProducts.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -18,7 +17,6 @@
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
-#include "mlir/IR/IRMapping.h"
 #include "llvm/Support/MathExtras.h"
 
 using namespace mlir;
@@ -63,32 +61,9 @@ struct MmaKernelBuilder {
                                           APFloat(0.0f));
   }
 
-  /// The bf16 bits of an operand element in the low half of an i32:
-  /// activations in f32 are rounded to bf16, FP8 weights decoded exactly.
-  Value bf16Bits(Value value) {
-    if (isa<Float8E4M3FNType>(value.getType())) {
-      Value bits = arith::BitcastOp::create(b, loc, b.getI8Type(), value);
-      return bf16BitsOfFloat8E4M3FN(b, loc,
-                                    arith::ExtUIOp::create(b, loc, i32, bits));
-    }
-    if (!value.getType().isBF16())
-      value = arith::TruncFOp::create(b, loc, bf16, value);
-    Value bits = arith::BitcastOp::create(b, loc, i16, value);
-    return arith::ExtUIOp::create(b, loc, i32, bits);
-  }
-
-  /// Two neighbouring elements of `row` as the bf16x2 in a .b32 register
-  /// that mma.sync takes: the element at `column` in the low half.
+  /// Two neighbouring elements of `row` as the bf16x2 mma.sync takes.
   Value loadPair(Value memref, Value row, Value column) {
-    auto half = [&](Value at) {
-      return bf16Bits(
-          memref::LoadOp::create(b, loc, memref, ValueRange{row, at}));
-    };
-    Value low = half(column);
-    Value high = half(add(column, index(1)));
-    Value shifted = arith::ShLIOp::create(
-        b, loc, high, arith::ConstantIntOp::create(b, loc, i32, 16));
-    return arith::OrIOp::create(b, loc, shifted, low);
+    return loadBf16Pair(b, loc, memref, row, column);
   }
 
   /// One mma.sync per product over the K step [k, k + 16) onto
@@ -173,43 +148,6 @@ struct MmaKernelBuilder {
     return loop.getResults();
   }
 
-  /// Stores element (row, at) of each product, `values` in the products'
-  /// order, or what the epilogue's consumer makes of them.
-  void store(const MmaEpilogue &epilogue, Value row, Value at,
-             ArrayRef<Value> values) {
-    linalg::GenericOp consumer = epilogue.consumer;
-    for (auto [i, product] : llvm::enumerate(products))
-      if (!consumer || epilogue.storeProducts[i])
-        memref::StoreOp::create(b, loc, values[i], product.output,
-                                ValueRange{row, at});
-    if (!consumer)
-      return;
-    // The consumer's body at this element: a y it reads is the kernel's
-    // value, any other operand is loaded (its init only if the body uses
-    // it).
-    Block &body = consumer.getRegion().front();
-    IRMapping mapping;
-    for (OpOperand &operand : consumer->getOpOperands()) {
-      BlockArgument argument = consumer.getMatchingBlockArgument(&operand);
-      if (argument.use_empty())
-        continue;
-      Value value;
-      for (auto [i, product] : llvm::enumerate(products))
-        if (operand.get() == product.output)
-          value = values[i];
-      if (!value)
-        value =
-            memref::LoadOp::create(b, loc, operand.get(), ValueRange{row, at});
-      mapping.map(argument, value);
-    }
-    for (Operation &inner : body.without_terminator())
-      b.clone(inner, mapping);
-    Value result = mapping.lookupOrDefault(
-        cast<linalg::YieldOp>(body.getTerminator()).getValues()[0]);
-    memref::StoreOp::create(b, loc, result, consumer.getDpsInits()[0],
-                            ValueRange{row, at});
-  }
-
   void build(const MmaEpilogue &epilogue) {
     Value rows = memref::DimOp::create(b, loc, shape.input, 0);
     Value rowTiles = arith::CeilDivUIOp::create(b, loc, rows, index(kMmaTileM));
@@ -271,7 +209,7 @@ struct MmaKernelBuilder {
         SmallVector<Value> values;
         for (size_t i = 0; i < products.size(); ++i)
           values.push_back(results[4 * i + first + offset]);
-        store(epilogue, row, at, values);
+        storeMmaResults(b, loc, products, epilogue, row, at, values);
       }
     };
     storeRow(valid0, row0, 0);
@@ -283,8 +221,8 @@ struct MmaKernelBuilder {
 
 } // namespace
 
-void jikji::cuda::buildMmaKernel(OpBuilder &b, Location loc,
-                                 ArrayRef<MmaProduct> products,
-                                 const MmaEpilogue &epilogue) {
+void jikji::cuda::buildMmaWarpKernel(OpBuilder &b, Location loc,
+                                     ArrayRef<MmaProduct> products,
+                                     const MmaEpilogue &epilogue) {
   MmaKernelBuilder(b, loc, products).build(epilogue);
 }

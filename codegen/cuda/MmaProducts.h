@@ -3,7 +3,8 @@
 // Part of Jikji. What `jikji-lower-products-to-mma` recognizes in a
 // bufferized function (MatchMmaProducts.cpp for bf16 weights,
 // MatchBlockScaledProducts.cpp for FP8 ones, MatchMmaEpilogues.cpp for the
-// elementwise op that may follow) and the kernel it builds (MmaKernel.cpp).
+// elementwise op that may follow) and the kernels it builds (MmaKernel.cpp,
+// MmaTiledKernel.cpp, with MmaOperands.cpp).
 //
 //===----------------------------------------------------------------------===//
 
@@ -78,10 +79,46 @@ matchMultiplyAccumulate(mlir::linalg::GenericOp op);
 bool isWidenedArgument(mlir::Value value, unsigned index, bool f32Ok);
 
 /// Builds the kernel of `products` (one, or two sharing x) at `b`'s
-/// insertion point: a gpu.launch of one warp per 16 x 8 tile of y.
-void buildMmaKernel(mlir::OpBuilder &b, mlir::Location loc,
-                    llvm::ArrayRef<MmaProduct> products,
-                    const MmaEpilogue &epilogue);
+/// insertion point: a gpu.launch of one warp per 16 x 8 tile of y
+/// (MmaKernel.cpp), for any M.
+void buildMmaWarpKernel(mlir::OpBuilder &b, mlir::Location loc,
+                        llvm::ArrayRef<MmaProduct> products,
+                        const MmaEpilogue &epilogue);
+
+/// Whether the tiled kernel takes `product`: N a multiple of 64 and K of
+/// 32, and with scales, blocks that no 64 x 32 slice straddles.
+bool fitsMmaTiles(const MmaProduct &product);
+
+/// The fewest rows for which the tiled kernel runs rather than the warp
+/// kernel: a decode step's few rows would fill a 64-row tile with padding
+/// and give the GPU too few blocks to stream the weights at full speed.
+constexpr int64_t kMmaTiledMinRows = 64;
+
+/// Builds the kernel of `products` (fitting the tiles) at `b`'s insertion
+/// point: a gpu.launch of four warps per 64 x 64 tile of y, x and W
+/// staged through workgroup memory (MmaTiledKernel.cpp).
+void buildMmaTiledKernel(mlir::OpBuilder &b, mlir::Location loc,
+                         llvm::ArrayRef<MmaProduct> products,
+                         const MmaEpilogue &epilogue);
+
+/// The bf16 bits of an operand element in the low half of an i32:
+/// activations in f32 are rounded to bf16, FP8 weights decoded exactly.
+mlir::Value bf16BitsOf(mlir::OpBuilder &b, mlir::Location loc,
+                       mlir::Value element);
+
+/// Elements (row, column) and (row, column + 1) of the two-dimensional
+/// `memref` as the bf16x2 in a .b32 register that mma.sync takes: the
+/// element at `column` in the low half.
+mlir::Value loadBf16Pair(mlir::OpBuilder &b, mlir::Location loc,
+                         mlir::Value memref, mlir::Value row,
+                         mlir::Value column);
+
+/// Stores element (row, column) of each product, `values` in the products'
+/// order, or what the epilogue's consumer makes of them.
+void storeMmaResults(mlir::OpBuilder &b, mlir::Location loc,
+                     llvm::ArrayRef<MmaProduct> products,
+                     const MmaEpilogue &epilogue, mlir::Value row,
+                     mlir::Value column, llvm::ArrayRef<mlir::Value> values);
 
 } // namespace jikji::cuda
 

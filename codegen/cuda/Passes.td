@@ -57,6 +57,14 @@ def LowerProductsToMmaPass
     numbers by the rounding of the activations and is opt-in
     (`jikji-compile --gpu-tensor-cores`).
 
+    With `tiles` (the default), a product whose N is a multiple of 64 and
+    K of 32 gets a second kernel, chosen at run time when M is 64 or more
+    (a prefill): four warps per 64 x 64 tile of `y`, K walked 32 at a time
+    through workgroup memory, which the block's threads fill with bf16
+    pairs of `x` and `W` before each warp runs its 32 x 32 quarter as
+    2 x 4 mma.sync per 16 of K (MmaTiledKernel.cpp). A decode step's few
+    rows keep the warp kernel, whose many blocks stream the weights.
+
     The warp loads its fragments straight from global memory in the
     register layout PTX defines for m16n8k16: lane `l` holds rows
     `l / 4` and `l / 4 + 8` of the tile and columns `2 (l % 4)`,
@@ -83,6 +91,10 @@ def LowerProductsToMmaPass
     one kernel: each K step loads the `x` fragment once for two mma.sync.
     `y` is still stored when it is read after the op.
   }];
+  let options = [
+    Option<"tiles", "tiles", "bool", "true",
+           "Add the 64 x 64 tiled kernel for steps of 64 rows or more">,
+  ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::gpu::GPUDialect",

@@ -131,6 +131,12 @@ struct CompileOptions {
                "(mma.sync, BF16 operands, float32 accumulation; activations "
                "are rounded to BF16)"),
       cl::cat(compileCategory())};
+  cl::opt<bool> gpuTiledProducts{
+      "gpu-tiled-products",
+      cl::desc("With --gpu-tensor-cores: steps of 64 rows or more (a "
+               "prefill) run the weight products in 64 x 64 tiles through "
+               "shared memory; =false keeps one warp per 16 x 8 tile"),
+      cl::init(true), cl::cat(compileCategory())};
   cl::opt<bool> emulateGpuOnCpu{
       "emulate-gpu-on-cpu",
       cl::desc("With --target=cuda: write a CPU artifact in which every "
@@ -284,6 +290,8 @@ int jikji::runCompileDriver(int argc, char **argv, DialectRegistry &registry) {
     return fail("--gpu-arch applies to --target=cuda only");
   if (options.gpuTensorCores && !cuda)
     return fail("--gpu-tensor-cores applies to --target=cuda only");
+  if (options.gpuTiledProducts.getNumOccurrences() && !options.gpuTensorCores)
+    return fail("--gpu-tiled-products applies with --gpu-tensor-cores only");
   bool emulate = options.emulateGpuOnCpu;
   if (emulate && !cuda)
     return fail("--emulate-gpu-on-cpu applies to --target=cuda only");
@@ -422,6 +430,7 @@ int jikji::runCompileDriver(int argc, char **argv, DialectRegistry &registry) {
     CudaOptions cudaOptions;
     cudaOptions.gpuArch = options.gpuArch;
     cudaOptions.tensorCores = options.gpuTensorCores;
+    cudaOptions.tiledProducts = options.gpuTiledProducts;
     {
       TimingScope stepTiming = rootTiming.nest("GPU kernels");
       PassManager pm(&context);
@@ -517,6 +526,7 @@ int jikji::runCompileDriver(int argc, char **argv, DialectRegistry &registry) {
   if (emulate) {
     CudaOptions cudaOptions;
     cudaOptions.tensorCores = options.gpuTensorCores;
+    cudaOptions.tiledProducts = options.gpuTiledProducts;
     auto addEmulationPasses = [&](OpPassManager &pm) {
       addCudaEmulationPasses(pm, cudaOptions);
     };

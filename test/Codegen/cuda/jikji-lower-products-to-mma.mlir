@@ -1,4 +1,5 @@
 // RUN: jikji-opt %s --split-input-file --pass-pipeline="builtin.module(func.func(jikji-lower-products-to-mma))" | FileCheck %s
+// RUN: jikji-opt %s --split-input-file --pass-pipeline="builtin.module(func.func(jikji-lower-products-to-mma{tiles=false}))" | FileCheck %s --check-prefix=NO-TILES
 // RUN: jikji-opt %s --split-input-file --pass-pipeline="builtin.module(func.func(jikji-lower-products-to-mma))" | jikji-opt --split-input-file --jikji-cuda-outline-kernels | jikji-opt --split-input-file --jikji-cuda-lower-to-ptx="gpu-arch=sm_80" | FileCheck %s --check-prefix=PTX
 
 // Tests that a linear layer's product (x f32 [M,64], W bf16 [96,64], M
@@ -803,6 +804,58 @@ func.func @fp8_ragged_k(%input: memref<?x72xf32>, %weight: memref<80x72xf8E4M3FN
     %wide = arith.mulf %decoded, %scale : f32
     %product = arith.mulf %a, %wide : f32
     %sum = arith.addf %acc, %product : f32
+    linalg.yield %sum : f32
+  }
+  return
+}
+
+// -----
+
+// Tests that a product whose N (128) is a multiple of 64 and K (64) of 32
+// gets the tiled kernel as well, chosen when M is 64 or more: 2 column
+// tiles times ceil(M / 64) blocks of 128 threads with two workgroup slices
+// of 64 rows of 20 i32 (16 bf16 pairs and 4 of padding); each warp starts
+// its 2 x 4 tiles of 16 x 8 from y (32 values), and per 32 of K the block
+// fills the slices (8 pairs of x and 8 of W per thread), waits, runs 2 x 8
+// mma.sync and waits again. Fewer rows take the warp kernel; with
+// tiles=false it is the only one.
+// CHECK-LABEL: func.func @tiled(
+// CHECK-SAME:    %[[X:.+]]: memref<?x64xf32>, %[[W:.+]]: memref<128x64xbf16>, %[[Y:.+]]: memref<?x128xf32>
+// CHECK:         %[[M:.+]] = memref.dim %[[X]], %c0
+// CHECK:         %[[MANY:.+]] = arith.cmpi uge, %[[M]], %c64
+// CHECK:         scf.if %[[MANY]] {
+// CHECK:           %[[ROW_TILES:.+]] = arith.ceildivui %{{.+}}, %c64
+// CHECK:           %[[BLOCKS:.+]] = arith.muli %[[ROW_TILES]], %c2
+// CHECK:           gpu.launch blocks({{.*}}) in ({{.*}} = %[[BLOCKS]], {{.*}}) threads({{.*}}) in ({{[^)]*}} = %c128, {{[^)]*}})
+// CHECK-SAME:        workgroup(%[[XS:.+]] : memref<64x20xi32, #gpu.address_space<workgroup>>, %[[WS:.+]] : memref<64x20xi32, #gpu.address_space<workgroup>>)
+// CHECK-COUNT-32:    memref.load %[[Y]]
+// CHECK:             scf.for %{{.+}} = %{{.+}} to %c64{{.*}} step %c32
+// CHECK-COUNT-8:       memref.store %{{.+}}, %[[XS]]
+// CHECK:               gpu.barrier
+// CHECK-COUNT-16:      nvvm.mma.sync
+// CHECK:               gpu.barrier
+// CHECK:           scf.if
+// CHECK:         } else {
+// CHECK:           gpu.launch blocks({{.*}}) threads({{.*}}) in ({{.*}} = %c32{{.*}}) {
+// NO-TILES-LABEL: func.func @tiled(
+// NO-TILES-NOT:   arith.cmpi uge
+// NO-TILES-NOT:   workgroup(
+// NO-TILES:       gpu.launch blocks({{.*}}) threads({{.*}}) in ({{.*}} = %c32{{.*}}) {
+// NO-TILES-NOT:   gpu.launch
+// NO-TILES:       return
+#x = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (n, k)>
+#y = affine_map<(m, n, k) -> (m, n)>
+func.func @tiled(%input: memref<?x64xf32>, %weight: memref<128x64xbf16>,
+                 %output: memref<?x128xf32>) {
+  linalg.generic {indexing_maps = [#x, #w, #y],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%input, %weight : memref<?x64xf32>, memref<128x64xbf16>)
+      outs(%output : memref<?x128xf32>) {
+  ^bb0(%a: f32, %b: bf16, %acc: f32):
+    %wide = arith.extf %b : bf16 to f32
+    %product = arith.mulf %a, %wide fastmath<contract> : f32
+    %sum = arith.addf %acc, %product fastmath<contract> : f32
     linalg.yield %sum : f32
   }
   return
