@@ -103,17 +103,34 @@ LogicalResult emulate(gpu::LaunchOp launch) {
   SmallVector<Value, 3> block = {blockSize.x, blockSize.y, blockSize.z};
   // z outermost: block ids, then thread ids, each in z, y, x order.
   SmallVector<Value, 3> blockIds(3), threadIds(3);
+  // Returns the outermost loop.
   auto nest = [&](ArrayRef<Value> bounds, MutableArrayRef<Value> ids) {
+    Operation *outermost = nullptr;
     for (int dim = 2; dim >= 0; --dim) {
       auto loop = scf::ForOp::create(b, loc, zero, bounds[dim], one);
+      if (!outermost)
+        outermost = loop;
       ids[dim] = loop.getInductionVar();
       b.setInsertionPoint(loop.getBody()->getTerminator());
     }
+    return outermost;
   };
-  nest(grid, blockIds);
+  // The per-thread arrays of a lockstep launch are needed while it runs
+  // only, and it may run in a loop: the stack they take is given back
+  // after it (memref.alloca_scope would not survive the CPU pipeline's
+  // lowering of the loops to branches before its own lowering).
+  Value stack;
+  if (lockstep)
+    stack = LLVM::StackSaveOp::create(
+        b, loc, LLVM::LLVMPointerType::get(b.getContext()));
+  Operation *outermost = nest(grid, blockIds);
   if (lockstep) {
-    if (failed(jikji::cuda::emitBlockInLockstep(b, launch, blockIds, grid)))
+    OpBuilder scratch(outermost);
+    if (failed(jikji::cuda::emitBlockInLockstep(b, scratch, launch, blockIds,
+                                                grid)))
       return failure();
+    b.setInsertionPointAfter(outermost);
+    LLVM::StackRestoreOp::create(b, loc, stack);
     launch.erase();
     return success();
   }

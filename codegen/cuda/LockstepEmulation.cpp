@@ -76,15 +76,11 @@ bool isHomeable(Type type) {
 /// Emits one block of a launch in lockstep; see the file comment.
 class LockstepEmitter {
 public:
-  LockstepEmitter(OpBuilder &b, gpu::LaunchOp launch,
+  LockstepEmitter(OpBuilder &b, OpBuilder &scratch, gpu::LaunchOp launch,
                   std::array<int64_t, 3> blockSize)
-      : b(b), scratch(b.getContext()), launch(launch), loc(launch.getLoc()),
+      : b(b), scratch(scratch), launch(launch), loc(launch.getLoc()),
         blockSize(blockSize),
-        threads(blockSize[0] * blockSize[1] * blockSize[2]) {
-    Operation *scope =
-        launch->getParentWithTrait<OpTrait::AutomaticAllocationScope>();
-    scratch.setInsertionPointToStart(&scope->getRegion(0).front());
-  }
+        threads(blockSize[0] * blockSize[1] * blockSize[2]) {}
 
   LogicalResult emit(ArrayRef<Value> blockIds, ArrayRef<Value> gridSize) {
     gpu::KernelDim3 ids = launch.getBlockIds(), grid = launch.getGridSize(),
@@ -111,7 +107,7 @@ public:
 private:
   OpBuilder &b;
   /// Where per-thread arrays are allocated.
-  OpBuilder scratch;
+  OpBuilder &scratch;
   gpu::LaunchOp launch;
   Location loc;
   std::array<int64_t, 3> blockSize;
@@ -123,6 +119,9 @@ private:
   /// Per-thread arrays of the values kept between thread loops: one, or
   /// one per field of a tensor-core result.
   DenseMap<Value, SmallVector<Value, 4>> homes;
+  /// A warp's A (16 x 16) and B (16 x 8, K by N) as one mma.sync sees
+  /// them, shared by all of them.
+  Value mmaA, mmaB;
 
   Value index(int64_t value) {
     return arith::ConstantIndexOp::create(b, loc, value);
@@ -432,8 +431,11 @@ private:
         failed(prepare(mma, c)))
       return failure();
     Type f32 = b.getF32Type();
-    Value aTile = newArray(f32, {16, 16});
-    Value bTile = newArray(f32, {16, 8});
+    if (!mmaA) {
+      mmaA = newArray(f32, {16, 16});
+      mmaB = newArray(f32, {16, 8});
+    }
+    Value aTile = mmaA, bTile = mmaB;
     SmallVector<Value, 4> results;
     for (int j = 0; j < 4; ++j)
       results.push_back(newArray(f32, {threads}));
@@ -536,6 +538,7 @@ jikji::cuda::whyNotLockstep(gpu::LaunchOp launch) {
 }
 
 LogicalResult jikji::cuda::emitBlockInLockstep(OpBuilder &b,
+                                               OpBuilder &scratch,
                                                gpu::LaunchOp launch,
                                                ArrayRef<Value> blockIds,
                                                ArrayRef<Value> gridSize) {
@@ -543,5 +546,6 @@ LogicalResult jikji::cuda::emitBlockInLockstep(OpBuilder &b,
   std::array<int64_t, 3> blockSize{*getConstantIntValue(sizes.x),
                                    *getConstantIntValue(sizes.y),
                                    *getConstantIntValue(sizes.z)};
-  return LockstepEmitter(b, launch, blockSize).emit(blockIds, gridSize);
+  return LockstepEmitter(b, scratch, launch, blockSize)
+      .emit(blockIds, gridSize);
 }

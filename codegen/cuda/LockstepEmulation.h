@@ -29,12 +29,13 @@ std::optional<std::string> whyNotLockstep(mlir::gpu::LaunchOp launch);
 
 /// Emits at `b` one block of `launch` in lockstep: its block ids are
 /// `blockIds` and its grid size `gridSize` (x, y, z). Per-thread arrays and
-/// workgroup memory are allocated at the entry of the closest enclosing
-/// allocation scope, once for all the blocks, which run one after another.
+/// workgroup memory are allocated at `scratch`, which must dominate `b`'s
+/// insertion point: once for all the blocks, which run one after another.
 /// Fails, with a diagnostic on the op, where the body does what lockstep
 /// cannot emulate; `whyNotLockstep` tells that beforehand for the launch
 /// as a whole.
 mlir::LogicalResult emitBlockInLockstep(mlir::OpBuilder &b,
+                                        mlir::OpBuilder &scratch,
                                         mlir::gpu::LaunchOp launch,
                                         mlir::ArrayRef<mlir::Value> blockIds,
                                         mlir::ArrayRef<mlir::Value> gridSize);

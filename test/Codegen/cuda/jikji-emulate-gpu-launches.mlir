@@ -40,9 +40,11 @@ func.func @launch(%out: memref<?xindex>, %grid: index) {
 // Tests that threads which meet at a barrier through workgroup memory run
 // in lockstep: the memory becomes one host array, the ops before the
 // barrier a loop over the threads and those after it another, and a value
-// made before the barrier and used after it is kept per thread.
+// made before the barrier and used after it is kept per thread, in stack
+// given back after the launch.
 // CHECK-LABEL: func.func @barrier
 // CHECK-SAME:    (%[[OUT:.+]]: memref<4xf32>, %[[IN:.+]]: memref<4xf32>)
+// CHECK:         %[[STACK:.+]] = llvm.intr.stacksave
 // CHECK-DAG:     %[[TILE:.+]] = memref.alloca() : memref<4xf32>
 // CHECK-DAG:     %[[KEPT:.+]] = memref.alloca() : memref<4xindex>
 // CHECK:         scf.for
@@ -56,6 +58,7 @@ func.func @launch(%out: memref<?xindex>, %grid: index) {
 // CHECK:             %[[AT:.+]] = memref.load %[[KEPT]][%[[U]]]
 // CHECK:             %[[W:.+]] = memref.load %[[TILE]][%[[AT]]]
 // CHECK:             memref.store %[[W]], %[[OUT]]
+// CHECK:         llvm.intr.stackrestore %[[STACK]]
 // CHECK-NOT:     gpu.
 func.func @barrier(%out: memref<4xf32>, %in: memref<4xf32>) {
   %c1 = arith.constant 1 : index
@@ -138,7 +141,7 @@ func.func @loop_around_barrier(%out: memref<8xf32>, %in: memref<?x8xf32>) {
 // CHECK:           %[[FIELD:.+]] = memref.load %[[D0]][%[[T]]]
 // CHECK:           memref.store %[[FIELD]], %[[OUT]]
 // CHECK-NOT:     nvvm.
-// CHECK-NOT:     llvm.
+// CHECK-NOT:     llvm.extractvalue
 func.func @mma(%out: memref<32xf32>, %a: memref<32xi32>, %b: memref<32xi32>) {
   %c1 = arith.constant 1 : index
   %c32 = arith.constant 32 : index
