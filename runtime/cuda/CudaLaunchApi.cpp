@@ -125,11 +125,10 @@ void CudaLaunchApi::launchCaptured() {
     return;
   }
 
-  auto kept = std::find_if(
-      graphs_.begin(), graphs_.end(),
-      [&](const KeptGraph &candidate) {
-        return candidate.signature == signature_;
-      });
+  auto kept = std::find_if(graphs_.begin(), graphs_.end(),
+                           [&](const KeptGraph &candidate) {
+                             return candidate.signature == signature_;
+                           });
   if (kept != graphs_.end()) {
     CUgraphExecUpdateResultInfo info{};
     CUresult updated = driver.graphExecUpdate(kept->executable, graph, &info);
@@ -149,10 +148,11 @@ void CudaLaunchApi::launchCaptured() {
   }
   if (kept == graphs_.end()) {
     if (graphs_.size() >= kKeptGraphs) {
-      auto oldest = std::min_element(graphs_.begin(), graphs_.end(),
-                                     [](const KeptGraph &a, const KeptGraph &b) {
-                                       return a.lastStep < b.lastStep;
-                                     });
+      auto oldest =
+          std::min_element(graphs_.begin(), graphs_.end(),
+                           [](const KeptGraph &a, const KeptGraph &b) {
+                             return a.lastStep < b.lastStep;
+                           });
       (void)driver.graphExecDestroy(oldest->executable);
       graphs_.erase(oldest);
     }
@@ -168,9 +168,8 @@ void CudaLaunchApi::launchCaptured() {
   // The executable graph holds what it needs of the graph.
   (void)driver.graphDestroy(std::exchange(graph, nullptr));
   kept->lastStep = steps_;
-  Result<bool> launched =
-      driver.check(driver.graphLaunch(kept->executable, stream),
-                   "cuGraphLaunch");
+  Result<bool> launched = driver.check(
+      driver.graphLaunch(kept->executable, stream), "cuGraphLaunch");
   if (!launched) {
     (void)driver.graphExecDestroy(kept->executable);
     graphs_.erase(kept);
@@ -187,8 +186,8 @@ Result<CUevent> CudaLaunchApi::takeEvent() {
   }
   const CudaDriver &driver = device_->driver();
   CUevent event = nullptr;
-  Result<bool> created =
-      driver.check(driver.eventCreate(&event, CU_EVENT_DEFAULT), "cuEventCreate");
+  Result<bool> created = driver.check(
+      driver.eventCreate(&event, CU_EVENT_DEFAULT), "cuEventCreate");
   if (!created)
     return Error(created.error());
   return event;
@@ -440,8 +439,8 @@ void CudaLaunchApi::launch(void *context, const char *name, int64_t gridX,
   if (launched)
     self.noteNode(*function);
   if (launched && self.timing_)
-    launched = driver.check(driver.eventRecord(timed.end, stream),
-                            "cuEventRecord");
+    launched =
+        driver.check(driver.eventRecord(timed.end, stream), "cuEventRecord");
   if (self.timing_)
     self.timedLaunches_.push_back(timed);
   if (!launched)

@@ -55,9 +55,12 @@ struct GraphCounters {
   int64_t captures, graphLaunches, instantiations, updates, refused, launches,
       freesWhileCapturing;
   static GraphCounters read(const FakeDriver &driver) {
-    return {driver.state("captures"),      driver.state("graph_launches"),
-            driver.state("instantiations"), driver.state("updates"),
-            driver.state("updates_refused"), driver.state("launches"),
+    return {driver.state("captures"),
+            driver.state("graph_launches"),
+            driver.state("instantiations"),
+            driver.state("updates"),
+            driver.state("updates_refused"),
+            driver.state("launches"),
             driver.state("frees_while_capturing")};
   }
 };
@@ -100,8 +103,7 @@ TEST(CudaGraphTest, ReplaysStepsOfEqualKernelsThroughUpdates) {
     auto prefillLast = [&](std::vector<int64_t> tokens) {
       std::vector<float> logits(kFakeVocab);
       Result<bool> done = sequence->forwardInto(
-          tokens.data(), static_cast<int64_t>(tokens.size()), logits.data(),
-          1);
+          tokens.data(), static_cast<int64_t>(tokens.size()), logits.data(), 1);
       ASSERT_TRUE(done.ok()) << done.error();
       cached.insert(cached.end(), tokens.begin(), tokens.end());
       EXPECT_EQ(logits[expectedNext(cached)], 1.0f);
@@ -287,9 +289,9 @@ TEST(CudaGraphTest, RecoversFromFailingGraphCalls) {
       SCOPED_TRACE(call);
       int64_t length = sequence->length();
       driver.failCall(call, 1, code);
-      EXPECT_EQ(errorOf(step()),
-                fake.artifactPath() + ": 1 tokens at position " +
-                    std::to_string(length) + ": " + message);
+      EXPECT_EQ(errorOf(step()), fake.artifactPath() +
+                                     ": 1 tokens at position " +
+                                     std::to_string(length) + ": " + message);
       driver.clearFailure();
       EXPECT_EQ(sequence->length(), length);
       EXPECT_EQ(driver.state("capturing"), 0);

@@ -144,9 +144,9 @@ inline runtime::ModelOptions onCuda() {
   return options;
 }
 
-inline Result<runtime::Model> loadOnCuda(const FakeModel &fake,
-                                        const runtime::ModelOptions &options =
-                                            onCuda()) {
+inline Result<runtime::Model>
+loadOnCuda(const FakeModel &fake,
+           const runtime::ModelOptions &options = onCuda()) {
   return runtime::Model::load(fake.artifactPath(), fake.weightsDir(), options);
 }
 
