@@ -260,6 +260,56 @@ TEST(CudaGraphTest, FreesToTheDriverAfterTheGraphRan) {
   driver.expectNothingLive();
 }
 
+// Tests a step short of memory while capturing: a buffer of a size class
+// the pool lacks, with less free than it needs, gives the pool's buffers
+// back to the driver, which it may do only after what the stream recorded
+// so far (here the zeroing of the step's first buffer) has run. So the
+// capture ends there and its graph is launched; the rest of the step runs
+// launch by launch. The fake's free memory counts live allocations here.
+TEST(CudaGraphTest, GivesThePoolBackOnlyAfterWhatWasRecordedRan) {
+  FakeDriver driver;
+  ASSERT_TRUE(driver.ready());
+  FakeCudaModel fake;
+  ASSERT_TRUE(fake.ready());
+  fake.setWaits(false);
+  ::setenv("JIKJI_FAKE_CUDA_COUNT_LIVE", "1", 1);
+  {
+    Result<Model> model = loadOnCuda(fake);
+    ASSERT_TRUE(model.ok()) << model.error();
+    const cuda::LaunchCounts &counts = model->cudaModel()->launchCounts();
+    // 16 tokens keeping the last logits: their 512 bytes of logits and
+    // 128-byte scratch are kept in the 512- and 256-byte classes.
+    Result<Sequence> first = Sequence::create(*model, 16);
+    ASSERT_TRUE(first.ok()) << first.error();
+    std::vector<int64_t> tokens(16, 1);
+    std::vector<float> logits(kFakeVocab);
+    ASSERT_TRUE(first->forwardInto(tokens.data(), 16, logits.data(), 1).ok());
+    EXPECT_EQ(counts.graphLaunches, 1);
+
+    // Two tokens keeping the last logits: 64 bytes of logits, which take
+    // the kept 256-byte buffer (its zeroing recorded), then a 16-byte
+    // scratch, for which the pool holds only the 512-byte buffer and the
+    // GPU has too little free memory.
+    Result<Sequence> second = Sequence::create(*model, 16);
+    ASSERT_TRUE(second.ok()) << second.error();
+    int64_t frees = driver.state("frees_while_capturing");
+    int64_t launches = driver.state("launches");
+    int64_t reused = counts.reused;
+    ::setenv("JIKJI_FAKE_CUDA_FREE_BYTES",
+             std::to_string(driver.state("live_bytes") + 100).c_str(), 1);
+    Result<bool> done = second->forwardInto(tokens.data(), 2, logits.data(), 1);
+    ASSERT_TRUE(done.ok()) << done.error();
+    EXPECT_EQ(logits[expectedNext({1, 1})], 1.0f);
+    EXPECT_EQ(counts.reused, reused + 1);
+    EXPECT_EQ(driver.state("frees_while_capturing"), frees);
+    // The graph held the first zeroing; the kernel ran on its own.
+    EXPECT_EQ(counts.graphLaunches, 2);
+    EXPECT_EQ(driver.state("launches"), launches + 1);
+    ::unsetenv("JIKJI_FAKE_CUDA_FREE_BYTES");
+  }
+  driver.expectNothingLive();
+}
+
 // Tests every graph call failing once: the step's message names the call
 // and its CUresult, the capture is over (the stream usable), the sequence
 // keeps its length, and the next step runs and gives the right logits. An

@@ -28,8 +28,9 @@
 namespace jikji::test {
 
 inline const char *const kFakeVariables[] = {
-    "JIKJI_CUDA_DRIVER", "JIKJI_FAKE_CUDA_FAIL", "JIKJI_FAKE_CUDA_DEVICES",
-    "JIKJI_FAKE_CUDA_CC", "JIKJI_FAKE_CUDA_FREE_BYTES"};
+    "JIKJI_CUDA_DRIVER",          "JIKJI_FAKE_CUDA_FAIL",
+    "JIKJI_FAKE_CUDA_DEVICES",    "JIKJI_FAKE_CUDA_CC",
+    "JIKJI_FAKE_CUDA_FREE_BYTES", "JIKJI_FAKE_CUDA_COUNT_LIVE"};
 
 /// Points the runtime at the fake driver for the test's life, holds the
 /// fake loaded (so its counters outlive the runtime's handle) and clears

@@ -43,6 +43,8 @@
 |*   JIKJI_FAKE_CUDA_DEVICES=N             GPUs (default 1)                   *|
 |*   JIKJI_FAKE_CUDA_CC=MAJORMINOR         compute capability (default 90)    *|
 |*   JIKJI_FAKE_CUDA_FREE_BYTES=N          free memory (default 16 GiB)       *|
+|*   JIKJI_FAKE_CUDA_COUNT_LIVE=1          free memory is N less the bytes    *|
+|*       allocated and not freed (by default it stays N)                     *|
 |*   JIKJI_FAKE_CUDA_MANAGED=0             a GPU without managed memory       *|
 |*   JIKJI_FAKE_CUDA_REPORT=1              print what is still live to        *|
 |*       stderr when the library is unloaded (at exit: the runtime keeps the  *|
@@ -220,6 +222,14 @@ static struct Allocation *findAllocation(CUdeviceptr pointer, size_t *index) {
   return NULL;
 }
 
+/* The bytes of the live allocations. */
+static size_t liveBytes(void) {
+  size_t i, total = 0;
+  for (i = 0; i < allocationCount; ++i)
+    total += allocations[i].size;
+  return total;
+}
+
 CUresult cuInit(unsigned flags) {
   CUresult forced = injected("cuInit");
   if (forced)
@@ -343,6 +353,10 @@ CUresult cuMemGetInfo_v2(size_t *freeBytes, size_t *totalBytes) {
   NEEDS_CONTEXT();
   *freeBytes = (size_t)envInteger("JIKJI_FAKE_CUDA_FREE_BYTES", 1LL << 34);
   *totalBytes = 2 * *freeBytes;
+  if (envInteger("JIKJI_FAKE_CUDA_COUNT_LIVE", 0)) {
+    size_t live = liveBytes();
+    *freeBytes = *freeBytes > live ? *freeBytes - live : 0;
+  }
   return SUCCESS;
 }
 
@@ -919,6 +933,8 @@ int64_t jikji_fake_cuda_state(const char *name) {
     return freesWhileCapturing;
   if (strcmp(name, "last_grid_x") == 0)
     return lastGridX;
+  if (strcmp(name, "live_bytes") == 0)
+    return (int64_t)liveBytes();
   return -1;
 }
 
