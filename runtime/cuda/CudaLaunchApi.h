@@ -140,9 +140,8 @@ public:
 
   /// Times every launch from now on (two events around each, read when
   /// the stream is next synchronized); off by default, as it adds driver
-  /// calls to every launch.
-  /// Timed launches need their events on the stream between kernels, so
-  /// timing turns graph capture off.
+  /// calls to every launch. Timed launches need their events on the stream
+  /// between kernels, so timing turns graph capture off.
   void timeKernels(bool enabled) { timing_ = enabled; }
   /// Captures each step as a CUDA graph (the default) or launches kernel
   /// by kernel. Takes effect from the next step.
@@ -229,6 +228,8 @@ private:
   };
   bool timing_ = false;
   std::vector<TimedLaunch> timedLaunches_;
+  std::vector<CUevent> spareEvents_;
+  std::unordered_map<std::string, KernelTime> kernelTimes_;
 
   /// An executable graph kept for steps with the same recorded sequence.
   struct KeptGraph {
@@ -244,13 +245,12 @@ private:
   /// steps with equal signatures share an executable graph.
   int64_t capturedNodes_ = 0;
   uint64_t signature_ = 0;
+  /// Steps begun, the clock of KeptGraph::lastStep.
   uint64_t steps_ = 0;
   std::vector<KeptGraph> graphs_;
   /// Blocks freed while capturing, returned to the driver at the step's
   /// end.
   std::vector<CUdeviceptr> deferredFrees_;
-  std::vector<CUevent> spareEvents_;
-  std::unordered_map<std::string, KernelTime> kernelTimes_;
 };
 
 } // namespace jikji::runtime::cuda
