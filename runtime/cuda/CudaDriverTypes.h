@@ -30,6 +30,15 @@ struct CUgraph_st;
 struct CUgraphNode_st;
 struct CUgraphExec_st;
 
+/// cuGraphExecUpdate's account of a refused update, cuda.h's
+/// CUgraphExecUpdateResultInfo under its tag (`result` is a
+/// CUgraphExecUpdateResult, an enum of int size).
+struct CUgraphExecUpdateResultInfo_st {
+  int result;
+  CUgraphNode_st *errorNode;
+  CUgraphNode_st *errorFromNode;
+};
+
 namespace jikji::runtime::cuda {
 
 /// cuda.h's CUresult: 0 is success; cuGetErrorName names the others.
@@ -45,15 +54,7 @@ using CUevent = ::CUevent_st *;
 using CUgraph = ::CUgraph_st *;
 using CUgraphNode = ::CUgraphNode_st *;
 using CUgraphExec = ::CUgraphExec_st *;
-
-/// cuGraphExecUpdate's account of a refused update (cuda.h's
-/// CUgraphExecUpdateResultInfo; `result` is a CUgraphExecUpdateResult, an
-/// enum of int size).
-struct CUgraphExecUpdateResultInfo {
-  int result;
-  CUgraphNode errorNode;
-  CUgraphNode errorFromNode;
-};
+using CUgraphExecUpdateResultInfo = ::CUgraphExecUpdateResultInfo_st;
 
 constexpr CUresult CUDA_SUCCESS = 0;
 constexpr int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75;

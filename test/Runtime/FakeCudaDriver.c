@@ -73,7 +73,7 @@ typedef struct CUevent_st *CUevent;
 typedef struct CUgraph_st *CUgraph;
 typedef struct CUgraphNode_st *CUgraphNode;
 typedef struct CUgraphExec_st *CUgraphExec;
-typedef struct {
+typedef struct CUgraphExecUpdateResultInfo_st {
   int result;
   CUgraphNode errorNode;
   CUgraphNode errorFromNode;
