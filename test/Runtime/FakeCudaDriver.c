@@ -33,7 +33,7 @@
 |* cuMemFree is allowed and counted ("frees_while_capturing"). An update      *|
 |* of an executable graph is refused (CUDA_ERROR_GRAPH_EXEC_UPDATE_FAILURE)   *|
 |* when the node count or a node's kind differs, the documented topology      *|
-|* rules; kernels, grids and arguments may change. An injected failure of    *|
+|* rules; kernels, grids and arguments may change. An injected failure of     *|
 |* cuStreamEndCapture ends the capture too, without a graph.                  *|
 |*                                                                            *|
 |* Environment (read at every call, so a test may change it mid-run):         *|
@@ -893,7 +893,10 @@ CUresult cuGraphExecDestroy(CUgraphExec executable) {
 }
 
 /* The counters, by name, for tests: -1 for an unknown name. "allocations"
- * counts the live ones, "allocations_made" every one since loading. */
+ * counts the live ones, "allocations_made" every one since loading;
+ * "graphs" and "graph_execs" the live graphs and executable graphs;
+ * "last_grid_x" is the grid of the last kernel run, "live_bytes" the bytes
+ * of the live allocations. */
 int64_t jikji_fake_cuda_state(const char *name) {
   if (strcmp(name, "allocations") == 0)
     return (int64_t)allocationCount;
