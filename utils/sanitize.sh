@@ -9,8 +9,9 @@
 #      jikji-compile and run by the sanitized jikji-run, with the checks of
 #      test/e2e/tiny-v3.test;
 #   3. tiny-v3 compiled for CUDA, run by the sanitized jikji-run on the CUDA
-#      device with the tests' fake driver (no GPU), once normally and once
-#      with a failing launch;
+#      device with the tests' fake driver (no GPU), with each step captured
+#      as a CUDA graph (the default) and without, then with a failing
+#      launch and a failing graph launch;
 #   4. the soak test (jikji-runtime-soak, test/e2e/soak.test) for
 #      $JIKJI_SOAK_SECONDS seconds (default 30) on a tiny generated model.
 # Exits non-zero on any failing test or sanitizer report.
@@ -148,8 +149,10 @@ if [ "$with_compiler" = ON ]; then
 
   # The CUDA device on the tests' fake driver (test/Runtime/FakeCudaDriver.c,
   # built with JikjiRuntimeTests; no GPU needed): the sanitized runtime runs
-  # a compiled CUDA artifact's host code, then a run whose third launch
-  # fails, which must end with the message and a clean teardown.
+  # a compiled CUDA artifact's host code, its steps captured as CUDA graphs
+  # and launch by launch, then runs whose third launch (while capturing) or
+  # second graph launch fails, which must end with the message and a clean
+  # teardown.
   reference="$shared/reference/tiny-v3"
   fake_driver="$build/test/Runtime/fake-cuda/libcuda.so.1"
   if [ ! -d "$reference" ]; then
@@ -164,7 +167,13 @@ if [ "$with_compiler" = ON ]; then
       JIKJI_CUDA_DRIVER=$fake_driver run_logged "jikji-run --device=cuda" "$work/cuda-run.log" \
         "$build/bin/jikji-run" "$work/tiny-v3.cuda.so" --device=cuda --weights "$reference" \
         --prompt-ids 1,2,3 --max-new-tokens 4 --stats; then
-      grep 'launches' "$work/cuda-run.log" | sed 's/^/  /'
+      grep 'launches\|cuda graphs' "$work/cuda-run.log" | sed 's/^/  /'
+      if JIKJI_CUDA_DRIVER=$fake_driver run_logged "jikji-run --device=cuda --cuda-graphs=off" \
+        "$work/cuda-run-no-graphs.log" \
+        "$build/bin/jikji-run" "$work/tiny-v3.cuda.so" --device=cuda --cuda-graphs=off \
+        --weights "$reference" --prompt-ids 1,2,3 --max-new-tokens 4 --stats; then
+        grep 'cuda graphs' "$work/cuda-run-no-graphs.log" | sed 's/^/  /'
+      fi
       # Two prompts of different lengths decode together: the artifact's
       # jikji_forward_batch on the CUDA device.
       printf '1,2,3\n4\n' >"$work/cuda-batch.txt"
@@ -174,19 +183,21 @@ if [ "$with_compiler" = ON ]; then
         --batch-file "$work/cuda-batch.txt" --max-new-tokens 4 --stats; then
         grep 'decode: .* steps' "$work/cuda-batch.log" | sed 's/^/  /'
       fi
-      log="$work/cuda-launch-failure.log"
-      if JIKJI_CUDA_DRIVER=$fake_driver JIKJI_FAKE_CUDA_FAIL=cuLaunchKernel:3:719 \
-        "$build/bin/jikji-run" "$work/tiny-v3.cuda.so" --device=cuda --weights "$reference" \
-        --prompt-ids 1,2,3 --max-new-tokens 4 >"$log" 2>&1; then
-        status=1
-        echo "sanitize: jikji-run with a failing launch succeeded (log: $log)"
-      elif reported "$log" || ! grep -q 'CUDA_ERROR_LAUNCH_FAILED' "$log"; then
-        status=1
-        tail -n 20 "$log"
-        echo "sanitize: jikji-run with a failing launch reported a problem (log: $log)"
-      else
-        sed 's/^/  /' "$log"
-      fi
+      for failure in cuLaunchKernel:3:719 cuGraphLaunch:2:719; do
+        log="$work/cuda-failure-${failure%%:*}.log"
+        if JIKJI_CUDA_DRIVER=$fake_driver JIKJI_FAKE_CUDA_FAIL=$failure \
+          "$build/bin/jikji-run" "$work/tiny-v3.cuda.so" --device=cuda --weights "$reference" \
+          --prompt-ids 1,2,3 --max-new-tokens 4 >"$log" 2>&1; then
+          status=1
+          echo "sanitize: jikji-run with $failure succeeded (log: $log)"
+        elif reported "$log" || ! grep -q 'CUDA_ERROR_LAUNCH_FAILED' "$log"; then
+          status=1
+          tail -n 20 "$log"
+          echo "sanitize: jikji-run with $failure reported a problem (log: $log)"
+        else
+          sed 's/^/  /' "$log"
+        fi
+      done
     fi
   fi
 

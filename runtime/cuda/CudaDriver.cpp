@@ -81,6 +81,17 @@ Result<std::shared_ptr<CudaDriver>> CudaDriver::load() {
   // cuda.h 13 maps cuEventElapsedTime to a _v2 that CUDA 12's first
   // drivers lack; the unversioned symbol has the same signature.
   need("cuEventElapsedTime", d.eventElapsedTime);
+  // The CUDA graph calls (CudaLaunchApi captures a step as a graph);
+  // cuda.h 13 maps cuStreamBeginCapture to _v2, cuGraphInstantiate to
+  // cuGraphInstantiateWithFlags and cuGraphExecUpdate to _v2 (CUDA 12's
+  // signature, with a result-info struct).
+  need("cuStreamBeginCapture_v2", d.streamBeginCapture);
+  need("cuStreamEndCapture", d.streamEndCapture);
+  need("cuGraphInstantiateWithFlags", d.graphInstantiate);
+  need("cuGraphExecUpdate_v2", d.graphExecUpdate);
+  need("cuGraphLaunch", d.graphLaunch);
+  need("cuGraphDestroy", d.graphDestroy);
+  need("cuGraphExecDestroy", d.graphExecDestroy);
   need("cuGetErrorName", d.getErrorName);
   if (missing) {
     // Not a driver, and none of its code has run: unload it.

@@ -87,6 +87,13 @@ public:
   cuEventRecord_t eventRecord = nullptr;
   cuEventSynchronize_t eventSynchronize = nullptr;
   cuEventElapsedTime_t eventElapsedTime = nullptr;
+  cuStreamBeginCapture_t streamBeginCapture = nullptr;
+  cuStreamEndCapture_t streamEndCapture = nullptr;
+  cuGraphInstantiateWithFlags_t graphInstantiate = nullptr;
+  cuGraphExecUpdate_t graphExecUpdate = nullptr;
+  cuGraphLaunch_t graphLaunch = nullptr;
+  cuGraphDestroy_t graphDestroy = nullptr;
+  cuGraphExecDestroy_t graphExecDestroy = nullptr;
   cuGetErrorName_t getErrorName = nullptr;
 
 private:

@@ -26,6 +26,18 @@ struct CUmod_st;
 struct CUfunc_st;
 struct CUstream_st;
 struct CUevent_st;
+struct CUgraph_st;
+struct CUgraphNode_st;
+struct CUgraphExec_st;
+
+/// cuGraphExecUpdate's account of a refused update, cuda.h's
+/// CUgraphExecUpdateResultInfo under its tag (`result` is a
+/// CUgraphExecUpdateResult, an enum of int size).
+struct CUgraphExecUpdateResultInfo_st {
+  int result;
+  CUgraphNode_st *errorNode;
+  CUgraphNode_st *errorFromNode;
+};
 
 namespace jikji::runtime::cuda {
 
@@ -39,6 +51,10 @@ using CUmodule = ::CUmod_st *;
 using CUfunction = ::CUfunc_st *;
 using CUstream = ::CUstream_st *;
 using CUevent = ::CUevent_st *;
+using CUgraph = ::CUgraph_st *;
+using CUgraphNode = ::CUgraphNode_st *;
+using CUgraphExec = ::CUgraphExec_st *;
+using CUgraphExecUpdateResultInfo = ::CUgraphExecUpdateResultInfo_st;
 
 constexpr CUresult CUDA_SUCCESS = 0;
 constexpr int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75;
@@ -47,6 +63,12 @@ constexpr int CU_DEVICE_ATTRIBUTE_MANAGED_MEMORY = 83;
 constexpr unsigned CU_MEM_ATTACH_GLOBAL = 0x1;
 constexpr unsigned CU_STREAM_NON_BLOCKING = 0x1;
 constexpr unsigned CU_EVENT_DEFAULT = 0x0;
+/// cuStreamBeginCapture's mode that lets the capturing thread make calls
+/// that are not stream work, cuMemAllocManaged among them.
+constexpr int CU_STREAM_CAPTURE_MODE_RELAXED = 2;
+/// cuGraphExecUpdate's answer when the graph differs from the executable
+/// one in a way an update cannot carry (another topology).
+constexpr CUresult CUDA_ERROR_GRAPH_EXEC_UPDATE_FAILURE = 910;
 
 /// The entry points, under the names libcuda.so.1 exports them (cuda.h maps
 /// some public names to versioned ones: cuMemFree is cuMemFree_v2, ...).
@@ -86,6 +108,16 @@ using cuEventRecord_t = CUresult (*)(CUevent event, CUstream stream);
 using cuEventSynchronize_t = CUresult (*)(CUevent event);
 using cuEventElapsedTime_t = CUresult (*)(float *milliseconds, CUevent start,
                                           CUevent end);
+using cuStreamBeginCapture_t = CUresult (*)(CUstream stream, int mode);
+using cuStreamEndCapture_t = CUresult (*)(CUstream stream, CUgraph *graph);
+using cuGraphInstantiateWithFlags_t = CUresult (*)(CUgraphExec *executable,
+                                                   CUgraph graph,
+                                                   unsigned long long flags);
+using cuGraphExecUpdate_t = CUresult (*)(CUgraphExec executable, CUgraph graph,
+                                         CUgraphExecUpdateResultInfo *info);
+using cuGraphLaunch_t = CUresult (*)(CUgraphExec executable, CUstream stream);
+using cuGraphDestroy_t = CUresult (*)(CUgraph graph);
+using cuGraphExecDestroy_t = CUresult (*)(CUgraphExec executable);
 using cuGetErrorName_t = CUresult (*)(CUresult error, const char **name);
 
 } // namespace jikji::runtime::cuda

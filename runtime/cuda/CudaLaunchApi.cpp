@@ -39,10 +39,143 @@ CudaLaunchApi::~CudaLaunchApi() {
   releaseAll();
   releasePool();
   collectTimes(/*finished=*/false);
-  if (!spareEvents_.empty())
+  if (!spareEvents_.empty() || !graphs_.empty())
     (void)device_->makeCurrent();
   for (CUevent event : spareEvents_)
     (void)device_->driver().eventDestroy(event);
+  for (const KeptGraph &kept : graphs_)
+    (void)device_->driver().graphExecDestroy(kept.executable);
+}
+
+namespace {
+/// FNV-1a's offset basis and prime, for the step's signature.
+constexpr uint64_t kSignatureSeed = 0xcbf29ce484222325ull;
+constexpr uint64_t kSignaturePrime = 0x100000001b3ull;
+} // namespace
+
+void CudaLaunchApi::beginStep() {
+  error_.reset();
+  ++steps_;
+  capturedNodes_ = 0;
+  signature_ = kSignatureSeed;
+  if (!capturesGraphs())
+    return;
+  const CudaDriver &driver = device_->driver();
+  // Relaxed: a step may still allocate (a pool miss calls
+  // cuMemAllocManaged), which the stricter modes forbid while capturing.
+  Result<bool> begun =
+      driver.check(driver.streamBeginCapture(device_->stream(),
+                                             CU_STREAM_CAPTURE_MODE_RELAXED),
+                   "cuStreamBeginCapture");
+  if (!begun) {
+    fail(begun.error());
+    return;
+  }
+  capturing_ = true;
+}
+
+void CudaLaunchApi::noteNode(const void *function) {
+  if (!capturing_)
+    return;
+  ++capturedNodes_;
+  // A zeroing counts as the null function. Only kinds and kernels go in:
+  // grids and parameters may change under an update.
+  for (uint64_t part : {uint64_t(reinterpret_cast<uintptr_t>(function)),
+                        uint64_t(function ? 1 : 2)}) {
+    signature_ ^= part;
+    signature_ *= kSignaturePrime;
+  }
+}
+
+void CudaLaunchApi::zeroLiveBlocks() {
+  for (const auto &[pointer, capacity] : managed_)
+    (void)zeroManaged(*device_, pointer, capacity, Zeroing::Enqueued);
+}
+
+void CudaLaunchApi::abandonCapture() {
+  capturing_ = false;
+  const CudaDriver &driver = device_->driver();
+  CUgraph graph = nullptr;
+  // A capture that a failing call invalidated still ends here, without a
+  // graph; the stream is then an ordinary one again.
+  (void)driver.streamEndCapture(device_->stream(), &graph);
+  if (graph)
+    (void)driver.graphDestroy(graph);
+  zeroLiveBlocks();
+}
+
+void CudaLaunchApi::launchCaptured() {
+  capturing_ = false;
+  const CudaDriver &driver = device_->driver();
+  CUstream stream = device_->stream();
+  CUgraph graph = nullptr;
+  Result<bool> ended = driver.check(driver.streamEndCapture(stream, &graph),
+                                    "cuStreamEndCapture");
+  // After any failure below nothing recorded runs, the zeroings neither.
+  auto failWith = [&](const std::string &message) {
+    if (graph)
+      (void)driver.graphDestroy(graph);
+    zeroLiveBlocks();
+    fail(message);
+  };
+  if (!ended)
+    return failWith(ended.error());
+  if (capturedNodes_ == 0) {
+    (void)driver.graphDestroy(graph);
+    return;
+  }
+
+  auto kept = std::find_if(graphs_.begin(), graphs_.end(),
+                           [&](const KeptGraph &candidate) {
+                             return candidate.signature == signature_;
+                           });
+  if (kept != graphs_.end()) {
+    CUgraphExecUpdateResultInfo info{};
+    CUresult updated = driver.graphExecUpdate(kept->executable, graph, &info);
+    if (updated == CUDA_SUCCESS) {
+      ++counts_.graphUpdates;
+    } else {
+      // Refused or failed, the executable graph's state is the driver's
+      // business now: it goes.
+      (void)driver.graphExecDestroy(kept->executable);
+      graphs_.erase(kept);
+      kept = graphs_.end();
+      if (updated != CUDA_ERROR_GRAPH_EXEC_UPDATE_FAILURE)
+        return failWith(driver.check(updated, "cuGraphExecUpdate").error());
+      // A change an update cannot carry: a new instantiation below.
+      ++counts_.graphUpdatesRefused;
+    }
+  }
+  if (kept == graphs_.end()) {
+    if (graphs_.size() >= kKeptGraphs) {
+      auto oldest =
+          std::min_element(graphs_.begin(), graphs_.end(),
+                           [](const KeptGraph &a, const KeptGraph &b) {
+                             return a.lastStep < b.lastStep;
+                           });
+      (void)driver.graphExecDestroy(oldest->executable);
+      graphs_.erase(oldest);
+    }
+    CUgraphExec executable = nullptr;
+    Result<bool> made = driver.check(
+        driver.graphInstantiate(&executable, graph, 0), "cuGraphInstantiate");
+    if (!made)
+      return failWith(made.error());
+    ++counts_.graphInstantiations;
+    graphs_.push_back({signature_, executable, steps_});
+    kept = graphs_.end() - 1;
+  }
+  // The executable graph holds what it needs of the graph.
+  (void)driver.graphDestroy(std::exchange(graph, nullptr));
+  kept->lastStep = steps_;
+  Result<bool> launched = driver.check(
+      driver.graphLaunch(kept->executable, stream), "cuGraphLaunch");
+  if (!launched) {
+    (void)driver.graphExecDestroy(kept->executable);
+    graphs_.erase(kept);
+    return failWith(launched.error());
+  }
+  ++counts_.graphLaunches;
 }
 
 Result<CUevent> CudaLaunchApi::takeEvent() {
@@ -53,8 +186,8 @@ Result<CUevent> CudaLaunchApi::takeEvent() {
   }
   const CudaDriver &driver = device_->driver();
   CUevent event = nullptr;
-  Result<bool> created =
-      driver.check(driver.eventCreate(&event, CU_EVENT_DEFAULT), "cuEventCreate");
+  Result<bool> created = driver.check(
+      driver.eventCreate(&event, CU_EVENT_DEFAULT), "cuEventCreate");
   if (!created)
     return Error(created.error());
   return event;
@@ -128,6 +261,9 @@ void CudaLaunchApi::fail(std::string message) {
   if (error_)
     return;
   error_ = std::move(message);
+  // Nothing recorded runs; the stream is made an ordinary one again.
+  if (capturing_)
+    abandonCapture();
   // The launches and waits after this are skipped, but the artifact's host
   // code runs on: let the zeroing already enqueued finish first, so that
   // what it reads holds zeros (a failing stream fails this too, which
@@ -174,10 +310,11 @@ Result<CUdeviceptr> CudaLaunchApi::allocateZeroed(uint64_t bytes) {
     Result<bool> zeroed =
         zeroManaged(*device_, pointer, capacity, Zeroing::Enqueued);
     if (!zeroed) {
-      (void)driver.memFree(pointer);
+      freeBlock(pointer);
       return Error("cannot reuse a buffer of " + std::to_string(capacity) +
                    " bytes for the artifact: " + zeroed.error());
     }
+    noteNode(nullptr);
     ++counts_.reused;
     managed_.emplace(pointer, capacity);
     return pointer;
@@ -187,13 +324,22 @@ Result<CUdeviceptr> CudaLaunchApi::allocateZeroed(uint64_t bytes) {
     // query is left for allocateZeroedManaged to report.)
     size_t freeBytes = 0, totalBytes = 0;
     if (driver.memGetInfo(&freeBytes, &totalBytes) == CUDA_SUCCESS &&
-        freeBytes < capacity)
+        freeBytes < capacity) {
+      // Kept blocks may be in recorded nodes: the capture so far runs
+      // first (and the rest of the step launch by launch).
+      if (capturing_) {
+        synchronize(this);
+        if (error_)
+          return Error(*error_);
+      }
       releasePool();
+    }
   }
   Result<CUdeviceptr> pointer = allocateZeroedManaged(
       *device_, capacity, "a buffer of the artifact", Zeroing::Enqueued);
   if (!pointer)
     return pointer;
+  noteNode(nullptr);
   managed_.emplace(*pointer, capacity);
   return pointer;
 }
@@ -219,15 +365,26 @@ void CudaLaunchApi::free(void *context, void *pointer) {
   self.managed_.erase(live);
   // Kept for the next step, unless the pool is full; after a failure the
   // device may be unusable, so the block goes back to the driver.
-  if (!self.error_ && self.pooledBytes_ + capacity <= kPooledBytesLimit) {
+  if (!self.error_ && self.pooledBytes_ + capacity <= self.poolLimit_) {
     self.pool_.emplace(capacity, address);
     self.pooledBytes_ += capacity;
+    return;
+  }
+  if (self.capturing_) {
+    self.deferredFrees_.push_back(address);
     return;
   }
   Result<bool> freed = self.device_->driver().check(
       self.device_->driver().memFree(address), "cuMemFree");
   if (!freed)
     self.fail(freed.error());
+}
+
+void CudaLaunchApi::freeBlock(CUdeviceptr pointer) {
+  if (capturing_)
+    deferredFrees_.push_back(pointer);
+  else
+    (void)device_->driver().memFree(pointer);
 }
 
 void CudaLaunchApi::launch(void *context, const char *name, int64_t gridX,
@@ -279,9 +436,11 @@ void CudaLaunchApi::launch(void *context, const char *name, int64_t gridX,
           static_cast<unsigned>(blockY), static_cast<unsigned>(blockZ),
           static_cast<unsigned>(sharedBytes), stream, params, nullptr),
       "cuLaunchKernel(" + kernel + ")");
+  if (launched)
+    self.noteNode(*function);
   if (launched && self.timing_)
-    launched = driver.check(driver.eventRecord(timed.end, stream),
-                            "cuEventRecord");
+    launched =
+        driver.check(driver.eventRecord(timed.end, stream), "cuEventRecord");
   if (self.timing_)
     self.timedLaunches_.push_back(timed);
   if (!launched)
@@ -292,6 +451,14 @@ void CudaLaunchApi::synchronize(void *context) {
   auto &self = *static_cast<CudaLaunchApi *>(context);
   if (self.error_)
     return;
+  // What the stream recorded runs first: a wait within a step ends its
+  // capture (the host code is about to touch memory the recorded kernels
+  // use), and the step's end does too.
+  if (self.capturing_) {
+    self.launchCaptured();
+    if (self.error_)
+      return;
+  }
   const CudaDriver &driver = self.device_->driver();
   // A kernel that faults is reported here, not at its launch.
   std::string call = "cuStreamSynchronize";
@@ -331,8 +498,14 @@ Result<bool> CudaLaunchApi::endStep() {
   // the step's timed launches are read.
   synchronize(this);
   // The artifact frees its buffers before returning; after a failure it may
-  // not have reached every free.
+  // not have reached every free. What it freed while the stream captured
+  // goes back to the driver now that nothing recorded can still use it.
   releaseAll();
+  if (!deferredFrees_.empty())
+    (void)device_->makeCurrent();
+  for (CUdeviceptr pointer : deferredFrees_)
+    (void)device_->driver().memFree(pointer);
+  deferredFrees_.clear();
   lastKernel_ = nullptr;
   collectTimes(/*finished=*/false);
   if (error_) {

@@ -17,6 +17,20 @@
 // same temporaries again, and cuMemAllocManaged and cuMemFree (which waits
 // for the device) per temporary would cost more than many kernels.
 //
+// A step is captured as a CUDA graph (on by default; captureGraphs): the
+// stream records the step's zeroings and launches instead of running them,
+// and at the step's end the recorded graph is launched at once, through an
+// executable graph kept from an earlier step with the same sequence of
+// kernels when the driver accepts the new parameters as an update
+// (positions, pointers and grid sizes may change), else through a new
+// one. The driver then runs a step's hundreds of kernels from one launch,
+// without a host call between them. The capture ends early, and what it
+// recorded is launched, where the artifact synchronizes within a step or an
+// allocation needs the pool's memory back; the rest of that step runs
+// launch by launch. Memory the step gives back to the driver while
+// capturing is freed after the graph has run, not while a recorded node
+// may still use it.
+//
 //===----------------------------------------------------------------------===//
 
 #ifndef JIKJI_RUNTIME_CUDA_CUDALAUNCHAPI_H
@@ -61,6 +75,17 @@ struct LaunchCounts {
   int64_t allocations = 0;
   /// Allocations served from buffers freed earlier, without the driver.
   int64_t reused = 0;
+  /// Captured graphs launched: one per step, or per part of a step that
+  /// the artifact's synchronizing cut short.
+  int64_t graphLaunches = 0;
+  /// Of those, the ones launched through an executable graph kept from an
+  /// earlier step and updated with this one's parameters...
+  int64_t graphUpdates = 0;
+  /// ... and the ones instantiated anew (a sequence of kernels not seen
+  /// before, or an update the driver refused).
+  int64_t graphInstantiations = 0;
+  /// Updates the driver refused (each followed by an instantiation).
+  int64_t graphUpdatesRefused = 0;
 };
 
 /// The GPU time of one kernel over all its launches, measured with a pair
@@ -85,6 +110,11 @@ uint64_t pooledCapacity(uint64_t bytes);
 /// this goes back to the driver.
 constexpr uint64_t kPooledBytesLimit = uint64_t(2) << 30;
 
+/// How many executable graphs a model keeps, one per sequence of kernels
+/// (a prefill's, a decode step's, each batch size's): the least recently
+/// launched one goes when another is needed.
+constexpr size_t kKeptGraphs = 8;
+
 /// The runtime's side of JikjiCudaApi for one model. Not thread-safe: the
 /// model runs one step at a time through it (CudaModel).
 class CudaLaunchApi {
@@ -97,19 +127,30 @@ public:
   /// The table to bind; its context is this object.
   const JikjiCudaApi *table() const { return &table_; }
 
-  /// Starts a step: forgets the previous step's error.
-  void beginStep() { error_.reset(); }
-  /// Ends a step: waits for its kernels (a fault is reported after the
-  /// last kernel launched), frees every buffer the artifact allocated and
-  /// did not free, and returns the step's first failure, if any.
+  /// Starts a step: forgets the previous step's error and, with graphs on
+  /// and kernels untimed, starts capturing the stream.
+  void beginStep();
+  /// Ends a step: launches its captured graph, waits for its kernels (a
+  /// fault is reported after the last kernel launched), frees every buffer
+  /// the artifact allocated and did not free, and returns the step's first
+  /// failure, if any.
   Result<bool> endStep();
 
   const LaunchCounts &counts() const { return counts_; }
 
   /// Times every launch from now on (two events around each, read when
   /// the stream is next synchronized); off by default, as it adds driver
-  /// calls to every launch.
+  /// calls to every launch. Timed launches need their events on the stream
+  /// between kernels, so timing turns graph capture off.
   void timeKernels(bool enabled) { timing_ = enabled; }
+  /// Captures each step as a CUDA graph (the default) or launches kernel
+  /// by kernel. Takes effect from the next step.
+  void captureGraphs(bool enabled) { graphsWanted_ = enabled; }
+  /// Whether the next step is captured: graphs on and kernels untimed.
+  bool capturesGraphs() const { return graphsWanted_ && !timing_; }
+  /// Keeps at most `bytes` of freed buffers (kPooledBytesLimit by
+  /// default); the tests lower it to send freed buffers to the driver.
+  void limitPool(uint64_t bytes) { poolLimit_ = bytes; }
   /// The kernels timed so far, the longest first.
   std::vector<KernelTime> kernelTimes() const;
 
@@ -140,6 +181,23 @@ private:
   void releaseAll();
   /// Returns every kept block to the driver.
   void releasePool();
+  /// Returns `pointer` to the driver now, or after the step's graph has run
+  /// when the stream is capturing (a recorded node may use it).
+  void freeBlock(CUdeviceptr pointer);
+  /// Notes a recorded node (a zeroing, kernel `function`) in the step's
+  /// signature.
+  void noteNode(const void *function);
+  /// Ends the capture and launches what it recorded, through a kept
+  /// executable graph updated with it or a new one; the rest of the step
+  /// runs launch by launch. Records a failing call as the step's failure.
+  void launchCaptured();
+  /// Enqueues the zeroing of every live block again (after a capture that
+  /// never ran).
+  void zeroLiveBlocks();
+  /// Ends the capture after a failure and drops what it recorded: none of
+  /// it runs, so the step's live blocks are zeroed again here, for the
+  /// artifact's host code that runs on until the step returns.
+  void abandonCapture();
   /// A zeroed block of at least `bytes`: a kept one of its capacity, or a
   /// new one.
   Result<CUdeviceptr> allocateZeroed(uint64_t bytes);
@@ -154,6 +212,7 @@ private:
   /// Managed blocks the artifact freed, by capacity, for reuse.
   std::multimap<uint64_t, CUdeviceptr> pool_;
   uint64_t pooledBytes_ = 0;
+  uint64_t poolLimit_ = kPooledBytesLimit;
   /// Host stand-ins (hostStandIn) the artifact has not freed.
   std::unordered_set<void *> hostStandIns_;
   /// The kernel launched last, for a failure that surfaces at the next
@@ -171,6 +230,27 @@ private:
   std::vector<TimedLaunch> timedLaunches_;
   std::vector<CUevent> spareEvents_;
   std::unordered_map<std::string, KernelTime> kernelTimes_;
+
+  /// An executable graph kept for steps with the same recorded sequence.
+  struct KeptGraph {
+    uint64_t signature;
+    CUgraphExec executable;
+    /// The step it was last launched in, for eviction.
+    uint64_t lastStep;
+  };
+  bool graphsWanted_ = true;
+  /// Whether the stream is capturing this step.
+  bool capturing_ = false;
+  /// The recorded nodes so far, and a hash of their kinds and kernels:
+  /// steps with equal signatures share an executable graph.
+  int64_t capturedNodes_ = 0;
+  uint64_t signature_ = 0;
+  /// Steps begun, the clock of KeptGraph::lastStep.
+  uint64_t steps_ = 0;
+  std::vector<KeptGraph> graphs_;
+  /// Blocks freed while capturing, returned to the driver at the step's
+  /// end.
+  std::vector<CUdeviceptr> deferredFrees_;
 };
 
 } // namespace jikji::runtime::cuda

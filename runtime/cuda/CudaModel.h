@@ -54,6 +54,13 @@ public:
   const LaunchCounts &launchCounts() const { return api_->counts(); }
   /// Times every kernel launch from now on (CudaLaunchApi::timeKernels).
   void timeKernels(bool enabled) { api_->timeKernels(enabled); }
+  /// Captures each step as a CUDA graph, or not (CudaLaunchApi::
+  /// captureGraphs); on unless ModelOptions::cudaGraphs turned it off.
+  void captureGraphs(bool enabled) { api_->captureGraphs(enabled); }
+  /// Whether the next step is captured (graphs on, kernels untimed).
+  bool capturesGraphs() const { return api_->capturesGraphs(); }
+  /// The most bytes of freed buffers kept (CudaLaunchApi::limitPool).
+  void limitPool(uint64_t bytes) { api_->limitPool(bytes); }
   /// The kernels timed so far, the longest first.
   std::vector<KernelTime> kernelTimes() const { return api_->kernelTimes(); }
   /// The bytes of weights uploaded into managed memory.

@@ -172,6 +172,7 @@ Result<Model> Model::create(Artifact artifact, WeightStore weights,
     if (!gpu)
       return Error(gpu.error());
     model.cuda_ = std::move(*gpu);
+    model.cuda_->captureGraphs(options.cudaGraphs);
   }
 
   // The steps' temporaries are reused from step to step, not faulted in

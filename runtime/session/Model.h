@@ -61,6 +61,9 @@ struct ModelOptions {
   /// The device; Device::Cuda opens the first GPU through the CUDA driver,
   /// loaded at run time (runtime/cuda/CudaDriver.h).
   Device device = Device::Cpu;
+  /// On Device::Cuda, whether each step is captured and launched as a CUDA
+  /// graph (runtime/cuda/CudaLaunchApi.h); timing kernels turns it off.
+  bool cudaGraphs = true;
 };
 
 /// A compiled model bound to a checkpoint. Move-only.

@@ -143,6 +143,8 @@ static const unsigned char cudaCubin[128] = {
 static const char *testArch = 0;
 /* How the next steps misuse the runtime's functions (0: they do not). */
 static int32_t cudaMisuse = 0;
+/* Whether a step synchronizes within (1) or not (0). */
+static int32_t cudaWaits = 1;
 
 /* Makes jikji_cuda_arch return `arch` (null: "sm_90"). */
 void jikji_test_set_cuda_arch(const char *arch) { testArch = arch; }
@@ -150,6 +152,11 @@ void jikji_test_set_cuda_arch(const char *arch) { testArch = arch; }
 /* 1: launch with a block of -1 threads; 2: allocate 0 bytes; 3: free the
  * buffer twice; 0: none of these. */
 void jikji_test_set_cuda_misuse(int32_t misuse) { cudaMisuse = misuse; }
+
+/* 1 (the default): a step synchronizes after each launch and then reads and
+ * writes its scratch buffer from the host; 0: it does neither, one stream
+ * of work from allocation to free, as compiled artifacts' steps are. */
+void jikji_test_set_cuda_waits(int32_t waits) { cudaWaits = waits; }
 
 const void *jikji_cuda_arch(uint64_t *size) {
   const char *arch = testArch ? testArch : cudaArch;
@@ -193,13 +200,15 @@ static int32_t runFakeKernels(const char *kernel, const void *const *pointers,
     arguments[i] = (void *)&values[i];
   cudaApi->launch(context, kernel, work, 1, 1, cudaMisuse == 1 ? -1 : 32, 1, 1,
                   0, arguments, count + 1);
-  cudaApi->synchronize(context);
+  if (cudaWaits)
+    cudaApi->synchronize(context);
   cudaApi->launch(context, "fake_empty", 0, 1, 1, 32, 1, 1, 0, 0, 0);
-  cudaApi->synchronize(context);
+  if (cudaWaits)
+    cudaApi->synchronize(context);
   /* Host code between kernels reads and writes the buffers it allocated:
    * they come zeroed, also when the runtime reuses one an earlier step
    * left dirty. */
-  if (cudaMisuse != 2) {
+  if (cudaWaits && cudaMisuse != 2) {
     size_t j;
     for (j = 0; j < (size_t)work * 8; ++j)
       if (((const unsigned char *)scratch)[j] != 0)

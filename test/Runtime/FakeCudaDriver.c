@@ -20,6 +20,22 @@
 |* of its N arguments is a pointer into managed memory. Events time the      *|
 |* host between their records.                                                *|
 |*                                                                            *|
+|* Stream capture and graphs: between cuStreamBeginCapture and                *|
+|* cuStreamEndCapture the stream records its launches and memsets, checked    *|
+|* as when they run (a kernel's pointer arguments are copied, as a real       *|
+|* driver copies kernelParams), and runs nothing; a graph's launch runs its   *|
+|* nodes in order as ordinary launches and memsets run, and so fails as they  *|
+|* would on memory freed since the capture. While capturing, synchronizing    *|
+|* the stream or recording an event on it fails with                          *|
+|* CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED and invalidates the capture (its     *|
+|* end then returns CUDA_ERROR_STREAM_CAPTURE_INVALIDATED and no graph), as   *|
+|* does cuMemAllocManaged unless the capture is in relaxed mode;              *|
+|* cuMemFree is allowed and counted ("frees_while_capturing"). An update      *|
+|* of an executable graph is refused (CUDA_ERROR_GRAPH_EXEC_UPDATE_FAILURE)   *|
+|* when the node count or a node's kind differs, the documented topology      *|
+|* rules; kernels, grids and arguments may change. An injected failure of     *|
+|* cuStreamEndCapture ends the capture too, without a graph.                  *|
+|*                                                                            *|
 |* Environment (read at every call, so a test may change it mid-run):         *|
 |*   JIKJI_FAKE_CUDA_FAIL=CALL[:N[:CODE]]  the N-th call (default 1; 0: every *|
 |*       call) of entry point CALL, counted from when the variable last       *|
@@ -27,6 +43,8 @@
 |*   JIKJI_FAKE_CUDA_DEVICES=N             GPUs (default 1)                   *|
 |*   JIKJI_FAKE_CUDA_CC=MAJORMINOR         compute capability (default 90)    *|
 |*   JIKJI_FAKE_CUDA_FREE_BYTES=N          free memory (default 16 GiB)       *|
+|*   JIKJI_FAKE_CUDA_COUNT_LIVE=1          free memory is N less the bytes    *|
+|*       allocated and not freed (by default it stays N)                     *|
 |*   JIKJI_FAKE_CUDA_MANAGED=0             a GPU without managed memory       *|
 |*   JIKJI_FAKE_CUDA_REPORT=1              print what is still live to        *|
 |*       stderr when the library is unloaded (at exit: the runtime keeps the  *|
@@ -52,6 +70,14 @@ typedef struct CUmod_st *CUmodule;
 typedef struct CUfunc_st *CUfunction;
 typedef struct CUstream_st *CUstream;
 typedef struct CUevent_st *CUevent;
+typedef struct CUgraph_st *CUgraph;
+typedef struct CUgraphNode_st *CUgraphNode;
+typedef struct CUgraphExec_st *CUgraphExec;
+typedef struct CUgraphExecUpdateResultInfo_st {
+  int result;
+  CUgraphNode errorNode;
+  CUgraphNode errorFromNode;
+} CUgraphExecUpdateResultInfo;
 
 enum {
   SUCCESS = 0,
@@ -64,10 +90,14 @@ enum {
   INVALID_CONTEXT = 201,
   INVALID_PTX = 218,
   INVALID_HANDLE = 400,
+  ILLEGAL_STATE = 401,
   NOT_FOUND = 500,
   NOT_READY = 600,
   ILLEGAL_ADDRESS = 700,
   LAUNCH_FAILED = 719,
+  CAPTURE_UNSUPPORTED = 900,
+  CAPTURE_INVALIDATED = 901,
+  GRAPH_EXEC_UPDATE_FAILURE = 910,
   UNKNOWN = 999
 };
 
@@ -99,6 +129,32 @@ static int64_t allocationsMade;
 static struct Function *functions[1024];
 static size_t functionCount;
 static __thread void *currentContext;
+
+/* A recorded launch or memset: what it needs to run later. */
+enum { KERNEL_NODE = 1, MEMSET_NODE = 2 };
+#define MAX_CHECKED_POINTERS 16
+struct Node {
+  int kind;
+  struct Function *function;
+  unsigned grid[3], block[3], sharedBytes;
+  /* fake_check_managed_N's arguments, copied at the launch's call. */
+  CUdeviceptr pointers[MAX_CHECKED_POINTERS];
+  size_t pointerCount;
+  CUdeviceptr target;
+  unsigned char value;
+  size_t count;
+};
+/* A graph and an executable graph alike: nodes in stream order. */
+struct Graph {
+  struct Node *nodes;
+  size_t count, capacity;
+};
+static int capturing, captureRelaxed, captureInvalidated;
+static struct Graph *captured;
+static int64_t graphs, graphExecs, captures, graphLaunches, instantiations,
+    updates, updatesRefused, freesWhileCapturing;
+/* The grid (x) of the last kernel run, replayed or not. */
+static int64_t lastGridX;
 
 /* Failure injection: the variable's last value and the calls counted since. */
 static char failSpec[256];
@@ -166,6 +222,14 @@ static struct Allocation *findAllocation(CUdeviceptr pointer, size_t *index) {
   return NULL;
 }
 
+/* The bytes of the live allocations. */
+static size_t liveBytes(void) {
+  size_t i, total = 0;
+  for (i = 0; i < allocationCount; ++i)
+    total += allocations[i].size;
+  return total;
+}
+
 CUresult cuInit(unsigned flags) {
   CUresult forced = injected("cuInit");
   if (forced)
@@ -219,6 +283,18 @@ CUresult cuGetErrorName(CUresult error, const char **name) {
     return SUCCESS;
   case NOT_READY:
     *name = "CUDA_ERROR_NOT_READY";
+    return SUCCESS;
+  case ILLEGAL_STATE:
+    *name = "CUDA_ERROR_ILLEGAL_STATE";
+    return SUCCESS;
+  case CAPTURE_UNSUPPORTED:
+    *name = "CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED";
+    return SUCCESS;
+  case CAPTURE_INVALIDATED:
+    *name = "CUDA_ERROR_STREAM_CAPTURE_INVALIDATED";
+    return SUCCESS;
+  case GRAPH_EXEC_UPDATE_FAILURE:
+    *name = "CUDA_ERROR_GRAPH_EXEC_UPDATE_FAILURE";
     return SUCCESS;
   case UNKNOWN:
     *name = "CUDA_ERROR_UNKNOWN";
@@ -277,6 +353,10 @@ CUresult cuMemGetInfo_v2(size_t *freeBytes, size_t *totalBytes) {
   NEEDS_CONTEXT();
   *freeBytes = (size_t)envInteger("JIKJI_FAKE_CUDA_FREE_BYTES", 1LL << 34);
   *totalBytes = 2 * *freeBytes;
+  if (envInteger("JIKJI_FAKE_CUDA_COUNT_LIVE", 0)) {
+    size_t live = liveBytes();
+    *freeBytes = *freeBytes > live ? *freeBytes - live : 0;
+  }
   return SUCCESS;
 }
 
@@ -323,10 +403,18 @@ CUresult cuStreamDestroy_v2(CUstream stream) {
   return SUCCESS;
 }
 
+/* A call a capturing stream does not allow: it ends the capture's use. */
+static CUresult refuseWhileCapturing(void) {
+  captureInvalidated = 1;
+  return CAPTURE_UNSUPPORTED;
+}
+
 CUresult cuStreamSynchronize(CUstream stream) {
   ENTER("cuStreamSynchronize");
   NEEDS_CONTEXT();
-  return (void *)stream == &streamObject ? SUCCESS : INVALID_HANDLE;
+  if ((void *)stream != &streamObject)
+    return INVALID_HANDLE;
+  return capturing ? refuseWhileCapturing() : SUCCESS;
 }
 
 /* An event holds the time it was recorded at: kernels run when launched
@@ -371,6 +459,8 @@ CUresult cuEventRecord(CUevent event, CUstream stream) {
   NEEDS_CONTEXT();
   if (!recorded || (void *)stream != &streamObject)
     return INVALID_HANDLE;
+  if (capturing)
+    return refuseWhileCapturing();
   recorded->recordedMs = nowMs();
   recorded->recorded = 1;
   return SUCCESS;
@@ -499,11 +589,53 @@ CUresult cuModuleGetFunction(CUfunction *function, CUmodule module,
   return SUCCESS;
 }
 
+/* Appends a copy of `node` to `graph`. */
+static CUresult appendNode(struct Graph *graph, const struct Node *node) {
+  if (graph->count == graph->capacity) {
+    size_t capacity = graph->capacity ? 2 * graph->capacity : 16;
+    struct Node *grown =
+        (struct Node *)realloc(graph->nodes, capacity * sizeof(struct Node));
+    if (!grown)
+      return OUT_OF_MEMORY;
+    graph->nodes = grown;
+    graph->capacity = capacity;
+  }
+  graph->nodes[graph->count++] = *node;
+  return SUCCESS;
+}
+
+/* A memset's range lies in one live allocation. */
+static int memsetInBounds(CUdeviceptr pointer, size_t count) {
+  struct Allocation *allocation = findAllocation(pointer, NULL);
+  return allocation &&
+         pointer + count <= (uintptr_t)allocation->data + allocation->size;
+}
+
+/* Runs a recorded kernel: fake_check_managed_N checks its arguments. */
+static CUresult runKernel(const struct Node *node) {
+  size_t i;
+  for (i = 0; i < node->pointerCount; ++i)
+    if (!findAllocation(node->pointers[i], NULL))
+      return ILLEGAL_ADDRESS;
+  ++launches;
+  lastGridX = node->grid[0];
+  return SUCCESS;
+}
+
+static CUresult runMemset(const struct Node *node) {
+  /* Memory freed since the memset was recorded faults on a GPU. */
+  if (!memsetInBounds(node->target, node->count))
+    return ILLEGAL_ADDRESS;
+  memset((void *)(uintptr_t)node->target, node->value, node->count);
+  return SUCCESS;
+}
+
 CUresult cuLaunchKernel(CUfunction function, unsigned gridX, unsigned gridY,
                         unsigned gridZ, unsigned blockX, unsigned blockY,
                         unsigned blockZ, unsigned sharedBytes, CUstream stream,
                         void **params, void **extra) {
   struct Function *kernel = (struct Function *)function;
+  struct Node node;
   size_t i;
   int known = 0;
   ENTER("cuLaunchKernel");
@@ -515,18 +647,28 @@ CUresult cuLaunchKernel(CUfunction function, unsigned gridX, unsigned gridY,
   if (!gridX || !gridY || !gridZ || !blockX || !blockY || !blockZ ||
       (uint64_t)blockX * blockY * blockZ > 1024 || sharedBytes > 49152 || extra)
     return INVALID_VALUE;
+  memset(&node, 0, sizeof(node));
+  node.kind = KERNEL_NODE;
+  node.function = kernel;
+  node.grid[0] = gridX;
+  node.grid[1] = gridY;
+  node.grid[2] = gridZ;
+  node.block[0] = blockX;
+  node.block[1] = blockY;
+  node.block[2] = blockZ;
+  node.sharedBytes = sharedBytes;
   if (strncmp(kernel->name, "fake_check_managed_", 19) == 0) {
     /* fake_check_managed_N takes N arguments, every one a pointer. */
     long count = strtol(kernel->name + 19, NULL, 10);
-    for (i = 0; params && i < (size_t)count; ++i) {
-      CUdeviceptr value;
-      memcpy(&value, params[i], sizeof(value));
-      if (!findAllocation(value, NULL))
-        return ILLEGAL_ADDRESS;
-    }
+    if (count < 0 || count > MAX_CHECKED_POINTERS)
+      return INVALID_VALUE;
+    for (i = 0; params && i < (size_t)count; ++i)
+      memcpy(&node.pointers[i], params[i], sizeof(CUdeviceptr));
+    node.pointerCount = params ? (size_t)count : 0;
   }
-  ++launches;
-  return SUCCESS;
+  if (capturing)
+    return appendNode(captured, &node);
+  return runKernel(&node);
 }
 
 CUresult cuMemAllocManaged(CUdeviceptr *pointer, size_t bytes, unsigned flags) {
@@ -535,6 +677,9 @@ CUresult cuMemAllocManaged(CUdeviceptr *pointer, size_t bytes, unsigned flags) {
   NEEDS_CONTEXT();
   if (bytes == 0 || (flags != 1 && flags != 2))
     return INVALID_VALUE;
+  /* A call that is not stream work: only a relaxed capture allows it. */
+  if (capturing && !captureRelaxed)
+    return refuseWhileCapturing();
   if (allocationCount == allocationCapacity) {
     size_t capacity = allocationCapacity ? 2 * allocationCapacity : 64;
     struct Allocation *grown = (struct Allocation *)realloc(
@@ -567,6 +712,8 @@ CUresult cuMemFree_v2(CUdeviceptr pointer) {
     ++badFrees;
     return INVALID_VALUE;
   }
+  if (capturing)
+    ++freesWhileCapturing;
   free(allocation->data);
   allocations[index] = allocations[--allocationCount];
   return SUCCESS;
@@ -574,19 +721,182 @@ CUresult cuMemFree_v2(CUdeviceptr pointer) {
 
 CUresult cuMemsetD8Async(CUdeviceptr pointer, unsigned char value, size_t count,
                          CUstream stream) {
-  struct Allocation *allocation;
+  struct Node node;
   ENTER("cuMemsetD8Async");
   NEEDS_CONTEXT();
-  allocation = findAllocation(pointer, NULL);
-  if (!allocation || (void *)stream != &streamObject ||
-      pointer + count > (uintptr_t)allocation->data + allocation->size)
+  if ((void *)stream != &streamObject || !memsetInBounds(pointer, count))
     return INVALID_VALUE;
-  memset((void *)(uintptr_t)pointer, value, count);
+  memset(&node, 0, sizeof(node));
+  node.kind = MEMSET_NODE;
+  node.target = pointer;
+  node.value = value;
+  node.count = count;
+  if (capturing)
+    return appendNode(captured, &node);
+  return runMemset(&node);
+}
+
+static struct Graph *newGraph(void) {
+  return (struct Graph *)calloc(1, sizeof(struct Graph));
+}
+
+static void freeGraph(struct Graph *graph) {
+  if (graph)
+    free(graph->nodes);
+  free(graph);
+}
+
+CUresult cuStreamBeginCapture_v2(CUstream stream, int mode) {
+  ENTER("cuStreamBeginCapture_v2");
+  NEEDS_CONTEXT();
+  if ((void *)stream != &streamObject)
+    return INVALID_HANDLE;
+  if (mode < 0 || mode > 2)
+    return INVALID_VALUE;
+  if (capturing)
+    return ILLEGAL_STATE;
+  captured = newGraph();
+  if (!captured)
+    return OUT_OF_MEMORY;
+  capturing = 1;
+  captureRelaxed = mode == 2;
+  captureInvalidated = 0;
+  ++captures;
+  return SUCCESS;
+}
+
+CUresult cuStreamEndCapture(CUstream stream, CUgraph *graph) {
+  CUresult forced = injected("cuStreamEndCapture");
+  /* An injected failure ends the capture without a graph, as the real
+   * driver's end of an invalidated capture does. */
+  if (forced) {
+    if (capturing) {
+      capturing = 0;
+      freeGraph(captured);
+      captured = NULL;
+    }
+    return forced;
+  }
+  if (!initialized)
+    return NOT_INITIALIZED;
+  NEEDS_CONTEXT();
+  if ((void *)stream != &streamObject || !graph)
+    return INVALID_HANDLE;
+  if (!capturing)
+    return ILLEGAL_STATE;
+  capturing = 0;
+  if (captureInvalidated) {
+    freeGraph(captured);
+    captured = NULL;
+    *graph = NULL;
+    return CAPTURE_INVALIDATED;
+  }
+  ++graphs;
+  *graph = (CUgraph)captured;
+  captured = NULL;
+  return SUCCESS;
+}
+
+CUresult cuGraphDestroy(CUgraph graph) {
+  ENTER("cuGraphDestroy");
+  if (!graph || graphs == 0)
+    return INVALID_VALUE;
+  freeGraph((struct Graph *)graph);
+  --graphs;
+  return SUCCESS;
+}
+
+/* Makes `to` hold a copy of `from`'s nodes. */
+static CUresult copyNodes(struct Graph *to, const struct Graph *from) {
+  size_t i;
+  to->count = 0;
+  for (i = 0; i < from->count; ++i)
+    if (appendNode(to, &from->nodes[i]) != SUCCESS)
+      return OUT_OF_MEMORY;
+  return SUCCESS;
+}
+
+CUresult cuGraphInstantiateWithFlags(CUgraphExec *executable, CUgraph graph,
+                                     unsigned long long flags) {
+  struct Graph *made;
+  ENTER("cuGraphInstantiateWithFlags");
+  NEEDS_CONTEXT();
+  if (!executable || !graph || flags != 0)
+    return INVALID_VALUE;
+  made = newGraph();
+  if (!made || copyNodes(made, (const struct Graph *)graph) != SUCCESS) {
+    freeGraph(made);
+    return OUT_OF_MEMORY;
+  }
+  ++graphExecs;
+  ++instantiations;
+  *executable = (CUgraphExec)made;
+  return SUCCESS;
+}
+
+CUresult cuGraphExecUpdate_v2(CUgraphExec executable, CUgraph graph,
+                              CUgraphExecUpdateResultInfo *info) {
+  struct Graph *target = (struct Graph *)executable;
+  const struct Graph *source = (const struct Graph *)graph;
+  size_t i;
+  ENTER("cuGraphExecUpdate_v2");
+  NEEDS_CONTEXT();
+  if (!target || !source || !info)
+    return INVALID_VALUE;
+  memset(info, 0, sizeof(*info));
+  if (target->count != source->count) {
+    info->result = 2; /* CU_GRAPH_EXEC_UPDATE_ERROR_TOPOLOGY_CHANGED */
+    ++updatesRefused;
+    return GRAPH_EXEC_UPDATE_FAILURE;
+  }
+  for (i = 0; i < source->count; ++i)
+    if (target->nodes[i].kind != source->nodes[i].kind) {
+      info->result = 3; /* CU_GRAPH_EXEC_UPDATE_ERROR_NODE_TYPE_CHANGED */
+      ++updatesRefused;
+      return GRAPH_EXEC_UPDATE_FAILURE;
+    }
+  /* Same topology: every node takes the new parameters. */
+  memcpy(target->nodes, source->nodes, source->count * sizeof(struct Node));
+  ++updates;
+  return SUCCESS;
+}
+
+CUresult cuGraphLaunch(CUgraphExec executable, CUstream stream) {
+  const struct Graph *graph = (const struct Graph *)executable;
+  size_t i;
+  ENTER("cuGraphLaunch");
+  NEEDS_CONTEXT();
+  if (!graph || (void *)stream != &streamObject)
+    return INVALID_HANDLE;
+  /* A graph launched into a capture would become a child graph; the
+   * runtime never does that, and the fake does not model it. */
+  if (capturing)
+    return refuseWhileCapturing();
+  ++graphLaunches;
+  for (i = 0; i < graph->count; ++i) {
+    CUresult result = graph->nodes[i].kind == KERNEL_NODE
+                          ? runKernel(&graph->nodes[i])
+                          : runMemset(&graph->nodes[i]);
+    if (result != SUCCESS)
+      return result;
+  }
+  return SUCCESS;
+}
+
+CUresult cuGraphExecDestroy(CUgraphExec executable) {
+  ENTER("cuGraphExecDestroy");
+  if (!executable || graphExecs == 0)
+    return INVALID_VALUE;
+  freeGraph((struct Graph *)executable);
+  --graphExecs;
   return SUCCESS;
 }
 
 /* The counters, by name, for tests: -1 for an unknown name. "allocations"
- * counts the live ones, "allocations_made" every one since loading. */
+ * counts the live ones, "allocations_made" every one since loading;
+ * "graphs" and "graph_execs" the live graphs and executable graphs;
+ * "last_grid_x" is the grid of the last kernel run, "live_bytes" the bytes
+ * of the live allocations. */
 int64_t jikji_fake_cuda_state(const char *name) {
   if (strcmp(name, "allocations") == 0)
     return (int64_t)allocationCount;
@@ -606,6 +916,28 @@ int64_t jikji_fake_cuda_state(const char *name) {
     return badFrees;
   if (strcmp(name, "image_is_cubin") == 0)
     return imageIsCubin;
+  if (strcmp(name, "capturing") == 0)
+    return capturing;
+  if (strcmp(name, "captures") == 0)
+    return captures;
+  if (strcmp(name, "graphs") == 0)
+    return graphs;
+  if (strcmp(name, "graph_execs") == 0)
+    return graphExecs;
+  if (strcmp(name, "graph_launches") == 0)
+    return graphLaunches;
+  if (strcmp(name, "instantiations") == 0)
+    return instantiations;
+  if (strcmp(name, "updates") == 0)
+    return updates;
+  if (strcmp(name, "updates_refused") == 0)
+    return updatesRefused;
+  if (strcmp(name, "frees_while_capturing") == 0)
+    return freesWhileCapturing;
+  if (strcmp(name, "last_grid_x") == 0)
+    return lastGridX;
+  if (strcmp(name, "live_bytes") == 0)
+    return (int64_t)liveBytes();
   return -1;
 }
 
@@ -614,12 +946,20 @@ __attribute__((destructor)) static void reportOnUnload(void) {
   if (envInteger("JIKJI_FAKE_CUDA_REPORT", 0))
     fprintf(stderr,
             "fake cuda: at unload %zu allocations, %lld contexts, %lld "
-            "streams, %lld modules live; %lld bad frees; %lld launches\n",
+            "streams, %lld modules live; %lld bad frees; %lld launches; "
+            "graphs: %lld graphs and %lld executable graphs live, %lld "
+            "launched, %lld instantiated, %lld updated, %lld updates "
+            "refused, %lld frees while capturing\n",
             allocationCount, (long long)contexts, (long long)streams,
-            (long long)modules, (long long)badFrees, (long long)launches);
+            (long long)modules, (long long)badFrees, (long long)launches,
+            (long long)graphs, (long long)graphExecs,
+            (long long)graphLaunches, (long long)instantiations,
+            (long long)updates, (long long)updatesRefused,
+            (long long)freesWhileCapturing);
   for (i = 0; i < functionCount; ++i)
     free(functions[i]);
   for (i = 0; i < allocationCount; ++i)
     free(allocations[i].data);
   free(allocations);
+  freeGraph(captured);
 }

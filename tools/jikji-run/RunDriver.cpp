@@ -65,6 +65,10 @@ Runs a model compiled by jikji-compile with the checkpoint in DIR.
                         --target=cuda on the first GPU, through the CUDA
                         driver loaded at run time (libcuda.so.1, or the
                         library JIKJI_CUDA_DRIVER names)
+  --cuda-graphs on|off  with --device=cuda: capture each step and launch it
+                        as one CUDA graph, updated from step to step (on,
+                        the default), or launch kernel by kernel (off);
+                        --kernel-times launches kernel by kernel
   --list-devices        print the devices this machine offers and exit
 
 Generation prints the new token ids of each prompt, comma-separated, one line
@@ -168,6 +172,8 @@ struct RunOptions {
   ModelOptions model;
   bool stats = false;
   bool kernelTimes = false;
+  /// --cuda-graphs, when given.
+  std::optional<bool> cudaGraphs;
   bool checkWeights = false;
   bool help = false;
   bool listDevices = false;
@@ -314,6 +320,7 @@ Status parseCommandLine(int argc, char **argv, RunOptions &options) {
                                               "--max-relative-error",
                                               "--threads",
                                               "--device",
+                                              "--cuda-graphs",
                                               "--time-decode",
                                               "--time-prefill",
                                               "--context",
@@ -394,6 +401,10 @@ Status parseCommandLine(int argc, char **argv, RunOptions &options) {
       else
         return badInput(flag + ": expected cpu or cuda, found '" + value +
                         "'");
+    } else if (flag == "--cuda-graphs") {
+      if (value != "on" && value != "off")
+        return badInput(flag + ": expected on or off, found '" + value + "'");
+      options.cudaGraphs = value == "on";
     } else if (flag == "--time-decode" || flag == "--time-prefill" ||
                flag == "--context" || flag == "--steps" ||
                flag == "--warmup") {
@@ -444,6 +455,14 @@ Status parseCommandLine(int argc, char **argv, RunOptions &options) {
   if (options.kernelTimes && options.model.device != Device::Cuda)
     return badInput("--kernel-times times GPU kernels: it needs "
                     "--device=cuda");
+  if (options.cudaGraphs && options.model.device != Device::Cuda)
+    return badInput("--cuda-graphs captures GPU steps: it needs "
+                    "--device=cuda");
+  if (options.kernelTimes && options.cudaGraphs.value_or(false))
+    return badInput("--kernel-times and --cuda-graphs=on: timing launches "
+                    "kernel by kernel (events between kernels); expected "
+                    "one of them");
+  options.model.cudaGraphs = options.cudaGraphs.value_or(true);
 
   bool generation = options.promptIds || options.batchFile;
   bool timing = options.timing.decodeBatch || options.timing.prefillTokens;
@@ -597,6 +616,17 @@ void printWeightStats(const Model &model, double loadSeconds) {
                  static_cast<long long>(launches.skippedEmpty),
                  static_cast<long long>(launches.allocations),
                  static_cast<long long>(launches.reused));
+    if (launches.graphLaunches || gpu->capturesGraphs())
+      std::fprintf(
+          stderr,
+          "jikji-run: cuda graphs: %lld launched, %lld updated, %lld "
+          "instantiated (%lld updates refused)\n",
+          static_cast<long long>(launches.graphLaunches),
+          static_cast<long long>(launches.graphUpdates),
+          static_cast<long long>(launches.graphInstantiations),
+          static_cast<long long>(launches.graphUpdatesRefused));
+    else
+      std::fprintf(stderr, "jikji-run: cuda graphs: off\n");
   } else {
     std::fprintf(stderr, "jikji-run: device: cpu\n");
   }
