@@ -13,7 +13,8 @@
 #       and compiles them with --gpu-tensor-cores.
 #   utils/gpu-check.sh run DIR    there, from the repository root: runs the
 #       reference cases on the GPU (teacher-forced logits against the
-#       reference, greedy tokens), the timing program (copy bandwidth,
+#       reference, greedy tokens; each step as a CUDA graph, then launch by
+#       launch), the timing program (copy bandwidth,
 #       cuBLAS BF16 product) and the kernel benchmarks, and prints the
 #       tables, within 5 minutes; each run's log (DIR/logs/NAME.err) holds
 #       its kernels by GPU time (jikji-run --kernel-times).
@@ -295,33 +296,40 @@ run() {
   {
     echo "GPU check, $(date -u '+%Y-%m-%d %H:%M UTC'): $gpu, driver ${driver:-unknown}; $(head -1 "$dir/PACKED.txt" 2>/dev/null)"
     echo
-    echo "| reference case | activations | tolerance | prefill rel. error | decode rel. error | greedy tokens | decode tokens/s | result |"
-    echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+    echo "| reference case | activations | steps | tolerance | prefill rel. error | decode rel. error | greedy tokens | decode tokens/s | result |"
+    echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
   } >"$table"
   for case in $cases; do
     for variant in $variants; do
-      local name=$case-$variant tol
-      tol=$(tolerance "$variant")
-      local status=0
-      # Each case takes well under a second on a GPU; 40 s each keeps a
-      # hung run from spending the lease (6 x 40 s + 60 s = 5 minutes).
-      timeout 40 "$dir/bin/jikji-run" "$dir/artifacts/$name.so" --device=cuda \
-        --weights "$dir/reference/$case" \
-        --tokens "$dir/reference/$case/reference.safetensors" \
-        --check-greedy --max-relative-error "$tol" --stats --kernel-times \
-        >"$log/$name.out" 2>"$log/$name.err" || status=$?
-      local prefill decode greedy speed result
-      prefill=$(sed -n 's/^prefill_logits relative error: //p' "$log/$name.out")
-      decode=$(sed -n 's/^decode_logits relative error: //p' "$log/$name.out")
-      greedy=$(sed -n 's/^greedy tokens: \([0-9]* of [0-9]*\) compared steps match.*/\1/p' "$log/$name.out")
-      speed=$(sed -n 's/^jikji-run: decode: .*, \([0-9.]*\) tokens\/s$/\1/p' "$log/$name.err")
-      if [ $status -eq 0 ]; then
-        result=pass
-      else
-        result="FAIL (exit $status: $(grep -m1 'error' "$log/$name.err" | cut -c1-160 || true))"
-        failed=1
-      fi
-      echo "| $case | $([ "$variant" = tc ] && echo 'BF16 (tensor cores)' || echo float32) | $tol | ${prefill:--} | ${decode:--} | ${greedy:--} | ${speed:--} | $result |" >>"$table"
+      # Each step as a CUDA graph (the default), then launch by launch with
+      # each kernel timed (the logs' kernel tables).
+      local steps
+      for steps in graphs launches; do
+        local name=$case-$variant-$steps tol flags
+        tol=$(tolerance "$variant")
+        flags=--cuda-graphs=on
+        [ "$steps" = launches ] && flags="--cuda-graphs=off --kernel-times"
+        local status=0
+        # Each case takes well under a second on a GPU; 20 s each keeps a
+        # hung run from spending the lease (12 x 20 s + 60 s = 5 minutes).
+        timeout 20 "$dir/bin/jikji-run" "$dir/artifacts/$case-$variant.so" --device=cuda \
+          --weights "$dir/reference/$case" \
+          --tokens "$dir/reference/$case/reference.safetensors" \
+          --check-greedy --max-relative-error "$tol" --stats $flags \
+          >"$log/$name.out" 2>"$log/$name.err" || status=$?
+        local prefill decode greedy speed result
+        prefill=$(sed -n 's/^prefill_logits relative error: //p' "$log/$name.out")
+        decode=$(sed -n 's/^decode_logits relative error: //p' "$log/$name.out")
+        greedy=$(sed -n 's/^greedy tokens: \([0-9]* of [0-9]*\) compared steps match.*/\1/p' "$log/$name.out")
+        speed=$(sed -n 's/^jikji-run: decode: .*, \([0-9.]*\) tokens\/s$/\1/p' "$log/$name.err")
+        if [ $status -eq 0 ]; then
+          result=pass
+        else
+          result="FAIL (exit $status: $(grep -m1 'error' "$log/$name.err" | cut -c1-160 || true))"
+          failed=1
+        fi
+        echo "| $case | $([ "$variant" = tc ] && echo 'BF16 (tensor cores)' || echo float32) | $steps | $tol | ${prefill:--} | ${decode:--} | ${greedy:--} | ${speed:--} | $result |" >>"$table"
+      done
     done
   done
 
