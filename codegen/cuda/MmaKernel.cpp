@@ -13,11 +13,8 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
-#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
-#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
-#include "llvm/Support/MathExtras.h"
 
 using namespace mlir;
 using namespace jikji::cuda;
@@ -32,7 +29,7 @@ struct MmaKernelBuilder {
   ArrayRef<MmaProduct> products;
   /// What the products share: x and the shapes.
   const MmaProduct &shape;
-  Type i16, i32, f32, bf16;
+  Type i32, f32;
   /// Per lane (PTX ISA, "Matrix Fragments for mma.m16n8k16"): whether its
   /// two rows of the tile are below M, the rows it reads instead (rows past
   /// M read the last row and count as zero), the column pair within a K
@@ -41,10 +38,8 @@ struct MmaKernelBuilder {
 
   MmaKernelBuilder(OpBuilder &b, Location loc, ArrayRef<MmaProduct> products)
       : b(b), loc(loc), products(products), shape(products.front()) {
-    i16 = b.getI16Type();
     i32 = b.getI32Type();
     f32 = b.getF32Type();
-    bf16 = b.getBF16Type();
   }
 
   Value index(int64_t value) {
@@ -81,21 +76,13 @@ struct MmaKernelBuilder {
     SmallVector<Value> a{
         inputPair(safe0, valid0, k0), inputPair(safe1, valid1, k0),
         inputPair(safe0, valid0, k8), inputPair(safe1, valid1, k8)};
-    auto resultType = LLVM::LLVMStructType::getLiteral(
-        b.getContext(), SmallVector<Type>(4, f32));
     SmallVector<Value> results;
     for (auto [i, product] : llvm::enumerate(products)) {
       SmallVector<Value> bFragment{loadPair(product.weight, weightRow, k0),
                                    loadPair(product.weight, weightRow, k8)};
-      auto mma = NVVM::MmaOp::create(
-          b, loc, resultType, a, bFragment, accumulators.slice(4 * i, 4),
-          {kMmaTileM, kMmaTileN, kMmaTileK}, std::nullopt, std::nullopt,
-          std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::bf16,
-                                        NVVM::MMATypes::bf16},
-          std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
-                                         NVVM::MMALayout::col});
-      for (int64_t j = 0; j < 4; ++j)
-        results.push_back(LLVM::ExtractValueOp::create(b, loc, mma, j));
+      llvm::append_range(results,
+                         multiplyAccumulateBf16(b, loc, a, bFragment,
+                                                accumulators.slice(4 * i, 4)));
     }
     return results;
   }
@@ -112,40 +99,17 @@ struct MmaKernelBuilder {
     return loop.getResults();
   }
 
-  /// `accumulators` plus the tile's products with block-scaled weights: per
-  /// K block, the block's sum (on the tensor cores, from zero) times the
-  /// block's scale. The last block may be shorter (K a multiple of 16,
-  /// not of blockK).
+  /// `accumulators` plus the tile's products with block-scaled weights
+  /// (the tile's 8 columns lie in one N block).
   SmallVector<Value> accumulateScaled(Value tileColumn,
                                       ValueRange accumulators) {
     Value scaleRow = arith::DivUIOp::create(
         b, loc, mul(tileColumn, index(kMmaTileN)), index(shape.blockN));
-    int64_t blocks = llvm::divideCeilSigned(shape.k, shape.blockK);
-    auto loop = scf::ForOp::create(b, loc, index(0), index(blocks), index(1),
-                                   accumulators);
-    OpBuilder::InsertionGuard insertion(b);
-    b.setInsertionPointToStart(loop.getBody());
-    Value block = loop.getInductionVar();
-    Value begin = mul(block, index(shape.blockK));
-    Value end = arith::MinUIOp::create(b, loc, add(begin, index(shape.blockK)),
-                                       index(shape.k));
-    SmallVector<Value> partial = accumulate(
-        begin, end, SmallVector<Value>(accumulators.size(), zeroF32()));
-    auto contract = arith::FastMathFlagsAttr::get(
-        b.getContext(), arith::FastMathFlags::contract);
-    SmallVector<Value> sums;
-    for (auto [i, product] : llvm::enumerate(products)) {
-      Value scale = memref::LoadOp::create(b, loc, product.scales,
-                                           ValueRange{scaleRow, block});
-      for (int64_t j = 4 * i; j < 4 * static_cast<int64_t>(i) + 4; ++j) {
-        Value scaled =
-            arith::MulFOp::create(b, loc, partial[j], scale, contract);
-        sums.push_back(arith::AddFOp::create(
-            b, loc, loop.getRegionIterArgs()[j], scaled, contract));
-      }
-    }
-    scf::YieldOp::create(b, loc, sums);
-    return loop.getResults();
+    return accumulateBlockScaled(
+        b, loc, products, scaleRow, accumulators,
+        [&](Value begin, Value end, ValueRange zeros) {
+          return accumulate(begin, end, zeros);
+        });
   }
 
   void build(const MmaEpilogue &epilogue) {

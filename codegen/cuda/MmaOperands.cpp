@@ -2,8 +2,9 @@
 //
 // Part of Jikji. The parts the product kernels share (MmaKernel.cpp, one
 // warp per 16 x 8 tile; MmaTiledKernel.cpp, tiles through workgroup
-// memory): operands as the bf16 pairs mma.sync takes, and the results
-// stored or finished by the epilogue.
+// memory): operands as the bf16 pairs mma.sync takes, the instruction
+// itself, the sum over block-scaled weights, and the results stored or
+// finished by the epilogue.
 //
 //===----------------------------------------------------------------------===//
 
@@ -11,8 +12,12 @@
 #include "codegen/cuda/MmaProducts.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
+#include "llvm/Support/MathExtras.h"
 
 using namespace mlir;
 
@@ -78,4 +83,63 @@ void jikji::cuda::storeMmaResults(OpBuilder &b, Location loc,
       cast<linalg::YieldOp>(body.getTerminator()).getValues()[0]);
   memref::StoreOp::create(b, loc, result, consumer.getDpsInits()[0],
                           ValueRange{row, column});
+}
+
+SmallVector<Value, 4> jikji::cuda::multiplyAccumulateBf16(OpBuilder &b,
+                                                        Location loc,
+                                                        ValueRange a,
+                                                        ValueRange bFragment,
+                                                        ValueRange c) {
+  auto resultType = LLVM::LLVMStructType::getLiteral(
+      b.getContext(), SmallVector<Type>(4, b.getF32Type()));
+  auto mma = NVVM::MmaOp::create(
+      b, loc, resultType, a, bFragment, c, {kMmaTileM, kMmaTileN, kMmaTileK},
+      std::nullopt, std::nullopt,
+      std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::bf16,
+                                    NVVM::MMATypes::bf16},
+      std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                     NVVM::MMALayout::col});
+  SmallVector<Value, 4> d;
+  for (int64_t j = 0; j < 4; ++j)
+    d.push_back(LLVM::ExtractValueOp::create(b, loc, mma, j));
+  return d;
+}
+
+SmallVector<Value> jikji::cuda::accumulateBlockScaled(
+    OpBuilder &b, Location loc, ArrayRef<MmaProduct> products,
+    Value scaleRow, ValueRange accumulators,
+    function_ref<SmallVector<Value>(Value, Value, ValueRange)> accumulate) {
+  const MmaProduct &shape = products.front();
+  auto index = [&](int64_t value) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, value);
+  };
+  int64_t blocks = llvm::divideCeilSigned(shape.k, shape.blockK);
+  auto loop = scf::ForOp::create(b, loc, index(0), index(blocks), index(1),
+                                 accumulators);
+  OpBuilder::InsertionGuard insertion(b);
+  b.setInsertionPointToStart(loop.getBody());
+  Value block = loop.getInductionVar();
+  Value begin = arith::MulIOp::create(b, loc, block, index(shape.blockK));
+  Value end = arith::MinUIOp::create(
+      b, loc, arith::AddIOp::create(b, loc, begin, index(shape.blockK)),
+      index(shape.k));
+  Value zero =
+      arith::ConstantFloatOp::create(b, loc, b.getF32Type(), APFloat(0.0f));
+  SmallVector<Value> partial = accumulate(
+      begin, end, SmallVector<Value>(accumulators.size(), zero));
+  auto contract = arith::FastMathFlagsAttr::get(b.getContext(),
+                                                arith::FastMathFlags::contract);
+  int64_t perProduct = accumulators.size() / products.size();
+  SmallVector<Value> sums;
+  for (auto [p, product] : llvm::enumerate(products)) {
+    Value scale = memref::LoadOp::create(b, loc, product.scales,
+                                         ValueRange{scaleRow, block});
+    for (int64_t i = p * perProduct; i < (int64_t(p) + 1) * perProduct; ++i) {
+      Value scaled = arith::MulFOp::create(b, loc, partial[i], scale, contract);
+      sums.push_back(arith::AddFOp::create(
+          b, loc, loop.getRegionIterArgs()[i], scaled, contract));
+    }
+  }
+  scf::YieldOp::create(b, loc, sums);
+  return loop.getResults();
 }

@@ -113,6 +113,26 @@ mlir::Value loadBf16Pair(mlir::OpBuilder &b, mlir::Location loc,
                          mlir::Value memref, mlir::Value row,
                          mlir::Value column);
 
+/// mma.sync m16n8k16 row.col with bf16 operands onto the f32 accumulators
+/// `c`: the four results, in the C fragment's order.
+llvm::SmallVector<mlir::Value, 4>
+multiplyAccumulateBf16(mlir::OpBuilder &b, mlir::Location loc,
+                       mlir::ValueRange a, mlir::ValueRange bFragment,
+                       mlir::ValueRange c);
+
+/// `accumulators` (the same number per product, in the products' order)
+/// plus the products over block-scaled weights: per K block, the block's
+/// sum from zero, by `accumulate(begin, end, zeros)`, times each product's
+/// scale at (`scaleRow`, block). The last block may be shorter (K not a
+/// multiple of blockK).
+llvm::SmallVector<mlir::Value> accumulateBlockScaled(
+    mlir::OpBuilder &b, mlir::Location loc,
+    llvm::ArrayRef<MmaProduct> products, mlir::Value scaleRow,
+    mlir::ValueRange accumulators,
+    llvm::function_ref<llvm::SmallVector<mlir::Value>(
+        mlir::Value, mlir::Value, mlir::ValueRange)>
+        accumulate);
+
 /// Stores element (row, column) of each product, `values` in the products'
 /// order, or what the epilogue's consumer makes of them.
 void storeMmaResults(mlir::OpBuilder &b, mlir::Location loc,

@@ -19,11 +19,8 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
-#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
-#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
-#include "llvm/Support/MathExtras.h"
 
 using namespace mlir;
 using namespace jikji::cuda;
@@ -129,8 +126,6 @@ struct TiledKernelBuilder {
   /// K, this warp's 2 x 4 mma.sync per product.
   SmallVector<Value> multiplySlices(ValueRange accumulators) {
     SmallVector<Value> sums(accumulators);
-    auto resultType = LLVM::LLVMStructType::getLiteral(
-        b.getContext(), SmallVector<Type>(4, b.getF32Type()));
     auto read = [&](Value slice, Value row, Value pair) -> Value {
       return memref::LoadOp::create(b, loc, slice, ValueRange{row, pair});
     };
@@ -152,16 +147,9 @@ struct TiledKernelBuilder {
                                           read(slice, n, high)};
           for (int64_t i = 0; i < kSubRows; ++i) {
             int64_t first = at(p, i, j, 0);
-            auto mma = NVVM::MmaOp::create(
-                b, loc, resultType, a[i], bFragment,
-                ArrayRef<Value>(sums).slice(first, 4),
-                {kMmaTileM, kMmaTileN, kMmaTileK}, std::nullopt, std::nullopt,
-                std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::bf16,
-                                              NVVM::MMATypes::bf16},
-                std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
-                                               NVVM::MMALayout::col});
-            for (int64_t r = 0; r < 4; ++r)
-              sums[first + r] = LLVM::ExtractValueOp::create(b, loc, mma, r);
+            SmallVector<Value, 4> d = multiplyAccumulateBf16(
+                b, loc, a[i], bFragment, ArrayRef<Value>(sums).slice(first, 4));
+            llvm::copy(d, sums.begin() + first);
           }
         }
     }
@@ -184,36 +172,14 @@ struct TiledKernelBuilder {
     return loop.getResults();
   }
 
-  /// With block-scaled weights: per K block, the block's sum from zero
-  /// times the block's scale (the tile's 64 columns lie in one N block).
+  /// With block-scaled weights (the tile's 64 columns lie in one N block).
   SmallVector<Value> accumulateScaled(ValueRange accumulators) {
     Value scaleRow = div(mul(tileColumn, kTileColumns), shape.blockN);
-    int64_t blocks = llvm::divideCeilSigned(shape.k, shape.blockK);
-    auto loop = scf::ForOp::create(b, loc, index(0), index(blocks), index(1),
-                                   accumulators);
-    OpBuilder::InsertionGuard insertion(b);
-    b.setInsertionPointToStart(loop.getBody());
-    Value block = loop.getInductionVar();
-    Value begin = mul(block, shape.blockK);
-    Value end =
-        arith::MinUIOp::create(b, loc, add(begin, shape.blockK), index(shape.k));
-    SmallVector<Value> partial = accumulate(
-        begin, end, SmallVector<Value>(accumulators.size(), zeroF32()));
-    auto contract = arith::FastMathFlagsAttr::get(
-        b.getContext(), arith::FastMathFlags::contract);
-    SmallVector<Value> sums;
-    int64_t perProduct = kSubRows * kSubColumns * 4;
-    for (auto [p, product] : llvm::enumerate(products)) {
-      Value scale = memref::LoadOp::create(b, loc, product.scales,
-                                           ValueRange{scaleRow, block});
-      for (int64_t a = p * perProduct; a < (int64_t(p) + 1) * perProduct; ++a) {
-        Value scaled = arith::MulFOp::create(b, loc, partial[a], scale, contract);
-        sums.push_back(arith::AddFOp::create(
-            b, loc, loop.getRegionIterArgs()[a], scaled, contract));
-      }
-    }
-    scf::YieldOp::create(b, loc, sums);
-    return loop.getResults();
+    return accumulateBlockScaled(
+        b, loc, products, scaleRow, accumulators,
+        [&](Value begin, Value end, ValueRange zeros) {
+          return accumulate(begin, end, zeros);
+        });
   }
 
   void build(const MmaEpilogue &epilogue) {
