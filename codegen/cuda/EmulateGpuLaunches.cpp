@@ -43,12 +43,7 @@ bool needsLockstep(gpu::LaunchOp launch) {
       !launch.getPrivateAttributions().empty() ||
       launch.getDynamicSharedMemorySize())
     return true;
-  return launch.getBody()
-      .walk([](Operation *op) {
-        return jikji::cuda::isMeetingPoint(op) ? WalkResult::interrupt()
-                                               : WalkResult::advance();
-      })
-      .wasInterrupted();
+  return jikji::cuda::containsMeetingPoint(launch);
 }
 
 /// The value of the emulated dimension `dimension` among `x`, `y`, `z`.

@@ -40,15 +40,6 @@ namespace {
 
 constexpr int64_t kWarpSize = 32;
 
-bool containsMeetingPoint(Operation *op) {
-  return op
-      ->walk([](Operation *inner) {
-        return jikji::cuda::isMeetingPoint(inner) ? WalkResult::interrupt()
-                                                  : WalkResult::advance();
-      })
-      .wasInterrupted();
-}
-
 /// Why `mma` is not the one tensor-core instruction the emulation computes.
 std::optional<std::string> whyNotEmulated(NVVM::MmaOp mma) {
   NVVM::MMAShapeAttr shape = mma.getShape();
@@ -273,7 +264,7 @@ private:
   LogicalResult emitBody(Block &block) {
     SmallVector<Operation *> run;
     for (Operation &op : block.without_terminator()) {
-      if (!containsMeetingPoint(&op)) {
+      if (!jikji::cuda::containsMeetingPoint(&op)) {
         run.push_back(&op);
         continue;
       }
@@ -493,6 +484,15 @@ private:
 };
 
 } // namespace
+
+bool jikji::cuda::containsMeetingPoint(Operation *op) {
+  return op
+      ->walk([](Operation *inner) {
+        return isMeetingPoint(inner) ? WalkResult::interrupt()
+                                     : WalkResult::advance();
+      })
+      .wasInterrupted();
+}
 
 bool jikji::cuda::isMeetingPoint(Operation *op) {
   return isa<gpu::BarrierOp, gpu::ShuffleOp, gpu::SubgroupReduceOp,

@@ -24,6 +24,9 @@ namespace jikji::cuda {
 /// meet: a barrier, a warp-wide instruction or any other NVVM op.
 bool isMeetingPoint(mlir::Operation *op);
 
+/// Whether `op` is, or holds, a meeting point.
+bool containsMeetingPoint(mlir::Operation *op);
+
 /// Why `launch` cannot run in lockstep; nothing when it can.
 std::optional<std::string> whyNotLockstep(mlir::gpu::LaunchOp launch);
 

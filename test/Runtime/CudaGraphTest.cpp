@@ -32,11 +32,11 @@
 using namespace jikji;
 using namespace jikji::runtime;
 using jikji::test::errorOf;
-using jikji::test::FakeCudaModel;
 using jikji::test::FakeDriver;
 using jikji::test::kFakeVocab;
 using jikji::test::loadOnCuda;
 using jikji::test::onCuda;
+using jikji::test::OnFakeDriver;
 
 namespace {
 
@@ -65,6 +65,9 @@ struct GraphCounters {
   }
 };
 
+/// Each test on the fake driver, which has nothing live after it.
+class CudaGraphTest : public OnFakeDriver {};
+
 } // namespace
 
 // Tests that steps with the same kernels replay one executable graph,
@@ -73,11 +76,7 @@ struct GraphCounters {
 // only, which allocates one more buffer) instantiates its own, and that
 // both are kept: alternating between them updates, never instantiates.
 // The fake's step is one stream of work, as a compiled artifact's is.
-TEST(CudaGraphTest, ReplaysStepsOfEqualKernelsThroughUpdates) {
-  FakeDriver driver;
-  ASSERT_TRUE(driver.ready());
-  FakeCudaModel fake;
-  ASSERT_TRUE(fake.ready());
+TEST_F(CudaGraphTest, ReplaysStepsOfEqualKernelsThroughUpdates) {
   fake.setWaits(false);
   GraphCounters before = GraphCounters::read(driver);
   {
@@ -148,17 +147,12 @@ TEST(CudaGraphTest, ReplaysStepsOfEqualKernelsThroughUpdates) {
     EXPECT_EQ(after.launches - before.launches, 7);
     EXPECT_EQ(after.freesWhileCapturing - before.freesWhileCapturing, 0);
   }
-  driver.expectNothingLive();
 }
 
 // Tests that the batched decode step (jikji_forward_batch) is captured too:
 // its first step instantiates, the next ones update, and each batch's
 // logits are right.
-TEST(CudaGraphTest, ReplaysBatchedDecodeSteps) {
-  FakeDriver driver;
-  ASSERT_TRUE(driver.ready());
-  FakeCudaModel fake;
-  ASSERT_TRUE(fake.ready());
+TEST_F(CudaGraphTest, ReplaysBatchedDecodeSteps) {
   fake.setWaits(false);
   {
     Result<Model> model = loadOnCuda(fake);
@@ -190,18 +184,13 @@ TEST(CudaGraphTest, ReplaysBatchedDecodeSteps) {
     EXPECT_EQ(counts.graphUpdates, updates + 2);
     EXPECT_EQ(driver.state("last_grid_x"), 2);
   }
-  driver.expectNothingLive();
 }
 
 // Tests a step that waits within (the default fake): what it recorded up
 // to the wait is launched there, so the zeroing of its buffer has run when
 // its host code reads the buffer (the fake's step fails with 95 if not),
 // and the rest of the step runs launch by launch.
-TEST(CudaGraphTest, LaunchesWhatWasRecordedAtAWaitWithinAStep) {
-  FakeDriver driver;
-  ASSERT_TRUE(driver.ready());
-  FakeCudaModel fake;
-  ASSERT_TRUE(fake.ready());
+TEST_F(CudaGraphTest, LaunchesWhatWasRecordedAtAWaitWithinAStep) {
   {
     Result<Model> model = loadOnCuda(fake);
     ASSERT_TRUE(model.ok()) << model.error();
@@ -217,7 +206,6 @@ TEST(CudaGraphTest, LaunchesWhatWasRecordedAtAWaitWithinAStep) {
     EXPECT_EQ(counts.graphUpdates, 2);
     EXPECT_EQ(counts.launches, 3);
   }
-  driver.expectNothingLive();
 }
 
 // Tests that a buffer freed to the driver while the stream captures (here
@@ -225,11 +213,7 @@ TEST(CudaGraphTest, LaunchesWhatWasRecordedAtAWaitWithinAStep) {
 // replayed kernel checks that its arguments, the scratch buffer among them,
 // are still allocated. A pool miss while capturing allocates, which the
 // fake allows in a relaxed capture only.
-TEST(CudaGraphTest, FreesToTheDriverAfterTheGraphRan) {
-  FakeDriver driver;
-  ASSERT_TRUE(driver.ready());
-  FakeCudaModel fake;
-  ASSERT_TRUE(fake.ready());
+TEST_F(CudaGraphTest, FreesToTheDriverAfterTheGraphRan) {
   fake.setWaits(false);
   GraphCounters before = GraphCounters::read(driver);
   {
@@ -257,7 +241,6 @@ TEST(CudaGraphTest, FreesToTheDriverAfterTheGraphRan) {
     GraphCounters after = GraphCounters::read(driver);
     EXPECT_EQ(after.freesWhileCapturing - before.freesWhileCapturing, 0);
   }
-  driver.expectNothingLive();
 }
 
 // Tests a step short of memory while capturing: a buffer of a size class
@@ -266,11 +249,7 @@ TEST(CudaGraphTest, FreesToTheDriverAfterTheGraphRan) {
 // so far (here the zeroing of the step's first buffer) has run. So the
 // capture ends there and its graph is launched; the rest of the step runs
 // launch by launch. The fake's free memory counts live allocations here.
-TEST(CudaGraphTest, GivesThePoolBackOnlyAfterWhatWasRecordedRan) {
-  FakeDriver driver;
-  ASSERT_TRUE(driver.ready());
-  FakeCudaModel fake;
-  ASSERT_TRUE(fake.ready());
+TEST_F(CudaGraphTest, GivesThePoolBackOnlyAfterWhatWasRecordedRan) {
   fake.setWaits(false);
   ::setenv("JIKJI_FAKE_CUDA_COUNT_LIVE", "1", 1);
   {
@@ -307,18 +286,13 @@ TEST(CudaGraphTest, GivesThePoolBackOnlyAfterWhatWasRecordedRan) {
     EXPECT_EQ(driver.state("launches"), launches + 1);
     ::unsetenv("JIKJI_FAKE_CUDA_FREE_BYTES");
   }
-  driver.expectNothingLive();
 }
 
 // Tests every graph call failing once: the step's message names the call
 // and its CUresult, the capture is over (the stream usable), the sequence
 // keeps its length, and the next step runs and gives the right logits. An
 // update the driver refuses is not a failure: the step instantiates anew.
-TEST(CudaGraphTest, RecoversFromFailingGraphCalls) {
-  FakeDriver driver;
-  ASSERT_TRUE(driver.ready());
-  FakeCudaModel fake;
-  ASSERT_TRUE(fake.ready());
+TEST_F(CudaGraphTest, RecoversFromFailingGraphCalls) {
   fake.setWaits(false);
   {
     Result<Model> model = loadOnCuda(fake);
@@ -387,17 +361,12 @@ TEST(CudaGraphTest, RecoversFromFailingGraphCalls) {
     EXPECT_EQ(counts.graphLaunches, launches + 1);
     EXPECT_EQ(driver.state("graph_execs"), 1);
   }
-  driver.expectNothingLive();
 }
 
 // Tests that capture is off with ModelOptions::cudaGraphs false, while
 // kernels are timed (events between launches), and after captureGraphs
 // (false); the steps then launch kernel by kernel and are right.
-TEST(CudaGraphTest, TimingAndTheSwitchTurnCaptureOff) {
-  FakeDriver driver;
-  ASSERT_TRUE(driver.ready());
-  FakeCudaModel fake;
-  ASSERT_TRUE(fake.ready());
+TEST_F(CudaGraphTest, TimingAndTheSwitchTurnCaptureOff) {
   fake.setWaits(false);
   auto expectUncapturedStep = [&](Sequence &sequence, cuda::CudaModel &gpu) {
     EXPECT_FALSE(gpu.capturesGraphs());
@@ -437,5 +406,4 @@ TEST(CudaGraphTest, TimingAndTheSwitchTurnCaptureOff) {
     gpu.captureGraphs(false);
     expectUncapturedStep(*sequence, gpu);
   }
-  driver.expectNothingLive();
 }

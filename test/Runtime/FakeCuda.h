@@ -6,7 +6,8 @@
 //
 // What the CUDA device's tests share: FakeDriver points the runtime at
 // FakeCudaDriver.c and reads its counters, FakeCudaModel is FakeArtifact.c
-// built as a CUDA artifact with its test hooks.
+// built as a CUDA artifact with its test hooks, OnFakeDriver a fixture of
+// both.
 //
 //===----------------------------------------------------------------------===//
 
@@ -155,6 +156,21 @@ template <typename T> inline std::string errorOf(const Result<T> &result) {
   EXPECT_FALSE(result.ok());
   return result.ok() ? std::string() : result.error();
 }
+
+/// A test on the fake driver with the fake model: both ready before the
+/// test, and nothing of the driver's left live after it (the test's models
+/// and sequences are gone by then).
+class OnFakeDriver : public ::testing::Test {
+protected:
+  void SetUp() override {
+    ASSERT_TRUE(driver.ready());
+    ASSERT_TRUE(fake.ready());
+  }
+  void TearDown() override { driver.expectNothingLive(); }
+
+  FakeDriver driver;
+  FakeCudaModel fake;
+};
 
 } // namespace jikji::test
 
